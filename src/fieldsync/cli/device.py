@@ -1,0 +1,276 @@
+"""Device commands: log in, edit offline, sync, and settle Sync errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from fieldsync.cli.common import JsonOption, console, failures, parse_assignments, print_json
+from fieldsync.device import Device, SyncReport
+from fieldsync.errors import ValidationFailed
+from fieldsync.project import Entity, FieldType
+
+app = typer.Typer(
+    help="A field worker's device: offline edits, sync, Sync errors.", no_args_is_help=True
+)
+
+DirOption = Annotated[
+    Path, typer.Option("--dir", envvar="FIELDSYNC_DEVICE", help="The device directory.")
+]
+
+
+def _open(directory: Path) -> Device:
+    return Device(directory)
+
+
+def _converter(entity: Entity) -> Any:
+    def convert(name: str, text: str) -> Any:
+        fdef = entity.field(name)
+        if fdef is None or text == "":
+            return None if fdef is not None else text
+        try:
+            if fdef.type is FieldType.INTEGER:
+                return int(text)
+            if fdef.type is FieldType.DECIMAL:
+                return float(text)
+        except ValueError:
+            raise ValidationFailed("wrong_type", f"{name} must be a number, not {text!r}") from None
+        if fdef.type is FieldType.BOOLEAN:
+            return text.lower() in ("1", "true", "yes", "y")
+        return text
+
+    return convert
+
+
+@app.command()
+def login(
+    directory: DirOption,
+    server: Annotated[str, typer.Option(help="The server URL.")],
+    user: Annotated[str, typer.Option(help="Username.")],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+) -> None:
+    """Log a device directory in to a server and download the project.
+
+    Example: fieldsync device login --dir ./phone --server http://127.0.0.1:8765 --user alice
+    """
+    with failures():
+        device = Device.login(directory, server, user, password)
+    console.print(f"device {device.device_id} logged in as {user}; run `fieldsync device sync`")
+
+
+@app.command("list")
+def list_records(entity: str, directory: DirOption, as_json: JsonOption = False) -> None:
+    """List the records of an entity on the device.
+
+    Example: fieldsync device list account --dir ./phone
+    """
+    with failures():
+        device = _open(directory)
+        fields = device.entity(entity).field_names
+        found = device.records(entity)
+    if as_json:
+        print_json(found)
+        return
+    table = Table("id", *fields[:5], "state")
+    for record_id, values in found.items():
+        cells = ["" if values.get(f) is None else str(values.get(f)) for f in fields[:5]]
+        table.add_row(record_id, *cells, device.status(entity, record_id) or "")
+    console.print(table)
+
+
+@app.command()
+def show(entity: str, record_id: str, directory: DirOption, as_json: JsonOption = False) -> None:
+    """Show one record.
+
+    Example: fieldsync device show account 4f0c… --dir ./phone
+    """
+    with failures():
+        device = _open(directory)
+        device.entity(entity)
+        values = device.get(entity, record_id)
+        if values is None:
+            raise ValidationFailed("not_found", f"no {entity} {record_id} on this device")
+    if as_json:
+        print_json(values)
+        return
+    table = Table("field", "value")
+    for name, value in values.items():
+        table.add_row(name, "" if value is None else str(value))
+    console.print(table)
+    console.print(f"state: {device.status(entity, record_id)}")
+
+
+@app.command()
+def create(entity: str, assignments: list[str], directory: DirOption) -> None:
+    """Create a record offline; prints its id.
+
+    Example: fieldsync device create account name=Acme city=Bratislava --dir ./phone
+    """
+    with failures():
+        device = _open(directory)
+        values = parse_assignments(assignments, _converter(device.entity(entity)))
+        typer.echo(device.create(entity, values))
+
+
+@app.command()
+def edit(entity: str, record_id: str, assignments: list[str], directory: DirOption) -> None:
+    """Change fields of a record offline.
+
+    Example: fieldsync device edit account 4f0c… phone="+421 900 000" --dir ./phone
+    """
+    with failures():
+        device = _open(directory)
+        values = parse_assignments(assignments, _converter(device.entity(entity)))
+        device.update(entity, record_id, values)
+    console.print(f"{entity} {record_id} changed; it will be pushed at the next sync")
+
+
+@app.command()
+def delete(entity: str, record_id: str, directory: DirOption) -> None:
+    """Delete a record offline.
+
+    Example: fieldsync device delete account 4f0c… --dir ./phone
+    """
+    with failures():
+        _open(directory).delete(entity, record_id)
+    console.print(f"{entity} {record_id} deleted; it will be pushed at the next sync")
+
+
+@app.command()
+def sync(directory: DirOption, as_json: JsonOption = False) -> None:
+    """Push local changes, pull the server's, and print a summary.
+
+    Exits 0 when the sync itself succeeded, even with conflicts or rejections.
+    Example: fieldsync device sync --dir ./phone
+    """
+    with failures():
+        device = _open(directory)
+        if as_json:
+            print_json(device.sync().as_dict())
+            return
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:
+            task = bar.add_task("syncing…")
+            report = device.sync(
+                lambda phase, done: bar.update(task, description=f"{phase}: {done}")
+            )
+    _print_summary(report, len(device.errors()))
+
+
+def _print_summary(report: SyncReport, errors: int) -> None:
+    table = Table(
+        "pushed",
+        "applied",
+        "merged",
+        "server won",
+        "device won",
+        "conflicts",
+        "rejected",
+        "pulled",
+        title="sync finished",
+    )
+    table.add_row(
+        *(
+            str(v)
+            for v in (
+                report.pushed,
+                report.applied,
+                report.merged,
+                report.server_wins,
+                report.device_wins,
+                report.conflicts,
+                report.rejected,
+                report.pulled,
+            )
+        )
+    )
+    console.print(table)
+    if errors:
+        console.print(f"[yellow]Sync errors ({errors})[/yellow]: run `fieldsync device errors`")
+
+
+@app.command("errors")
+def sync_errors(directory: DirOption, as_json: JsonOption = False) -> None:
+    """Show Sync errors: open conflicts and rejected changes.
+
+    Example: fieldsync device errors --dir ./phone --json
+    """
+    with failures():
+        found = _open(directory).errors()
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        console.print("no sync errors")
+        return
+    for error in found:
+        if error["type"] == "conflict":
+            _print_conflict(error)
+        else:
+            console.print(
+                f"[red]rejected[/red] {error['entity']} {error['record_id']}: {error['message']}"
+            )
+
+
+def _print_conflict(error: dict[str, Any]) -> None:
+    table = Table("field", "device", "server", title=f"conflict {error['id']}: {error['what']}")
+    device, server = error["device"] or {}, error["server"] or {}
+    for name in sorted(set(device) | set(server)):
+        mark = "[bold yellow]" if name in error["fields"] else ""
+        table.add_row(f"{mark}{name}", str(device.get(name, "—")), str(server.get(name, "—")))
+    console.print(table)
+    words = error["choices"]
+    console.print(f"  --use device: {words['device']}   --use server: {words['server']}")
+
+
+@app.command()
+def resolve(
+    directory: DirOption,
+    conflict_id: Annotated[str | None, typer.Argument(help="The conflict to resolve.")] = None,
+    use: Annotated[str, typer.Option(help="device, server or merge")] = "device",
+    resolve_all: Annotated[bool, typer.Option("--all", help="Every open conflict.")] = False,
+    take_device: Annotated[
+        list[str] | None,
+        typer.Option("--device-field", help="With --use merge: a field to take from the device."),
+    ] = None,
+) -> None:
+    """Decide an open conflict; the choice is applied at the next sync.
+
+    Example: fieldsync device resolve 7d2e… --use merge --device-field phone --dir ./phone
+    """
+    with failures():
+        device = _open(directory)
+        if resolve_all:
+            count = device.resolve_all(use)
+            console.print(f"{count} conflicts will use the {use} version at the next sync")
+            return
+        if conflict_id is None:
+            raise ValidationFailed("missing_conflict", "name a conflict id or give --all")
+        picks = {name: "device" for name in take_device or []}
+        device.resolve(conflict_id, use, picks)
+    console.print(f"conflict {conflict_id}: {use} chosen; run `fieldsync device sync` to apply")
+
+
+@app.command()
+def retry(entity: str, record_id: str, directory: DirOption) -> None:
+    """Send a rejected change again at the next sync.
+
+    Example: fieldsync device retry contact 4f0c… --dir ./phone
+    """
+    with failures():
+        _open(directory).retry(entity, record_id)
+    console.print(f"{entity} {record_id} will be retried at the next sync")
+
+
+@app.command()
+def discard(entity: str, record_id: str, directory: DirOption) -> None:
+    """Drop a rejected change and return to the server's version.
+
+    Example: fieldsync device discard contact 4f0c… --dir ./phone
+    """
+    with failures():
+        _open(directory).discard(entity, record_id)
+    console.print(f"{entity} {record_id}: change discarded")

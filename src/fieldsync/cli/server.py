@@ -1,0 +1,135 @@
+"""Server-side commands: serve, users, the project, and the demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+
+from fieldsync.cli.common import DbOption, console, failures
+from fieldsync.project import project_from_dict
+from fieldsync.server import admin, projects, users
+from fieldsync.server.db import Database
+from fieldsync.server.users import Principal
+
+user_app = typer.Typer(help="Manage server users.", no_args_is_help=True)
+project_app = typer.Typer(
+    help="The customization: entities, fields, On Conflict.", no_args_is_help=True
+)
+CLI_ADMIN = Principal(user_id="cli", username="cli", role="admin")
+
+
+def _database(db: str | None) -> Database:
+    database = Database(db)
+    database.create()
+    return database
+
+
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+) -> None:
+    """Run the CRM server and sync endpoint.
+
+    Example: fieldsync serve --db ./crm.db --port 8765
+    """
+    import uvicorn
+
+    from fieldsync.server.api import create_app
+
+    database = _database(db)
+    console.print(f"fieldsync serving {database.url} on http://{host}:{port}")
+    uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+
+
+@user_app.command("add")
+def user_add(
+    name: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    is_admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
+    db: DbOption = None,
+) -> None:
+    """Add a user.
+
+    Example: fieldsync user add alice --password secret
+    """
+    with failures(), _database(db).write() as conn:
+        users.add(conn, name, password, admin=is_admin)
+    console.print(f"added {'admin' if is_admin else 'user'} {name}")
+
+
+@project_app.command("export")
+def project_export(file: Path, db: DbOption = None) -> None:
+    """Write the current project to a YAML file.
+
+    Example: fieldsync project export project.yaml
+    """
+    with _database(db).read() as conn:
+        data = projects.current(conn).to_dict()
+    file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    console.print(f"exported project version {data['version']} to {file}")
+
+
+@project_app.command("import")
+def project_import(file: Path, db: DbOption = None) -> None:
+    """Publish a project from a YAML file as the next version.
+
+    Example: fieldsync project import project.yaml
+    """
+    with failures():
+        data = yaml.safe_load(file.read_text())
+        with _database(db).write() as conn:
+            published = projects.replace_all(conn, project_from_dict(data), None)
+    console.print(f"published project version {published.version}")
+
+
+@project_app.command("set")
+def project_set(
+    entity: str,
+    on_conflict: Annotated[
+        str | None,
+        typer.Option(help="server_wins, partial_device_wins, full_device_wins or user_action"),
+    ] = None,
+    detection: Annotated[str | None, typer.Option(help="record or field")] = None,
+    sync_filter: Annotated[str | None, typer.Option(help="all, owned or none")] = None,
+    db: DbOption = None,
+) -> None:
+    """Change an entity's conflict settings.
+
+    Example: fieldsync project set account --on-conflict user_action --detection field
+    """
+    changes = {
+        "on_conflict": on_conflict,
+        "conflict_detection": detection,
+        "sync_filter": sync_filter,
+    }
+    with failures(), _database(db).write() as conn:
+        changed = admin.update_entity(
+            conn, CLI_ADMIN, entity, {k: v for k, v in changes.items() if v is not None}
+        )
+    console.print(
+        f"{changed.name}: on_conflict={changed.on_conflict}, "
+        f"detection={changed.conflict_detection}, sync_filter={changed.sync_filter}"
+    )
+
+
+def demo() -> None:
+    """Show every policy and delete case on a temporary server with two devices.
+
+    Example: fieldsync demo
+    """
+    from fieldsync.demo import run
+
+    with failures():
+        run(console)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the server-side commands to the main app."""
+    app.command()(serve)
+    app.command()(demo)
+    app.add_typer(user_app, name="user")
+    app.add_typer(project_app, name="project")

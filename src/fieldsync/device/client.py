@@ -1,0 +1,47 @@
+"""The device's HTTP client: one kept-alive connection, errors mapped to the device's tree."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import orjson
+
+from fieldsync.errors import Offline, ServerRefused
+
+TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+
+
+class Client:
+    """Talks the v1 wire contract to one server."""
+
+    def __init__(self, server: str, token: str | None = None) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=server.rstrip("/"), headers=headers, timeout=TIMEOUT)
+
+    def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
+        """Send one request and return its JSON body; raise Offline or ServerRefused."""
+        content = None if body is None else orjson.dumps(body)
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        query = {k: v for k, v in params.items() if v is not None}
+        try:
+            response = self.http.request(
+                method, path, content=content, params=query, headers=headers
+            )
+        except httpx.TransportError as failure:
+            raise Offline(f"the server cannot be reached: {failure}") from failure
+        if response.status_code >= 400:
+            raise _refusal(response)
+        return orjson.loads(response.content) if response.content else None
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.http.close()
+
+
+def _refusal(response: httpx.Response) -> ServerRefused:
+    try:
+        error = orjson.loads(response.content)["error"]
+        return ServerRefused(response.status_code, str(error["code"]), str(error["message"]))
+    except (orjson.JSONDecodeError, KeyError, TypeError):
+        return ServerRefused(response.status_code, "http_error", response.text[:200])

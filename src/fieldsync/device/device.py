@@ -1,0 +1,164 @@
+"""`Device`: one field worker's device — a local store, offline edits, sync, Sync errors."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fieldsync.conflicts import Choice
+from fieldsync.device import edits, engine, pull, sync_errors
+from fieldsync.device.client import Client
+from fieldsync.device.report import Progress, SyncReport, no_progress
+from fieldsync.device.store import SYNCED, Store, loads
+from fieldsync.errors import NotLoggedIn, ValidationFailed
+from fieldsync.project import Entity, Project
+
+
+class Device:
+    """A device directory: open it, edit offline, `sync()`, and settle its Sync errors."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.store = Store(self.directory)
+
+    @classmethod
+    def login(cls, directory: str | Path, server: str, username: str, password: str) -> Device:
+        """Log a device directory in to a server and download the project."""
+        device = cls(directory)
+        previous = device.store.get_meta("user")
+        if previous is not None and previous["username"] != username and device.unsynced():
+            raise ValidationFailed(
+                "unsynced_changes",
+                f"{previous['username']} has unsynced changes here; sync before switching user",
+            )
+        device_id = device.store.get_meta("device_id") or str(uuid.uuid4())
+        anonymous = Client(server)
+        try:
+            answer = anonymous.call(
+                "POST",
+                "/v1/auth/login",
+                {"username": username, "password": password, "device_id": device_id},
+            )
+        finally:
+            anonymous.close()
+        with device.store.transaction() as conn:
+            for key, value in {
+                "server": server,
+                "token": answer["token"],
+                "user": answer["user"],
+                "device_id": device_id,
+            }.items():
+                device.store.set_meta(conn, key, value)
+        if previous is not None and previous["id"] != answer["user"]["id"]:
+            pull.start_resync(device.store)
+        with device._client() as client:
+            engine.refresh_project(device.store, client)
+        return device
+
+    def _client(self) -> _Session:
+        server, token = self.store.get_meta("server"), self.store.get_meta("token")
+        if server is None or token is None:
+            raise NotLoggedIn(f"{self.directory} is not logged in; run `fieldsync device login`")
+        return _Session(Client(server, token))
+
+    @property
+    def project(self) -> Project:
+        """The project as last downloaded."""
+        return self.store.project()
+
+    @property
+    def device_id(self) -> str:
+        """This device's id."""
+        return str(self.store.get_meta("device_id"))
+
+    def entity(self, name: str) -> Entity:
+        """An entity of the project, or a clear error."""
+        entity = self.project.entity(name)
+        if entity is None:
+            names = ", ".join(e.name for e in self.project.entities)
+            raise ValidationFailed("unknown_entity", f"no entity {name!r}; there are: {names}")
+        return entity
+
+    def create(self, entity: str, values: Mapping[str, Any]) -> str:
+        """Create a record offline; returns its id."""
+        return edits.create(self.store, self.entity(entity), dict(values))
+
+    def update(self, entity: str, record_id: str, values: Mapping[str, Any]) -> None:
+        """Change fields of a record offline."""
+        edits.update(self.store, self.entity(entity), record_id, dict(values))
+
+    def delete(self, entity: str, record_id: str) -> None:
+        """Delete a record offline."""
+        edits.delete(self.store, self.entity(entity), record_id)
+
+    def get(self, entity: str, record_id: str) -> dict[str, Any] | None:
+        """A record's values as the device shows them (None when absent or deleted here)."""
+        row = self.store.row(entity, record_id)
+        return None if row is None else loads(row["data"])
+
+    def records(self, entity: str) -> dict[str, dict[str, Any]]:
+        """Every live record of an entity on the device, by id."""
+        rows = self.store.conn.execute(
+            "SELECT id, data FROM records WHERE entity = ? AND data IS NOT NULL ORDER BY id",
+            (self.entity(entity).name,),
+        )
+        return {r["id"]: loads(r["data"]) for r in rows}
+
+    def status(self, entity: str, record_id: str) -> str | None:
+        """The local state of a record: synced, created, updated or deleted."""
+        row = self.store.row(entity, record_id)
+        return None if row is None else str(row["state"])
+
+    def unsynced(self) -> int:
+        """How many records have changes not yet accepted by the server."""
+        row = self.store.conn.execute(
+            "SELECT count(*) FROM records WHERE state != ?", (SYNCED,)
+        ).fetchone()
+        return int(row[0])
+
+    def sync(self, progress: Progress = no_progress) -> SyncReport:
+        """Push, pull and checkpoint; raises Offline when the server is unreachable."""
+        with self._client() as client:
+            return engine.sync(self.store, client, progress)
+
+    def errors(self) -> list[dict[str, Any]]:
+        """Sync errors: open conflicts and rejected changes."""
+        return sync_errors.listing(self.store)
+
+    def resolve(
+        self, conflict_id: str, use: Choice | str, picks: Mapping[str, Choice | str] | None = None
+    ) -> None:
+        """Decide an open conflict (device, server, or merge with per-field picks)."""
+        choices = {f: Choice(side) for f, side in (picks or {}).items()}
+        sync_errors.resolve(self.store, conflict_id, Choice(use), choices)
+
+    def resolve_all(self, use: Choice | str) -> int:
+        """The same choice for every undecided conflict; returns how many."""
+        return sync_errors.resolve_all(self.store, Choice(use))
+
+    def retry(self, entity: str, record_id: str) -> None:
+        """Send a rejected change again at the next sync."""
+        sync_errors.retry(self.store, entity, record_id)
+
+    def discard(self, entity: str, record_id: str) -> None:
+        """Drop a rejected change and return to the server's version."""
+        sync_errors.discard(self.store, entity, record_id)
+
+    def close(self) -> None:
+        """Close the local store."""
+        self.store.close()
+
+
+class _Session:
+    """A client that closes its connection when the `with` block ends."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+
+    def __enter__(self) -> Client:
+        return self.client
+
+    def __exit__(self, *_exc: object) -> None:
+        self.client.close()

@@ -1,0 +1,35 @@
+"""The sync coordinator: named phases, each in its own module.
+
+remote resolutions → push (+ apply results) → project → pull (+ apply) → checkpoint
+"""
+
+from __future__ import annotations
+
+from fieldsync.clock import now
+from fieldsync.device import pull, push, remote
+from fieldsync.device.client import Client
+from fieldsync.device.report import Progress, SyncReport
+from fieldsync.device.store import Store
+
+
+def sync(store: Store, client: Client, progress: Progress) -> SyncReport:
+    """One full sync; raises Offline (nothing lost) when the server cannot be reached."""
+    report = SyncReport()
+    started = now()
+    remote.fetch_resolutions(store, client, report)
+    push.push(store, client, report, progress)
+    refresh_project(store, client)
+    pull.pull(store, client, report, progress)
+    refresh_project(store, client)
+    with store.transaction() as conn:
+        store.set_meta(conn, "last_sync", now())
+        store.log(conn, started, "sync", report.as_dict())
+    return report
+
+
+def refresh_project(store: Store, client: Client) -> None:
+    """Download the project (entities, fields, policies) from the server."""
+    project = client.call("GET", "/v1/project")
+    if project["version"] != (store.get_meta("project") or {}).get("version"):
+        with store.transaction() as conn:
+            store.set_meta(conn, "project", project)

@@ -1,0 +1,94 @@
+"""Pull phase: page through server changes and apply each page in one local transaction.
+
+A record with unsynced local changes is never overwritten by a pull: its newest
+server state is kept beside it (`server_*`), and the next push meets the server's
+version. A 410 `resync_required` starts a full download that keeps local edits
+and, at its end, drops the synced records the server no longer sends.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from fieldsync.device.client import Client
+from fieldsync.device.report import Progress, SyncReport
+from fieldsync.device.store import SYNCED, Store, dumps
+from fieldsync.errors import ServerRefused
+
+PAGE_SIZE = 2000
+
+UPSERT = (
+    "INSERT INTO records (entity, id, base_version, base, data, state, seen) "
+    "VALUES (?, ?, ?, ?, ?, 'synced', 1) ON CONFLICT (entity, id) DO UPDATE SET "
+    "base_version = excluded.base_version, base = excluded.base, data = excluded.data, seen = 1 "
+    "WHERE records.state = 'synced'"
+)
+REMOVE = "DELETE FROM records WHERE entity = ? AND id = ? AND state = 'synced'"
+REMEMBER = (
+    "UPDATE records SET server_version = ?, server_data = ?, server_deleted = ?, seen = 1 "
+    "WHERE entity = ? AND id = ?"
+)
+
+
+def pull(store: Store, client: Client, report: SyncReport, progress: Progress) -> None:
+    """Pull until the server has nothing more; restart from scratch once on 410."""
+    try:
+        _pull_pages(store, client, report, progress)
+    except ServerRefused as refusal:
+        if refusal.status != 410:
+            raise
+        start_resync(store)
+        report.resynced = True
+        _pull_pages(store, client, report, progress)
+
+
+def _pull_pages(store: Store, client: Client, report: SyncReport, progress: Progress) -> None:
+    device_id = store.get_meta("device_id")
+    more = True
+    while more:
+        cursor = store.get_meta("cursor", "")
+        page = client.call(
+            "GET", "/v1/sync/pull", cursor=cursor, limit=PAGE_SIZE, device_id=device_id
+        )
+        with store.transaction() as conn:
+            _apply_page(conn, page["changes"])
+            store.set_meta(conn, "cursor", page["cursor"])
+        report.pulled += len(page["changes"])
+        progress("pull", report.pulled)
+        more = page["more"]
+    if store.get_meta("resync", False):
+        _finish_resync(store)
+
+
+def _apply_page(conn: sqlite3.Connection, changes: list[dict[str, Any]]) -> None:
+    pending = {
+        (r[0], r[1]) for r in conn.execute("SELECT entity, id FROM records WHERE state != 'synced'")
+    }
+    upserts, removals, remembered = [], [], []
+    for c in changes:
+        key = (c["entity"], c["id"])
+        if key in pending:
+            remembered.append((c["version"], dumps(c["record"]), c["deleted"], *key))
+        elif c["deleted"]:
+            removals.append(key)
+        else:
+            values = dumps(c["record"])
+            upserts.append((*key, c["version"], values, values))
+    conn.executemany(UPSERT, upserts)
+    conn.executemany(REMOVE, removals)
+    conn.executemany(REMEMBER, remembered)
+
+
+def start_resync(store: Store) -> None:
+    """Forget the cursor and mark synced records unseen; local edits stay untouched."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE records SET seen = 0 WHERE state = ?", (SYNCED,))
+        store.set_meta(conn, "cursor", "")
+        store.set_meta(conn, "resync", True)
+
+
+def _finish_resync(store: Store) -> None:
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM records WHERE state = ? AND seen = 0", (SYNCED,))
+        store.set_meta(conn, "resync", False)

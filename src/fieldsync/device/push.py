@@ -1,0 +1,194 @@
+"""Push phase: send pending changes in batches, exactly once, and apply the results.
+
+A batch is written to the outbox before it is sent; if the process dies before the
+results are stored, the next sync resends the same batch (same batch_id), and the
+server answers with the results it stored the first time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from typing import Any
+
+from fieldsync.clock import now
+from fieldsync.conflicts import Kind, Status, differing
+from fieldsync.device.client import Client
+from fieldsync.device.rebase import rebase
+from fieldsync.device.report import Progress, SyncReport
+from fieldsync.device.store import CREATED, DELETED, Store, dumps, loads
+from fieldsync.project import FieldType, Project
+
+BATCH_SIZE = 1000
+
+PENDING = """
+SELECT r.*, c.choice, c.server_version AS conflict_version
+FROM records r LEFT JOIN conflicts c ON c.id = r.conflict_id
+WHERE r.state != 'synced' AND r.error IS NULL AND r.seq <= ?
+  AND (r.conflict_id IS NULL OR c.choice IS NOT NULL)
+ORDER BY r.seq
+"""
+
+
+def push(store: Store, client: Client, report: SyncReport, progress: Progress) -> None:
+    """Push every change made before this sync started, a batch at a time."""
+    upto = int(store.get_meta("seq", 0))
+    while (batch := _outbox(store) or _next_batch(store, upto)) is not None:
+        batch_id, body, snapshots = batch
+        results = client.call("POST", "/v1/sync/push", body)["results"]
+        with store.transaction() as conn:
+            for snapshot, result in zip(snapshots, results, strict=True):
+                report.count(result["status"])
+                _apply_result(conn, snapshot, result)
+            conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch_id,))
+        progress("push", report.pushed)
+
+
+def _outbox(store: Store) -> tuple[str, Any, list[dict[str, Any]]] | None:
+    row = store.conn.execute("SELECT * FROM outbox ORDER BY created_at LIMIT 1").fetchone()
+    if row is None:
+        return None
+    return row["batch_id"], loads(row["body"]), loads(row["snapshots"])
+
+
+def _next_batch(store: Store, upto: int) -> tuple[str, Any, list[dict[str, Any]]] | None:
+    project = store.project()
+    rows = store.conn.execute(PENDING, (upto,)).fetchall()
+    ranks = _parent_ranks(project)
+    rows.sort(key=lambda r: (ranks.get(r["entity"], 0), r["seq"]))
+    changes, snapshots = [], []
+    for row in rows[:BATCH_SIZE]:
+        changes.append(_change(row))
+        snapshots.append(
+            {
+                "entity": row["entity"],
+                "id": row["id"],
+                "rev": row["rev"],
+                "data": loads(row["data"]),
+                "conflict_id": row["conflict_id"],
+            }
+        )
+    if not changes:
+        return None
+    batch_id = str(uuid.uuid4())
+    body = {"device_id": store.get_meta("device_id"), "batch_id": batch_id, "changes": changes}
+    with store.transaction() as conn:
+        conn.execute(
+            "INSERT INTO outbox (batch_id, body, snapshots, created_at) VALUES (?, ?, ?, ?)",
+            (batch_id, dumps(body), dumps(snapshots), now()),
+        )
+    return batch_id, body, snapshots
+
+
+def _parent_ranks(project: Project) -> dict[str, int]:
+    """Entities looked up by others come first, so parents are pushed before children."""
+    targets = {
+        e.name: {f.target for f in e.fields if f.type is FieldType.LOOKUP and f.target != e.name}
+        for e in project.entities
+    }
+    ranks: dict[str, int] = {}
+
+    def rank(name: str, path: frozenset[str]) -> int:
+        if name not in ranks:
+            parents = [t for t in targets.get(name, ()) if t and t not in path]
+            ranks[name] = 1 + max((rank(p, path | {name}) for p in parents), default=-1)
+        return ranks[name]
+
+    for name in targets:
+        rank(name, frozenset())
+    return ranks
+
+
+def _change(row: sqlite3.Row) -> dict[str, Any]:
+    base, data = loads(row["base"]), loads(row["data"])
+    change: dict[str, Any] = {
+        "change_id": str(uuid.uuid4()),
+        "entity": row["entity"],
+        "id": row["id"],
+        "base_version": row["base_version"],
+        "base": base,
+        "record": data,
+    }
+    if row["state"] == CREATED:
+        change.update(op="create", fields=data, base=None)
+    elif row["state"] == DELETED:
+        change.update(op="delete", fields={})
+    else:
+        change.update(op="update", fields={f: data.get(f) for f in differing(base, data)})
+    if row["choice"] is not None:
+        change.update(
+            resolves=row["conflict_id"],
+            resolution=row["choice"],
+            base_version=row["conflict_version"],
+        )
+    return change
+
+
+def _apply_result(
+    conn: sqlite3.Connection, snapshot: dict[str, Any], result: dict[str, Any]
+) -> None:
+    key = (snapshot["entity"], snapshot["id"])
+    status = result["status"]
+    if status == Status.REJECTED.value:
+        _reject(conn, key, snapshot, result["error"])
+        return
+    if status == Status.CONFLICT.value:
+        _open_conflict(conn, key, snapshot, result)
+        return
+    server = (result["version"], result["record"], result["deleted"])
+    rebase(conn, key, (snapshot["rev"], snapshot["data"]), server)
+    if snapshot["conflict_id"]:
+        conn.execute("DELETE FROM conflicts WHERE id = ?", (snapshot["conflict_id"],))
+
+
+def _reject(
+    conn: sqlite3.Connection, key: tuple[str, str], snapshot: dict[str, Any], error: Any
+) -> None:
+    """Keep the change for "fix and retry" or "discard"; an edit made meanwhile is retried."""
+    conn.execute(
+        "UPDATE records SET error = ? WHERE entity = ? AND id = ? AND rev = ?",
+        (dumps(error), *key, snapshot["rev"]),
+    )
+    if snapshot["conflict_id"]:
+        conn.execute(
+            "UPDATE conflicts SET choice = NULL, merged = NULL WHERE id = ?",
+            (snapshot["conflict_id"],),
+        )
+
+
+def _open_conflict(
+    conn: sqlite3.Connection, key: tuple[str, str], snapshot: dict[str, Any], result: dict[str, Any]
+) -> None:
+    """Record an open User Action conflict: the device keeps D until the user decides."""
+    if snapshot["data"] is None:
+        kind = Kind.DELETE_UPDATE
+    else:
+        kind = Kind.UPDATE_DELETE if result["deleted"] else Kind.UPDATE_UPDATE
+    if snapshot["conflict_id"]:
+        conn.execute("DELETE FROM conflicts WHERE id = ?", (snapshot["conflict_id"],))
+    conn.execute(
+        "INSERT OR REPLACE INTO conflicts (id, entity, record_id, kind, device, server, "
+        "server_deleted, server_version, rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            result["conflict_id"],
+            *key,
+            kind.value,
+            dumps(snapshot["data"]),
+            dumps(result["record"]),
+            result["deleted"],
+            result["version"],
+            snapshot["rev"],
+            now(),
+        ),
+    )
+    conn.execute(
+        "UPDATE records SET conflict_id = ?, server_version = ?, server_data = ?, "
+        "server_deleted = ? WHERE entity = ? AND id = ?",
+        (
+            result["conflict_id"],
+            result["version"],
+            dumps(result["record"]),
+            result["deleted"],
+            *key,
+        ),
+    )

@@ -1,0 +1,128 @@
+"""Sync errors: open conflicts and rejected changes, and what the user decides about them.
+
+A conflict choice (use device, use server, merge) is stored and applied at the
+next sync; a rejected change is kept for "fix and retry" (edit it, or `retry`)
+or "discard" (fall back to the server's version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fieldsync.conflicts import Choice, differing, merge_fields
+from fieldsync.device.store import CREATED, SYNCED, UPDATED, Store, dumps, loads
+from fieldsync.errors import ValidationFailed
+
+# The words of DESIGN §2 for each side of each kind of conflict.
+CHOICE_WORDS = {
+    "update_update": {"device": "Use device version", "server": "Use server version"},
+    "update_delete": {"device": "Restore my version", "server": "Accept delete"},
+    "delete_update": {"device": "Delete anyway", "server": "Keep server version"},
+}
+
+WHAT_HAPPENED = {
+    "update_update": "Changed here and on the server",
+    "update_delete": "Changed here, deleted on the server",
+    "delete_update": "Deleted here, changed on the server",
+}
+
+
+def listing(store: Store) -> list[dict[str, Any]]:
+    """Every open conflict and rejected change, oldest first."""
+    conflicts = [
+        _conflict(row)
+        for row in store.conn.execute("SELECT * FROM conflicts ORDER BY created_at, id")
+    ]
+    rejected = [
+        {
+            "type": "rejected",
+            "entity": row["entity"],
+            "record_id": row["id"],
+            "code": loads(row["error"])["code"],
+            "message": loads(row["error"])["message"],
+            "record": loads(row["data"]),
+        }
+        for row in store.conn.execute("SELECT * FROM records WHERE error IS NOT NULL ORDER BY seq")
+    ]
+    return conflicts + rejected
+
+
+def _conflict(row: Any) -> dict[str, Any]:
+    device, server = loads(row["device"]), loads(row["server"])
+    server_deleted = bool(row["server_deleted"])
+    return {
+        "type": "conflict",
+        "id": row["id"],
+        "entity": row["entity"],
+        "record_id": row["record_id"],
+        "kind": row["kind"],
+        "what": WHAT_HAPPENED[row["kind"]],
+        "device": device,
+        "server": None if server_deleted else server,
+        "fields": sorted(differing(device, None if server_deleted else server)),
+        "choices": CHOICE_WORDS[row["kind"]],
+        "choice": row["choice"],
+        "created_at": row["created_at"],
+    }
+
+
+def resolve(
+    store: Store, conflict_id: str, use: Choice, picks: Mapping[str, Choice] | None = None
+) -> None:
+    """Store the user's choice for one open conflict; the next sync applies it."""
+    with store.transaction() as conn:
+        row = conn.execute("SELECT * FROM conflicts WHERE id = ?", (conflict_id,)).fetchone()
+        if row is None:
+            raise ValidationFailed("unknown_conflict", f"there is no open conflict {conflict_id}")
+        device, server = loads(row["device"]), loads(row["server"])
+        if use is Choice.MERGE:
+            if device is None or row["server_deleted"]:
+                raise ValidationFailed(
+                    "cannot_merge", "only two versions of a record can be merged"
+                )
+            merged = merge_fields(device, server, picks or {})
+            conn.execute(
+                "UPDATE records SET data = ?, state = ? WHERE entity = ? AND id = ?",
+                (dumps(merged), UPDATED, row["entity"], row["record_id"]),
+            )
+        conn.execute("UPDATE conflicts SET choice = ? WHERE id = ?", (use.value, conflict_id))
+
+
+def resolve_all(store: Store, use: Choice) -> int:
+    """Make the same choice for every open conflict still undecided; returns how many."""
+    ids = [r[0] for r in store.conn.execute("SELECT id FROM conflicts WHERE choice IS NULL")]
+    for conflict_id in ids:
+        resolve(store, conflict_id, use)
+    return len(ids)
+
+
+def retry(store: Store, entity: str, record_id: str) -> None:
+    """Send a rejected change again at the next sync, as it is."""
+    with store.transaction() as conn:
+        changed = conn.execute(
+            "UPDATE records SET error = NULL WHERE entity = ? AND id = ? AND error IS NOT NULL",
+            (entity, record_id),
+        ).rowcount
+    if not changed:
+        raise ValidationFailed("not_rejected", f"{entity} {record_id} has no rejected change")
+
+
+def discard(store: Store, entity: str, record_id: str) -> None:
+    """Drop a rejected change: the record goes back to the server's newest known version."""
+    row = store.row(entity, record_id)
+    if row is None or row["error"] is None:
+        raise ValidationFailed("not_rejected", f"{entity} {record_id} has no rejected change")
+    with store.transaction() as conn:
+        key = (entity, record_id)
+        if row["state"] == CREATED or bool(row["server_deleted"]):
+            conn.execute("DELETE FROM records WHERE entity = ? AND id = ?", key)
+            return
+        version = row["server_version"] or row["base_version"]
+        values = row["server_data"] or row["base"]
+        conn.execute(
+            "UPDATE records SET base_version = ?, base = ?, data = ?, state = ?, error = NULL, "
+            "server_version = NULL, server_data = NULL, server_deleted = NULL "
+            "WHERE entity = ? AND id = ?",
+            (version, values, values, SYNCED, *key),
+        )

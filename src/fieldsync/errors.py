@@ -1,0 +1,140 @@
+"""The one error tree of fieldsync.
+
+FieldsyncError
+├── ApiError                 an HTTP-facing error: carries status and code
+│   ├── BadRequest           400 malformed input
+│   ├── Unauthorized         401 missing, bad or expired token
+│   ├── Forbidden            403 the caller's role or device may not do this
+│   ├── NotFound             404 unknown entity, record, conflict…
+│   ├── Conflict             409 the request clashes with the current state
+│   ├── Gone                 410 resync_required: a cursor older than the horizon
+│   ├── PreconditionFailed   412 stale If-Match
+│   ├── PayloadTooLarge      413 a body or batch over the limits
+│   └── Unprocessable        422 well-formed but invalid values
+├── ValidationFailed         a change's values break the project's rules
+└── DeviceError              raised by the device library
+    ├── NotLoggedIn          the device directory has no session
+    ├── Offline              the server cannot be reached
+    └── ServerRefused        the server answered with an error
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class FieldsyncError(Exception):
+    """Base of every error fieldsync raises on purpose."""
+
+
+class ApiError(FieldsyncError):
+    """An error the server turns into `{"error": {"code", "message", "details"}}`."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        self.details = details
+
+    def body(self) -> dict[str, Any]:
+        """The JSON error body of the wire contract."""
+        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+
+
+class BadRequest(ApiError):
+    """400: the request cannot be read."""
+
+
+class Unauthorized(ApiError):
+    """401: no valid bearer token."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(ApiError):
+    """403: authenticated, but not allowed."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(ApiError):
+    """404: the thing does not exist or is outside the caller's scope."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(ApiError):
+    """409: the request clashes with the current state."""
+
+    status = 409
+    code = "conflict"
+
+
+class Gone(ApiError):
+    """410: the pull cursor is older than the tombstone horizon."""
+
+    status = 410
+    code = "resync_required"
+
+
+class PreconditionFailed(ApiError):
+    """412: If-Match names a version that is no longer current."""
+
+    status = 412
+    code = "version_mismatch"
+
+
+class PayloadTooLarge(ApiError):
+    """413: a body or a batch over the configured limits."""
+
+    status = 413
+    code = "too_large"
+
+
+class Unprocessable(ApiError):
+    """422: well-formed JSON with invalid values."""
+
+    status = 422
+    code = "invalid"
+
+
+class ValidationFailed(FieldsyncError):
+    """A record's values break the project's rules; `code` is the rejection code."""
+
+    def __init__(self, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    def as_api_error(self) -> Unprocessable:
+        """The same failure as a 422 for the records API."""
+        return Unprocessable(self.message, code=self.code, details=self.details)
+
+
+class DeviceError(FieldsyncError):
+    """Raised by the device library."""
+
+
+class NotLoggedIn(DeviceError):
+    """The device directory has no server session yet."""
+
+
+class Offline(DeviceError):
+    """The server could not be reached; local work goes on."""
+
+
+class ServerRefused(DeviceError):
+    """The server answered a device request with an error body."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{message} ({status} {code})")
+        self.status = status
+        self.code = code

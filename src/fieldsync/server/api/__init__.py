@@ -1,0 +1,105 @@
+"""The ASGI application: routes, error bodies and request limits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+import fieldsync
+from fieldsync.errors import ApiError, PayloadTooLarge
+from fieldsync.server.api import admin, auth, records, sync
+from fieldsync.server.api.deps import JSON
+from fieldsync.server.db import Database
+
+MAX_BODY = 10 * 1024 * 1024
+
+
+def _error(status: int, code: str, message: str, details: Any = None) -> JSON:
+    return JSON({"error": {"code": code, "message": message, "details": details}}, status)
+
+
+async def _api_error(_request: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, ApiError)
+    return _error(exc.status, exc.code, exc.message, exc.details)
+
+
+async def _invalid_request(_request: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, RequestValidationError)
+    problems = [
+        {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+        for e in exc.errors()
+    ]
+    if any(e.get("type") == "json_invalid" for e in exc.errors()):
+        return _error(400, "malformed_json", "the body is not valid JSON", problems)
+    return _error(422, "invalid_request", "the request does not match the API", problems)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSON:
+    assert isinstance(exc, HTTPException)
+    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+    return _error(exc.status_code, code, str(exc.detail))
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, before the app reads them whole."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise PayloadTooLarge(f"the body is over {self.limit} bytes", code="body_too_large")
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        response = _error(413, "body_too_large", f"the body is over {self.limit} bytes")
+        await response(scope, _no_body, send)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
+
+
+def create_app(db: Database) -> FastAPI:
+    """The fieldsync server over `db` (whose tables must exist)."""
+    app = FastAPI(
+        title="fieldsync",
+        version=fieldsync.__version__,
+        description="Offline-first CRM synchronization: wire contract v1.",
+        default_response_class=JSON,
+        responses={"4XX": {"description": '`{"error": {"code", "message", "details"}}`'}},
+    )
+    app.state.db = db
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(HTTPException, _http_error)
+    for module in (auth, sync, records, admin):
+        app.include_router(module.router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        """Liveness: answers without a token."""
+        return {"status": "ok"}
+
+    app.add_middleware(BodyLimit)
+    return app

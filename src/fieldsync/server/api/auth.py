@@ -1,0 +1,28 @@
+"""Login and logout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from fieldsync.server import users
+from fieldsync.server.api.deps import Caller, Db, bearer_token
+from fieldsync.server.wire import LoginIn, LoginOut, UserOut
+
+router = APIRouter(prefix="/v1/auth", tags=["auth"])
+
+
+@router.post("/login", response_model=LoginOut)
+def login(body: LoginIn, db: Db) -> LoginOut:
+    """Trade a username and password for a bearer token (bound to `device_id` if given)."""
+    with db.write() as conn:
+        token, who = users.login(conn, body.username, body.password, body.device_id)
+    return LoginOut(token=token, user=UserOut(id=who.user_id, username=who.username, role=who.role))
+
+
+@router.post("/logout", status_code=204)
+def logout(_caller: Caller, token: Annotated[str, Depends(bearer_token)], db: Db) -> None:
+    """Revoke the token of this request."""
+    with db.write() as conn:
+        users.logout(conn, token)

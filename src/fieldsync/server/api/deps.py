@@ -1,0 +1,63 @@
+"""What every route shares: JSON responses, the database, the caller and their role."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from fieldsync.errors import Forbidden, Unauthorized
+from fieldsync.server import users
+from fieldsync.server.db import Database
+from fieldsync.server.users import Principal
+
+
+class JSON(Response):
+    """A JSON response rendered with orjson."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialize `content`."""
+        return orjson.dumps(content)
+
+
+_bearer = HTTPBearer(auto_error=False, description="The token from POST /v1/auth/login")
+
+
+def database(request: Request) -> Database:
+    """The server's database."""
+    db: Database = request.app.state.db
+    return db
+
+
+def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    """The bearer token of the request, or 401."""
+    if credentials is None:
+        raise Unauthorized("send Authorization: Bearer TOKEN", code="missing_token")
+    return credentials.credentials
+
+
+def principal(
+    token: Annotated[str, Depends(bearer_token)], db: Annotated[Database, Depends(database)]
+) -> Principal:
+    """The authenticated caller."""
+    with db.read() as conn:
+        return users.authenticate(conn, token)
+
+
+def admin(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    """The authenticated caller, who must be an admin."""
+    if not caller.is_admin:
+        raise Forbidden("only admins may do this", code="admin_only")
+    return caller
+
+
+Db = Annotated[Database, Depends(database)]
+Caller = Annotated[Principal, Depends(principal)]
+Admin = Annotated[Principal, Depends(admin)]

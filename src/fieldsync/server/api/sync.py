@@ -1,0 +1,96 @@
+"""The device side of the wire: project, push, pull, and the status of a device's conflicts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query
+from sqlalchemy.engine import Connection
+
+from fieldsync.clock import now
+from fieldsync.errors import Forbidden
+from fieldsync.server import journal, projects, pull, push, records, users
+from fieldsync.server.api.deps import JSON, Caller, Db
+from fieldsync.server.db import Database
+from fieldsync.server.schema import devices
+from fieldsync.server.wire import (
+    MAX_PULL,
+    ConflictStatusIn,
+    ConflictStatusOut,
+    PullOut,
+    PushIn,
+    PushOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["sync"])
+
+
+@router.get("/project")
+def get_project(_caller: Caller, db: Db) -> dict[str, Any]:
+    """The current project: entities, fields and each entity's On Conflict policy."""
+    with db.read() as conn:
+        return projects.current(conn).to_dict()
+
+
+@router.post("/sync/push", response_model=PushOut)
+def sync_push(body: PushIn, caller: Caller, db: Db) -> JSON:
+    """Apply a batch of device changes in one transaction, exactly once per batch_id."""
+    return JSON({"results": push.push(db, caller, body)})
+
+
+@router.get("/sync/pull", response_model=PullOut)
+def sync_pull(
+    caller: Caller,
+    db: Db,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = 1000,
+    device_id: Annotated[str | None, Query(max_length=100)] = None,
+) -> JSON:
+    """The latest state of each visible record changed after `cursor`, in commit order."""
+    after = pull.parse_cursor(cursor)
+    with db.read() as conn:
+        project = projects.current(conn)
+        page = pull.pull(conn, caller, project, after, limit)
+    if device_id is not None:
+        _note_pull(db, caller.user_id, device_id)
+    return JSON(
+        {
+            "changes": page.changes,
+            "cursor": str(page.cursor),
+            "more": page.more,
+            "project_version": project.version,
+        }
+    )
+
+
+def _note_pull(db: Database, user_id: str, device_id: str) -> None:
+    with db.write() as conn:
+        users.claim_device(conn, device_id, user_id)
+        conn.execute(sa.update(devices).where(devices.c.id == device_id).values(last_pull_at=now()))
+
+
+@router.post("/sync/conflicts", response_model=ConflictStatusOut)
+def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> dict[str, Any]:
+    """Where the given conflicts of this device stand (a console may have resolved them)."""
+    if caller.device_id is not None and caller.device_id != body.device_id:
+        raise Forbidden("this token belongs to another device", code="foreign_device")
+    with db.read() as conn:
+        entries = journal.for_device(conn, body.device_id, body.ids)
+        owned = [e for e in entries if e.row["user_id"] == caller.user_id]
+        return {"conflicts": [_status(conn, e) for e in owned]}
+
+
+def _status(conn: Connection, entry: journal.Entry) -> dict[str, Any]:
+    row = entry.row
+    current = records.get(conn, row["entity"], row["record_id"])
+    return {
+        "id": entry.id,
+        "status": row["status"],
+        "outcome": row["outcome"],
+        "entity": row["entity"],
+        "record_id": row["record_id"],
+        "version": current.version if current else None,
+        "deleted": current.deleted if current else True,
+        "record": None if current is None else current.data,
+    }

@@ -1,0 +1,146 @@
+"""The CRM side: back-office reads and writes of records (the "server" in Server Wins).
+
+Writes go through `records.save` like device changes, so they get versions, field
+versions and scope exactly as pushes do. `If-Match` carries an expected version.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from fieldsync.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ValidationFailed
+from fieldsync.project import Entity
+from fieldsync.server import projects, records
+from fieldsync.server.records import StoredRecord
+from fieldsync.server.schema import records as records_table
+from fieldsync.server.users import Principal
+from fieldsync.validation import check_required, check_values, lookups, normalize
+
+
+def _visible(conn: Connection, user: Principal, entity: Entity, record_id: str) -> StoredRecord:
+    found = records.get(conn, entity.name, record_id)
+    if found is None or not records.may_see(user, entity, found):
+        raise NotFound(f"no {entity.name} {record_id!r:.80}", code="unknown_record")
+    return found
+
+
+def _check_if_match(found: StoredRecord, if_match: str | None) -> None:
+    if if_match is None or if_match.strip() == "*":
+        return
+    if if_match.strip().removeprefix("W/").strip('"') != str(found.version):
+        raise PreconditionFailed(
+            f"the record is at version {found.version}; reload it and try again",
+            details={"version": found.version},
+        )
+
+
+def _validated(
+    conn: Connection,
+    user: Principal,
+    entity: Entity,
+    values: Mapping[str, Any],
+    before: StoredRecord | None,
+) -> dict[str, Any]:
+    try:
+        check_values(entity, values)
+        merged = normalize(entity, {**(before.data if before else {}), **values})
+        check_required(entity, merged)
+        for name, target, target_id in lookups(entity, values):
+            target_entity = projects.entity(conn, target)
+            parent = records.get(conn, target, target_id)
+            if parent is None or parent.deleted or not records.may_see(user, target_entity, parent):
+                raise ValidationFailed(
+                    "missing_parent",
+                    f"{entity.name}.{name} points at a {target} that does not exist",
+                )
+    except ValidationFailed as failure:
+        raise failure.as_api_error() from None
+    return merged
+
+
+def read(conn: Connection, user: Principal, entity_name: str, record_id: str) -> StoredRecord:
+    """One record in the user's scope (tombstones included), or 404."""
+    return _visible(conn, user, projects.entity(conn, entity_name), record_id)
+
+
+def listing(
+    conn: Connection,
+    user: Principal,
+    entity_name: str,
+    *,
+    limit: int,
+    offset: int,
+    deleted: bool = False,
+) -> list[StoredRecord]:
+    """The records of an entity in the user's scope, newest change first."""
+    entity = projects.entity(conn, entity_name)
+    t = records_table
+    query = sa.select(t).where(records.scope_clause(user, entity))
+    if not deleted:
+        query = query.where(t.c.deleted.is_(False))
+    rows = conn.execute(query.order_by(t.c.version.desc()).limit(limit).offset(offset))
+    return [records.from_row(r) for r in rows]
+
+
+def create(
+    conn: Connection, user: Principal, entity_name: str, values: Mapping[str, Any]
+) -> StoredRecord:
+    """A new record; `values` may carry the client's `id`."""
+    entity = projects.entity(conn, entity_name)
+    fields = dict(values)
+    record_id = fields.pop("id", None) or str(uuid.uuid4())
+    try:
+        record_id = str(uuid.UUID(str(record_id)))
+    except ValueError:
+        raise BadRequest("id must be a UUID", code="bad_id") from None
+    if records.get(conn, entity.name, record_id) is not None:
+        raise Conflict(f"a {entity.name} with id {record_id} exists already", code="already_exists")
+    data = _validated(conn, user, entity, fields, None)
+    return records.save(conn, entity, record_id, data, actor=user.user_id, current=None)
+
+
+def update(
+    conn: Connection,
+    user: Principal,
+    entity_name: str,
+    record_id: str,
+    values: Mapping[str, Any],
+    if_match: str | None,
+) -> StoredRecord:
+    """Change some fields of a live record."""
+    entity = projects.entity(conn, entity_name)
+    found = _visible(conn, user, entity, record_id)
+    if found.deleted:
+        raise NotFound(f"{entity.name} {record_id} was deleted", code="record_deleted")
+    _check_if_match(found, if_match)
+    data = _validated(conn, user, entity, values, found)
+    if data == found.data:
+        return found
+    return records.save(conn, entity, record_id, data, actor=user.user_id, current=found)
+
+
+def delete(
+    conn: Connection, user: Principal, entity_name: str, record_id: str, if_match: str | None
+) -> StoredRecord:
+    """Delete a record, keeping a tombstone with its last values."""
+    entity = projects.entity(conn, entity_name)
+    found = _visible(conn, user, entity, record_id)
+    if found.deleted:
+        raise NotFound(f"{entity.name} {record_id} was deleted", code="record_deleted")
+    _check_if_match(found, if_match)
+    return records.save(conn, entity, record_id, None, actor=user.user_id, current=found)
+
+
+def write_values(
+    conn: Connection, user: Principal, entity_name: str, record_id: str, values: Mapping[str, Any]
+) -> StoredRecord:
+    """Write `values` over a record, re-creating it if it was deleted (used by restore)."""
+    entity = projects.entity(conn, entity_name)
+    found = _visible(conn, user, entity, record_id)
+    data = _validated(conn, user, entity, values, found)
+    return records.save(conn, entity, record_id, data, actor=user.user_id, current=found)

@@ -1,0 +1,95 @@
+"""The server database: engine, transactions and first-start setup.
+
+SQLite runs in WAL mode with one writer: write transactions start with
+`BEGIN IMMEDIATE`, so two writers queue on the lock instead of failing halfway.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from fieldsync.server import projects, schema
+
+DEFAULT_DB = "fieldsync.db"
+
+
+def database_url(db: str | None) -> str:
+    """A SQLAlchemy URL from `--db`, `FIELDSYNC_DB` or the default file."""
+    value = db or os.environ.get("FIELDSYNC_DB") or DEFAULT_DB
+    if "://" not in value:
+        return f"sqlite:///{value}"
+    if value.startswith("postgresql://"):
+        return "postgresql+psycopg://" + value.removeprefix("postgresql://")
+    return value
+
+
+def _sqlite_engine(url: str) -> Engine:
+    engine = sa.create_engine(
+        url,
+        json_serializer=lambda v: orjson.dumps(v).decode(),
+        json_deserializer=orjson.loads,
+        connect_args={"timeout": 30},
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+            dbapi_conn.execute(f"PRAGMA {pragma}")
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get("fieldsync_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """One server database; `read()` and `write()` hand out transactions."""
+
+    def __init__(self, db: str | None = None) -> None:
+        self.url = database_url(db)
+        if self.url.startswith("sqlite"):
+            self.engine = _sqlite_engine(self.url)
+        else:
+            self.engine = sa.create_engine(
+                self.url,
+                json_serializer=lambda v: orjson.dumps(v).decode(),
+                json_deserializer=orjson.loads,
+                pool_pre_ping=True,
+            )
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read transaction."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back on error."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(fieldsync_write=True)
+            with conn.begin():
+                yield conn
+
+    def create(self) -> None:
+        """Create the tables and seed the demo project and the version counter."""
+        schema.metadata.create_all(self.engine)
+        with self.write() as conn:
+            seeded = conn.execute(sa.select(schema.counters.c.value)).first()
+            if seeded is None:
+                conn.execute(sa.insert(schema.counters).values(name="version", value=0))
+                projects.seed(conn)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

@@ -1,0 +1,187 @@
+"""The conflict journal: every conflict with base, device and server values, never lost.
+
+An entry is written when a conflict is met. A User Action conflict starts `open`
+and becomes `resolved` (or `superseded`, when the server changed the record again
+before the choice arrived and a new conflict took its place).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from fieldsync.clock import now
+from fieldsync.conflicts import Outcome, Situation, Status, differing
+from fieldsync.errors import NotFound
+from fieldsync.server.schema import journal
+
+OPEN, RESOLVED, SUPERSEDED = "open", "resolved", "superseded"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One journal entry, as stored."""
+
+    row: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: Mapping[Any, Any]) -> Entry:
+        """An entry from a database row (whose keys may be str subclasses)."""
+        return cls({str(k): v for k, v in row.items()})
+
+    @property
+    def id(self) -> str:
+        """The entry's id, which is also the conflict id."""
+        return str(self.row["id"])
+
+    @property
+    def is_open(self) -> bool:
+        """True while a User Action conflict waits for a choice."""
+        return bool(self.row["status"] == OPEN)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The entry as the admin API shows it."""
+        return dict(self.row)
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """Who met whom: the change that met a server record, for the journal."""
+
+    entity: str
+    record_id: str
+    change_id: str | None
+    base: Mapping[str, Any] | None
+    base_version: int | None
+    server_version: int
+    user_id: str
+    device_id: str
+
+
+def write(conn: Connection, meeting: Meeting, situation: Situation, outcome: Outcome) -> str:
+    """Journal a conflict and its outcome; returns the entry (conflict) id."""
+    entry_id = str(uuid.uuid4())
+    is_open = outcome.status is Status.CONFLICT
+    stamp = now()
+    conn.execute(
+        sa.insert(journal).values(
+            id=entry_id,
+            entity=meeting.entity,
+            record_id=meeting.record_id,
+            change_id=meeting.change_id,
+            kind=situation.kind.value,
+            policy=situation.policy.value,
+            detection=situation.detection.value,
+            status=OPEN if is_open else RESOLVED,
+            outcome="open" if is_open else outcome.status.value,
+            fields=sorted(outcome.fields),
+            base=dict(meeting.base) if meeting.base is not None else None,
+            base_version=meeting.base_version,
+            device=dict(situation.device) if situation.device is not None else None,
+            server=dict(situation.server),
+            server_deleted=situation.server_deleted,
+            server_version=meeting.server_version,
+            result=None if is_open or outcome.result is None else dict(outcome.result),
+            user_id=meeting.user_id,
+            device_id=meeting.device_id,
+            created_at=stamp,
+            resolved_at=None if is_open else stamp,
+            resolved_by=None if is_open else meeting.user_id,
+        )
+    )
+    return entry_id
+
+
+def get(conn: Connection, entry_id: str) -> Entry:
+    """One entry, or 404."""
+    row = conn.execute(sa.select(journal).where(journal.c.id == entry_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no journal entry {entry_id!r:.80}", code="unknown_conflict")
+    return Entry.of(row)
+
+
+def find(conn: Connection, entry_id: str) -> Entry | None:
+    """One entry, if it exists."""
+    row = conn.execute(sa.select(journal).where(journal.c.id == entry_id)).mappings().first()
+    return Entry.of(row) if row else None
+
+
+def settle(conn: Connection, entry_id: str, outcome: Outcome, user_id: str) -> None:
+    """Close an open conflict with the user's outcome."""
+    conn.execute(
+        sa.update(journal)
+        .where(journal.c.id == entry_id)
+        .values(
+            status=RESOLVED,
+            outcome=outcome.status.value,
+            result=None if outcome.result is None else dict(outcome.result),
+            resolved_at=now(),
+            resolved_by=user_id,
+        )
+    )
+
+
+def supersede(conn: Connection, entry_id: str, user_id: str) -> None:
+    """Close an open conflict that a newer conflict on the same record replaced."""
+    conn.execute(
+        sa.update(journal)
+        .where(journal.c.id == entry_id)
+        .values(status=SUPERSEDED, outcome=SUPERSEDED, resolved_at=now(), resolved_by=user_id)
+    )
+
+
+def mark_restored(conn: Connection, entry_id: str, user_id: str) -> None:
+    """Note that the losing values of an entry were written back."""
+    conn.execute(
+        sa.update(journal)
+        .where(journal.c.id == entry_id)
+        .values(restored_at=now(), restored_by=user_id)
+    )
+
+
+def listing(
+    conn: Connection, filters: Mapping[str, str | None], *, limit: int = 100, offset: int = 0
+) -> list[Entry]:
+    """Entries newest first, filtered by any of entity, policy, outcome, status, device_id."""
+    query = sa.select(journal).order_by(journal.c.created_at.desc(), journal.c.id)
+    for name, value in filters.items():
+        if value is not None:
+            query = query.where(journal.c[name] == value)
+    rows = conn.execute(query.limit(limit).offset(offset)).mappings()
+    return [Entry.of(r) for r in rows]
+
+
+def for_device(conn: Connection, device_id: str, ids: list[str]) -> list[Entry]:
+    """The given entries that belong to `device_id` (others are silently left out)."""
+    rows = conn.execute(
+        sa.select(journal).where(journal.c.device_id == device_id, journal.c.id.in_(ids))
+    ).mappings()
+    return [Entry.of(r) for r in rows]
+
+
+def losing_values(entry: Entry) -> dict[str, Any] | None:
+    """The values that lost in a resolved entry, to be written back by a restore.
+
+    When the server won, the device's changes lost (the fields D changed from base,
+    or all of D when base is unknown); otherwise S's values that were overwritten.
+    None when the losing side was a delete: there are no values to restore.
+    """
+    row = entry.row
+    if row["outcome"] == Status.SERVER_WINS.value:
+        loser, base = row["device"], row["base"]
+        candidates = differing(base, loser) if base is not None and loser is not None else None
+    else:
+        loser = None if row["server_deleted"] else row["server"]
+        candidates = None
+    if loser is None:
+        return None
+    names = candidates if candidates is not None else frozenset(loser)
+    result = row["result"]
+    if result is None:
+        return dict(loser)
+    return {f: loser.get(f) for f in names if loser.get(f) != result.get(f)}

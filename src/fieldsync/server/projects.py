@@ -1,0 +1,56 @@
+"""The stored project: every published version is kept, the newest is current."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from fieldsync.clock import now
+from fieldsync.errors import NotFound
+from fieldsync.project import Entity, Project, demo_project, project_from_dict, with_entity
+from fieldsync.server.schema import projects
+
+
+def current(conn: Connection) -> Project:
+    """The project devices download now."""
+    row = conn.execute(
+        sa.select(projects.c.definition).order_by(projects.c.version.desc()).limit(1)
+    ).one()
+    return project_from_dict(row.definition)
+
+
+def entity(conn: Connection, name: str) -> Entity:
+    """One entity of the current project, or 404."""
+    found = current(conn).entity(name)
+    if found is None:
+        raise NotFound(f"no entity {name!r:.80}", code="unknown_entity")
+    return found
+
+
+def publish(conn: Connection, project: Project, user_id: str | None) -> Project:
+    """Store `project` as the newest version."""
+    conn.execute(
+        sa.insert(projects).values(
+            version=project.version,
+            definition=project.to_dict(),
+            created_at=now(),
+            created_by=user_id,
+        )
+    )
+    return project
+
+
+def publish_entity(conn: Connection, changed: Entity, user_id: str) -> Project:
+    """Publish the next version with one entity replaced (or added)."""
+    return publish(conn, with_entity(current(conn), changed), user_id)
+
+
+def replace_all(conn: Connection, imported: Project, user_id: str | None) -> Project:
+    """Publish an imported project as the next version."""
+    version = current(conn).version + 1
+    return publish(conn, Project(version=version, entities=imported.entities), user_id)
+
+
+def seed(conn: Connection) -> None:
+    """Give a new database the demo project."""
+    publish(conn, demo_project(), None)

@@ -1,0 +1,112 @@
+"""`GET /v1/sync/pull`: the latest state of each record changed after a cursor, in commit order.
+
+The cursor is the last version the device has read. Records of `all` entities and
+the user's own records of `owned` entities come in version order; a record that
+left the user's scope (its owner changed) comes as a deletion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from fieldsync.errors import BadRequest, Gone
+from fieldsync.project import Project, SyncFilter
+from fieldsync.server import records
+from fieldsync.server.schema import meta, scope_exits
+from fieldsync.server.schema import records as records_table
+from fieldsync.server.users import Principal
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of pulled changes."""
+
+    changes: list[dict[str, Any]]
+    cursor: int
+    more: bool
+
+
+def parse_cursor(text: str | None) -> int:
+    """The version a cursor names; an empty cursor starts from the beginning."""
+    if text is None or text == "":
+        return 0
+    if not text.isdigit() or len(text) > 18:
+        raise BadRequest("cursor must be the value a previous pull returned", code="bad_cursor")
+    return int(text)
+
+
+def horizon(conn: Connection) -> int:
+    """The oldest version a cursor may name: tombstones before it are purged."""
+    row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "tombstone_horizon")).first()
+    return int(row.value) if row else 0
+
+
+def pull(conn: Connection, user: Principal, project: Project, cursor: int, limit: int) -> Page:
+    """The next page after `cursor` of what `user` may see."""
+    newest = records.current_version(conn)
+    if cursor > newest or (0 < cursor < horizon(conn)):
+        raise Gone("the cursor is too old or unknown; download everything again")
+    everyone = [e.name for e in project.entities if e.sync_filter is SyncFilter.ALL]
+    owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]
+    changes = _records(conn, user, everyone, owned, cursor, limit + 1)
+    changes += _exits(conn, user, owned, cursor, limit + 1)
+    changes.sort(key=lambda c: int(c["version"]))
+    page = changes[:limit]
+    next_cursor = page[-1]["version"] if page else cursor
+    return Page(page, int(next_cursor), len(changes) > limit)
+
+
+def _records(
+    conn: Connection,
+    user: Principal,
+    everyone: list[str],
+    owned: list[str],
+    cursor: int,
+    limit: int,
+) -> list[dict[str, Any]]:
+    t = records_table
+    scope = sa.or_(
+        t.c.entity.in_(everyone), sa.and_(t.c.entity.in_(owned), t.c.owner_id == user.user_id)
+    )
+    rows = conn.execute(
+        sa.select(t.c.entity, t.c.id, t.c.version, t.c.deleted, t.c.data)
+        .where(t.c.version > cursor, scope)
+        .order_by(t.c.version)
+        .limit(limit)
+    )
+    return [
+        {
+            "entity": r.entity,
+            "id": r.id,
+            "version": r.version,
+            "deleted": r.deleted,
+            "record": None if r.deleted else r.data,
+        }
+        for r in rows
+    ]
+
+
+def _exits(
+    conn: Connection, user: Principal, owned: list[str], cursor: int, limit: int
+) -> list[dict[str, Any]]:
+    t = scope_exits
+    rows = conn.execute(
+        sa.select(t.c.entity, t.c.record_id, t.c.version)
+        .where(t.c.user_id == user.user_id, t.c.version > cursor, t.c.entity.in_(owned))
+        .order_by(t.c.version)
+        .limit(limit)
+    )
+    return [
+        {
+            "entity": r.entity,
+            "id": r.record_id,
+            "version": r.version,
+            "deleted": True,
+            "record": None,
+        }
+        for r in rows
+    ]

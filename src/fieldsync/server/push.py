@@ -1,0 +1,270 @@
+"""`POST /v1/sync/push`: a batch of device changes applied in one transaction, exactly once.
+
+Each change is validated, met with the server's record, resolved by the pure core
+(`fieldsync.conflicts`) under its entity's policy, written, and journaled when it
+was a conflict. A rejected change never blocks the others. The batch id and its
+results are stored in the same transaction, so a resent batch gets the stored
+results and changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from fieldsync.clock import now
+from fieldsync.conflicts import Choice, Op, Outcome, Situation, Status, decide, resolve
+from fieldsync.errors import Conflict, Forbidden, Unprocessable, ValidationFailed
+from fieldsync.project import Entity, Project, SyncFilter
+from fieldsync.server import journal, projects, records, users
+from fieldsync.server.db import Database
+from fieldsync.server.records import StoredRecord
+from fieldsync.server.schema import batches, devices
+from fieldsync.server.users import Principal
+from fieldsync.server.wire import ChangeIn, PushIn
+from fieldsync.validation import check_required, check_values, lookups, normalize
+
+
+@dataclass
+class Batch:
+    """What the changes of one batch share."""
+
+    conn: Connection
+    user: Principal
+    device_id: str
+    project: Project
+    rejected: set[tuple[str, str]] = field(default_factory=set)
+
+    def entity(self, name: str) -> Entity:
+        """The synced entity called `name`, or a rejection."""
+        entity = self.project.entity(name)
+        if entity is None:
+            raise ValidationFailed("unknown_entity", f"there is no entity {name!r:.80}")
+        if entity.sync_filter is SyncFilter.NONE:
+            raise ValidationFailed("entity_not_synced", f"{name} is not synchronized to devices")
+        return entity
+
+
+def push(db: Database, user: Principal, body: PushIn) -> list[dict[str, Any]]:
+    """Apply a batch once; a batch id seen before returns its stored results."""
+    digest = hashlib.sha256(orjson.dumps(body.model_dump(), option=orjson.OPT_SORT_KEYS))
+    _check_batch(user, body)
+    try:
+        with db.write() as conn:
+            return _push_once(conn, user, body, digest.hexdigest())
+    except IntegrityError:
+        # Another process stored the same batch id first: answer with its results.
+        with db.write() as conn:
+            return _push_once(conn, user, body, digest.hexdigest())
+
+
+def _check_batch(user: Principal, body: PushIn) -> None:
+    if user.device_id is not None and user.device_id != body.device_id:
+        raise Forbidden("this token belongs to another device", code="foreign_device")
+    change_ids = [c.change_id for c in body.changes]
+    keys = [(c.entity, c.id) for c in body.changes]
+    if len(set(change_ids)) != len(change_ids):
+        raise Unprocessable("change_id values must be unique in a batch", code="duplicate_change")
+    if len(set(keys)) != len(keys):
+        raise Unprocessable("a batch holds at most one change per record", code="duplicate_record")
+
+
+def _push_once(
+    conn: Connection, user: Principal, body: PushIn, digest: str
+) -> list[dict[str, Any]]:
+    stored = conn.execute(sa.select(batches).where(batches.c.batch_id == body.batch_id)).first()
+    if stored is not None:
+        if stored.user_id != user.user_id or stored.request_hash != digest:
+            raise Conflict("this batch_id was used for another batch", code="batch_id_reused")
+        return list(stored.results)
+    users.claim_device(conn, body.device_id, user.user_id)
+    batch = Batch(conn, user, body.device_id, projects.current(conn))
+    results = [_apply(batch, change) for change in body.changes]
+    stamp = now()
+    conn.execute(
+        sa.insert(batches).values(
+            batch_id=body.batch_id,
+            user_id=user.user_id,
+            device_id=body.device_id,
+            request_hash=digest,
+            results=results,
+            created_at=stamp,
+        )
+    )
+    conn.execute(
+        sa.update(devices).where(devices.c.id == body.device_id).values(last_push_at=stamp)
+    )
+    return results
+
+
+def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
+    try:
+        return _apply_change(batch, change)
+    except ValidationFailed as failure:
+        batch.rejected.add((change.entity, change.id))
+        error = {"code": failure.code, "message": failure.message, "details": failure.details}
+        return {"change_id": change.change_id, "status": Status.REJECTED.value, "error": error}
+
+
+def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
+    entity = batch.entity(change.entity)
+    current = records.get(batch.conn, entity.name, change.id)
+    if current is not None and not records.may_see(batch.user, entity, current):
+        raise ValidationFailed("no_permission", f"you may not change this {entity.name}")
+    check_values(entity, change.fields)
+    if Op(change.op) is Op.CREATE:
+        return _create(batch, entity, change, current)
+    if current is None:
+        raise ValidationFailed("not_found", f"this {entity.name} does not exist on the server")
+    situation = _situation(entity, change, current)
+    if change.resolves is not None:
+        return _resolve_open(batch, change, current, situation)
+    return _settle(batch, change, current, situation, resolve(situation))
+
+
+def _create(
+    batch: Batch, entity: Entity, change: ChangeIn, current: StoredRecord | None
+) -> dict[str, Any]:
+    if current is not None:
+        raise ValidationFailed("already_exists", f"a {entity.name} with this id exists already")
+    values = normalize(entity, {**(change.record or {}), **change.fields})
+    check_values(entity, values)
+    _check_record(batch, entity, values, None)
+    stored = records.save(
+        batch.conn, entity, change.id, values, actor=batch.user.user_id, current=None
+    )
+    return _result(change, Status.APPLIED, stored, None)
+
+
+def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situation:
+    base_version = change.base_version or 0
+    device = None
+    if Op(change.op) is Op.UPDATE:
+        device = normalize(entity, {**(change.record or current.data), **change.fields})
+        check_values(entity, device)
+    return Situation(
+        policy=entity.on_conflict,
+        detection=entity.conflict_detection,
+        op=Op(change.op),
+        device=device,
+        device_changed=frozenset(change.fields),
+        server=current.data,
+        server_deleted=current.deleted,
+        server_modified=current.version > base_version,
+        server_changed=current.changed_since(base_version),
+    )
+
+
+def _resolve_open(
+    batch: Batch, change: ChangeIn, current: StoredRecord, situation: Situation
+) -> dict[str, Any]:
+    """Apply a user's choice for an open conflict, unless the server moved on since."""
+    entry = journal.find(batch.conn, change.resolves or "")
+    if (
+        entry is None
+        or entry.row["device_id"] != batch.device_id
+        or entry.row["record_id"] != change.id
+    ):
+        raise ValidationFailed("unknown_conflict", "this device has no such conflict")
+    choice = Choice(change.resolution or Choice.DEVICE)
+    if entry.is_open and current.version == change.base_version:
+        outcome = decide(situation, choice, merged=situation.device)
+        _check_outcome(batch, current, outcome)
+        stored = _write(batch, current, outcome)
+        journal.settle(batch.conn, entry.id, outcome, batch.user.user_id)
+        return _result(change, outcome.status, stored, entry.id)
+    if entry.is_open:
+        journal.supersede(batch.conn, entry.id, batch.user.user_id)
+    if choice is Choice.SERVER:
+        return _result(change, Status.SERVER_WINS, current, entry.id)
+    return _settle(batch, change, current, situation, resolve(situation))
+
+
+def _settle(
+    batch: Batch,
+    change: ChangeIn,
+    current: StoredRecord,
+    situation: Situation,
+    outcome: Outcome,
+) -> dict[str, Any]:
+    _check_outcome(batch, current, outcome)
+    stored = _write(batch, current, outcome)
+    conflict_id = None
+    if outcome.is_conflict:
+        meeting = journal.Meeting(
+            entity=current.entity,
+            record_id=current.id,
+            change_id=change.change_id,
+            base=change.base,
+            base_version=change.base_version,
+            server_version=current.version,
+            user_id=batch.user.user_id,
+            device_id=batch.device_id,
+        )
+        conflict_id = journal.write(batch.conn, meeting, situation, outcome)
+    return _result(change, outcome.status, stored, conflict_id)
+
+
+def _check_outcome(batch: Batch, current: StoredRecord, outcome: Outcome) -> None:
+    if outcome.changed and outcome.result is not None:
+        entity = batch.entity(current.entity)
+        _check_record(batch, entity, outcome.result, None if current.deleted else current.data)
+
+
+def _write(batch: Batch, current: StoredRecord, outcome: Outcome) -> StoredRecord:
+    if not outcome.changed:
+        return current
+    entity = batch.entity(current.entity)
+    return records.save(
+        batch.conn, entity, current.id, outcome.result, actor=batch.user.user_id, current=current
+    )
+
+
+def _check_record(
+    batch: Batch, entity: Entity, values: Mapping[str, Any], before: Mapping[str, Any] | None
+) -> None:
+    """Refuse empty required fields and lookups to missing, unseen or rejected records."""
+    check_required(entity, values)
+    for name, target, target_id in lookups(entity, values):
+        if before is not None and before.get(name) == target_id:
+            continue
+        if (target, target_id) in batch.rejected:
+            raise ValidationFailed(
+                "parent_rejected",
+                f"{entity.name}.{name} points at a {target} that was rejected",
+                {"field": name, "parent": target_id},
+            )
+        parent = records.get(batch.conn, target, target_id)
+        target_entity = batch.project.entity(target)
+        if (
+            parent is None
+            or parent.deleted
+            or target_entity is None
+            or not records.may_see(batch.user, target_entity, parent)
+        ):
+            raise ValidationFailed(
+                "missing_parent",
+                f"{entity.name}.{name} points at a {target} that does not exist",
+                {"field": name, "parent": target_id},
+            )
+
+
+def _result(
+    change: ChangeIn, status: Status, stored: StoredRecord, conflict_id: str | None
+) -> dict[str, Any]:
+    return {
+        "change_id": change.change_id,
+        "status": status.value,
+        "version": stored.version,
+        "record": stored.data,
+        "deleted": stored.deleted,
+        "conflict_id": conflict_id,
+        "error": None,
+    }

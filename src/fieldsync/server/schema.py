@@ -1,0 +1,138 @@
+"""The server's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = sa.MetaData()
+
+JSON = sa.JSON().with_variant(JSONB(), "postgresql")
+Stamp = sa.String(40)  # ISO 8601 UTC, sortable as text
+
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+)
+
+meta = sa.Table(
+    "meta",
+    metadata,
+    sa.Column("key", sa.String(60), primary_key=True),
+    sa.Column("value", JSON, nullable=False),
+)
+
+projects = sa.Table(
+    "projects",
+    metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("definition", JSON, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("created_by", sa.String(36)),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(10), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+
+tokens = sa.Table(
+    "tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("device_id", sa.String(100)),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("expires_at", Stamp, nullable=False),
+    sa.Column("revoked_at", Stamp),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("last_push_at", Stamp),
+    sa.Column("last_pull_at", Stamp),
+)
+
+records = sa.Table(
+    "records",
+    metadata,
+    sa.Column("entity", sa.String(64), primary_key=True),
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("owner_id", sa.String(36), nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("data", JSON, nullable=False),
+    sa.Column("field_versions", JSON, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("updated_at", Stamp, nullable=False),
+    sa.Column("updated_by", sa.String(36), nullable=False),
+    sa.Index("records_version", "version", unique=True),
+    sa.Index("records_owner_version", "owner_id", "version"),
+)
+
+# A record whose owner changed leaves its old owner's scope: pulls of `owned`
+# entities report it to that user as deleted.
+scope_exits = sa.Table(
+    "scope_exits",
+    metadata,
+    sa.Column("user_id", sa.String(36), primary_key=True),
+    sa.Column("version", sa.BigInteger, primary_key=True),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(36), nullable=False),
+)
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("batch_id", sa.String(100), primary_key=True),
+    sa.Column("user_id", sa.String(36), nullable=False),
+    sa.Column("device_id", sa.String(100), nullable=False),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("results", JSON, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+
+# The journal: every conflict, open or resolved, with the values of every side.
+journal = sa.Table(
+    "journal",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("entity", sa.String(64), nullable=False),
+    sa.Column("record_id", sa.String(36), nullable=False),
+    sa.Column("change_id", sa.String(100)),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("policy", sa.String(30), nullable=False),
+    sa.Column("detection", sa.String(10), nullable=False),
+    sa.Column("status", sa.String(12), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("fields", JSON, nullable=False),
+    sa.Column("base", JSON),
+    sa.Column("base_version", sa.BigInteger),
+    sa.Column("device", JSON),
+    sa.Column("server", JSON, nullable=False),
+    sa.Column("server_deleted", sa.Boolean, nullable=False),
+    sa.Column("server_version", sa.BigInteger, nullable=False),
+    sa.Column("result", JSON),
+    sa.Column("user_id", sa.String(36), nullable=False),
+    sa.Column("device_id", sa.String(100), nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("resolved_at", Stamp),
+    sa.Column("resolved_by", sa.String(36)),
+    sa.Column("restored_at", Stamp),
+    sa.Column("restored_by", sa.String(36)),
+    sa.Index("journal_device_status", "device_id", "status"),
+    sa.Index("journal_created", "created_at"),
+    sa.Index("journal_record", "entity", "record_id"),
+)

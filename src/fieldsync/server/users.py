@@ -1,0 +1,134 @@
+"""Users, password checks and bearer tokens (stored only as SHA-256 hashes)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from sqlalchemy.engine import Connection
+
+from fieldsync.clock import now
+from fieldsync.errors import Conflict, Forbidden, Unauthorized, Unprocessable
+from fieldsync.server.schema import devices, tokens, users
+
+TOKEN_DAYS = 30
+_hasher = PasswordHasher()
+# Verified against when the user is unknown, so a wrong name costs as much as a wrong password.
+_DUMMY_HASH = _hasher.hash("not a password")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the user behind a token, and the device it was issued to."""
+
+    user_id: str
+    username: str
+    role: str
+    device_id: str | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        """True for the admin role."""
+        return self.role == "admin"
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add(conn: Connection, username: str, password: str, *, admin: bool = False) -> str:
+    """Create a user; returns its id."""
+    if not username or len(username) > 100 or not username.isprintable():
+        raise Unprocessable("a username is 1 to 100 printable characters", code="invalid_user")
+    if len(password) < 4:
+        raise Unprocessable("a password has at least 4 characters", code="invalid_user")
+    if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
+        raise Conflict(f"user {username!r} exists already", code="user_exists")
+    user_id = str(uuid.uuid4())
+    conn.execute(
+        sa.insert(users).values(
+            id=user_id,
+            username=username,
+            password_hash=_hasher.hash(password),
+            role="admin" if admin else "user",
+            disabled=False,
+            created_at=now(),
+        )
+    )
+    return user_id
+
+
+def login(
+    conn: Connection, username: str, password: str, device_id: str | None
+) -> tuple[str, Principal]:
+    """Check the password and issue a token (bound to `device_id` when given)."""
+    row = conn.execute(sa.select(users).where(users.c.username == username)).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except VerificationError:
+        row = None
+    if row is None or row.disabled:
+        raise Unauthorized("wrong username or password", code="bad_credentials")
+    if device_id is not None:
+        claim_device(conn, device_id, row.id)
+    token = secrets.token_urlsafe(32)
+    expires = datetime.now(UTC) + timedelta(days=TOKEN_DAYS)
+    conn.execute(
+        sa.insert(tokens).values(
+            token_hash=_hash_token(token),
+            user_id=row.id,
+            device_id=device_id,
+            created_at=now(),
+            expires_at=expires.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        )
+    )
+    return token, Principal(row.id, row.username, row.role, device_id)
+
+
+def authenticate(conn: Connection, token: str) -> Principal:
+    """The principal behind a bearer token, or 401."""
+    row = conn.execute(
+        sa.select(users.c.id, users.c.username, users.c.role, users.c.disabled, tokens)
+        .join(users, users.c.id == tokens.c.user_id)
+        .where(tokens.c.token_hash == _hash_token(token))
+    ).first()
+    if row is None or row.revoked_at is not None or row.disabled:
+        raise Unauthorized("the token is not valid; log in again", code="bad_token")
+    if row.expires_at < now():
+        raise Unauthorized("the token has expired; log in again", code="token_expired")
+    return Principal(row.id, row.username, row.role, row.device_id)
+
+
+def logout(conn: Connection, token: str) -> None:
+    """Revoke one token."""
+    conn.execute(
+        sa.update(tokens).where(tokens.c.token_hash == _hash_token(token)).values(revoked_at=now())
+    )
+
+
+def claim_device(conn: Connection, device_id: str, user_id: str) -> None:
+    """Register a device to a user, or refuse a device that belongs to someone else."""
+    row = conn.execute(sa.select(devices.c.user_id).where(devices.c.id == device_id)).first()
+    if row is None:
+        conn.execute(sa.insert(devices).values(id=device_id, user_id=user_id, created_at=now()))
+    elif row.user_id != user_id:
+        raise Forbidden("this device is registered to another user", code="foreign_device")
+
+
+def usernames(conn: Connection) -> dict[str, str]:
+    """Every user id with its name."""
+    return {r.id: r.username for r in conn.execute(sa.select(users.c.id, users.c.username))}
+
+
+def list_users(conn: Connection) -> list[dict[str, object]]:
+    """Every user, without secrets."""
+    rows = conn.execute(sa.select(users).order_by(users.c.username))
+    return [
+        {"id": r.id, "username": r.username, "role": r.role, "disabled": r.disabled} for r in rows
+    ]

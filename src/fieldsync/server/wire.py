@@ -1,0 +1,162 @@
+"""The request and response bodies of the v1 wire contract (they drive the OpenAPI document)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+MAX_CHANGES = 5_000
+MAX_PULL = 10_000
+Name = Field(min_length=1, max_length=100)
+
+
+class Strict(BaseModel):
+    """Refuses unknown keys, so a typo is an error rather than silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class LoginIn(Strict):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=1, max_length=1000)
+    device_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    role: str
+
+
+class LoginOut(BaseModel):
+    token: str
+    user: UserOut
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    error: ErrorBody
+
+
+class ChangeIn(Strict):
+    """One device change. `fields` holds the device-changed fields, `record` all of D."""
+
+    change_id: str = Name
+    entity: str = Field(min_length=1, max_length=64)
+    id: str
+    op: Literal["create", "update", "delete"]
+    base_version: int | None = Field(default=None, ge=0)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    record: dict[str, Any] | None = None
+    base: dict[str, Any] | None = None
+    resolves: str | None = Field(default=None, max_length=100)
+    resolution: Literal["device", "server", "merge"] | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError("id must be a UUID") from None
+
+
+class PushIn(Strict):
+    device_id: str = Name
+    batch_id: str = Name
+    changes: list[ChangeIn] = Field(max_length=MAX_CHANGES)
+
+
+class ChangeResult(BaseModel):
+    change_id: str
+    status: Literal["applied", "merged", "device_wins", "server_wins", "conflict", "rejected"]
+    version: int | None = None
+    record: dict[str, Any] | None = None
+    deleted: bool = False
+    conflict_id: str | None = None
+    error: ErrorBody | None = None
+
+
+class PushOut(BaseModel):
+    results: list[ChangeResult]
+
+
+class PulledChange(BaseModel):
+    entity: str
+    id: str
+    version: int
+    deleted: bool
+    record: dict[str, Any] | None
+
+
+class PullOut(BaseModel):
+    changes: list[PulledChange]
+    cursor: str
+    more: bool
+    project_version: int
+
+
+class ConflictStatusIn(Strict):
+    device_id: str = Name
+    ids: list[str] = Field(max_length=MAX_CHANGES)
+
+
+class ConflictStatus(BaseModel):
+    id: str
+    status: Literal["open", "resolved", "superseded"]
+    outcome: str
+    entity: str
+    record_id: str
+    version: int | None
+    deleted: bool
+    record: dict[str, Any] | None
+
+
+class ConflictStatusOut(BaseModel):
+    conflicts: list[ConflictStatus]
+
+
+class RecordOut(BaseModel):
+    entity: str
+    id: str
+    version: int
+    owner: str
+    deleted: bool
+    record: dict[str, Any]
+
+
+class RecordList(BaseModel):
+    records: list[RecordOut]
+    next_offset: int | None
+
+
+class EntitySettingsIn(Strict):
+    label: str | None = Field(default=None, max_length=100)
+    on_conflict: (
+        Literal["server_wins", "partial_device_wins", "full_device_wins", "user_action"] | None
+    ) = None
+    conflict_detection: Literal["record", "field"] | None = None
+    sync_filter: Literal["all", "owned", "none"] | None = None
+    fields: list[dict[str, Any]] | None = None
+
+
+class ResolveIn(Strict):
+    use: Literal["device", "server", "merge"]
+    fields: dict[str, Literal["device", "server"]] = Field(default_factory=dict)
+
+
+class RestoreIn(Strict):
+    fields: list[str] | None = None
+
+
+class UserIn(Strict):
+    username: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=4, max_length=1000)
+    role: Literal["admin", "user"] = "user"

@@ -1,0 +1,124 @@
+"""Checks of record values against an entity's fields (pure; lookups are checked by the caller).
+
+Every failure is a `ValidationFailed` whose `code` is what a rejected change carries:
+`unknown_field`, `wrong_type`, `required`, `too_long`, `not_an_option`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
+from typing import Any
+
+from fieldsync.errors import ValidationFailed
+from fieldsync.project import Entity, Field, FieldType
+
+STRING_LIMIT = 4_000
+TEXT_LIMIT = 100_000
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_decimal(value: Any) -> bool:
+    return (_is_int(value) or isinstance(value, float)) and value == value  # NaN is no number
+
+
+def _is_date(value: Any) -> bool:
+    try:
+        date.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return len(value) == 10
+
+
+def _is_datetime(value: Any) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(value)
+    except (TypeError, ValueError, AttributeError):
+        return False
+    return True
+
+
+_TYPE_CHECKS: dict[FieldType, tuple[Callable[[Any], bool], str]] = {
+    FieldType.STRING: (lambda v: isinstance(v, str), "a string"),
+    FieldType.TEXT: (lambda v: isinstance(v, str), "a string"),
+    FieldType.INTEGER: (_is_int, "an integer"),
+    FieldType.DECIMAL: (_is_decimal, "a number"),
+    FieldType.BOOLEAN: (lambda v: isinstance(v, bool), "true or false"),
+    FieldType.DATE: (_is_date, "a date like 2026-11-26"),
+    FieldType.DATETIME: (_is_datetime, "an ISO 8601 date and time"),
+    FieldType.PICKLIST: (lambda v: isinstance(v, str), "one of the options"),
+    FieldType.LOOKUP: (_is_uuid, "the id (UUID) of a record"),
+}
+
+
+def check_value(entity: Entity, fdef: Field, value: Any) -> None:
+    """Refuse one value that does not fit its field (None is always allowed here)."""
+    if value is None:
+        return
+    check, expected = _TYPE_CHECKS[fdef.type]
+    where = f"{entity.name}.{fdef.name}"
+    if not check(value):
+        raise ValidationFailed(
+            "wrong_type", f"{where} must be {expected}, not {value!r:.80}", {"field": fdef.name}
+        )
+    if isinstance(value, str):
+        default = TEXT_LIMIT if fdef.type is FieldType.TEXT else STRING_LIMIT
+        limit = min(fdef.max_length or default, default)
+        if len(value) > limit:
+            raise ValidationFailed(
+                "too_long",
+                f"{where} is {len(value)} characters long; at most {limit} are allowed",
+                {"field": fdef.name, "max_length": limit},
+            )
+    if fdef.type is FieldType.PICKLIST and value not in fdef.options:
+        raise ValidationFailed(
+            "not_an_option",
+            f"{where} must be one of {', '.join(fdef.options)}, not {value!r:.80}",
+            {"field": fdef.name, "options": list(fdef.options)},
+        )
+
+
+def check_values(entity: Entity, values: Mapping[str, Any]) -> None:
+    """Refuse unknown fields and values of the wrong type, length or option."""
+    for name, value in values.items():
+        fdef = entity.field(name)
+        if fdef is None:
+            raise ValidationFailed(
+                "unknown_field", f"{entity.name} has no field {name!r:.80}", {"field": name[:80]}
+            )
+        check_value(entity, fdef, value)
+
+
+def check_required(entity: Entity, record: Mapping[str, Any]) -> None:
+    """Refuse a record whose required fields are empty."""
+    for fdef in entity.fields:
+        if fdef.required and record.get(fdef.name) in (None, ""):
+            raise ValidationFailed(
+                "required", f"{entity.name}.{fdef.name} is required", {"field": fdef.name}
+            )
+
+
+def lookups(entity: Entity, values: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The (field, target entity, id) of each non-empty lookup among `values`."""
+    return [
+        (f.name, f.target, values[f.name])
+        for f in entity.fields
+        if f.type is FieldType.LOOKUP and f.target and values.get(f.name) is not None
+    ]
+
+
+def normalize(entity: Entity, record: Mapping[str, Any]) -> dict[str, Any]:
+    """`record` with every field of the entity present (missing ones as None), in field order."""
+    return {name: record.get(name) for name in entity.field_names}

@@ -1,0 +1,73 @@
+"""End to end over real HTTP: devices sync with the server under each On Conflict policy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from conftest import Server
+
+
+def set_policy(admin: httpx.Client, entity: str, **settings: Any) -> None:
+    response = admin.put(f"/v1/admin/entities/{entity}", json=settings)
+    assert response.status_code == 200, response.text
+
+
+def server_record(admin: httpx.Client, record_id: str, entity: str = "account") -> dict[str, Any]:
+    response = admin.get(f"/v1/entities/{entity}/records/{record_id}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def shared_account(server: Server, **values: Any) -> tuple[Any, str]:
+    """A device (alice's phone) holding an account that the back office can edit too."""
+    phone = server.device("phone", "alice")
+    record_id = phone.create("account", {"name": "Acme", "city": "Bratislava", **values})
+    phone.sync()
+    return phone, record_id
+
+
+def test_created_on_device_reaches_the_server_and_other_devices(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id = shared_account(server, phone="+421 900")
+    tablet = server.device("tablet", "bob")
+    tablet.sync()
+    assert server_record(crm, record_id)["record"]["phone"] == "+421 900"
+    assert tablet.get("account", record_id) == phone.get("account", record_id)
+    assert phone.status("account", record_id) == "synced"
+
+
+def test_server_wins_keeps_server_version_and_journals_device_change(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id = shared_account(server)
+    phone.update("account", record_id, {"city": "Kosice"})
+    crm.patch(f"/v1/entities/account/records/{record_id}", json={"city": "Zilina"})
+    report = phone.sync()
+    assert report.server_wins == 1
+    assert phone.get("account", record_id)["city"] == "Zilina"
+    assert server_record(crm, record_id)["record"]["city"] == "Zilina"
+    [entry] = crm.get("/v1/admin/conflicts").json()["conflicts"]
+    assert entry["outcome"] == "server_wins"
+    assert entry["device"]["city"] == "Kosice"
+
+
+def test_user_action_conflict_waits_for_the_user_then_applies_the_choice(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_policy(crm, "account", on_conflict="user_action")
+    phone, record_id = shared_account(server)
+    phone.sync()
+    phone.update("account", record_id, {"city": "Kosice"})
+    crm.patch(f"/v1/entities/account/records/{record_id}", json={"city": "Zilina"})
+    assert phone.sync().conflicts == 1
+    assert phone.get("account", record_id)["city"] == "Kosice"
+    assert server_record(crm, record_id)["record"]["city"] == "Zilina"
+    [error] = phone.errors()
+    assert (error["type"], error["fields"]) == ("conflict", ["city"])
+    phone.resolve(error["id"], "device")
+    assert phone.sync().device_wins == 1
+    assert server_record(crm, record_id)["record"]["city"] == "Kosice"
+    assert phone.errors() == []
