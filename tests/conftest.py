@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -38,20 +39,36 @@ class Server:
         return Device.login(self.tmp / name, self.url, user, password)
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    db = Database(str(tmp_path / "server.db"))
+@pytest.fixture(scope="session")
+def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A database with the demo project and users alice, bob (field) and admin.
+
+    Made once and copied for every test: hashing passwords with Argon2 is slow on purpose.
+    """
+    path = tmp_path_factory.mktemp("template") / "server.db"
+    db = Database(str(path))
     db.create()
+    with db.write() as conn:
+        for name in ("alice", "bob"):
+            users.add(conn, name, "secret")
+        users.add(conn, "admin", "secret", admin=True)
+    db.dispose()
+    return path
+
+
+@pytest.fixture
+def server(tmp_path: Path, template_db: Path) -> Iterator[Server]:
+    """A running server on a copy of the template database."""
+    path = tmp_path / "server.db"
+    shutil.copy(template_db, path)
+    db = Database(str(path))
     with running(db) as url:
         yield Server(url, db, tmp_path)
     db.dispose()
 
 
 @pytest.fixture
-def crm(server: Server) -> Iterator[Any]:
-    """The server with users alice (field), bob (field) and admin, and an admin HTTP client."""
-    server.add_user("alice")
-    server.add_user("bob")
-    server.add_user("admin", admin=True)
+def crm(server: Server) -> Iterator[httpx.Client]:
+    """The back office: an HTTP client logged in as the admin."""
     with server.client("admin") as client:
         yield client

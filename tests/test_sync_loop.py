@@ -7,17 +7,7 @@ from typing import Any
 import httpx
 
 from conftest import Server
-
-
-def set_policy(admin: httpx.Client, entity: str, **settings: Any) -> None:
-    response = admin.put(f"/v1/admin/entities/{entity}", json=settings)
-    assert response.status_code == 200, response.text
-
-
-def server_record(admin: httpx.Client, record_id: str, entity: str = "account") -> dict[str, Any]:
-    response = admin.get(f"/v1/entities/{entity}/records/{record_id}")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
+from helpers import office_edit, server_record, set_entity
 
 
 def shared_account(server: Server, **values: Any) -> tuple[Any, str]:
@@ -44,7 +34,7 @@ def test_server_wins_keeps_server_version_and_journals_device_change(
 ) -> None:
     phone, record_id = shared_account(server)
     phone.update("account", record_id, {"city": "Kosice"})
-    crm.patch(f"/v1/entities/account/records/{record_id}", json={"city": "Zilina"})
+    office_edit(crm, record_id, city="Zilina")
     report = phone.sync()
     assert report.server_wins == 1
     assert phone.get("account", record_id)["city"] == "Zilina"
@@ -57,11 +47,11 @@ def test_server_wins_keeps_server_version_and_journals_device_change(
 def test_user_action_conflict_waits_for_the_user_then_applies_the_choice(
     server: Server, crm: httpx.Client
 ) -> None:
-    set_policy(crm, "account", on_conflict="user_action")
+    set_entity(crm, "account", on_conflict="user_action")
     phone, record_id = shared_account(server)
     phone.sync()
     phone.update("account", record_id, {"city": "Kosice"})
-    crm.patch(f"/v1/entities/account/records/{record_id}", json={"city": "Zilina"})
+    office_edit(crm, record_id, city="Zilina")
     assert phone.sync().conflicts == 1
     assert phone.get("account", record_id)["city"] == "Kosice"
     assert server_record(crm, record_id)["record"]["city"] == "Zilina"

@@ -1,0 +1,49 @@
+"""Helpers for end-to-end tests: the back office over the records and admin APIs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from fieldsync.device import Device
+
+
+def set_entity(admin: httpx.Client, entity: str, **settings: Any) -> None:
+    response = admin.put(f"/v1/admin/entities/{entity}", json=settings)
+    assert response.status_code == 200, response.text
+
+
+def server_record(admin: httpx.Client, record_id: str, entity: str = "account") -> dict[str, Any]:
+    response = admin.get(f"/v1/entities/{entity}/records/{record_id}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def server_values(admin: httpx.Client, record_id: str, entity: str = "account") -> Any:
+    body = server_record(admin, record_id, entity)
+    return None if body["deleted"] else body["record"]
+
+
+def office_edit(
+    admin: httpx.Client, record_id: str, entity: str = "account", **values: Any
+) -> None:
+    response = admin.patch(f"/v1/entities/{entity}/records/{record_id}", json=values)
+    assert response.status_code == 200, response.text
+
+
+def office_delete(admin: httpx.Client, record_id: str, entity: str = "account") -> None:
+    response = admin.delete(f"/v1/entities/{entity}/records/{record_id}")
+    assert response.status_code == 204, response.text
+
+
+def journal(admin: httpx.Client, **filters: Any) -> list[dict[str, Any]]:
+    response = admin.get("/v1/admin/conflicts", params=filters)
+    assert response.status_code == 200, response.text
+    return list(response.json()["conflicts"])
+
+
+def synced_account(device: Device, **values: Any) -> str:
+    record_id = device.create("account", {"name": "Acme", "city": "Bratislava", **values})
+    device.sync()
+    return record_id

@@ -1,0 +1,249 @@
+"""Every cell of the policy tables over real HTTP: a phone, the back office, one sync."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import Server
+from fieldsync.device import Device
+from helpers import (
+    journal,
+    office_delete,
+    office_edit,
+    server_values,
+    set_entity,
+    synced_account,
+)
+
+START = {"name": "Acme", "city": "Bratislava", "phone": "100"}
+
+
+def start(
+    server: Server, crm: httpx.Client, policy: str, detection: str = "record"
+) -> tuple[Device, str]:
+    set_entity(crm, "account", on_conflict=policy, conflict_detection=detection)
+    phone = server.device("phone", "alice")
+    return phone, synced_account(phone, phone="100")
+
+
+def full(**changes: Any) -> dict[str, Any]:
+    record = dict.fromkeys(
+        (
+            "name",
+            "phone",
+            "email",
+            "street",
+            "city",
+            "zip",
+            "country",
+            "revenue",
+            "employees",
+            "industry",
+            "description",
+            "active",
+        )
+    )
+    return {**record, **START, **changes}
+
+
+UPDATE_UPDATE = [
+    ("server_wins", "server_wins", full(city="Zilina", phone="200")),
+    ("partial_device_wins", "merged", full(city="Kosice", phone="200")),
+    ("full_device_wins", "device_wins", full(city="Kosice", phone="100")),
+]
+
+
+@pytest.mark.parametrize(("policy", "outcome", "expected"), UPDATE_UPDATE)
+def test_update_update(
+    server: Server, crm: httpx.Client, policy: str, outcome: str, expected: dict[str, Any]
+) -> None:
+    phone, record_id = start(server, crm, policy)
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina", phone="200")
+    phone.sync()
+    assert server_values(crm, record_id) == expected
+    assert phone.get("account", record_id) == expected
+    [entry] = journal(crm)
+    assert entry["outcome"] == outcome
+    assert entry["device"]["city"] == "Kosice"
+    assert entry["server"]["city"] == "Zilina"
+
+
+UPDATE_DELETE = [  # device updated, server deleted
+    ("server_wins", "server_wins", None),
+    ("partial_device_wins", "merged", full(city="Kosice")),
+    ("full_device_wins", "device_wins", full(city="Kosice")),
+]
+
+
+@pytest.mark.parametrize(("policy", "outcome", "expected"), UPDATE_DELETE)
+def test_device_update_server_delete(
+    server: Server, crm: httpx.Client, policy: str, outcome: str, expected: Any
+) -> None:
+    phone, record_id = start(server, crm, policy)
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_delete(crm, record_id)
+    phone.sync()
+    assert server_values(crm, record_id) == expected
+    assert phone.get("account", record_id) == expected
+    [entry] = journal(crm)
+    assert (entry["kind"], entry["outcome"]) == ("update_delete", outcome)
+    assert entry["device"]["city"] == "Kosice"  # the device's values are journaled
+
+
+DELETE_UPDATE = [  # device deleted, server updated
+    ("server_wins", "server_wins", full(city="Zilina")),
+    ("partial_device_wins", "device_wins", None),
+    ("full_device_wins", "device_wins", None),
+]
+
+
+@pytest.mark.parametrize(("policy", "outcome", "expected"), DELETE_UPDATE)
+def test_device_delete_server_update(
+    server: Server, crm: httpx.Client, policy: str, outcome: str, expected: Any
+) -> None:
+    phone, record_id = start(server, crm, policy)
+    phone.delete("account", record_id)
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    assert server_values(crm, record_id) == expected
+    assert phone.get("account", record_id) == expected
+    [entry] = journal(crm)
+    assert (entry["kind"], entry["outcome"]) == ("delete_update", outcome)
+    assert entry["server"]["city"] == "Zilina"  # the server's values are journaled
+
+
+@pytest.mark.parametrize(
+    "policy", ["server_wins", "partial_device_wins", "full_device_wins", "user_action"]
+)
+def test_both_deleted_is_no_conflict(server: Server, crm: httpx.Client, policy: str) -> None:
+    phone, record_id = start(server, crm, policy)
+    phone.delete("account", record_id)
+    office_delete(crm, record_id)
+    report = phone.sync()
+    assert report.applied == 1
+    assert phone.get("account", record_id) is None
+    assert journal(crm) == []
+
+
+USER_ACTION = [
+    # (device deletes?, server deletes?, choice, server after)
+    (False, False, "device", full(city="Kosice")),
+    (False, False, "server", full(city="Zilina", phone="200")),
+    (False, True, "device", full(city="Kosice")),  # restore my version
+    (False, True, "server", None),  # accept delete
+    (True, False, "device", None),  # delete anyway
+    (True, False, "server", full(city="Zilina", phone="200")),  # keep server version
+]
+
+
+@pytest.mark.parametrize(("device_deletes", "server_deletes", "choice", "expected"), USER_ACTION)
+def test_user_action_holds_the_change_until_the_user_decides(
+    server: Server,
+    crm: httpx.Client,
+    device_deletes: bool,
+    server_deletes: bool,
+    choice: str,
+    expected: Any,
+) -> None:
+    phone, record_id = start(server, crm, "user_action")
+    if device_deletes:
+        phone.delete("account", record_id)
+    else:
+        phone.update("account", record_id, {"city": "Kosice"})
+    if server_deletes:
+        office_delete(crm, record_id)
+    else:
+        office_edit(crm, record_id, city="Zilina", phone="200")
+    server_before = server_values(crm, record_id)
+    device_before = phone.get("account", record_id)
+    assert phone.sync().conflicts == 1
+    assert server_values(crm, record_id) == server_before  # S unchanged
+    assert phone.get("account", record_id) == device_before  # D kept
+    [error] = phone.errors()
+    assert journal(crm, status="open")[0]["id"] == error["id"]
+    phone.resolve(error["id"], choice)
+    phone.sync()
+    assert server_values(crm, record_id) == expected
+    assert phone.get("account", record_id) == expected
+    assert phone.errors() == []
+    [entry] = journal(crm)
+    assert entry["status"] == "resolved"
+
+
+def test_user_action_merge_picks_per_field(server: Server, crm: httpx.Client) -> None:
+    phone, record_id = start(server, crm, "user_action")
+    phone.update("account", record_id, {"city": "Kosice", "phone": "300"})
+    office_edit(crm, record_id, city="Zilina", phone="200")
+    phone.sync()
+    [error] = phone.errors()
+    assert error["fields"] == ["city", "phone"]
+    phone.resolve(error["id"], "merge", {"city": "device", "phone": "server"})
+    phone.sync()
+    assert server_values(crm, record_id) == full(city="Kosice", phone="200")
+    assert phone.get("account", record_id) == full(city="Kosice", phone="200")
+    assert journal(crm)[0]["outcome"] == "merged"
+
+
+def test_a_choice_that_meets_a_newer_server_change_is_a_new_conflict(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id = start(server, crm, "user_action")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    [first] = phone.errors()
+    phone.resolve(first["id"], "device")
+    office_edit(crm, record_id, city="Nitra")  # the server moves on before the next sync
+    assert phone.sync().conflicts == 1
+    [second] = phone.errors()
+    assert second["id"] != first["id"]
+    assert second["server"]["city"] == "Nitra"
+    assert server_values(crm, record_id)["city"] == "Nitra"
+    statuses = {e["id"]: e["status"] for e in journal(crm)}
+    assert statuses == {first["id"]: "superseded", second["id"]: "open"}
+
+
+@pytest.mark.parametrize(
+    "policy", ["server_wins", "partial_device_wins", "full_device_wins", "user_action"]
+)
+def test_field_detection_merges_disjoint_edits_under_every_policy(
+    server: Server, crm: httpx.Client, policy: str
+) -> None:
+    phone, record_id = start(server, crm, policy, detection="field")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, phone="200")
+    assert phone.sync().merged == 1
+    assert server_values(crm, record_id) == full(city="Kosice", phone="200")
+    assert phone.get("account", record_id) == full(city="Kosice", phone="200")
+    assert journal(crm) == []
+
+
+def test_field_detection_server_wins_only_on_the_overlapping_field(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id = start(server, crm, "server_wins", detection="field")
+    phone.update("account", record_id, {"city": "Kosice", "zip": "040"})
+    office_edit(crm, record_id, city="Zilina", phone="200")
+    assert phone.sync().server_wins == 1
+    expected = full(city="Zilina", phone="200", zip="040")
+    assert server_values(crm, record_id) == expected
+    assert phone.get("account", record_id) == expected
+    assert journal(crm)[0]["fields"] == ["city"]
+
+
+def test_second_device_converges_after_a_conflict(server: Server, crm: httpx.Client) -> None:
+    phone, record_id = start(server, crm, "partial_device_wins")
+    tablet = server.device("tablet", "bob")
+    tablet.sync()
+    phone.update("account", record_id, {"city": "Kosice"})
+    tablet.update("account", record_id, {"phone": "999"})
+    tablet.sync()
+    phone.sync()
+    tablet.sync()
+    assert phone.get("account", record_id) == tablet.get("account", record_id)
+    assert tablet.get("account", record_id) == server_values(crm, record_id)
+    assert server_values(crm, record_id) == full(city="Kosice", phone="999")
