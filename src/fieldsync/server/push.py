@@ -21,14 +21,20 @@ from sqlalchemy.exc import IntegrityError
 
 from fieldsync.clock import now
 from fieldsync.conflicts import Choice, Op, Outcome, Situation, Status, decide, resolve
-from fieldsync.errors import Conflict, Forbidden, Unprocessable, ValidationFailed
+from fieldsync.errors import (
+    Conflict,
+    Forbidden,
+    PayloadTooLarge,
+    Unprocessable,
+    ValidationFailed,
+)
 from fieldsync.project import Entity, Project, SyncFilter
 from fieldsync.server import journal, projects, records, users
 from fieldsync.server.db import Database
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import batches, devices
 from fieldsync.server.users import Principal
-from fieldsync.server.wire import ChangeIn, PushIn
+from fieldsync.server.wire import MAX_CHANGES, ChangeIn, PushIn
 from fieldsync.validation import check_required, check_values, lookups, normalize
 
 
@@ -66,6 +72,11 @@ def push(db: Database, user: Principal, body: PushIn) -> list[dict[str, Any]]:
 
 
 def _check_batch(user: Principal, body: PushIn) -> None:
+    if len(body.changes) > MAX_CHANGES:
+        raise PayloadTooLarge(
+            f"a batch holds at most {MAX_CHANGES} changes; send the rest in another batch",
+            code="batch_too_large",
+        )
     if user.device_id is not None and user.device_id != body.device_id:
         raise Forbidden("this token belongs to another device", code="foreign_device")
     change_ids = [c.change_id for c in body.changes]

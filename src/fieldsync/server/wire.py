@@ -71,7 +71,7 @@ class ChangeIn(Strict):
 class PushIn(Strict):
     device_id: str = Name
     batch_id: str = Name
-    changes: list[ChangeIn] = Field(max_length=MAX_CHANGES)
+    changes: list[ChangeIn] = Field(description=f"at most {MAX_CHANGES} changes")
 
 
 class ChangeResult(BaseModel):

@@ -1,0 +1,276 @@
+"""Bad input gets a clear 4xx JSON error and changes nothing; one bad change blocks no other."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from conftest import Server
+from helpers import journal, server_record, set_entity
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def change(entity: str = "account", op: str = "create", **kw: Any) -> dict[str, Any]:
+    body = {"change_id": new_id(), "entity": entity, "id": new_id(), "op": op}
+    body.setdefault("fields", {"name": "Acme"})
+    return {**body, **kw}
+
+
+def push(
+    client: httpx.Client, *changes: dict[str, Any], batch_id: str | None = None
+) -> httpx.Response:
+    body = {"device_id": "dev-1", "batch_id": batch_id or new_id(), "changes": list(changes)}
+    return client.post("/v1/sync/push", json=body)
+
+
+def assert_error(response: httpx.Response, status: int, code: str) -> None:
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    assert error["message"]
+
+
+def nothing_written(crm: httpx.Client) -> bool:
+    return crm.get("/v1/entities/account/records").json()["records"] == []
+
+
+@pytest.fixture
+def alice(server: Server) -> Iterator[httpx.Client]:
+    with server.client("alice") as client:
+        yield client
+
+
+def test_malformed_json_is_400(crm: httpx.Client, alice: httpx.Client) -> None:
+    response = alice.post(
+        "/v1/sync/push",
+        content=b'{"device_id": "d", "batch_id":',
+        headers={"Content-Type": "application/json"},
+    )
+    assert_error(response, 400, "malformed_json")
+    assert nothing_written(crm)
+
+
+def test_non_utf8_body_is_400(crm: httpx.Client, alice: httpx.Client) -> None:
+    response = alice.post(
+        "/v1/entities/account/records",
+        content=b'{"name": "\xff\xfe"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert nothing_written(crm)
+
+
+@pytest.mark.parametrize(
+    ("headers", "code"),
+    [({}, "missing_token"), ({"Authorization": "Bearer nope"}, "bad_token")],
+)
+def test_missing_or_bad_token_is_401(server: Server, headers: dict[str, str], code: str) -> None:
+    for method, path in [
+        ("GET", "/v1/project"),
+        ("GET", "/v1/sync/pull"),
+        ("POST", "/v1/sync/push"),
+    ]:
+        response = httpx.request(method, server.url + path, headers=headers, json={})
+        assert_error(response, 401, code)
+
+
+def test_wrong_password_is_401(server: Server) -> None:
+    response = httpx.post(
+        f"{server.url}/v1/auth/login", json={"username": "alice", "password": "x"}
+    )
+    assert_error(response, 401, "bad_credentials")
+
+
+def test_a_user_cannot_reach_admin_endpoints(alice: httpx.Client) -> None:
+    assert_error(alice.get("/v1/admin/conflicts"), 403, "admin_only")
+    assert_error(
+        alice.put("/v1/admin/entities/account", json={"on_conflict": "user_action"}),
+        403,
+        "admin_only",
+    )
+
+
+def test_rejected_changes_never_block_the_rest_of_the_batch(
+    crm: httpx.Client, alice: httpx.Client
+) -> None:
+    good = change(fields={"name": "Good"})
+    bad = [
+        change(entity="nosuch"),
+        change(fields={"name": "A", "nosuch": 1}),
+        change(fields={"name": "A", "employees": "many"}),
+        change(fields={"name": None}),
+        change(fields={"name": "A", "industry": "Space"}),
+        change(fields={"name": "x" * 161}),
+        change(op="update", base_version=1, fields={"name": "ghost"}),
+    ]
+    response = push(alice, *bad, good)
+    assert response.status_code == 200
+    results = response.json()["results"]
+    codes = [r["error"]["code"] for r in results[:-1]]
+    assert codes == [
+        "unknown_entity",
+        "unknown_field",
+        "wrong_type",
+        "required",
+        "not_an_option",
+        "too_long",
+        "not_found",
+    ]
+    assert all(r["status"] == "rejected" for r in results[:-1])
+    assert results[-1]["status"] == "applied"
+    [stored] = crm.get("/v1/entities/account/records").json()["records"]
+    assert stored["record"]["name"] == "Good"
+
+
+def test_lookup_to_a_missing_or_rejected_parent(crm: httpx.Client, alice: httpx.Client) -> None:
+    parent = change(fields={"name": None})  # rejected: name is required
+    child = change(entity="contact", fields={"lastname": "Doe", "account": parent["id"]})
+    orphan = change(entity="contact", fields={"lastname": "Roe", "account": new_id()})
+    results = push(alice, parent, child, orphan).json()["results"]
+    assert [r["error"]["code"] for r in results] == [
+        "required",
+        "parent_rejected",
+        "missing_parent",
+    ]
+
+
+def test_a_child_may_point_at_a_parent_created_earlier_in_the_batch(alice: httpx.Client) -> None:
+    parent = change(fields={"name": "Parent"})
+    child = change(entity="contact", fields={"lastname": "Doe", "account": parent["id"]})
+    results = push(alice, parent, child).json()["results"]
+    assert [r["status"] for r in results] == ["applied", "applied"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status", "code"),
+    [
+        (lambda c: c.update(id="not-a-uuid"), 422, "invalid_request"),
+        (lambda c: c.update(op="upsert"), 422, "invalid_request"),
+        (lambda c: c.update(surprise=True), 422, "invalid_request"),
+        (lambda c: c.update(base_version=-1), 422, "invalid_request"),
+    ],
+)
+def test_malformed_changes_refuse_the_whole_batch(
+    crm: httpx.Client, alice: httpx.Client, mutate: Any, status: int, code: str
+) -> None:
+    bad = change()
+    mutate(bad)
+    assert_error(push(alice, change(), bad), status, code)
+    assert nothing_written(crm)
+
+
+def test_duplicate_change_ids_refuse_the_batch(crm: httpx.Client, alice: httpx.Client) -> None:
+    first = change()
+    second = change(change_id=first["change_id"])
+    assert_error(push(alice, first, second), 422, "duplicate_change")
+    assert nothing_written(crm)
+
+
+def test_a_batch_over_the_limit_is_413(crm: httpx.Client, alice: httpx.Client) -> None:
+    changes = [change() for _ in range(5_001)]
+    assert_error(push(alice, *changes), 413, "batch_too_large")
+    assert nothing_written(crm)
+
+
+def test_a_body_over_10_mb_is_413(crm: httpx.Client, alice: httpx.Client) -> None:
+    huge = change(fields={"name": "A", "description": "x" * (11 * 1024 * 1024)})
+    assert_error(push(alice, huge), 413, "body_too_large")
+    assert nothing_written(crm)
+
+
+def test_a_reused_batch_id_with_other_changes_is_409(
+    crm: httpx.Client, alice: httpx.Client
+) -> None:
+    batch_id = new_id()
+    assert push(alice, change(fields={"name": "First"}), batch_id=batch_id).status_code == 200
+    assert_error(
+        push(alice, change(fields={"name": "Other"}), batch_id=batch_id), 409, "batch_id_reused"
+    )
+    names = [r["record"]["name"] for r in crm.get("/v1/entities/account/records").json()["records"]]
+    assert names == ["First"]
+
+
+def test_stale_if_match_is_412_and_changes_nothing(crm: httpx.Client) -> None:
+    created = crm.post("/v1/entities/account/records", json={"name": "Acme"})
+    etag = created.headers["ETag"]
+    record_id = created.json()["id"]
+    assert (
+        crm.patch(
+            f"/v1/entities/account/records/{record_id}",
+            json={"city": "A"},
+            headers={"If-Match": etag},
+        ).status_code
+        == 200
+    )
+    stale = crm.patch(
+        f"/v1/entities/account/records/{record_id}", json={"city": "B"}, headers={"If-Match": etag}
+    )
+    assert_error(stale, 412, "version_mismatch")
+    assert_error(
+        crm.delete(f"/v1/entities/account/records/{record_id}", headers={"If-Match": etag}),
+        412,
+        "version_mismatch",
+    )
+    assert server_record(crm, record_id)["record"]["city"] == "A"
+
+
+def test_records_api_validates_like_a_push(crm: httpx.Client) -> None:
+    assert_error(
+        crm.post("/v1/entities/account/records", json={"name": "A", "x": 1}), 422, "unknown_field"
+    )
+    assert_error(
+        crm.post("/v1/entities/account/records", json={"name": "A", "active": "yes"}),
+        422,
+        "wrong_type",
+    )
+    assert_error(crm.post("/v1/entities/account/records", json={"city": "A"}), 422, "required")
+    assert_error(
+        crm.post("/v1/entities/account/records", json=["not", "an", "object"]),
+        422,
+        "invalid_request",
+    )
+    assert_error(crm.get("/v1/entities/nosuch/records"), 404, "unknown_entity")
+    assert_error(
+        crm.post("/v1/entities/account/records", json={"name": "A", "id": "bad"}), 400, "bad_id"
+    )
+    assert nothing_written(crm)
+
+
+@pytest.mark.parametrize(
+    ("cursor", "status", "code"),
+    [("-1", 400, "bad_cursor"), ("abc", 400, "bad_cursor"), ("99999", 410, "resync_required")],
+)
+def test_bad_or_future_cursors(alice: httpx.Client, cursor: str, status: int, code: str) -> None:
+    assert_error(alice.get("/v1/sync/pull", params={"cursor": cursor}), status, code)
+
+
+def test_bad_entity_settings_are_422_and_change_nothing(crm: httpx.Client) -> None:
+    assert_error(
+        crm.put("/v1/admin/entities/account", json={"on_conflict": "coin_flip"}),
+        422,
+        "invalid_request",
+    )
+    assert_error(
+        crm.put("/v1/admin/entities/nosuch", json={"on_conflict": "user_action"}),
+        404,
+        "unknown_entity",
+    )
+    bad_field = {"fields": [{"name": "x", "type": "lookup", "target": "nosuch"}]}
+    assert_error(crm.put("/v1/admin/entities/account", json=bad_field), 422, "invalid_setting")
+    assert crm.get("/v1/project").json()["version"] == 1
+
+
+def test_a_none_filtered_entity_is_not_synchronized(crm: httpx.Client, alice: httpx.Client) -> None:
+    set_entity(crm, "appointment", sync_filter="none")
+    [result] = push(alice, change(entity="appointment", fields={"subject": "Visit"})).json()[
+        "results"
+    ]
+    assert result["error"]["code"] == "entity_not_synced"
+    assert journal(crm) == []

@@ -1,0 +1,152 @@
+"""Sync errors on the device: rejected changes fixed or discarded, remote resolution, restores."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from conftest import Server
+from fieldsync.errors import ValidationFailed
+from helpers import journal, office_edit, server_values, set_entity, synced_account
+
+
+def test_rejected_change_is_kept_until_fixed_and_retried(server: Server, crm: httpx.Client) -> None:
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    # The admin makes email required after the phone downloaded the project.
+    fields = crm.get("/v1/admin/entities/account").json()["fields"]
+    for f in fields:
+        if f["name"] == "email":
+            f["required"] = True
+    set_entity(crm, "account", fields=fields)
+    phone.update("account", record_id, {"city": "Kosice"})
+    other = phone.create("account", {"name": "Other", "email": "o@example.com"})
+    report = phone.sync()
+    assert (report.rejected, report.applied) == (1, 1)  # the other change went through
+    [error] = phone.errors()
+    assert (error["type"], error["code"], error["record_id"]) == ("rejected", "required", record_id)
+    assert "email is required" in error["message"]
+    assert phone.get("account", record_id)["city"] == "Kosice"  # kept on the device
+    assert phone.sync().pushed == 0  # not resent until the user acts
+    phone.update("account", record_id, {"email": "acme@example.com"})  # fix…
+    assert phone.sync().applied == 1  # …and retry
+    assert server_values(crm, record_id)["city"] == "Kosice"
+    assert server_values(crm, other)["name"] == "Other"
+    assert phone.errors() == []
+
+
+def test_discarding_a_rejected_change_returns_to_the_server_version(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    set_entity(crm, "account", fields=_shorter_city(crm))  # after the phone's download
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, phone="555")  # the server moves on meanwhile
+    phone.sync()
+    assert phone.errors()[0]["code"] == "too_long"
+    phone.discard("account", record_id)
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+    assert phone.get("account", record_id)["phone"] == "555"
+    assert phone.errors() == []
+    assert phone.sync().pushed == 0
+
+
+def _shorter_city(crm: httpx.Client) -> list[dict[str, object]]:
+    fields: list[dict[str, object]] = crm.get("/v1/admin/entities/account").json()["fields"]
+    for f in fields:
+        if f["name"] == "city":
+            f["max_length"] = 3
+    return fields
+
+
+def test_local_validation_refuses_bad_edits_at_once(server: Server) -> None:
+    phone = server.device("phone", "alice")
+    with pytest.raises(ValidationFailed, match="required"):
+        phone.create("account", {"city": "No name"})
+    with pytest.raises(ValidationFailed, match="must be an integer"):
+        phone.create("account", {"name": "A", "employees": "many"})
+    with pytest.raises(ValidationFailed, match="no account"):
+        phone.create(
+            "contact", {"lastname": "Doe", "account": "3f1c4a56-1111-4c3b-9a51-2d0c1e4b5f60"}
+        )
+    assert phone.unsynced() == 0
+
+
+def test_admin_resolves_a_conflict_remotely_and_the_device_receives_it(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.update("account", record_id, {"city": "Kosice", "phone": "300"})
+    office_edit(crm, record_id, city="Zilina", phone="200")
+    phone.sync()
+    [entry] = journal(crm, status="open")
+    answer = crm.post(
+        f"/v1/admin/conflicts/{entry['id']}/resolve",
+        json={"use": "merge", "fields": {"phone": "device"}},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outcome"] == "merged"
+    assert server_values(crm, record_id)["phone"] == "300"
+    assert server_values(crm, record_id)["city"] == "Zilina"
+    report = phone.sync()
+    assert report.resolved_remotely == 1
+    assert phone.errors() == []
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+    again = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
+    assert again.status_code == 409
+
+
+def test_restore_writes_the_losing_values_back_and_devices_receive_them(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina", phone="200")
+    phone.sync()  # server wins: Kosice is only in the journal now
+    assert phone.get("account", record_id)["city"] == "Zilina"
+    [entry] = journal(crm)
+    restored = crm.post(f"/v1/admin/journal/{entry['id']}/restore")
+    assert restored.status_code == 200, restored.text
+    assert server_values(crm, record_id)["city"] == "Kosice"
+    assert server_values(crm, record_id)["phone"] == "200"  # only the device's change came back
+    phone.sync()
+    assert phone.get("account", record_id)["city"] == "Kosice"
+    assert journal(crm)[0]["restored_at"] is not None
+
+
+def test_a_delete_that_won_can_be_undone_by_restoring_the_server_values(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="full_device_wins")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.delete("account", record_id)
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    assert server_values(crm, record_id) is None
+    [entry] = journal(crm)
+    assert crm.post(f"/v1/admin/journal/{entry['id']}/restore").status_code == 200
+    assert server_values(crm, record_id)["city"] == "Zilina"
+    phone.sync()
+    assert phone.get("account", record_id)["city"] == "Zilina"
+
+
+def test_resolve_all_applies_one_choice_to_every_open_conflict(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    ids = [synced_account(phone, name=f"A{i}") for i in range(3)]
+    for record_id in ids:
+        phone.update("account", record_id, {"city": "Kosice"})
+        office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().conflicts == 3
+    assert phone.resolve_all("server") == 3
+    phone.sync()
+    assert phone.errors() == []
+    assert all(phone.get("account", i)["city"] == "Zilina" for i in ids)
+    assert {e["outcome"] for e in journal(crm)} == {"server_wins"}
