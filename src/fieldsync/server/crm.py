@@ -13,7 +13,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from fieldsync.errors import BadRequest, Conflict, NotFound, PreconditionFailed, ValidationFailed
+from fieldsync.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PreconditionFailed,
+    ValidationFailed,
+)
 from fieldsync.project import Entity
 from fieldsync.server import projects, records
 from fieldsync.server.records import StoredRecord
@@ -144,3 +151,20 @@ def write_values(
     found = _visible(conn, user, entity, record_id)
     data = _validated(conn, user, entity, values, found)
     return records.save(conn, entity, record_id, data, actor=user.user_id, current=found)
+
+
+def assign(
+    conn: Connection, user: Principal, entity_name: str, record_id: str, owner_id: str
+) -> StoredRecord:
+    """Give a record to another owner (admins, or the current owner); it leaves old scopes."""
+    entity = projects.entity(conn, entity_name)
+    found = _visible(conn, user, entity, record_id)
+    if found.deleted:
+        raise NotFound(f"{entity.name} {record_id} was deleted", code="record_deleted")
+    if not user.is_admin and found.owner_id != user.user_id:
+        raise Forbidden("only the owner or an admin may assign this record", code="not_owner")
+    if owner_id == found.owner_id:
+        return found
+    return records.save(
+        conn, entity, record_id, found.data, actor=user.user_id, current=found, owner_id=owner_id
+    )

@@ -114,11 +114,16 @@ def logout(conn: Connection, token: str) -> None:
 
 def claim_device(conn: Connection, device_id: str, user_id: str) -> None:
     """Register a device to a user, or refuse a device that belongs to someone else."""
-    row = conn.execute(sa.select(devices.c.user_id).where(devices.c.id == device_id)).first()
-    if row is None:
+    if not check_device(conn, device_id, user_id):
         conn.execute(sa.insert(devices).values(id=device_id, user_id=user_id, created_at=now()))
-    elif row.user_id != user_id:
+
+
+def check_device(conn: Connection, device_id: str, user_id: str) -> bool:
+    """True when the device is registered to the user; 403 when it is someone else's."""
+    row = conn.execute(sa.select(devices.c.user_id).where(devices.c.id == device_id)).first()
+    if row is not None and row.user_id != user_id:
         raise Forbidden("this device is registered to another user", code="foreign_device")
+    return row is not None
 
 
 def usernames(conn: Connection) -> dict[str, str]:
@@ -132,3 +137,11 @@ def list_users(conn: Connection) -> list[dict[str, object]]:
     return [
         {"id": r.id, "username": r.username, "role": r.role, "disabled": r.disabled} for r in rows
     ]
+
+
+def find(conn: Connection, username: str) -> str:
+    """The id of the user called `username`, or 422."""
+    row = conn.execute(sa.select(users.c.id).where(users.c.username == username)).first()
+    if row is None:
+        raise Unprocessable(f"there is no user {username!r:.80}", code="unknown_user")
+    return str(row.id)

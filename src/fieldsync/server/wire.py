@@ -132,6 +132,10 @@ class RecordOut(BaseModel):
     record: dict[str, Any]
 
 
+class AssignIn(Strict):
+    owner: str = Field(min_length=1, max_length=100, description="the new owner's username")
+
+
 class RecordList(BaseModel):
     records: list[RecordOut]
     next_offset: int | None

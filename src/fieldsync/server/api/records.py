@@ -6,10 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Response
 
-from fieldsync.server import crm
+from fieldsync.server import crm, users
 from fieldsync.server.api.deps import JSON, Caller, Db
 from fieldsync.server.records import StoredRecord
-from fieldsync.server.wire import RecordList, RecordOut
+from fieldsync.server.wire import AssignIn, RecordList, RecordOut
 
 router = APIRouter(prefix="/v1/entities/{entity}/records", tags=["records"])
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
@@ -70,3 +70,11 @@ def delete_record(
     with db.write() as conn:
         crm.delete(conn, caller, entity, record_id, if_match)
     return Response(status_code=204)
+
+
+@router.post("/{record_id}/assign", response_model=RecordOut)
+def assign_record(entity: str, record_id: str, body: AssignIn, caller: Caller, db: Db) -> JSON:
+    """Give a record to another user (admins or the owner); it leaves the old owner's scope."""
+    with db.write() as conn:
+        owner_id = users.find(conn, body.owner)
+        return _answer(crm.assign(conn, caller, entity, record_id, owner_id))

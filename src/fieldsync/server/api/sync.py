@@ -76,6 +76,7 @@ def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> dict[str,
     if caller.device_id is not None and caller.device_id != body.device_id:
         raise Forbidden("this token belongs to another device", code="foreign_device")
     with db.read() as conn:
+        users.check_device(conn, body.device_id, caller.user_id)
         entries = journal.for_device(conn, body.device_id, body.ids)
         owned = [e for e in entries if e.row["user_id"] == caller.user_id]
         return {"conflicts": [_status(conn, e) for e in owned]}

@@ -1,0 +1,129 @@
+"""Exactly once: a resent batch changes nothing; a device killed mid-sync loses nothing."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from conftest import Server
+from fieldsync.device import Device
+from fieldsync.errors import Offline
+from fieldsync.server.background import running
+from fieldsync.server.schema import batches
+from helpers import office_edit, server_values, set_entity
+
+
+def test_a_resent_batch_returns_the_stored_results_and_changes_nothing(
+    server: Server, crm: httpx.Client
+) -> None:
+    with server.client("alice") as alice:
+        record_id = str(uuid.uuid4())
+        body = {
+            "device_id": "dev-1",
+            "batch_id": "batch-1",
+            "changes": [
+                {
+                    "change_id": "c1",
+                    "entity": "account",
+                    "id": record_id,
+                    "op": "create",
+                    "fields": {"name": "Once"},
+                },
+            ],
+        }
+        first = alice.post("/v1/sync/push", json=body).json()
+        office_edit(crm, record_id, city="Zilina")
+        again = alice.post("/v1/sync/push", json=body).json()
+    assert again == first
+    assert first["results"][0]["status"] == "applied"
+    assert server_values(crm, record_id)["city"] == "Zilina"  # the resend did not undo it
+    assert len(crm.get("/v1/entities/account/records").json()["records"]) == 1
+
+
+CRASHING_SYNC = textwrap.dedent(
+    """
+    import os, signal, sys
+    from fieldsync.device import push
+
+    def die(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGKILL)  # results arrived; nothing stored yet
+
+    push._apply_result = die
+    from fieldsync.device import Device
+    Device(sys.argv[1]).sync()
+    """
+)
+
+
+def test_device_killed_after_sending_resends_the_same_batch_once(
+    server: Server, crm: httpx.Client, tmp_path: Path
+) -> None:
+    set_entity(crm, "account", on_conflict="full_device_wins")
+    phone = server.device("phone", "alice")
+    created = phone.create("account", {"name": "New", "city": "Bratislava"})
+    phone.close()
+    killed = subprocess.run(
+        [sys.executable, "-c", CRASHING_SYNC, str(tmp_path / "phone")],
+        capture_output=True,
+        env=os.environ,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    version_after_first = crm.get(f"/v1/entities/account/records/{created}").json()["version"]
+
+    phone = Device(tmp_path / "phone")
+    assert phone.status("account", created) == "created"  # the results never landed
+    report = phone.sync()
+    assert report.applied == 1  # the stored result of the first send
+    assert phone.status("account", created) == "synced"
+    records = crm.get("/v1/entities/account/records").json()["records"]
+    assert [r["id"] for r in records] == [created]  # applied once, no duplicate
+    assert records[0]["version"] == version_after_first  # the resend wrote nothing
+    batches = _batch_count(server)
+    assert batches == 1
+
+
+def _batch_count(server: Server) -> int:
+    with server.db.read() as conn:
+        return int(conn.execute(sa.select(sa.func.count()).select_from(batches)).scalar_one())
+
+
+def test_edits_made_while_a_sync_runs_are_kept(server: Server, crm: httpx.Client) -> None:
+    phone = server.device("phone", "alice")
+    record_id = phone.create("account", {"name": "Acme", "city": "Bratislava"})
+
+    def edit_during_push(phase: str, done: int) -> None:
+        if phase == "push":
+            phone.update("account", record_id, {"phone": "777"})
+
+    phone.sync(edit_during_push)
+    assert phone.get("account", record_id)["phone"] == "777"
+    assert phone.status("account", record_id) == "updated"
+    assert server_values(crm, record_id)["phone"] is None
+    phone.sync()
+    assert server_values(crm, record_id)["phone"] == "777"
+    assert phone.status("account", record_id) == "synced"
+
+
+def test_offline_sync_keeps_every_edit_and_succeeds_later(
+    server: Server, crm: httpx.Client, tmp_path: Path
+) -> None:
+    with running(server.db) as short_lived:
+        phone = Device.login(tmp_path / "phone", short_lived, "alice", "secret")
+    record_id = phone.create("account", {"name": "Offline"})
+    with pytest.raises(Offline):
+        phone.sync()  # that server is gone
+    assert phone.status("account", record_id) == "created"
+    phone = Device.login(tmp_path / "phone", server.url, "alice", "secret")
+    phone.sync()
+    assert server_values(crm, record_id)["name"] == "Offline"
+    assert phone.status("account", record_id) == "synced"
