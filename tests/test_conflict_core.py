@@ -219,8 +219,9 @@ def test_every_outcome_keeps_the_policy_promises(
         differing(BASE, s_),
     )
     outcome = resolve(s)
-    if policy is Policy.USER_ACTION:
+    if policy is Policy.USER_ACTION and outcome.is_conflict:
         assert not outcome.changed  # nothing is written until the user decides
+        assert outcome.status is Status.CONFLICT
     if policy is Policy.SERVER_WINS and detection is Detection.RECORD:
         assert not outcome.changed  # the server's version is kept, whatever the device did
     if outcome.result is not None and op is Op.UPDATE and policy in DEVICE_WINNING:
