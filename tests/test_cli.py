@@ -1,0 +1,199 @@
+"""The CLI end to end: a real `fieldsync serve` process, devices driven by `fieldsync device`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from fieldsync.cli.main import app
+from fieldsync.server.background import free_port
+
+runner = CliRunner()
+
+
+def cli(*args: str, ok: bool = True) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    if ok:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code != 0, result.output
+    return result.output
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """`fieldsync serve` in its own process on a fresh SQLite file, with two users."""
+    db = tmp_path / "crm.db"
+    cli("user", "add", "alice", "--password", "alice-pw", "--db", str(db))
+    cli("user", "add", "office", "--password", "office-pw", "--admin", "--db", str(db))
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fieldsync", "serve", "--db", str(db), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            assert time.monotonic() < deadline, "fieldsync serve did not start"
+            time.sleep(0.05)
+    yield url, db
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def test_a_field_worker_session_from_the_command_line(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, db = served
+    phone = str(tmp_path / "phone")
+    cli("project", "set", "account", "--on-conflict", "user_action", "--db", str(db))
+    cli(
+        "device",
+        "login",
+        "--dir",
+        phone,
+        "--server",
+        url,
+        "--user",
+        "alice",
+        "--password",
+        "alice-pw",
+    )
+    record_id = cli(
+        "device",
+        "create",
+        "account",
+        "name=Acme",
+        "city=Bratislava",
+        "employees=12",
+        "--dir",
+        phone,
+    ).strip()
+    summary = cli("device", "sync", "--dir", phone)
+    assert "sync finished" in summary
+    cli("device", "edit", "account", record_id, "city=Kosice", "--dir", phone)
+    with _office(url) as office:
+        office.patch(f"/v1/entities/account/records/{record_id}", json={"city": "Zilina"})
+    report = json.loads(cli("device", "sync", "--dir", phone, "--json"))
+    assert report["conflicts"] == 1
+    errors = json.loads(cli("device", "errors", "--dir", phone, "--json"))
+    assert [e["fields"] for e in errors] == [["city"]]
+    table = cli("device", "errors", "--dir", phone)
+    assert "Use device version" in table
+    assert "Kosice" in table
+    assert "Zilina" in table
+    cli("device", "resolve", errors[0]["id"], "--use", "device", "--dir", phone)
+    assert json.loads(cli("device", "sync", "--dir", phone, "--json"))["device_wins"] == 1
+    shown = json.loads(cli("device", "show", "account", record_id, "--dir", phone, "--json"))
+    assert shown["city"] == "Kosice"
+    assert shown["employees"] == 12
+    with _office(url) as office:
+        stored = office.get(f"/v1/entities/account/records/{record_id}").json()
+    assert stored["record"]["city"] == "Kosice"
+    listing = cli("device", "list", "account", "--dir", phone)
+    assert "Acme" in listing
+
+
+def _office(url: str) -> httpx.Client:
+    token = httpx.post(
+        f"{url}/v1/auth/login", json={"username": "office", "password": "office-pw"}
+    ).json()["token"]
+    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_cli_errors_are_one_clear_line(served: tuple[str, Path], tmp_path: Path) -> None:
+    url, _db = served
+    phone = str(tmp_path / "phone")
+    out = cli("device", "sync", "--dir", phone, ok=False)
+    assert "not logged in" in out
+    out = cli(
+        "device",
+        "login",
+        "--dir",
+        phone,
+        "--server",
+        url,
+        "--user",
+        "alice",
+        "--password",
+        "nope",
+        ok=False,
+    )
+    assert "wrong username or password" in out
+    cli(
+        "device",
+        "login",
+        "--dir",
+        phone,
+        "--server",
+        url,
+        "--user",
+        "alice",
+        "--password",
+        "alice-pw",
+    )
+    assert "required" in cli("device", "create", "account", "city=X", "--dir", phone, ok=False)
+    assert "must be a number" in cli(
+        "device", "create", "account", "name=A", "revenue=lots", "--dir", phone, ok=False
+    )
+    assert "no entity" in cli("device", "list", "nosuch", "--dir", phone, ok=False)
+
+
+def test_project_export_import_round_trip(tmp_path: Path) -> None:
+    db = str(tmp_path / "crm.db")
+    exported = tmp_path / "project.yaml"
+    cli("project", "export", str(exported), "--db", db)
+    data = yaml.safe_load(exported.read_text())
+    assert [e["name"] for e in data["entities"]] == ["account", "contact", "appointment"]
+    data["entities"][0]["on_conflict"] = "partial_device_wins"
+    exported.write_text(yaml.safe_dump(data))
+    assert "version 2" in cli("project", "import", str(exported), "--db", db)
+    cli("project", "export", str(exported), "--db", db)
+    assert (
+        yaml.safe_load(exported.read_text())["entities"][0]["on_conflict"] == "partial_device_wins"
+    )
+    data["entities"][0]["on_conflict"] = "coin_flip"
+    exported.write_text(yaml.safe_dump(data))
+    assert "on_conflict must be one of" in cli(
+        "project", "import", str(exported), "--db", db, ok=False
+    )
+
+
+def test_project_set_refuses_an_unknown_policy(tmp_path: Path) -> None:
+    out = cli(
+        "project",
+        "set",
+        "account",
+        "--on-conflict",
+        "coin_flip",
+        "--db",
+        str(tmp_path / "x.db"),
+        ok=False,
+    )
+    assert "on_conflict must be one of" in out
+
+
+def test_demo_shows_every_policy_and_delete_case(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "160")  # a terminal wide enough for one line per case
+    out = cli("demo")
+    for policy in ("server_wins", "partial_device_wins", "full_device_wins", "user_action"):
+        assert f"On Conflict: {policy}" in out
+    for case in ("edit / edit", "edit / delete", "delete / edit"):
+        assert out.count(case) == 4
+    assert "3 open conflicts shown in Sync errors" in out
