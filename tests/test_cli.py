@@ -15,6 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from fieldsync.cli import common
 from fieldsync.cli.main import app
 from fieldsync.server.background import free_port
 
@@ -190,7 +191,7 @@ def test_project_set_refuses_an_unknown_policy(tmp_path: Path) -> None:
 
 
 def test_demo_shows_every_policy_and_delete_case(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("COLUMNS", "160")  # a terminal wide enough for one line per case
+    monkeypatch.setattr(common.console, "width", 160)  # a terminal wide enough for one line a case
     out = cli("demo")
     for policy in ("server_wins", "partial_device_wins", "full_device_wins", "user_action"):
         assert f"On Conflict: {policy}" in out
