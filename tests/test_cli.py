@@ -64,18 +64,7 @@ def test_a_field_worker_session_from_the_command_line(
     url, db = served
     phone = str(tmp_path / "phone")
     cli("project", "set", "account", "--on-conflict", "user_action", "--db", str(db))
-    cli(
-        "device",
-        "login",
-        "--dir",
-        phone,
-        "--server",
-        url,
-        "--user",
-        "alice",
-        "--password",
-        "alice-pw",
-    )
+    login(phone, url, "alice-pw")
     record_id = cli(
         "device",
         "create",
@@ -111,6 +100,22 @@ def test_a_field_worker_session_from_the_command_line(
     assert "Acme" in listing
 
 
+def login(phone: str, url: str, password: str, *, ok: bool = True) -> str:
+    return cli(
+        "device",
+        "login",
+        "--dir",
+        phone,
+        "--server",
+        url,
+        "--user",
+        "alice",
+        "--password",
+        password,
+        ok=ok,
+    )
+
+
 def _office(url: str) -> httpx.Client:
     token = httpx.post(
         f"{url}/v1/auth/login", json={"username": "office", "password": "office-pw"}
@@ -123,32 +128,8 @@ def test_cli_errors_are_one_clear_line(served: tuple[str, Path], tmp_path: Path)
     phone = str(tmp_path / "phone")
     out = cli("device", "sync", "--dir", phone, ok=False)
     assert "not logged in" in out
-    out = cli(
-        "device",
-        "login",
-        "--dir",
-        phone,
-        "--server",
-        url,
-        "--user",
-        "alice",
-        "--password",
-        "nope",
-        ok=False,
-    )
-    assert "wrong username or password" in out
-    cli(
-        "device",
-        "login",
-        "--dir",
-        phone,
-        "--server",
-        url,
-        "--user",
-        "alice",
-        "--password",
-        "alice-pw",
-    )
+    assert "wrong username or password" in login(phone, url, "nope", ok=False)
+    login(phone, url, "alice-pw")
     assert "required" in cli("device", "create", "account", "city=X", "--dir", phone, ok=False)
     assert "must be a number" in cli(
         "device", "create", "account", "name=A", "revenue=lots", "--dir", phone, ok=False

@@ -18,9 +18,8 @@ def sync(store: Store, client: Client, progress: Progress) -> SyncReport:
     started = now()
     remote.fetch_resolutions(store, client, report)
     push.push(store, client, report, progress)
-    refresh_project(store, client)
-    pull.pull(store, client, report, progress)
-    refresh_project(store, client)
+    if pull.pull(store, client, report, progress) != store.project().version:
+        refresh_project(store, client)
     with store.transaction() as conn:
         store.set_meta(conn, "last_sync", now())
         store.log(conn, started, "sync", report.as_dict())
@@ -30,6 +29,5 @@ def sync(store: Store, client: Client, progress: Progress) -> SyncReport:
 def refresh_project(store: Store, client: Client) -> None:
     """Download the project (entities, fields, policies) from the server."""
     project = client.call("GET", "/v1/project")
-    if project["version"] != (store.get_meta("project") or {}).get("version"):
-        with store.transaction() as conn:
-            store.set_meta(conn, "project", project)
+    with store.transaction() as conn:
+        store.set_meta(conn, "project", project)

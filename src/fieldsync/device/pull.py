@@ -31,21 +31,24 @@ REMEMBER = (
 )
 
 
-def pull(store: Store, client: Client, report: SyncReport, progress: Progress) -> None:
-    """Pull until the server has nothing more; restart from scratch once on 410."""
+def pull(store: Store, client: Client, report: SyncReport, progress: Progress) -> int:
+    """Pull until the server has nothing more (restarting once on 410).
+
+    Returns the server's project version, so the caller knows whether to download it.
+    """
     try:
-        _pull_pages(store, client, report, progress)
+        return _pull_pages(store, client, report, progress)
     except ServerRefused as refusal:
         if refusal.status != 410:
             raise
         start_resync(store)
         report.resynced = True
-        _pull_pages(store, client, report, progress)
+        return _pull_pages(store, client, report, progress)
 
 
-def _pull_pages(store: Store, client: Client, report: SyncReport, progress: Progress) -> None:
+def _pull_pages(store: Store, client: Client, report: SyncReport, progress: Progress) -> int:
     device_id = store.get_meta("device_id")
-    more = True
+    more, project_version = True, 0
     while more:
         cursor = store.get_meta("cursor", "")
         page = client.call(
@@ -56,9 +59,10 @@ def _pull_pages(store: Store, client: Client, report: SyncReport, progress: Prog
             store.set_meta(conn, "cursor", page["cursor"])
         report.pulled += len(page["changes"])
         progress("pull", report.pulled)
-        more = page["more"]
+        more, project_version = page["more"], int(page["project_version"])
     if store.get_meta("resync", False):
         _finish_resync(store)
+    return project_version
 
 
 def _apply_page(conn: sqlite3.Connection, changes: list[dict[str, Any]]) -> None:

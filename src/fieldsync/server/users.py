@@ -64,10 +64,8 @@ def add(conn: Connection, username: str, password: str, *, admin: bool = False) 
     return user_id
 
 
-def login(
-    conn: Connection, username: str, password: str, device_id: str | None
-) -> tuple[str, Principal]:
-    """Check the password and issue a token (bound to `device_id` when given)."""
+def check_password(conn: Connection, username: str, password: str) -> Principal:
+    """The user behind a username and password, or 401 (run outside a write: Argon2 is slow)."""
     row = conn.execute(sa.select(users).where(users.c.username == username)).first()
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
@@ -75,20 +73,25 @@ def login(
         row = None
     if row is None or row.disabled:
         raise Unauthorized("wrong username or password", code="bad_credentials")
+    return Principal(row.id, row.username, row.role)
+
+
+def issue_token(conn: Connection, who: Principal, device_id: str | None) -> tuple[str, Principal]:
+    """A new token for a checked user, bound to `device_id` when given."""
     if device_id is not None:
-        claim_device(conn, device_id, row.id)
+        claim_device(conn, device_id, who.user_id)
     token = secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + timedelta(days=TOKEN_DAYS)
     conn.execute(
         sa.insert(tokens).values(
             token_hash=_hash_token(token),
-            user_id=row.id,
+            user_id=who.user_id,
             device_id=device_id,
             created_at=now(),
             expires_at=expires.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         )
     )
-    return token, Principal(row.id, row.username, row.role, device_id)
+    return token, Principal(who.user_id, who.username, who.role, device_id)
 
 
 def authenticate(conn: Connection, token: str) -> Principal:

@@ -16,8 +16,10 @@ router = APIRouter(prefix="/v1/auth", tags=["auth"])
 @router.post("/login", response_model=LoginOut)
 def login(body: LoginIn, db: Db) -> LoginOut:
     """Trade a username and password for a bearer token (bound to `device_id` if given)."""
+    with db.read() as conn:
+        checked = users.check_password(conn, body.username, body.password)
     with db.write() as conn:
-        token, who = users.login(conn, body.username, body.password, body.device_id)
+        token, who = users.issue_token(conn, checked, body.device_id)
     return LoginOut(token=token, user=UserOut(id=who.user_id, username=who.username, role=who.role))
 
 
