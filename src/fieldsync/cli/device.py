@@ -152,7 +152,8 @@ def sync(directory: DirOption, as_json: JsonOption = False) -> None:
         if as_json:
             print_json(device.sync().as_dict())
             return
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=console) as bar:
+        columns = (SpinnerColumn(), TextColumn("{task.description}"))
+        with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("syncing…")
             report = device.sync(
                 lambda phase, done: bar.update(task, description=f"{phase}: {done}")
@@ -161,33 +162,17 @@ def sync(directory: DirOption, as_json: JsonOption = False) -> None:
 
 
 def _print_summary(report: SyncReport, errors: int) -> None:
-    table = Table(
-        "pushed",
-        "applied",
-        "merged",
-        "server won",
-        "device won",
-        "conflicts",
-        "rejected",
-        "pulled",
-        title="sync finished",
-    )
-    table.add_row(
-        *(
-            str(v)
-            for v in (
-                report.pushed,
-                report.applied,
-                report.merged,
-                report.server_wins,
-                report.device_wins,
-                report.conflicts,
-                report.rejected,
-                report.pulled,
-            )
-        )
-    )
-    console.print(table)
+    counts = {
+        "pushed": report.pushed,
+        "applied": report.applied,
+        "merged": report.merged,
+        "server won": report.server_wins,
+        "device won": report.device_wins,
+        "conflicts": report.conflicts,
+        "rejected": report.rejected,
+        "pulled": report.pulled,
+    }
+    console.print("sync finished: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     if errors:
         console.print(f"[yellow]Sync errors ({errors})[/yellow]: run `fieldsync device errors`")
 
@@ -216,14 +201,28 @@ def sync_errors(directory: DirOption, as_json: JsonOption = False) -> None:
 
 
 def _print_conflict(error: dict[str, Any]) -> None:
-    table = Table("field", "device", "server", title=f"conflict {error['id']}: {error['what']}")
+    title = f"conflict {error['id']}\n{error['entity']} {error['record_id']}: {error['what']}"
+    table = Table("field", "device", "server", title=title)
     device, server = error["device"] or {}, error["server"] or {}
     for name in sorted(set(device) | set(server)):
-        mark = "[bold yellow]" if name in error["fields"] else ""
-        table.add_row(f"{mark}{name}", str(device.get(name, "—")), str(server.get(name, "—")))
+        if device.get(name) is None and server.get(name) is None:
+            continue
+        differs = name in error["fields"]
+        table.add_row(
+            f"[bold yellow]{name} *[/bold yellow]" if differs else name,
+            _cell(device, name, error["device"] is None),
+            _cell(server, name, error["server"] is None),
+        )
     console.print(table)
     words = error["choices"]
     console.print(f"  --use device: {words['device']}   --use server: {words['server']}")
+
+
+def _cell(values: dict[str, Any], name: str, deleted: bool) -> str:
+    if deleted:
+        return "(deleted)"
+    value = values.get(name)
+    return "" if value is None else str(value)
 
 
 @app.command()
@@ -245,7 +244,7 @@ def resolve(
         device = _open(directory)
         if resolve_all:
             count = device.resolve_all(use)
-            console.print(f"{count} conflicts will use the {use} version at the next sync")
+            console.print(f"{count} conflict(s) will use the {use} version at the next sync")
             return
         if conflict_id is None:
             raise ValidationFailed("missing_conflict", "name a conflict id or give --all")
