@@ -127,3 +127,19 @@ def test_offline_sync_keeps_every_edit_and_succeeds_later(
     phone.sync()
     assert server_values(crm, record_id)["name"] == "Offline"
     assert phone.status("account", record_id) == "synced"
+
+
+def test_large_records_are_pushed_in_batches_under_the_body_limit(
+    server: Server, crm: httpx.Client
+) -> None:
+    fields = crm.get("/v1/admin/entities/account").json()["fields"]
+    for f in fields:
+        if f["name"] == "description":
+            f["max_length"] = 100_000
+    set_entity(crm, "account", fields=fields)
+    phone = server.device("phone", "alice")
+    text = "x" * 100_000
+    ids = [phone.create("account", {"name": f"Big {i}", "description": text}) for i in range(110)]
+    report = phone.sync()  # 11 MB of changes: more than one request may carry
+    assert (report.pushed, report.applied, report.rejected) == (110, 110, 0)
+    assert all(server_values(crm, i)["description"] == text for i in ids[:3])

@@ -11,6 +11,8 @@ import sqlite3
 import uuid
 from typing import Any
 
+import orjson
+
 from fieldsync.clock import now
 from fieldsync.conflicts import Kind, Status, differing
 from fieldsync.device.client import Client
@@ -20,6 +22,7 @@ from fieldsync.device.store import CREATED, DELETED, Store, dumps, loads
 from fieldsync.project import FieldType, Project
 
 BATCH_SIZE = 1000
+BATCH_BYTES = 4 * 1024 * 1024  # well under the server's 10 MB body limit
 
 PENDING = """
 SELECT r.*, c.choice, c.server_version AS conflict_version
@@ -56,9 +59,15 @@ def _next_batch(store: Store, upto: int) -> tuple[str, Any, list[dict[str, Any]]
     rows = store.conn.execute(PENDING, (upto,)).fetchall()
     ranks = _parent_ranks(project)
     rows.sort(key=lambda r: (ranks.get(r["entity"], 0), r["seq"]))
-    changes, snapshots = [], []
+    changes: list[dict[str, Any]] = []
+    snapshots: list[dict[str, Any]] = []
+    size = 0
     for row in rows[:BATCH_SIZE]:
-        changes.append(_change(row))
+        change = _change(row)
+        size += len(orjson.dumps(change))
+        if changes and size > BATCH_BYTES:
+            break
+        changes.append(change)
         snapshots.append(
             {
                 "entity": row["entity"],

@@ -121,7 +121,15 @@ def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     except ValidationFailed as failure:
         batch.rejected.add((change.entity, change.id))
         error = {"code": failure.code, "message": failure.message, "details": failure.details}
-        return {"change_id": change.change_id, "status": Status.REJECTED.value, "error": error}
+        return {
+            "change_id": change.change_id,
+            "status": Status.REJECTED.value,
+            "version": None,
+            "record": None,
+            "deleted": False,
+            "conflict_id": None,
+            "error": error,
+        }
 
 
 def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:

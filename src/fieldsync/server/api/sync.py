@@ -52,7 +52,7 @@ def sync_pull(
     with db.read() as conn:
         project = projects.current(conn)
         page = pull.pull(conn, caller, project, after, limit)
-    if device_id is not None:
+    if device_id is not None and not page.more:  # one write per sync, not per page
         _note_pull(db, caller.user_id, device_id)
     return JSON(
         {
