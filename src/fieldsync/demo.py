@@ -79,7 +79,7 @@ def _play(policy: Policy, phone: Device, office: httpx.Client) -> Table:
     for case, record_id in zip(CASES, ids, strict=True):
         _edit_both(case, record_id, phone, office)
     report = phone.sync()
-    table = Table(title=f"On Conflict: {policy.value}", title_justify="left", min_width=100)
+    table = Table(title=f"On Conflict: {policy.value}", title_justify="left")
     for column in (
         "device / server",
         "device did",
