@@ -1,19 +1,32 @@
-"""Shared fixtures: a real fieldsync server over HTTP on a free port, with real SQLite."""
+"""Shared fixtures: a real fieldsync server over HTTP on a free port.
+
+Every test that uses `server` runs once per backend: SQLite, and PostgreSQL at
+`FIELDSYNC_TEST_PG` (default: the local `test` database). PostgreSQL is never
+skipped: when it cannot be reached the tests fail and say so. Set
+`FIELDSYNC_TEST_BACKENDS=sqlite` to run without it on a machine that has none.
+"""
 
 from __future__ import annotations
 
+import os
 import shutil
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from fieldsync.device import Device
 from fieldsync.server import users
 from fieldsync.server.background import running
-from fieldsync.server.db import Database
+from fieldsync.server.db import Database, database_url
+
+BACKENDS = os.environ.get("FIELDSYNC_TEST_BACKENDS", "sqlite,postgresql").split(",")
+PG_ADMIN_URL = os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+PG_TEMPLATE = "fieldsync_test_template"
 
 
 @dataclass
@@ -23,10 +36,6 @@ class Server:
     url: str
     db: Database
     tmp: Path
-
-    def add_user(self, name: str, password: str = "secret", *, admin: bool = False) -> str:
-        with self.db.write() as conn:
-            return users.add(conn, name, password, admin=admin)
 
     def client(self, name: str, password: str = "secret") -> httpx.Client:
         token = httpx.post(
@@ -38,32 +47,99 @@ class Server:
         return Device.login(self.tmp / name, self.url, user, password)
 
 
-@pytest.fixture(scope="session")
-def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A database with the demo project and users alice, bob (field) and admin.
-
-    Made once and copied for every test: hashing passwords with Argon2 is slow on purpose.
-    """
-    path = tmp_path_factory.mktemp("template") / "server.db"
-    db = Database(str(path))
+def seed(db: Database) -> None:
+    """The demo project and users alice, bob (field workers) and admin, all with `secret`."""
     db.create()
     with db.write() as conn:
         for name in ("alice", "bob"):
             users.add(conn, name, "secret")
         users.add(conn, "admin", "secret", admin=True)
+
+
+def pg_url(database: str) -> str:
+    """The URL of another database on the test PostgreSQL server."""
+    return str(sa.make_url(database_url(PG_ADMIN_URL)).set(database=database))
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[sa.Engine]:
+    """A connection to the test PostgreSQL server that may create databases."""
+    engine = sa.create_engine(database_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except sa.exc.OperationalError as failure:
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_ADMIN_URL} ({failure.orig}); start it, point "
+            "FIELDSYNC_TEST_PG at one, or set FIELDSYNC_TEST_BACKENDS=sqlite",
+            pytrace=False,
+        )
+    yield engine
+    engine.dispose()
+
+
+def fresh_pg_database(pg_admin: sa.Engine, template: str | None = None) -> str:
+    """Create an empty (or templated) database; returns its name."""
+    name = f"fieldsync_test_{uuid.uuid4().hex[:12]}"
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(
+            f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
+        )
+    return name
+
+
+def drop_pg_database(pg_admin: sa.Engine, name: str) -> None:
+    with pg_admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A seeded SQLite file, made once and copied for every test (Argon2 is slow on purpose)."""
+    path = tmp_path_factory.mktemp("template") / "server.db"
+    db = Database(str(path))
+    seed(db)
     db.dispose()
     return path
 
 
-@pytest.fixture
-def server(tmp_path: Path, template_db: Path) -> Iterator[Server]:
-    """A running server on a copy of the template database."""
-    path = tmp_path / "server.db"
-    shutil.copy(template_db, path)
-    db = Database(str(path))
-    with running(db) as url:
-        yield Server(url, db, tmp_path)
+@pytest.fixture(scope="session")
+def pg_template(request: pytest.FixtureRequest) -> Iterator[str]:
+    """A seeded PostgreSQL database that each test's database is created from."""
+    admin: sa.Engine = request.getfixturevalue("pg_admin")
+    drop_pg_database(admin, PG_TEMPLATE)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{PG_TEMPLATE}"')
+    db = Database(pg_url(PG_TEMPLATE))
+    seed(db)
     db.dispose()
+    yield PG_TEMPLATE
+    drop_pg_database(admin, PG_TEMPLATE)
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A seeded database of one backend, fresh for this test."""
+    if request.param == "sqlite":
+        path = tmp_path / "server.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        db = Database(str(path))
+        yield db
+        db.dispose()
+        return
+    admin: sa.Engine = request.getfixturevalue("pg_admin")
+    name = fresh_pg_database(admin, request.getfixturevalue("pg_template"))
+    db = Database(pg_url(name))
+    yield db
+    db.dispose()
+    drop_pg_database(admin, name)
+
+
+@pytest.fixture
+def server(tmp_path: Path, backend_db: Database) -> Iterator[Server]:
+    """A running server over a fresh seeded database."""
+    with running(backend_db) as url:
+        yield Server(url, backend_db, tmp_path)
 
 
 @pytest.fixture

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
+import sqlalchemy as sa
 
-from conftest import Server
+from conftest import Server, drop_pg_database, fresh_pg_database, pg_url
 from fieldsync.device import Device
 from fieldsync.server.background import running
 from fieldsync.server.db import Database
@@ -99,21 +100,31 @@ def test_a_device_token_cannot_push_for_another_device(server: Server) -> None:
     assert response.json()["error"]["code"] == "foreign_device"
 
 
+def backup_copy(server: Server, request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    """A copy of the server's database as it is now, like a backup restored later."""
+    if server.db.is_sqlite:
+        backup = tmp_path / "backup.db"
+        with sqlite3.connect(server.tmp / "server.db") as live, sqlite3.connect(backup) as copy:
+            live.backup(copy)
+        return Database(str(backup))
+    admin = request.getfixturevalue("pg_admin")
+    server.db.engine.dispose()  # a template database must have no open connections
+    live = sa.make_url(server.db.url).database
+    name = fresh_pg_database(admin, live)
+    request.addfinalizer(lambda: drop_pg_database(admin, name))
+    return Database(pg_url(name))
+
+
 def test_a_server_restored_from_backup_makes_devices_resync_without_losing_edits(
-    server: Server, crm: httpx.Client, tmp_path: Path
+    server: Server, crm: httpx.Client, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     phone = server.device("phone", "alice")
     kept = phone.create("account", {"name": "Kept", "city": "Bratislava"})
     phone.sync()
-    backup = tmp_path / "backup.db"
-    with sqlite3.connect(server.tmp / "server.db") as live, sqlite3.connect(backup) as copy:
-        live.backup(copy)
+    restored = backup_copy(server, request, tmp_path)
     lost = [phone.create("account", {"name": f"After the backup {i}"}) for i in range(3)]
     phone.sync()
     phone.update("account", kept, {"city": "Kosice"})  # unsynced when the server is restored
-    restored_copy = tmp_path / "restored.db"
-    shutil.copy(backup, restored_copy)
-    restored = Database(str(restored_copy))
     with running(restored) as url:
         phone = Device.login(tmp_path / "phone", url, "alice", "secret")
         report = phone.sync()
@@ -121,9 +132,8 @@ def test_a_server_restored_from_backup_makes_devices_resync_without_losing_edits
         assert phone.get("account", kept)["city"] == "Kosice"
         assert all(phone.get("account", i) is None for i in lost)  # the server lost them
         with httpx.Client(base_url=url) as anonymous:
-            token = anonymous.post(
-                "/v1/auth/login", json={"username": "admin", "password": "secret"}
-            ).json()["token"]
+            login = {"username": "admin", "password": "secret"}
+            token = anonymous.post("/v1/auth/login", json=login).json()["token"]
             record = anonymous.get(
                 f"/v1/entities/account/records/{kept}", headers={"Authorization": f"Bearer {token}"}
             ).json()

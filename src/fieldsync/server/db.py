@@ -25,8 +25,9 @@ def database_url(db: str | None) -> str:
     value = db or os.environ.get("FIELDSYNC_DB") or DEFAULT_DB
     if "://" not in value:
         return f"sqlite:///{value}"
-    if value.startswith("postgresql://"):
-        return "postgresql+psycopg://" + value.removeprefix("postgresql://")
+    for prefix in ("postgresql://", "postgres://"):
+        if value.startswith(prefix):
+            return "postgresql+psycopg://" + value.removeprefix(prefix)
     return value
 
 
@@ -52,12 +53,18 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+_LOCK_WRITERS = (
+    sa.select(schema.counters.c.value).where(schema.counters.c.name == "version").with_for_update()
+)
+
+
 class Database:
     """One server database; `read()` and `write()` hand out transactions."""
 
     def __init__(self, db: str | None = None) -> None:
         self.url = database_url(db)
-        if self.url.startswith("sqlite"):
+        self.is_sqlite = self.url.startswith("sqlite")
+        if self.is_sqlite:
             self.engine = _sqlite_engine(self.url)
         else:
             self.engine = sa.create_engine(
@@ -75,10 +82,17 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction: committed when the block ends, rolled back on error."""
+        """A write transaction: committed when the block ends, rolled back on error.
+
+        Writers take turns, on both backends: SQLite's `BEGIN IMMEDIATE`, PostgreSQL's
+        lock on the version counter row, taken before anything is read. So a writer
+        reads what every earlier writer committed, and versions commit in order.
+        """
         with self.engine.connect() as conn:
             conn = conn.execution_options(fieldsync_write=True)
             with conn.begin():
+                if not self.is_sqlite:
+                    conn.execute(_LOCK_WRITERS)
                 yield conn
 
     def create(self) -> None:
