@@ -49,7 +49,7 @@ class Server:
 
 def seed(db: Database) -> None:
     """The demo project and users alice, bob (field workers) and admin, all with `secret`."""
-    db.create()
+    db.prepare()
     with db.write() as conn:
         for name in ("alice", "bob"):
             users.add(conn, name, "secret")
@@ -129,6 +129,22 @@ def backend_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Datab
         return
     admin: sa.Engine = request.getfixturevalue("pg_admin")
     name = fresh_pg_database(admin, request.getfixturevalue("pg_template"))
+    db = Database(pg_url(name))
+    yield db
+    db.dispose()
+    drop_pg_database(admin, name)
+
+
+@pytest.fixture(params=BACKENDS)
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty database of one backend: no tables at all."""
+    if request.param == "sqlite":
+        db = Database(str(tmp_path / "empty.db"))
+        yield db
+        db.dispose()
+        return
+    admin: sa.Engine = request.getfixturevalue("pg_admin")
+    name = fresh_pg_database(admin)
     db = Database(pg_url(name))
     yield db
     db.dispose()

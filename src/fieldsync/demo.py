@@ -47,12 +47,14 @@ def run(console: Console) -> None:
     """Play every case and print the before/after tables."""
     with tempfile.TemporaryDirectory(prefix="fieldsync-demo-") as tmp:
         db = Database(str(Path(tmp) / "server.db"))
-        db.create()
+        db.prepare()
         with db.write() as conn:
             users.add(conn, "alice", "alice-pw")
             users.add(conn, "office", "office-pw", admin=True)
         with running(db) as url:
-            console.print(f"[bold]fieldsync demo[/bold]: server at {url}, database {db.url}")
+            console.print(
+                f"[bold]fieldsync demo[/bold]: server at {url}, database {db.display_url}"
+            )
             phone = Device.login(Path(tmp) / "phone", url, "alice", "alice-pw")
             with _back_office(url) as office:
                 for policy in Policy:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -10,39 +13,49 @@ import yaml
 
 from fieldsync.cli.common import DbOption, console, failures
 from fieldsync.project import project_from_dict
-from fieldsync.server import admin, projects, users
+from fieldsync.server import admin, migrate, projects, tombstones, users
 from fieldsync.server.db import Database
 from fieldsync.server.users import Principal
 
 user_app = typer.Typer(help="Manage server users.", no_args_is_help=True)
+db_app = typer.Typer(help="The server database: schema upgrades, tombstones.", no_args_is_help=True)
 project_app = typer.Typer(
     help="The customization: entities, fields, On Conflict.", no_args_is_help=True
 )
 CLI_ADMIN = Principal(user_id="cli", username="cli", role="admin")
 
 
-def _database(db: str | None) -> Database:
+@contextmanager
+def _database(db: str | None, *, upgrade: bool = False) -> Iterator[Database]:
+    """The prepared database, closed when the command ends."""
     database = Database(db)
-    database.create()
-    return database
+    try:
+        with failures():
+            database.prepare(upgrade=upgrade)
+        yield database
+    finally:
+        database.dispose()
 
 
 def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    upgrade: Annotated[
+        bool, typer.Option("--upgrade", help="Upgrade an older database schema first.")
+    ] = False,
 ) -> None:
     """Run the CRM server and sync endpoint.
 
-    Example: fieldsync serve --db ./crm.db --port 8765
+    Example: fieldsync serve --db postgresql://fieldsync@db-host/crm --port 8765
     """
     import uvicorn
 
     from fieldsync.server.api import create_app
 
-    database = _database(db)
-    console.print(f"fieldsync serving {database.url} on http://{host}:{port}")
-    uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+    with _database(db, upgrade=upgrade) as database:
+        console.print(f"fieldsync serving {database.display_url} on http://{host}:{port}")
+        uvicorn.run(create_app(database), host=host, port=port, log_level="info")
 
 
 @user_app.command("add")
@@ -56,7 +69,7 @@ def user_add(
 
     Example: fieldsync user add alice --password secret
     """
-    with failures(), _database(db).write() as conn:
+    with failures(), _database(db) as database, database.write() as conn:
         users.add(conn, name, password, admin=is_admin)
     console.print(f"added {'admin' if is_admin else 'user'} {name}")
 
@@ -67,7 +80,7 @@ def project_export(file: Path, db: DbOption = None) -> None:
 
     Example: fieldsync project export project.yaml
     """
-    with _database(db).read() as conn:
+    with _database(db) as database, database.read() as conn:
         data = projects.current(conn).to_dict()
     file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
     console.print(f"exported project version {data['version']} to {file}")
@@ -81,7 +94,7 @@ def project_import(file: Path, db: DbOption = None) -> None:
     """
     with failures():
         data = yaml.safe_load(file.read_text())
-        with _database(db).write() as conn:
+        with _database(db) as database, database.write() as conn:
             published = projects.replace_all(conn, project_from_dict(data), None)
     console.print(f"published project version {published.version}")
 
@@ -106,7 +119,7 @@ def project_set(
         "conflict_detection": detection,
         "sync_filter": sync_filter,
     }
-    with failures(), _database(db).write() as conn:
+    with failures(), _database(db) as database, database.write() as conn:
         changed = admin.update_entity(
             conn, CLI_ADMIN, entity, {k: v for k, v in changes.items() if v is not None}
         )
@@ -114,6 +127,32 @@ def project_set(
         f"{changed.name}: on_conflict={changed.on_conflict}, "
         f"detection={changed.conflict_detection}, sync_filter={changed.sync_filter}"
     )
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOption = None) -> None:
+    """Upgrade the database schema to this fieldsync's (back it up first).
+
+    Example: fieldsync db upgrade --db postgresql://fieldsync@db-host/crm
+    """
+    with _database(db, upgrade=True):
+        console.print(f"schema at revision {migrate.head()}")
+
+
+@db_app.command("vacuum")
+def db_vacuum(
+    older_than_days: Annotated[
+        float, typer.Option(help="Purge tombstones older than this many days.")
+    ] = 30,
+    db: DbOption = None,
+) -> None:
+    """Purge old tombstones; devices whose last sync is older re-download everything.
+
+    Example: fieldsync db vacuum --older-than-days 90
+    """
+    with _database(db) as database, database.write() as conn:
+        done = tombstones.vacuum(conn, timedelta(days=older_than_days))
+    console.print(f"purged {done.purged} tombstones; cursors before {done.horizon} must resync")
 
 
 def demo() -> None:
@@ -133,3 +172,4 @@ def register(app: typer.Typer) -> None:
     app.command()(demo)
     app.add_typer(user_app, name="user")
     app.add_typer(project_app, name="project")
+    app.add_typer(db_app, name="db")

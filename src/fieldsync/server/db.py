@@ -15,7 +15,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from fieldsync.server import projects, schema
+from fieldsync.server import migrate, projects, schema
 
 DEFAULT_DB = "fieldsync.db"
 
@@ -31,11 +31,16 @@ def database_url(db: str | None) -> str:
     return value
 
 
+def _json_loads(value: Any) -> Any:
+    # SQLite gives a JSON column numeric affinity: a stored scalar like 5 comes back as int.
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
 def _sqlite_engine(url: str) -> Engine:
     engine = sa.create_engine(
         url,
         json_serializer=lambda v: orjson.dumps(v).decode(),
-        json_deserializer=orjson.loads,
+        json_deserializer=_json_loads,
         connect_args={"timeout": 30},
     )
 
@@ -95,12 +100,23 @@ class Database:
                     conn.execute(_LOCK_WRITERS)
                 yield conn
 
-    def create(self) -> None:
-        """Create the tables and seed the demo project and the version counter."""
-        schema.metadata.create_all(self.engine)
+    @property
+    def display_url(self) -> str:
+        """The URL without its password, for logs and messages."""
+        return sa.make_url(self.url).render_as_string(hide_password=True)
+
+    def prepare(self, *, upgrade: bool = False) -> None:
+        """Make the database ready to serve: create a new one, refuse or upgrade an old one.
+
+        A new database gets the newest schema, the demo project and the version counter.
+        """
+        with self.engine.connect() as conn:
+            fresh = migrate.current(conn) is None
+        if fresh or upgrade:
+            migrate.upgrade(self.engine)
+        migrate.check(self.engine)
         with self.write() as conn:
-            seeded = conn.execute(sa.select(schema.counters.c.value)).first()
-            if seeded is None:
+            if conn.execute(sa.select(schema.counters.c.value)).first() is None:
                 conn.execute(sa.insert(schema.counters).values(name="version", value=0))
                 projects.seed(conn)
 

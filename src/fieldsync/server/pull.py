@@ -15,9 +15,9 @@ from sqlalchemy.engine import Connection
 
 from fieldsync.errors import BadRequest, Gone
 from fieldsync.project import Project, SyncFilter
-from fieldsync.server import records
-from fieldsync.server.schema import meta, scope_exits
+from fieldsync.server import records, tombstones
 from fieldsync.server.schema import records as records_table
+from fieldsync.server.schema import scope_exits
 from fieldsync.server.users import Principal
 
 
@@ -39,16 +39,10 @@ def parse_cursor(text: str | None) -> int:
     return int(text)
 
 
-def horizon(conn: Connection) -> int:
-    """The oldest version a cursor may name: tombstones before it are purged."""
-    row = conn.execute(sa.select(meta.c.value).where(meta.c.key == "tombstone_horizon")).first()
-    return int(row.value) if row else 0
-
-
 def pull(conn: Connection, user: Principal, project: Project, cursor: int, limit: int) -> Page:
     """The next page after `cursor` of what `user` may see."""
     newest = records.current_version(conn)
-    if cursor > newest or (0 < cursor < horizon(conn)):
+    if cursor > newest or (0 < cursor < tombstones.horizon(conn)):
         raise Gone("the cursor is too old or unknown; download everything again")
     everyone = [e.name for e in project.entities if e.sync_filter is SyncFilter.ALL]
     owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]

@@ -1,4 +1,8 @@
-"""The server's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL."""
+"""The server's tables (SQLAlchemy Core), the same on SQLite and PostgreSQL.
+
+This is the schema at the newest migration (`migrations/versions/`); a test checks
+that the two agree.
+"""
 
 from __future__ import annotations
 
@@ -80,6 +84,7 @@ records = sa.Table(
     sa.Column("updated_by", sa.String(36), nullable=False),
     sa.Index("records_version", "version", unique=True),
     sa.Index("records_owner_version", "owner_id", "version"),
+    sa.Index("records_tombstones", "deleted", "updated_at"),
 )
 
 # A record whose owner changed leaves its old owner's scope: pulls of `owned`
@@ -91,6 +96,7 @@ scope_exits = sa.Table(
     sa.Column("version", sa.BigInteger, primary_key=True),
     sa.Column("entity", sa.String(64), nullable=False),
     sa.Column("record_id", sa.String(36), nullable=False),
+    sa.Index("scope_exits_version", "version"),
 )
 
 batches = sa.Table(

@@ -1,0 +1,57 @@
+"""Purging old tombstones, and the horizon that tells devices with older cursors to resync.
+
+A deleted record keeps a tombstone so that devices learn of the delete. Once a
+tombstone is older than the retention the operator chose, it is purged; the
+newest purged version becomes the **horizon**, and a pull whose cursor is older
+answers `410 resync_required` (the device downloads everything again, keeping its
+unsynced edits).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from fieldsync.server.schema import meta, records, scope_exits
+
+HORIZON_KEY = "tombstone_horizon"
+
+
+@dataclass(frozen=True)
+class Vacuumed:
+    """What a vacuum did."""
+
+    purged: int
+    horizon: int
+
+
+def horizon(conn: Connection) -> int:
+    """The newest purged version: cursors before it must resync."""
+    row = conn.execute(sa.select(meta.c.value).where(meta.c.key == HORIZON_KEY)).first()
+    return int(row.value) if row else 0
+
+
+def vacuum(conn: Connection, older_than: timedelta) -> Vacuumed:
+    """Purge tombstones (and scope exits) older than `older_than`; raise the horizon."""
+    cutoff = (datetime.now(UTC) - older_than).isoformat(timespec="milliseconds")
+    cutoff = cutoff.replace("+00:00", "Z")
+    old = sa.and_(records.c.deleted.is_(True), records.c.updated_at < cutoff)
+    newest = conn.execute(sa.select(sa.func.max(records.c.version)).where(old)).scalar()
+    before = horizon(conn)
+    if newest is None:
+        return Vacuumed(0, before)
+    purged = conn.execute(sa.delete(records).where(old)).rowcount
+    conn.execute(sa.delete(scope_exits).where(scope_exits.c.version <= newest))
+    raised = max(before, int(newest))
+    _set_horizon(conn, raised)
+    return Vacuumed(purged, raised)
+
+
+def _set_horizon(conn: Connection, value: int) -> None:
+    if conn.execute(sa.select(meta.c.key).where(meta.c.key == HORIZON_KEY)).first():
+        conn.execute(sa.update(meta).where(meta.c.key == HORIZON_KEY).values(value=value))
+    else:
+        conn.execute(sa.insert(meta).values(key=HORIZON_KEY, value=value))
