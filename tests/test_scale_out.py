@@ -23,7 +23,6 @@ from conftest import drop_pg_database, fresh_pg_database, pg_url
 from fieldsync.device import Device
 from fieldsync.server.background import free_port
 
-
 USERS = ("alice", "bob", "alice")
 
 
