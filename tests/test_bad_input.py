@@ -245,10 +245,19 @@ def test_records_api_validates_like_a_push(crm: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("cursor", "status", "code"),
-    [("-1", 400, "bad_cursor"), ("abc", 400, "bad_cursor"), ("99999", 410, "resync_required")],
+    [
+        ("-1", 400, "bad_cursor"),
+        ("abc", 400, "bad_cursor"),
+        ("99999", 400, "bad_cursor"),
+        ("{epoch}.-1", 400, "bad_cursor"),
+        ("{epoch}.99999", 410, "resync_required"),  # newer than anything the server issued
+        ("0badcafe.1", 410, "resync_required"),  # another history: a restored backup
+    ],
 )
 def test_bad_or_future_cursors(alice: httpx.Client, cursor: str, status: int, code: str) -> None:
-    assert_error(alice.get("/v1/sync/pull", params={"cursor": cursor}), status, code)
+    epoch = alice.get("/v1/sync/pull").json()["cursor"].split(".")[0]
+    response = alice.get("/v1/sync/pull", params={"cursor": cursor.format(epoch=epoch)})
+    assert_error(response, status, code)
 
 
 def test_bad_entity_settings_are_422_and_change_nothing(crm: httpx.Client) -> None:

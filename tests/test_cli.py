@@ -17,7 +17,9 @@ from typer.testing import CliRunner
 
 from fieldsync.cli import common
 from fieldsync.cli.main import app
+from fieldsync.server import cursors
 from fieldsync.server.background import free_port
+from fieldsync.server.db import Database
 
 runner = CliRunner()
 
@@ -179,3 +181,18 @@ def test_demo_shows_every_policy_and_delete_case(monkeypatch: pytest.MonkeyPatch
     for case in ("edit / edit", "edit / delete", "delete / edit"):
         assert out.count(case) == 4
     assert "3 open conflicts shown in Sync errors" in out
+
+
+def test_db_commands_vacuum_and_restored(tmp_path: Path) -> None:
+    db = str(tmp_path / "crm.db")
+    assert "schema at revision" in cli("db", "upgrade", "--db", db)
+    assert "purged 0 tombstones" in cli("db", "vacuum", "--older-than-days", "30", "--db", db)
+    before = Database(db)
+    with before.read() as conn:
+        old_epoch = cursors.epoch(conn)
+    before.dispose()
+    assert "every device will re-download" in cli("db", "restored", "--db", db)
+    after = Database(db)
+    with after.read() as conn:
+        assert cursors.epoch(conn) != old_epoch
+    after.dispose()

@@ -13,7 +13,7 @@ import yaml
 
 from fieldsync.cli.common import DbOption, console, failures
 from fieldsync.project import project_from_dict
-from fieldsync.server import admin, migrate, projects, tombstones, users
+from fieldsync.server import admin, cursors, migrate, projects, tombstones, users
 from fieldsync.server.db import Database
 from fieldsync.server.users import Principal
 
@@ -153,6 +153,17 @@ def db_vacuum(
     with _database(db) as database, database.write() as conn:
         done = tombstones.vacuum(conn, timedelta(days=older_than_days))
     console.print(f"purged {done.purged} tombstones; cursors before {done.horizon} must resync")
+
+
+@db_app.command("restored")
+def db_restored(db: DbOption = None) -> None:
+    """After restoring a backup: every device re-downloads at its next sync, keeping its edits.
+
+    Example: fieldsync db restored --db postgresql://fieldsync@db-host/crm
+    """
+    with _database(db) as database, database.write() as conn:
+        cursors.new_epoch(conn)
+    console.print("new history started: every device will re-download at its next sync")
 
 
 def demo() -> None:

@@ -15,7 +15,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from fieldsync.server import migrate, projects, schema
+from fieldsync.server import cursors, migrate, projects, schema
 
 DEFAULT_DB = "fieldsync.db"
 
@@ -119,6 +119,7 @@ class Database:
             if conn.execute(sa.select(schema.counters.c.value)).first() is None:
                 conn.execute(sa.insert(schema.counters).values(name="version", value=0))
                 projects.seed(conn)
+            cursors.ensure_epoch(conn)
 
     def dispose(self) -> None:
         """Close every pooled connection."""

@@ -1,6 +1,6 @@
 """`GET /v1/sync/pull`: the latest state of each record changed after a cursor, in commit order.
 
-The cursor is the last version the device has read. Records of `all` entities and
+The cursor names the last version the device has read (see `cursors`). Records of `all` entities and
 the user's own records of `owned` entities come in version order; a record that
 left the user's scope (its owner changed) comes as a deletion.
 """
@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from fieldsync.errors import BadRequest, Gone
+from fieldsync.errors import Gone
 from fieldsync.project import Project, SyncFilter
 from fieldsync.server import records, tombstones
 from fieldsync.server.schema import records as records_table
@@ -28,15 +28,6 @@ class Page:
     changes: list[dict[str, Any]]
     cursor: int
     more: bool
-
-
-def parse_cursor(text: str | None) -> int:
-    """The version a cursor names; an empty cursor starts from the beginning."""
-    if text is None or text == "":
-        return 0
-    if not text.isdigit() or len(text) > 18:
-        raise BadRequest("cursor must be the value a previous pull returned", code="bad_cursor")
-    return int(text)
 
 
 def pull(conn: Connection, user: Principal, project: Project, cursor: int, limit: int) -> Page:

@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from fieldsync.server.schema import meta, records, scope_exits
+from fieldsync.server import meta
+from fieldsync.server.schema import records, scope_exits
 
 HORIZON_KEY = "tombstone_horizon"
 
@@ -30,8 +31,7 @@ class Vacuumed:
 
 def horizon(conn: Connection) -> int:
     """The newest purged version: cursors before it must resync."""
-    row = conn.execute(sa.select(meta.c.value).where(meta.c.key == HORIZON_KEY)).first()
-    return int(row.value) if row else 0
+    return int(meta.get(conn, HORIZON_KEY, 0))
 
 
 def vacuum(conn: Connection, older_than: timedelta) -> Vacuumed:
@@ -46,12 +46,5 @@ def vacuum(conn: Connection, older_than: timedelta) -> Vacuumed:
     purged = conn.execute(sa.delete(records).where(old)).rowcount
     conn.execute(sa.delete(scope_exits).where(scope_exits.c.version <= newest))
     raised = max(before, int(newest))
-    _set_horizon(conn, raised)
+    meta.put(conn, HORIZON_KEY, raised)
     return Vacuumed(purged, raised)
-
-
-def _set_horizon(conn: Connection, value: int) -> None:
-    if conn.execute(sa.select(meta.c.key).where(meta.c.key == HORIZON_KEY)).first():
-        conn.execute(sa.update(meta).where(meta.c.key == HORIZON_KEY).values(value=value))
-    else:
-        conn.execute(sa.insert(meta).values(key=HORIZON_KEY, value=value))

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from fieldsync.clock import now
 from fieldsync.errors import Forbidden
-from fieldsync.server import journal, projects, pull, push, records, users
+from fieldsync.server import cursors, journal, projects, pull, push, records, users
 from fieldsync.server.api.deps import JSON, Caller, Db
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
@@ -48,16 +48,16 @@ def sync_pull(
     device_id: Annotated[str | None, Query(max_length=100)] = None,
 ) -> JSON:
     """The latest state of each visible record changed after `cursor`, in commit order."""
-    after = pull.parse_cursor(cursor)
     with db.read() as conn:
+        epoch = cursors.epoch(conn)
         project = projects.current(conn)
-        page = pull.pull(conn, caller, project, after, limit)
+        page = pull.pull(conn, caller, project, cursors.parse(cursor, epoch), limit)
     if device_id is not None and not page.more:  # one write per sync, not per page
         _note_pull(db, caller.user_id, device_id)
     return JSON(
         {
             "changes": page.changes,
-            "cursor": str(page.cursor),
+            "cursor": cursors.format_cursor(epoch, page.cursor),
             "more": page.more,
             "project_version": project.version,
         }
