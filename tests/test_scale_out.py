@@ -26,10 +26,10 @@ from fieldsync.server.background import free_port
 USERS = ("alice", "bob", "alice")
 
 
-def _start(db_url: str) -> tuple[subprocess.Popen[bytes], str]:
+def _start(db_url: str, *options: str) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "fieldsync", "serve", "--db", db_url, "--port", str(port)],
+        [sys.executable, "-m", "fieldsync", "serve", "--db", db_url, "--port", str(port), *options],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=os.environ,
@@ -52,9 +52,12 @@ def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture
 def cluster(pg_admin: sa.Engine, pg_template: str) -> Iterator[list[str]]:
-    """Four server processes on one fresh PostgreSQL database (users from the template)."""
+    """Four servers on one fresh PostgreSQL database (users from the template).
+
+    The fourth, for the back office, runs two worker processes itself.
+    """
     name = fresh_pg_database(pg_admin, pg_template)
-    started = [_start(pg_url(name)) for _ in range(4)]
+    started = [_start(pg_url(name)) for _ in range(3)] + [_start(pg_url(name), "--workers", "2")]
     try:
         for process, url in started:
             _wait(url, process)

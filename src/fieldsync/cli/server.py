@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -41,13 +42,14 @@ def serve(
     db: DbOption = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes on this port.")] = 1,
     upgrade: Annotated[
         bool, typer.Option("--upgrade", help="Upgrade an older database schema first.")
     ] = False,
 ) -> None:
     """Run the CRM server and sync endpoint.
 
-    Example: fieldsync serve --db postgresql://fieldsync@db-host/crm --port 8765
+    Example: fieldsync serve --db postgresql://fieldsync@db-host/crm --workers 4
     """
     import uvicorn
 
@@ -55,7 +57,11 @@ def serve(
 
     with _database(db, upgrade=upgrade) as database:
         console.print(f"fieldsync serving {database.display_url} on http://{host}:{port}")
-        uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+        if workers == 1:
+            uvicorn.run(create_app(database), host=host, port=port, log_level="info")
+            return
+    os.environ["FIELDSYNC_DB"] = database.url
+    uvicorn.run("fieldsync.server.asgi:create", factory=True, host=host, port=port, workers=workers)
 
 
 @user_app.command("add")

@@ -1,0 +1,21 @@
+"""An app factory for ASGI servers that start several workers (`fieldsync serve --workers N`).
+
+Each worker opens the database named by `FIELDSYNC_DB`; nothing else is shared
+between them, as between servers on different hosts.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from fieldsync.server.api import create_app
+from fieldsync.server.db import Database
+
+
+def create() -> FastAPI:
+    """The app over the database in `FIELDSYNC_DB` (its schema must be current)."""
+    database = Database(os.environ.get("FIELDSYNC_DB"))
+    database.prepare()
+    return create_app(database)
