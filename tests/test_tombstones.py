@@ -8,7 +8,7 @@ import httpx
 
 from conftest import Server
 from fieldsync.server import tombstones
-from helpers import office_delete, server_values, synced_account
+from helpers import office_delete, server_values, set_entity, synced_account
 
 
 def test_a_device_behind_the_horizon_resyncs_and_keeps_its_edits(
@@ -45,3 +45,18 @@ def test_the_horizon_only_rises(server: Server, crm: httpx.Client) -> None:
     assert first.horizon > 0
     assert again == tombstones.Vacuumed(0, first.horizon)
     assert recent == tombstones.Vacuumed(0, first.horizon)
+
+
+def test_a_tombstone_an_open_conflict_needs_is_kept(server: Server, crm: httpx.Client) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_delete(crm, record_id)
+    phone.sync()
+    [conflict] = phone.errors()
+    with server.db.write() as conn:
+        assert tombstones.vacuum(conn, timedelta(0)).purged == 0
+    phone.resolve(conflict["id"], "device")  # restore my version
+    phone.sync()
+    assert server_values(crm, record_id)["city"] == "Kosice"

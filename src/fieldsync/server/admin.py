@@ -35,7 +35,8 @@ def resolve_conflict(
     row = entry.row
     entity = projects.entity(conn, row["entity"])
     current = records.get(conn, entity.name, row["record_id"])
-    assert current is not None, "a journaled record is never removed"
+    if current is None:
+        raise Conflict("the record's tombstone was purged", code="record_purged")
     situation = _situation(entity, row, current)
     merged = None
     if use is Choice.MERGE:

@@ -57,10 +57,9 @@ def _validated(
         check_values(entity, values)
         merged = normalize(entity, {**(before.data if before else {}), **values})
         check_required(entity, merged)
+        project = projects.current(conn)
         for name, target, target_id in lookups(entity, values):
-            target_entity = projects.entity(conn, target)
-            parent = records.get(conn, target, target_id)
-            if parent is None or parent.deleted or not records.may_see(user, target_entity, parent):
+            if not records.is_live_parent(conn, user, project.entity(target), target_id):
                 raise ValidationFailed(
                     "missing_parent",
                     f"{entity.name}.{name} points at a {target} that does not exist",

@@ -260,13 +260,8 @@ def _check_record(
                 f"{entity.name}.{name} points at a {target} that was rejected",
                 {"field": name, "parent": target_id},
             )
-        parent = records.get(batch.conn, target, target_id)
-        target_entity = batch.project.entity(target)
-        if (
-            parent is None
-            or parent.deleted
-            or target_entity is None
-            or not records.may_see(batch.user, target_entity, parent)
+        if not records.is_live_parent(
+            batch.conn, batch.user, batch.project.entity(target), target_id
         ):
             raise ValidationFailed(
                 "missing_parent",

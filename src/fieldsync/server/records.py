@@ -78,6 +78,16 @@ def may_see(user: Principal, entity: Entity, record: StoredRecord) -> bool:
     return record.owner_id == user.user_id
 
 
+def is_live_parent(
+    conn: Connection, user: Principal, target: Entity | None, target_id: str
+) -> bool:
+    """True when a lookup may point at `target_id`: it exists, is not deleted, is in scope."""
+    if target is None:
+        return False
+    parent = get(conn, target.name, target_id)
+    return parent is not None and not parent.deleted and may_see(user, target, parent)
+
+
 def scope_clause(user: Principal, entity: Entity) -> sa.ColumnElement[bool]:
     """The WHERE clause of the records of `entity` in the user's scope."""
     clause = records.c.entity == entity.name

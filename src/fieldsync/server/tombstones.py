@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from fieldsync.server import meta
-from fieldsync.server.schema import records, scope_exits
+from fieldsync.server.schema import journal, records, scope_exits
 
 HORIZON_KEY = "tombstone_horizon"
 
@@ -35,10 +35,18 @@ def horizon(conn: Connection) -> int:
 
 
 def vacuum(conn: Connection, older_than: timedelta) -> Vacuumed:
-    """Purge tombstones (and scope exits) older than `older_than`; raise the horizon."""
+    """Purge tombstones (and scope exits) older than `older_than`; raise the horizon.
+
+    A tombstone an open conflict still needs (the device may restore the record) stays.
+    """
     cutoff = (datetime.now(UTC) - older_than).isoformat(timespec="milliseconds")
     cutoff = cutoff.replace("+00:00", "Z")
-    old = sa.and_(records.c.deleted.is_(True), records.c.updated_at < cutoff)
+    still_open = sa.exists().where(
+        journal.c.entity == records.c.entity,
+        journal.c.record_id == records.c.id,
+        journal.c.status == "open",
+    )
+    old = sa.and_(records.c.deleted.is_(True), records.c.updated_at < cutoff, ~still_open)
     newest = conn.execute(sa.select(sa.func.max(records.c.version)).where(old)).scalar()
     before = horizon(conn)
     if newest is None:
