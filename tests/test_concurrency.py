@@ -52,7 +52,7 @@ def _writer(server: Server, name: str, created: list[str], errors: list[str]) ->
 
 
 def _puller(server: Server, stop: threading.Event, seen: dict[str, int], errors: list[str]) -> None:
-    cursor = ""
+    cursor, last = "", 0
     with server.client("admin") as client:
         while True:
             finished = stop.is_set()  # read before the pull: one more full drain after the end
@@ -64,12 +64,11 @@ def _puller(server: Server, stop: threading.Event, seen: dict[str, int], errors:
                     return
                 page = response.json()
                 versions = [c["version"] for c in page["changes"]]
-                if versions != sorted(versions) or (
-                    versions and cursor and versions[0] <= int(cursor)
-                ):
-                    errors.append(f"out of order after {cursor}: {versions}")
+                if versions != sorted(versions) or (versions and versions[0] <= last):
+                    errors.append(f"out of order after {last}: {versions}")
                 for change in page["changes"]:
                     seen[change["id"]] = change["version"]
+                last = versions[-1] if versions else last
                 cursor, more = page["cursor"], page["more"]
             if finished:
                 return
