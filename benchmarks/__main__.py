@@ -1,0 +1,341 @@
+"""`python -m benchmarks`: time fieldsync's sync paths over real HTTP and print a table.
+
+The server runs in its own process (`fieldsync serve`), each device task in its
+own process too, so their peak memory is theirs alone. Seeding goes straight into
+the database and is not timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from benchmarks.data import record_size, seed, user_id
+from fieldsync.server import admin, crm
+from fieldsync.server.background import free_port
+from fieldsync.server.db import Database
+from fieldsync.server.users import Principal
+
+OFFICE = Principal(user_id="benchmark", username="benchmark", role="admin")
+POLICIES = ("server_wins", "partial_device_wins", "full_device_wins", "user_action")
+
+
+@dataclass
+class Row:
+    """One line of the result table."""
+
+    scenario: str
+    backend: str
+    records: int
+    seconds: float
+    device_mb: float | None = None
+    server_mb: float | None = None
+    note: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.records / self.seconds if self.seconds else 0.0
+
+
+@contextmanager
+def database(backend: str, pg_admin_url: str) -> Iterator[Database]:
+    """A fresh, prepared database of the backend."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Database(str(Path(tmp) / "bench.db"))
+            db.prepare()
+            yield db
+            db.dispose()
+        return
+    admin_engine = sa.create_engine(Database(pg_admin_url).url, isolation_level="AUTOCOMMIT")
+    name = f"fieldsync_bench_{uuid.uuid4().hex[:8]}"
+    with admin_engine.connect() as conn:
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    db = Database(str(sa.make_url(Database(pg_admin_url).url).set(database=name)))
+    try:
+        db.prepare()
+        yield db
+    finally:
+        db.dispose()
+        with admin_engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin_engine.dispose()
+
+
+class ServerProcess:
+    """`fieldsync serve` in its own process; knows its peak memory."""
+
+    def __init__(self, db: Database) -> None:
+        self.url = f"http://127.0.0.1:{free_port()}"
+        command = [
+            sys.executable,
+            "-m",
+            "fieldsync",
+            "serve",
+            "--db",
+            db.url,
+            "--port",
+            self.url.rsplit(":", 1)[1],
+        ]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{self.url}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.05)
+
+    def peak_mb(self) -> float:
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+        return 0.0
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def task(name: str, directory: Path, url: str, count: int = 0) -> dict[str, Any]:
+    """Run one device task in its own process and return what it measured."""
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.device_task",
+        name,
+        str(directory),
+        url,
+        str(count),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"device task {name} failed:\n{done.stderr[-2000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def office_edits(db: Database, ids: list[str], values: dict[str, Any]) -> None:
+    """The back office changes these records (untimed), in one transaction."""
+    with db.write() as conn:
+        for record_id in ids:
+            crm.update(conn, OFFICE, "account", record_id, values, None)
+
+
+def set_policy(db: Database, policy: str, detection: str = "record") -> None:
+    with db.write() as conn:
+        admin.update_entity(
+            conn, OFFICE, "account", {"on_conflict": policy, "conflict_detection": detection}
+        )
+
+
+def run_size(backend: str, size: int, pg: str, full: bool, rows: list[Row]) -> None:
+    """Initial pull of `size` records; with `full`, the 1k scenarios on the same data."""
+    with database(backend, pg) as db, tempfile.TemporaryDirectory() as tmp:
+        alice = user_id(db, "alice")
+        ids = seed(db, size, alice)
+        server = ServerProcess(db)
+        try:
+            phone = Path(tmp) / "phone"
+            task("login", phone, server.url)
+            pulled = task("sync", phone, server.url)
+            assert pulled["report"]["pulled"] == size, pulled
+            rows.append(Row("initial pull", backend, size, pulled["seconds"], pulled["peak_mb"]))
+            office_edits(db, ids[-1000:], {"city": "Changed in the office"})
+            step = task("sync", phone, server.url)
+            rows.append(
+                Row(
+                    f"incremental 1k of {size // 1000}k",
+                    backend,
+                    1000,
+                    step["seconds"],
+                    step["peak_mb"],
+                )
+            )
+            if full:
+                run_device_changes(db, backend, ids, phone, server.url, rows)
+            rows[-1].server_mb = server.peak_mb()
+        finally:
+            server.stop()
+
+
+def run_device_changes(
+    db: Database, backend: str, ids: list[str], phone: Path, url: str, rows: list[Row]
+) -> None:
+    """Push of 1k edits, then 1k conflicts under each policy and field-level detection."""
+    task("edit", phone, url, 1000)
+    step = task("sync", phone, url)
+    rows.append(Row("push 1k edits", backend, 1000, step["seconds"], step["peak_mb"]))
+    first = sorted(ids)[:1000]  # the records the device task edits
+    for policy in POLICIES:
+        set_policy(db, policy)
+        task("edit", phone, url, 1000)  # the device edits the first 1k…
+        office_edits(db, first, {"city": f"Office {policy}"})  # …and so does the office
+        step = task("sync", phone, url)
+        report = step["report"]
+        outcome = {
+            k: v
+            for k, v in report.items()
+            if k in ("merged", "server_wins", "device_wins", "conflicts") and v
+        }
+        note = ", ".join(f"{k} {v}" for k, v in outcome.items())
+        rows.append(
+            Row(
+                f"1k conflicts, {policy}",
+                backend,
+                1000,
+                step["seconds"],
+                step["peak_mb"],
+                note=note,
+            )
+        )
+        if policy == "user_action":
+            task_resolve_all(phone)
+            task("sync", phone, url)
+    set_policy(db, "server_wins", "field")
+    task("edit", phone, url, 1000)
+    office_edits(db, first, {"phone": "+421 000"})  # disjoint fields: merged silently
+    step = task("sync", phone, url)
+    rows.append(
+        Row(
+            "1k field-level merges",
+            backend,
+            1000,
+            step["seconds"],
+            step["peak_mb"],
+            note=f"merged {step['report']['merged']}",
+        )
+    )
+
+
+def task_resolve_all(phone: Path) -> None:
+    from fieldsync.device import Device
+
+    device = Device(phone)
+    device.resolve_all("server")
+    device.close()
+
+
+def run_concurrent(backend: str, pg: str, rows: list[Row], devices: int = 50) -> None:
+    """`devices` devices at once, each with 100 edits of which 10 conflict."""
+    with database(backend, pg) as db, tempfile.TemporaryDirectory() as tmp:
+        alice = user_id(db, "alice")
+        ids = seed(db, devices * 100, alice)
+        server = ServerProcess(db)
+        try:
+            dirs = [Path(tmp) / f"d{i}" for i in range(devices)]
+            for directory in dirs:
+                task("login", directory, server.url)
+                task("sync", directory, server.url)
+            for i, directory in enumerate(dirs):
+                _edit_slice(directory, ids[i * 100 : (i + 1) * 100])
+            office_edits(
+                db,
+                [ids[i * 100 + k] for i in range(devices) for k in range(10)],
+                {"city": "Office"},
+            )
+            started = time.perf_counter()
+            procs = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "benchmarks.device_task", "sync", str(d), server.url],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+                for d in dirs
+            ]
+            outputs = [p.communicate() for p in procs]
+            seconds = time.perf_counter() - started
+            failed = sum(1 for p in procs if p.returncode != 0)
+            peaks = [
+                json.loads(out.strip().splitlines()[-1])["peak_mb"]
+                for out, _ in outputs
+                if out.strip()
+            ]
+            server_won = sum(
+                json.loads(out.strip().splitlines()[-1])["report"]["server_wins"]
+                for out, _ in outputs
+                if out.strip()
+            )
+            rows.append(
+                Row(
+                    f"{devices} devices at once",
+                    backend,
+                    devices * 100,
+                    seconds,
+                    max(peaks, default=None),
+                    server.peak_mb(),
+                    f"errors {failed}, conflicts {server_won}",
+                )
+            )
+        finally:
+            server.stop()
+
+
+def _edit_slice(directory: Path, ids: list[str]) -> None:
+    from fieldsync.device import Device
+
+    device = Device(directory)
+    for record_id in ids:
+        device.update("account", record_id, {"zip": f"{time.time_ns() % 100000:05d}"})
+    device.close()
+
+
+def print_table(rows: list[Row]) -> None:
+    header = "| scenario | backend | records | ms | records/s | device MB | server MB | note |"
+    print(header)
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    for r in rows:
+        device = f"{r.device_mb:.0f}" if r.device_mb else ""
+        server = f"{r.server_mb:.0f}" if r.server_mb else ""
+        print(
+            f"| {r.scenario} | {r.backend} | {r.records:,} | {r.seconds * 1000:,.0f} | "
+            f"{r.rate:,.0f} | {device} | {server} | {r.note} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
+    parser.add_argument("--sizes", default="10000,100000", help="initial pull sizes")
+    parser.add_argument("--devices", type=int, default=50, help="devices syncing at once (0: skip)")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
+    args = parser.parse_args()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    sizes = [int(s) for s in args.sizes.split(",")]
+    rows: list[Row] = []
+    print(
+        f"record size: {record_size()} bytes of JSON; machine: {os.cpu_count()} cores",
+        file=sys.stderr,
+    )
+    for backend in backends:
+        for size in sizes:
+            run_size(backend, size, args.pg, full=size == max(sizes), rows=rows)
+        if args.devices:
+            run_concurrent(backend, args.pg, rows, args.devices)
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

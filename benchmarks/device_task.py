@@ -1,0 +1,54 @@
+"""One timed device task in its own process, so its peak memory is its own.
+
+    python -m benchmarks.device_task login|edit|sync DIR SERVER [COUNT]
+
+Prints one JSON line: {"seconds", "peak_mb", "report"}.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+from fieldsync.device import Device
+
+
+def _timed_sync(device: Device) -> tuple[float, dict[str, object]]:
+    started = time.perf_counter()
+    report = device.sync()
+    return time.perf_counter() - started, report.as_dict()
+
+
+def main(task: str, directory: str, server: str, count: int = 0) -> None:
+    if task == "login":
+        Device.login(Path(directory), server, "alice", "secret").close()
+        seconds, report = 0.0, {}
+    else:
+        device = Device(Path(directory))
+        if task == "edit":  # edit the first `count` records by id locally (untimed), no sync
+            rows = device.store.conn.execute(
+                "SELECT id FROM records WHERE entity = 'account' ORDER BY id LIMIT ?",
+                (count,),
+            ).fetchall()
+            city = f"Device {time.time_ns()}"  # a new value every time, so every edit counts
+            for (record_id,) in rows:
+                device.update("account", record_id, {"city": city})
+            seconds, report = 0.0, {}
+        else:
+            seconds, report = _timed_sync(device)
+        device.close()
+    print(json.dumps({"seconds": seconds, "peak_mb": peak_mb(), "report": report}))
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory (VmHWM; ru_maxrss would count the parent's pre-exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]) if len(sys.argv) > 4 else 0)
