@@ -1,7 +1,8 @@
 """The CRM side: back-office reads and writes of records (the "server" in Server Wins).
 
-Writes go through `records.save` like device changes, so they get versions, field
-versions and scope exactly as pushes do. `If-Match` carries an expected version.
+Writes go through `records.save` (a `records.Writer`) like device changes, so they
+get versions, field versions and scope exactly as pushes do. `If-Match` carries an
+expected version.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def _validated(
         check_required(entity, merged)
         project = projects.current(conn)
         for name, target, target_id in lookups(entity, values):
-            if not records.is_live_parent(conn, user, project.entity(target), target_id):
+            parent = records.get(conn, target, target_id)
+            if not records.is_live_parent(user, project.entity(target), parent):
                 raise ValidationFailed(
                     "missing_parent",
                     f"{entity.name}.{name} points at a {target} that does not exist",

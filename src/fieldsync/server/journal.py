@@ -63,38 +63,42 @@ class Meeting:
     device_id: str
 
 
-def write(conn: Connection, meeting: Meeting, situation: Situation, outcome: Outcome) -> str:
-    """Journal a conflict and its outcome; returns the entry (conflict) id."""
-    entry_id = str(uuid.uuid4())
+def new_entry(meeting: Meeting, situation: Situation, outcome: Outcome) -> dict[str, Any]:
+    """The journal row of a conflict and its outcome (its `id` is the conflict id)."""
     is_open = outcome.status is Status.CONFLICT
     stamp = now()
-    conn.execute(
-        sa.insert(journal).values(
-            id=entry_id,
-            entity=meeting.entity,
-            record_id=meeting.record_id,
-            change_id=meeting.change_id,
-            kind=situation.kind.value,
-            policy=situation.policy.value,
-            detection=situation.detection.value,
-            status=OPEN if is_open else RESOLVED,
-            outcome="open" if is_open else outcome.status.value,
-            fields=sorted(outcome.fields),
-            base=dict(meeting.base) if meeting.base is not None else None,
-            base_version=meeting.base_version,
-            device=dict(situation.device) if situation.device is not None else None,
-            server=dict(situation.server),
-            server_deleted=situation.server_deleted,
-            server_version=meeting.server_version,
-            result=None if is_open or outcome.result is None else dict(outcome.result),
-            user_id=meeting.user_id,
-            device_id=meeting.device_id,
-            created_at=stamp,
-            resolved_at=None if is_open else stamp,
-            resolved_by=None if is_open else meeting.user_id,
-        )
-    )
-    return entry_id
+    return {
+        "id": str(uuid.uuid4()),
+        "entity": meeting.entity,
+        "record_id": meeting.record_id,
+        "change_id": meeting.change_id,
+        "kind": situation.kind.value,
+        "policy": situation.policy.value,
+        "detection": situation.detection.value,
+        "status": OPEN if is_open else RESOLVED,
+        "outcome": "open" if is_open else outcome.status.value,
+        "fields": sorted(outcome.fields),
+        "base": dict(meeting.base) if meeting.base is not None else None,
+        "base_version": meeting.base_version,
+        "device": dict(situation.device) if situation.device is not None else None,
+        "server": dict(situation.server),
+        "server_deleted": situation.server_deleted,
+        "server_version": meeting.server_version,
+        "result": None if is_open or outcome.result is None else dict(outcome.result),
+        "user_id": meeting.user_id,
+        "device_id": meeting.device_id,
+        "created_at": stamp,
+        "resolved_at": None if is_open else stamp,
+        "resolved_by": None if is_open else meeting.user_id,
+        "restored_at": None,
+        "restored_by": None,
+    }
+
+
+def insert(conn: Connection, entries: list[dict[str, Any]]) -> None:
+    """Store new journal rows in one statement."""
+    if entries:
+        conn.execute(sa.insert(journal), entries)
 
 
 def get(conn: Connection, entry_id: str) -> Entry:

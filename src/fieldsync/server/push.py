@@ -40,13 +40,28 @@ from fieldsync.validation import check_required, check_values, lookups, normaliz
 
 @dataclass
 class Batch:
-    """What the changes of one batch share."""
+    """What the changes of one batch share: the records they touch, the writes they queue."""
 
     conn: Connection
     user: Principal
     device_id: str
     project: Project
+    writer: records.Writer
+    known: dict[tuple[str, str], StoredRecord]
     rejected: set[tuple[str, str]] = field(default_factory=set)
+    journal: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, entity: str, record_id: str) -> StoredRecord | None:
+        """A record as this batch left it so far (the database's, until the batch wrote it)."""
+        key = (entity, record_id)
+        if key in self.writer.written:
+            return self.writer.written[key]
+        if key not in self.known:
+            found = records.get(self.conn, entity, record_id)
+            if found is None:
+                return None
+            self.known[key] = found
+        return self.known[key]
 
     def entity(self, name: str) -> Entity:
         """The synced entity called `name`, or a rejection."""
@@ -96,8 +111,11 @@ def _push_once(
             raise Conflict("this batch_id was used for another batch", code="batch_id_reused")
         return list(stored.results)
     users.claim_device(conn, body.device_id, user.user_id)
-    batch = Batch(conn, user, body.device_id, projects.current(conn))
+    known = records.get_many(conn, [(c.entity, c.id) for c in body.changes])
+    batch = Batch(conn, user, body.device_id, projects.current(conn), records.Writer(conn), known)
     results = [_apply(batch, change) for change in body.changes]
+    batch.writer.flush()
+    journal.insert(conn, batch.journal)
     stamp = now()
     conn.execute(
         sa.insert(batches).values(
@@ -134,7 +152,7 @@ def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
 
 def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     entity = batch.entity(change.entity)
-    current = records.get(batch.conn, entity.name, change.id)
+    current = batch.record(entity.name, change.id)
     if current is not None and not records.may_see(batch.user, entity, current):
         raise ValidationFailed("no_permission", f"you may not change this {entity.name}")
     check_values(entity, change.fields)
@@ -156,9 +174,7 @@ def _create(
     values = normalize(entity, {**(change.record or {}), **change.fields})
     check_values(entity, values)
     _check_record(batch, entity, values, None)
-    stored = records.save(
-        batch.conn, entity, change.id, values, actor=batch.user.user_id, current=None
-    )
+    stored = batch.writer.save(entity, change.id, values, actor=batch.user.user_id, current=None)
     return _result(change, Status.APPLIED, stored, None)
 
 
@@ -227,7 +243,9 @@ def _settle(
             user_id=batch.user.user_id,
             device_id=batch.device_id,
         )
-        conflict_id = journal.write(batch.conn, meeting, situation, outcome)
+        entry = journal.new_entry(meeting, situation, outcome)
+        batch.journal.append(entry)
+        conflict_id = entry["id"]
     return _result(change, outcome.status, stored, conflict_id)
 
 
@@ -241,8 +259,8 @@ def _write(batch: Batch, current: StoredRecord, outcome: Outcome) -> StoredRecor
     if not outcome.changed:
         return current
     entity = batch.entity(current.entity)
-    return records.save(
-        batch.conn, entity, current.id, outcome.result, actor=batch.user.user_id, current=current
+    return batch.writer.save(
+        entity, current.id, outcome.result, actor=batch.user.user_id, current=current
     )
 
 
@@ -260,9 +278,8 @@ def _check_record(
                 f"{entity.name}.{name} points at a {target} that was rejected",
                 {"field": name, "parent": target_id},
             )
-        if not records.is_live_parent(
-            batch.conn, batch.user, batch.project.entity(target), target_id
-        ):
+        parent = batch.record(target, target_id)
+        if not records.is_live_parent(batch.user, batch.project.entity(target), parent):
             raise ValidationFailed(
                 "missing_parent",
                 f"{entity.name}.{name} points at a {target} that does not exist",

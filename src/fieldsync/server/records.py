@@ -1,9 +1,9 @@
 """Stored CRM records: reads, scope, and the one write path that allocates versions.
 
 Every write (a device push, the records API, a console edit, a restore) goes
-through `save`, which takes the next value of the global version counter. The
-counter row stays locked until the transaction commits, so versions become visible
-in the order a pull cursor reads them (invariant 5).
+through a `Writer`, which takes the next values of the global version counter.
+Writers hold the counter's lock until they commit, so versions become visible in
+the order a pull cursor reads them (invariant 5).
 """
 
 from __future__ import annotations
@@ -78,14 +78,11 @@ def may_see(user: Principal, entity: Entity, record: StoredRecord) -> bool:
     return record.owner_id == user.user_id
 
 
-def is_live_parent(
-    conn: Connection, user: Principal, target: Entity | None, target_id: str
-) -> bool:
-    """True when a lookup may point at `target_id`: it exists, is not deleted, is in scope."""
-    if target is None:
+def is_live_parent(user: Principal, target: Entity | None, parent: StoredRecord | None) -> bool:
+    """True when a lookup may point at `parent`: it exists, is not deleted, is in scope."""
+    if target is None or parent is None:
         return False
-    parent = get(conn, target.name, target_id)
-    return parent is not None and not parent.deleted and may_see(user, target, parent)
+    return not parent.deleted and may_see(user, target, parent)
 
 
 def scope_clause(user: Principal, entity: Entity) -> sa.ColumnElement[bool]:
@@ -96,23 +93,28 @@ def scope_clause(user: Principal, entity: Entity) -> sa.ColumnElement[bool]:
     return sa.and_(clause, records.c.owner_id == user.user_id)
 
 
-def next_version(conn: Connection) -> int:
-    """Take the next global version; the counter row stays locked until commit."""
-    return int(
-        conn.execute(
-            sa.update(counters)
-            .where(counters.c.name == "version")
-            .values(value=counters.c.value + 1)
-            .returning(counters.c.value)
-        ).scalar_one()
-    )
-
-
 def current_version(conn: Connection) -> int:
     """The newest version handed out."""
     return int(
         conn.execute(sa.select(counters.c.value).where(counters.c.name == "version")).scalar_one()
     )
+
+
+def get_many(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
+    """The records (and tombstones) among `keys` that exist, in few queries."""
+    found: dict[tuple[str, str], StoredRecord] = {}
+    by_entity: dict[str, list[str]] = {}
+    for entity, record_id in keys:
+        by_entity.setdefault(entity, []).append(record_id)
+    for entity, ids in by_entity.items():
+        for start in range(0, len(ids), 500):
+            rows = conn.execute(
+                sa.select(records).where(
+                    records.c.entity == entity, records.c.id.in_(ids[start : start + 500])
+                )
+            )
+            found |= {(r.entity, r.id): from_row(r) for r in rows}
+    return found
 
 
 def save(
@@ -125,9 +127,98 @@ def save(
     current: StoredRecord | None,
     owner_id: str | None = None,
 ) -> StoredRecord:
-    """Write a new state of a record (`values` None deletes it) under a new version."""
-    version = next_version(conn)
-    stamp = now()
+    """Write a new state of a record (`values` None deletes it) under a new version, now."""
+    writer = Writer(conn)
+    stored = writer.save(entity, record_id, values, actor=actor, current=current, owner_id=owner_id)
+    writer.flush()
+    return stored
+
+
+class Writer:
+    """The record writes of one write transaction, sent in bulk by `flush()`.
+
+    Versions are counted on from the counter as the transaction found it: the
+    transaction holds the writers' lock (see `Database.write`), so nobody else takes
+    versions meanwhile, and `flush` stores the last one taken.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.version = current_version(conn)
+        self.inserts: list[dict[str, Any]] = []
+        self.updates: list[dict[str, Any]] = []
+        self.exits: list[dict[str, Any]] = []
+        self.written: dict[tuple[str, str], StoredRecord] = {}
+
+    def save(
+        self,
+        entity: Entity,
+        record_id: str,
+        values: Mapping[str, Any] | None,
+        *,
+        actor: str,
+        current: StoredRecord | None,
+        owner_id: str | None = None,
+    ) -> StoredRecord:
+        """Queue a new state of a record (`values` None deletes it) under the next version."""
+        self.version += 1
+        stored = _next_state(entity, record_id, values, actor, current, owner_id, self.version)
+        row = {
+            "version": stored.version,
+            "owner_id": stored.owner_id,
+            "deleted": stored.deleted,
+            "data": stored.data,
+            "field_versions": stored.field_versions,
+            "updated_at": now(),
+            "updated_by": actor,
+        }
+        if current is None:
+            self.inserts.append(
+                {"entity": entity.name, "id": record_id, "created_at": row["updated_at"], **row}
+            )
+        else:
+            self.updates.append({"key_entity": entity.name, "key_id": record_id, **row})
+            if stored.owner_id != current.owner_id:
+                self.exits.append(
+                    {
+                        "user_id": current.owner_id,
+                        "version": stored.version,
+                        "entity": entity.name,
+                        "record_id": record_id,
+                    }
+                )
+        self.written[(entity.name, record_id)] = stored
+        return stored
+
+    def flush(self) -> None:
+        """Send the queued writes and store the newest version in the counter."""
+        if self.inserts:
+            self.conn.execute(sa.insert(records), self.inserts)
+        if self.updates:
+            self.conn.execute(_UPDATE_BY_KEY, self.updates)
+        if self.exits:
+            self.conn.execute(sa.insert(scope_exits), self.exits)
+        if self.written:
+            self.conn.execute(
+                sa.update(counters).where(counters.c.name == "version").values(value=self.version)
+            )
+        self.inserts, self.updates, self.exits, self.written = [], [], [], {}
+
+
+_UPDATE_BY_KEY = sa.update(records).where(
+    records.c.entity == sa.bindparam("key_entity"), records.c.id == sa.bindparam("key_id")
+)
+
+
+def _next_state(
+    entity: Entity,
+    record_id: str,
+    values: Mapping[str, Any] | None,
+    actor: str,
+    current: StoredRecord | None,
+    owner_id: str | None,
+    version: int,
+) -> StoredRecord:
     if values is None:
         assert current is not None, "only an existing record can be deleted"
         data, field_versions = current.data, current.field_versions
@@ -135,36 +226,8 @@ def save(
         before = None if current is None or current.deleted else current.data
         data = {name: values.get(name) for name in entity.field_names}
         old_versions = current.field_versions if current else {}
-        field_versions = {**old_versions, **{f: version for f in differing(before, data)}}
+        field_versions = {**old_versions, **dict.fromkeys(differing(before, data), version)}
     owner = owner_id or (current.owner_id if current else actor)
-    row = {
-        "version": version,
-        "owner_id": owner,
-        "deleted": values is None,
-        "data": data,
-        "field_versions": field_versions,
-        "updated_at": stamp,
-        "updated_by": actor,
-    }
-    if current is None:
-        conn.execute(
-            sa.insert(records).values(entity=entity.name, id=record_id, created_at=stamp, **row)
-        )
-    else:
-        conn.execute(
-            sa.update(records)
-            .where(records.c.entity == entity.name, records.c.id == record_id)
-            .values(**row)
-        )
-        if owner != current.owner_id:
-            conn.execute(
-                sa.insert(scope_exits).values(
-                    user_id=current.owner_id,
-                    version=version,
-                    entity=entity.name,
-                    record_id=record_id,
-                )
-            )
     return StoredRecord(
         entity.name, record_id, version, owner, values is None, data, field_versions
     )
