@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -53,26 +54,30 @@ def _records(
     cursor: int,
     limit: int,
 ) -> list[dict[str, Any]]:
+    """The next changes, one index range per entity (an OR of scopes would sort them all)."""
     t = records_table
-    scope = sa.or_(
-        t.c.entity.in_(everyone), sa.and_(t.c.entity.in_(owned), t.c.owner_id == user.user_id)
-    )
-    rows = conn.execute(
-        sa.select(t.c.entity, t.c.id, t.c.version, t.c.deleted, t.c.data)
-        .where(t.c.version > cursor, scope)
-        .order_by(t.c.version)
-        .limit(limit)
-    )
-    return [
-        {
-            "entity": r.entity,
-            "id": r.id,
-            "version": r.version,
-            "deleted": r.deleted,
-            "record": None if r.deleted else r.data,
-        }
-        for r in rows
-    ]
+    scopes = [t.c.entity == name for name in everyone]
+    scopes += [sa.and_(t.c.owner_id == user.user_id, t.c.entity == name) for name in owned]
+    stored_json = sa.cast(t.c.data, sa.Text)  # passed through as it is stored, not decoded
+    changes: list[dict[str, Any]] = []
+    for scope in scopes:
+        rows = conn.execute(
+            sa.select(t.c.entity, t.c.id, t.c.version, t.c.deleted, stored_json)
+            .where(scope, t.c.version > cursor)
+            .order_by(t.c.version)
+            .limit(limit)
+        )
+        changes += [
+            {
+                "entity": entity,
+                "id": record_id,
+                "version": version,
+                "deleted": deleted,
+                "record": None if deleted else orjson.Fragment(data),
+            }
+            for entity, record_id, version, deleted, data in rows
+        ]
+    return changes
 
 
 def _exits(

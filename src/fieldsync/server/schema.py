@@ -83,7 +83,8 @@ records = sa.Table(
     sa.Column("updated_at", Stamp, nullable=False),
     sa.Column("updated_by", sa.String(36), nullable=False),
     sa.Index("records_version", "version", unique=True),
-    sa.Index("records_owner_version", "owner_id", "version"),
+    sa.Index("records_entity_version", "entity", "version"),
+    sa.Index("records_owner_entity_version", "owner_id", "entity", "version"),
     sa.Index("records_tombstones", "deleted", "updated_at"),
 )
 
