@@ -39,7 +39,7 @@ CREATE TABLE IF NOT EXISTS records (
     server_deleted INTEGER,
     seen INTEGER NOT NULL DEFAULT 1,
     PRIMARY KEY (entity, id)
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS records_pending ON records (state) WHERE state != 'synced';
 CREATE TABLE IF NOT EXISTS conflicts (
     id TEXT PRIMARY KEY,
@@ -94,6 +94,7 @@ class Store:
         self.conn.row_factory = sqlite3.Row
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
+        self.conn.execute("PRAGMA cache_size=-32000")  # 32 MB: big pulls stay out of the disk
         self.conn.executescript(SCHEMA)
         self._lock = threading.RLock()
 
