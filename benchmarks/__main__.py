@@ -22,12 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
 from benchmarks.data import record_size, seed, user_id
 from fieldsync.server import admin, crm
-from fieldsync.server.background import free_port
+from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
 from fieldsync.server.users import Principal
 
@@ -81,29 +80,7 @@ class ServerProcess:
     """`fieldsync serve` in its own process; knows its peak memory."""
 
     def __init__(self, db: Database) -> None:
-        self.url = f"http://127.0.0.1:{free_port()}"
-        command = [
-            sys.executable,
-            "-m",
-            "fieldsync",
-            "serve",
-            "--db",
-            db.url,
-            "--port",
-            self.url.rsplit(":", 1)[1],
-        ]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{self.url}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.05)
+        self.process, self.url = spawn(db.url)
 
     def peak_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():

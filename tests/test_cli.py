@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +14,7 @@ from typer.testing import CliRunner
 from fieldsync.cli import common
 from fieldsync.cli.main import app
 from fieldsync.server import cursors
-from fieldsync.server.background import free_port
+from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
 
 runner = CliRunner()
@@ -39,22 +35,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     db = tmp_path / "crm.db"
     cli("user", "add", "alice", "--password", "alice-pw", "--db", str(db))
     cli("user", "add", "office", "--password", "office-pw", "--admin", "--db", str(db))
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fieldsync", "serve", "--db", str(db), "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=os.environ,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            assert time.monotonic() < deadline, "fieldsync serve did not start"
-            time.sleep(0.05)
+    process, url = spawn(str(db))
     yield url, db
     process.terminate()
     process.wait(timeout=10)

@@ -7,10 +7,6 @@ a batch resent to another process is still applied once.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,33 +17,9 @@ import sqlalchemy as sa
 
 from conftest import drop_pg_database, fresh_pg_database, pg_url
 from fieldsync.device import Device
-from fieldsync.server.background import free_port
+from fieldsync.server.background import spawn
 
 USERS = ("alice", "bob", "alice")
-
-
-def _start(db_url: str, *options: str) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fieldsync", "serve", "--db", db_url, "--port", str(port), *options],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=os.environ,
-    )
-    return process, f"http://127.0.0.1:{port}"
-
-
-def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.stderr.read() if process.stderr else ""
-        assert time.monotonic() < deadline, f"{url} did not start"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -57,18 +29,16 @@ def cluster(pg_admin: sa.Engine, pg_template: str) -> Iterator[list[str]]:
     The fourth, for the back office, runs two worker processes itself.
     """
     name = fresh_pg_database(pg_admin, pg_template)
-    started = [_start(pg_url(name)) for _ in range(3)] + [_start(pg_url(name), "--workers", "2")]
+    started = []
     try:
-        for process, url in started:
-            _wait(url, process)
+        started = [spawn(pg_url(name)) for _ in range(3)]
+        started.append(spawn(pg_url(name), "--workers", "2"))
         yield [url for _, url in started]
     finally:
         for process, _ in started:
             process.terminate()
         for process, _ in started:
             process.wait(timeout=10)
-            if process.stderr:
-                process.stderr.close()
         drop_pg_database(pg_admin, name)
 
 

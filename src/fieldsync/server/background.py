@@ -1,13 +1,17 @@
-"""A real server on a free loopback port in a background thread (demo and tests)."""
+"""A real server on a free loopback port: in a thread (demo, tests) or a child process."""
 
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import uvicorn
 
 from fieldsync.server.api import create_app
@@ -44,3 +48,38 @@ def running(db: Database) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def spawn(db_url: str, *options: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`fieldsync serve` in a child process on a free port; returns once it answers /health."""
+    url = f"http://127.0.0.1:{free_port()}"
+    command = [
+        sys.executable,
+        "-m",
+        "fieldsync",
+        "serve",
+        "--db",
+        db_url,
+        "--port",
+        url.rsplit(":", 1)[1],
+        *options,
+    ]
+    # Its errors go to a file: a pipe nobody reads could fill up and stall the server.
+    with tempfile.TemporaryFile() as errors:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        deadline = time.monotonic() + 30
+        while not _healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                errors.seek(0)
+                log = errors.read().decode()[-2000:]
+                raise RuntimeError(f"fieldsync serve did not start: {log}")
+            time.sleep(0.05)
+    return process, url
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
