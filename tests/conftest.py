@@ -26,7 +26,7 @@ from fieldsync.server.db import Database, database_url
 
 BACKENDS = os.environ.get("FIELDSYNC_TEST_BACKENDS", "sqlite,postgresql").split(",")
 PG_ADMIN_URL = os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-PG_TEMPLATE = "fieldsync_test_template"
+PG_TEMPLATE = f"fieldsync_test_template_{uuid.uuid4().hex[:8]}"  # one per test run
 
 
 @dataclass
