@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from functools import cached_property
 from typing import Any, TypeVar
 
 from fieldsync.errors import Unprocessable
@@ -99,9 +100,13 @@ class Entity:
 
     def field(self, name: str) -> Field | None:
         """The field called `name`, if the entity has one."""
-        return next((f for f in self.fields if f.name == name), None)
+        return self._by_name.get(name)
 
-    @property
+    @cached_property
+    def _by_name(self) -> dict[str, Field]:
+        return {f.name: f for f in self.fields}
+
+    @cached_property
     def field_names(self) -> tuple[str, ...]:
         """The names of the entity's fields, in order."""
         return tuple(f.name for f in self.fields)
