@@ -150,3 +150,24 @@ def test_resolve_all_applies_one_choice_to_every_open_conflict(
     assert phone.errors() == []
     assert all(phone.get("account", i)["city"] == "Zilina" for i in ids)
     assert {e["outcome"] for e in journal(crm)} == {"server_wins"}
+
+
+def test_a_batch_the_server_refuses_whole_is_held_not_resent_forever(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    good = phone.create("account", {"name": "Good"})
+    broken = phone.create("account", {"name": "Broken"})
+    # A device bug (or a damaged store) made one id unusable: the server refuses the batch.
+    phone.store.conn.execute("UPDATE records SET id = 'not-a-uuid' WHERE id = ?", (broken,))
+    report = phone.sync()  # the sync itself goes on
+    assert report.rejected == 2
+    errors = {e["record_id"]: e for e in phone.errors()}
+    assert set(errors) == {good, "not-a-uuid"}
+    assert "refused the batch" in errors[good]["message"]
+    assert phone.sync().pushed == 0  # held until the user acts, not resent at every sync
+    phone.discard("account", "not-a-uuid")
+    phone.retry("account", good)
+    assert phone.sync().applied == 1
+    assert server_values(crm, good)["name"] == "Good"
+    assert phone.errors() == []

@@ -19,8 +19,12 @@ from fieldsync.device.client import Client
 from fieldsync.device.rebase import rebase
 from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import CREATED, DELETED, Store, dumps, loads
+from fieldsync.errors import ServerRefused
 from fieldsync.project import FieldType, Project
 
+# A whole batch refused for what it is (malformed, too large, a batch id taken):
+# nothing was applied, and sending it again would be refused again.
+REFUSED_BATCH = frozenset({400, 409, 413, 422})
 BATCH_SIZE = 1000
 BATCH_BYTES = 4 * 1024 * 1024  # well under the server's 10 MB body limit
 
@@ -38,13 +42,36 @@ def push(store: Store, client: Client, report: SyncReport, progress: Progress) -
     upto = int(store.get_meta("seq", 0))
     while (batch := _outbox(store) or _next_batch(store, upto)) is not None:
         batch_id, body, snapshots = batch
-        results = client.call("POST", "/v1/sync/push", body)["results"]
+        try:
+            results = client.call("POST", "/v1/sync/push", body)["results"]
+        except ServerRefused as refusal:
+            if refusal.status not in REFUSED_BATCH:
+                raise
+            _hold_refused(store, batch_id, snapshots, refusal, report)
+            continue
         with store.transaction() as conn:
             for snapshot, result in zip(snapshots, results, strict=True):
                 report.count(result["status"])
                 _apply_result(conn, snapshot, result)
             conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch_id,))
         progress("push", report.pushed)
+
+
+def _hold_refused(
+    store: Store,
+    batch_id: str,
+    snapshots: list[dict[str, Any]],
+    refusal: ServerRefused,
+    report: SyncReport,
+) -> None:
+    """A batch the server refused as a whole changed nothing there: keep its changes as
+    rejected (Sync errors: retry or discard) instead of resending it at every sync."""
+    error = {"code": refusal.code, "message": f"the server refused the batch: {refusal}"}
+    with store.transaction() as conn:
+        for snapshot in snapshots:
+            _reject(conn, (snapshot["entity"], snapshot["id"]), snapshot, error)
+            report.count(Status.REJECTED.value)
+        conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch_id,))
 
 
 def _outbox(store: Store) -> tuple[str, Any, list[dict[str, Any]]] | None:
