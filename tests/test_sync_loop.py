@@ -61,3 +61,14 @@ def test_user_action_conflict_waits_for_the_user_then_applies_the_choice(
     assert phone.sync().device_wins == 1
     assert server_record(crm, record_id)["record"]["city"] == "Kosice"
     assert phone.errors() == []
+
+
+def test_a_device_is_not_sent_its_own_writes_back(server: Server, crm: httpx.Client) -> None:
+    phone, tablet = server.device("phone", "alice"), server.device("tablet", "bob")
+    record_id = phone.create("account", {"name": "Mine"})
+    report = phone.sync()
+    assert (report.pushed, report.pulled) == (1, 0)  # it has the record from the push result
+    assert tablet.sync().pulled == 1
+    office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().pulled == 1
+    assert phone.get("account", record_id) == server_record(crm, record_id)["record"]

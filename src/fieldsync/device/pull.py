@@ -51,8 +51,15 @@ def _pull_pages(store: Store, client: Client, report: SyncReport, progress: Prog
     more, project_version = True, 0
     while more:
         cursor = store.get_meta("cursor", "")
+        # A full download must list every record, this device's own writes included.
+        own = None if store.get_meta("resync", False) else "true"
         page = client.call(
-            "GET", "/v1/sync/pull", cursor=cursor, limit=PAGE_SIZE, device_id=device_id
+            "GET",
+            "/v1/sync/pull",
+            cursor=cursor,
+            limit=PAGE_SIZE,
+            device_id=device_id,
+            skip_own=own,
         )
         with store.transaction() as conn:
             _apply_page(conn, page["changes"])

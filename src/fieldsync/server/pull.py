@@ -31,8 +31,19 @@ class Page:
     more: bool
 
 
-def pull(conn: Connection, user: Principal, project: Project, cursor: int, limit: int) -> Page:
-    """The next page after `cursor` of what `user` may see."""
+def pull(
+    conn: Connection,
+    user: Principal,
+    project: Project,
+    cursor: int,
+    limit: int,
+    skip_device: str | None = None,
+) -> Page:
+    """The next page after `cursor` of what `user` may see.
+
+    With `skip_device`, records that device wrote last are passed over (it has them
+    from its push results), though the cursor still moves past them.
+    """
     newest = records.current_version(conn)
     if cursor > newest or (0 < cursor < tombstones.horizon(conn)):
         raise Gone("the cursor is too old or unknown; download everything again")
@@ -41,8 +52,11 @@ def pull(conn: Connection, user: Principal, project: Project, cursor: int, limit
     changes = _records(conn, user, everyone, owned, cursor, limit + 1)
     changes += _exits(conn, user, owned, cursor, limit + 1)
     changes.sort(key=lambda c: int(c["version"]))
-    page = changes[:limit]
-    next_cursor = page[-1]["version"] if page else cursor
+    scanned = changes[:limit]
+    next_cursor = scanned[-1]["version"] if scanned else cursor
+    page = [c for c in scanned if skip_device is None or c.get("writer") != skip_device]
+    for change in page:
+        change.pop("writer", None)
     return Page(page, int(next_cursor), len(changes) > limit)
 
 
@@ -62,7 +76,9 @@ def _records(
     changes: list[dict[str, Any]] = []
     for scope in scopes:
         rows = conn.execute(
-            sa.select(t.c.entity, t.c.id, t.c.version, t.c.deleted, stored_json)
+            sa.select(
+                t.c.entity, t.c.id, t.c.version, t.c.deleted, stored_json, t.c.written_by_device
+            )
             .where(scope, t.c.version > cursor)
             .order_by(t.c.version)
             .limit(limit)
@@ -74,8 +90,9 @@ def _records(
                 "version": version,
                 "deleted": deleted,
                 "record": None if deleted else orjson.Fragment(data),
+                "writer": writer,
             }
-            for entity, record_id, version, deleted, data in rows
+            for entity, record_id, version, deleted, data, writer in rows
         ]
     return changes
 

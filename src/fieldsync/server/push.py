@@ -112,7 +112,8 @@ def _push_once(
         return list(stored.results)
     users.claim_device(conn, body.device_id, user.user_id)
     known = records.get_many(conn, [(c.entity, c.id) for c in body.changes])
-    batch = Batch(conn, user, body.device_id, projects.current(conn), records.Writer(conn), known)
+    writer = records.Writer(conn, body.device_id)
+    batch = Batch(conn, user, body.device_id, projects.current(conn), writer, known)
     results = [_apply(batch, change) for change in body.changes]
     batch.writer.flush()
     journal.insert(conn, batch.journal)

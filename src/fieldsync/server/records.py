@@ -142,8 +142,9 @@ class Writer:
     versions meanwhile, and `flush` stores the last one taken.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, device_id: str | None = None) -> None:
         self.conn = conn
+        self.device_id = device_id  # the pushing device, whose pulls skip these writes
         self.version = current_version(conn)
         self.inserts: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
@@ -171,6 +172,7 @@ class Writer:
             "field_versions": stored.field_versions,
             "updated_at": now(),
             "updated_by": actor,
+            "written_by_device": self.device_id,
         }
         if current is None:
             self.inserts.append(

@@ -82,6 +82,7 @@ records = sa.Table(
     sa.Column("created_at", Stamp, nullable=False),
     sa.Column("updated_at", Stamp, nullable=False),
     sa.Column("updated_by", sa.String(36), nullable=False),
+    sa.Column("written_by_device", sa.String(100)),  # None: not a device push
     sa.Index("records_version", "version", unique=True),
     sa.Index("records_entity_version", "entity", "version"),
     sa.Index("records_owner_entity_version", "owner_id", "entity", "version"),

@@ -46,12 +46,16 @@ def sync_pull(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = 1000,
     device_id: Annotated[str | None, Query(max_length=100)] = None,
+    skip_own: Annotated[
+        bool, Query(description="leave out records `device_id` wrote last (it has them)")
+    ] = False,
 ) -> JSON:
     """The latest state of each visible record changed after `cursor`, in commit order."""
+    skip = device_id if skip_own else None
     with db.read() as conn:
         epoch = cursors.epoch(conn)
         project = projects.current(conn)
-        page = pull.pull(conn, caller, project, cursors.parse(cursor, epoch), limit)
+        page = pull.pull(conn, caller, project, cursors.parse(cursor, epoch), limit, skip)
     if device_id is not None and not page.more:  # one write per sync, not per page
         _note_pull(db, caller.user_id, device_id)
     return JSON(
