@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -47,3 +48,21 @@ def synced_account(device: Device, **values: Any) -> str:
     record_id = device.create("account", {"name": "Acme", "city": "Bratislava", **values})
     device.sync()
     return record_id
+
+
+def create_batch(device_id: str, *record_ids: str, name: str = "Once") -> dict[str, Any]:
+    """A push body creating one account per id, under a new batch id."""
+    return {
+        "device_id": device_id,
+        "batch_id": str(uuid.uuid4()),
+        "changes": [
+            {
+                "change_id": f"c{i}",
+                "entity": "account",
+                "id": record_id,
+                "op": "create",
+                "fields": {"name": name},
+            }
+            for i, record_id in enumerate(record_ids)
+        ],
+    }

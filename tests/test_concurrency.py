@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from conftest import Server
+from helpers import create_batch
 
 WRITERS = 4
 PULLERS = 3
@@ -25,20 +26,7 @@ def _writer(server: Server, name: str, created: list[str], errors: list[str]) ->
     with server.client(name) as client:
         for round_ in range(ROUNDS):
             ids = [str(uuid.uuid4()) for _ in range(4)]
-            body = {
-                "device_id": f"{name}-device",
-                "batch_id": str(uuid.uuid4()),
-                "changes": [
-                    {
-                        "change_id": i,
-                        "entity": "account",
-                        "id": i,
-                        "op": "create",
-                        "fields": {"name": f"{name} {round_}"},
-                    }
-                    for i in ids
-                ],
-            }
+            body = create_batch(f"{name}-device", *ids, name=f"{name} {round_}")
             response = client.post("/v1/sync/push", json=body)
             if response.status_code != 200:
                 errors.append(response.text)

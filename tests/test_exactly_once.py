@@ -19,7 +19,7 @@ from fieldsync.device import Device
 from fieldsync.errors import Offline
 from fieldsync.server.background import running
 from fieldsync.server.schema import batches
-from helpers import office_edit, server_values, set_entity
+from helpers import create_batch, office_edit, server_values, set_entity
 
 
 def test_a_resent_batch_returns_the_stored_results_and_changes_nothing(
@@ -27,19 +27,7 @@ def test_a_resent_batch_returns_the_stored_results_and_changes_nothing(
 ) -> None:
     with server.client("alice") as alice:
         record_id = str(uuid.uuid4())
-        body = {
-            "device_id": "dev-1",
-            "batch_id": "batch-1",
-            "changes": [
-                {
-                    "change_id": "c1",
-                    "entity": "account",
-                    "id": record_id,
-                    "op": "create",
-                    "fields": {"name": "Once"},
-                },
-            ],
-        }
+        body = create_batch("dev-1", record_id)
         first = alice.post("/v1/sync/push", json=body).json()
         office_edit(crm, record_id, city="Zilina")
         again = alice.post("/v1/sync/push", json=body).json()

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from conftest import drop_pg_database, fresh_pg_database, pg_url
 from fieldsync.device import Device
 from fieldsync.server.background import spawn
+from helpers import create_batch
 
 USERS = ("alice", "bob", "alice")
 
@@ -87,19 +88,7 @@ def test_devices_syncing_through_three_processes_converge(
 
 def test_a_batch_resent_to_another_process_is_applied_once(cluster: list[str]) -> None:
     record_id = str(uuid.uuid4())
-    body = {
-        "device_id": "roaming",
-        "batch_id": str(uuid.uuid4()),
-        "changes": [
-            {
-                "change_id": "c1",
-                "entity": "account",
-                "id": record_id,
-                "op": "create",
-                "fields": {"name": "Once"},
-            },
-        ],
-    }
+    body = create_batch("roaming", record_id)
     answers = []
     for url in cluster[:3]:
         with _client(url, "alice") as alice:

@@ -22,7 +22,7 @@ from fieldsync.errors import (
     PreconditionFailed,
     ValidationFailed,
 )
-from fieldsync.project import Entity
+from fieldsync.project import Entity, Project
 from fieldsync.server import projects, records
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import records as records_table
@@ -50,6 +50,7 @@ def _check_if_match(found: StoredRecord, if_match: str | None) -> None:
 def _validated(
     conn: Connection,
     user: Principal,
+    project: Project,
     entity: Entity,
     values: Mapping[str, Any],
     before: StoredRecord | None,
@@ -58,7 +59,6 @@ def _validated(
         check_values(entity, values)
         merged = normalize(entity, {**(before.data if before else {}), **values})
         check_required(entity, merged)
-        project = projects.current(conn)
         for name, target, target_id in lookups(entity, values):
             parent = records.get(conn, target, target_id)
             if not records.is_live_parent(user, project.entity(target), parent):
@@ -99,7 +99,8 @@ def create(
     conn: Connection, user: Principal, entity_name: str, values: Mapping[str, Any]
 ) -> StoredRecord:
     """A new record; `values` may carry the client's `id`."""
-    entity = projects.entity(conn, entity_name)
+    project = projects.current(conn)
+    entity = projects.entity_in(project, entity_name)
     fields = dict(values)
     record_id = fields.pop("id", None) or str(uuid.uuid4())
     try:
@@ -108,7 +109,7 @@ def create(
         raise BadRequest("id must be a UUID", code="bad_id") from None
     if records.get(conn, entity.name, record_id) is not None:
         raise Conflict(f"a {entity.name} with id {record_id} exists already", code="already_exists")
-    data = _validated(conn, user, entity, fields, None)
+    data = _validated(conn, user, project, entity, fields, None)
     return records.save(conn, entity, record_id, data, actor=user.user_id, current=None)
 
 
@@ -121,12 +122,13 @@ def update(
     if_match: str | None,
 ) -> StoredRecord:
     """Change some fields of a live record."""
-    entity = projects.entity(conn, entity_name)
+    project = projects.current(conn)
+    entity = projects.entity_in(project, entity_name)
     found = _visible(conn, user, entity, record_id)
     if found.deleted:
         raise NotFound(f"{entity.name} {record_id} was deleted", code="record_deleted")
     _check_if_match(found, if_match)
-    data = _validated(conn, user, entity, values, found)
+    data = _validated(conn, user, project, entity, values, found)
     if data == found.data:
         return found
     return records.save(conn, entity, record_id, data, actor=user.user_id, current=found)
@@ -148,9 +150,10 @@ def write_values(
     conn: Connection, user: Principal, entity_name: str, record_id: str, values: Mapping[str, Any]
 ) -> StoredRecord:
     """Write `values` over a record, re-creating it if it was deleted (used by restore)."""
-    entity = projects.entity(conn, entity_name)
+    project = projects.current(conn)
+    entity = projects.entity_in(project, entity_name)
     found = _visible(conn, user, entity, record_id)
-    data = _validated(conn, user, entity, values, found)
+    data = _validated(conn, user, project, entity, values, found)
     return records.save(conn, entity, record_id, data, actor=user.user_id, current=found)
 
 

@@ -103,10 +103,10 @@ def insert(conn: Connection, entries: list[dict[str, Any]]) -> None:
 
 def get(conn: Connection, entry_id: str) -> Entry:
     """One entry, or 404."""
-    row = conn.execute(sa.select(journal).where(journal.c.id == entry_id)).mappings().first()
-    if row is None:
+    entry = find(conn, entry_id)
+    if entry is None:
         raise NotFound(f"no journal entry {entry_id!r:.80}", code="unknown_conflict")
-    return Entry.of(row)
+    return entry
 
 
 def find(conn: Connection, entry_id: str) -> Entry | None:

@@ -21,7 +21,12 @@ def current(conn: Connection) -> Project:
 
 def entity(conn: Connection, name: str) -> Entity:
     """One entity of the current project, or 404."""
-    found = current(conn).entity(name)
+    return entity_in(current(conn), name)
+
+
+def entity_in(project: Project, name: str) -> Entity:
+    """One entity of `project`, or 404."""
+    found = project.entity(name)
     if found is None:
         raise NotFound(f"no entity {name!r:.80}", code="unknown_entity")
     return found

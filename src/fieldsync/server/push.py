@@ -172,19 +172,27 @@ def _create(
 ) -> dict[str, Any]:
     if current is not None:
         raise ValidationFailed("already_exists", f"a {entity.name} with this id exists already")
-    values = normalize(entity, {**(change.record or {}), **change.fields})
-    check_values(entity, values)
+    values = _device_record(entity, change, {})
     _check_record(batch, entity, values, None)
     stored = batch.writer.save(entity, change.id, values, actor=batch.user.user_id, current=None)
     return _result(change, Status.APPLIED, stored, None)
+
+
+def _device_record(entity: Entity, change: ChangeIn, fallback: Mapping[str, Any]) -> dict[str, Any]:
+    """D: the record as on the device (or `fallback`), the changed fields laid over it.
+
+    The changed fields were checked already; only the rest of the record is checked here.
+    """
+    rest = normalize(entity, change.record or fallback)
+    check_values(entity, {f: v for f, v in rest.items() if f not in change.fields})
+    return {**rest, **change.fields}
 
 
 def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situation:
     base_version = change.base_version or 0
     device = None
     if Op(change.op) is Op.UPDATE:
-        device = normalize(entity, {**(change.record or current.data), **change.fields})
-        check_values(entity, device)
+        device = _device_record(entity, change, current.data)
     return Situation(
         policy=entity.on_conflict,
         detection=entity.conflict_detection,
