@@ -100,7 +100,7 @@ def list_devices(conn: Connection) -> list[dict[str, Any]]:
             sa.select(journal_table.c.device_id, sa.func.count())
             .where(journal_table.c.status == journal.OPEN)
             .group_by(journal_table.c.device_id)
-        ).tuples()
+        ).all()
     )
     rows = conn.execute(sa.select(devices).order_by(devices.c.created_at))
     return [

@@ -84,13 +84,20 @@ def listing(
     limit: int,
     offset: int,
     deleted: bool = False,
+    search: str | None = None,
 ) -> list[StoredRecord]:
-    """The records of an entity in the user's scope, newest change first."""
+    """The records of an entity in the user's scope, newest change first.
+
+    `search` keeps the records with the text in any value (case-insensitive).
+    """
     entity = projects.entity(conn, entity_name)
     t = records_table
     query = sa.select(t).where(records.scope_clause(user, entity))
     if not deleted:
         query = query.where(t.c.deleted.is_(False))
+    if search:
+        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(sa.cast(t.c.data, sa.Text).ilike(f"%{escaped}%", escape="\\"))
     rows = conn.execute(query.order_by(t.c.version.desc()).limit(limit).offset(offset))
     return [records.from_row(r) for r in rows]
 

@@ -69,6 +69,16 @@ devices = sa.Table(
     sa.Column("last_pull_at", Stamp),
 )
 
+# How many syncs each device finished on each day (UTC), for the console's dashboard.
+sync_days = sa.Table(
+    "sync_days",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("device_id", sa.String(100), primary_key=True),
+    sa.Column("user_id", sa.String(36), nullable=False),
+    sa.Column("syncs", sa.Integer, nullable=False),
+)
+
 records = sa.Table(
     "records",
     metadata,

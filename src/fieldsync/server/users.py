@@ -14,7 +14,7 @@ from argon2.exceptions import VerificationError
 from sqlalchemy.engine import Connection
 
 from fieldsync.clock import now
-from fieldsync.errors import Conflict, Forbidden, Unauthorized, Unprocessable
+from fieldsync.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from fieldsync.server.schema import devices, tokens, users
 
 TOKEN_DAYS = 30
@@ -46,8 +46,7 @@ def add(conn: Connection, username: str, password: str, *, admin: bool = False) 
     """Create a user; returns its id."""
     if not username or len(username) > 100 or not username.isprintable():
         raise Unprocessable("a username is 1 to 100 printable characters", code="invalid_user")
-    if len(password) < 4:
-        raise Unprocessable("a password has at least 4 characters", code="invalid_user")
+    _check_password_rule(password)
     if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
         raise Conflict(f"user {username!r} exists already", code="user_exists")
     user_id = str(uuid.uuid4())
@@ -64,6 +63,46 @@ def add(conn: Connection, username: str, password: str, *, admin: bool = False) 
     return user_id
 
 
+def _check_password_rule(password: str) -> None:
+    if not 4 <= len(password) <= 1000:
+        raise Unprocessable("a password has 4 to 1000 characters", code="invalid_password")
+
+
+def set_password(conn: Connection, user_id: str, password: str) -> None:
+    """Give a user a new password; their tokens stay valid until revoked or expired."""
+    _check_password_rule(password)
+    _update_user(conn, user_id, password_hash=_hasher.hash(password))
+
+
+def set_disabled(conn: Connection, user_id: str, disabled: bool) -> None:
+    """Disable (or enable again) a user; disabling revokes every token they hold."""
+    _update_user(conn, user_id, disabled=disabled)
+    if disabled:
+        conn.execute(
+            sa.update(tokens)
+            .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
+
+
+def _update_user(conn: Connection, user_id: str, **values: object) -> None:
+    updated = conn.execute(sa.update(users).where(users.c.id == user_id).values(**values))
+    if updated.rowcount == 0:
+        raise NotFound(f"no user {user_id!r:.80}", code="unknown_user")
+
+
+def revoke_device(conn: Connection, device_id: str) -> int:
+    """Revoke every live token of a device (it must log in again); returns how many."""
+    if conn.execute(sa.select(devices.c.id).where(devices.c.id == device_id)).first() is None:
+        raise NotFound(f"no device {device_id!r:.80}", code="unknown_device")
+    revoked = conn.execute(
+        sa.update(tokens)
+        .where(tokens.c.device_id == device_id, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    return int(revoked.rowcount)
+
+
 def check_password(conn: Connection, username: str, password: str) -> Principal:
     """The user behind a username and password, or 401 (run outside a write: Argon2 is slow)."""
     row = conn.execute(sa.select(users).where(users.c.username == username)).first()
@@ -76,12 +115,17 @@ def check_password(conn: Connection, username: str, password: str) -> Principal:
     return Principal(row.id, row.username, row.role)
 
 
-def issue_token(conn: Connection, who: Principal, device_id: str | None) -> tuple[str, Principal]:
+def issue_token(
+    conn: Connection,
+    who: Principal,
+    device_id: str | None,
+    lifetime: timedelta = timedelta(days=TOKEN_DAYS),
+) -> tuple[str, Principal]:
     """A new token for a checked user, bound to `device_id` when given."""
     if device_id is not None:
         claim_device(conn, device_id, who.user_id)
     token = secrets.token_urlsafe(32)
-    expires = datetime.now(UTC) + timedelta(days=TOKEN_DAYS)
+    expires = datetime.now(UTC) + lifetime
     conn.execute(
         sa.insert(tokens).values(
             token_hash=_hash_token(token),

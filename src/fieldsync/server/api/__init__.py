@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import fieldsync
 from fieldsync.errors import ApiError, PayloadTooLarge
+from fieldsync.server import console
 from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.deps import JSON
 from fieldsync.server.db import Database
@@ -22,13 +23,17 @@ def _error(status: int, code: str, message: str, details: Any = None) -> JSON:
     return JSON({"error": {"code": code, "message": message, "details": details}}, status)
 
 
-async def _api_error(_request: Request, exc: Exception) -> JSON:
+async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
+    if console.is_console(request):
+        return console.error_page(request, exc.status, exc.message)
     return _error(exc.status, exc.code, exc.message, exc.details)
 
 
-async def _invalid_request(_request: Request, exc: Exception) -> JSON:
+async def _invalid_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
+    if console.is_console(request):
+        return console.error_page(request, 422, "The form or address is not valid.")
     problems = [
         {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
         for e in exc.errors()
@@ -38,8 +43,10 @@ async def _invalid_request(_request: Request, exc: Exception) -> JSON:
     return _error(422, "invalid_request", "the request does not match the API", problems)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSON:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if console.is_console(request):
+        return console.error_page(request, exc.status_code, str(exc.detail))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return _error(exc.status_code, code, str(exc.detail))
 
@@ -100,6 +107,8 @@ def create_app(db: Database) -> FastAPI:
     def health() -> dict[str, str]:
         """Liveness: answers without a token."""
         return {"status": "ok"}
+
+    console.mount(app)
 
     app.add_middleware(BodyLimit)
     return app

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 
 from fieldsync.clock import now
 from fieldsync.errors import Forbidden
-from fieldsync.server import cursors, journal, projects, pull, push, records, users
+from fieldsync.server import activity, cursors, journal, projects, pull, push, records, users
 from fieldsync.server.api.deps import JSON, Caller, Db
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
@@ -72,6 +72,7 @@ def _note_pull(db: Database, user_id: str, device_id: str) -> None:
     with db.write() as conn:
         users.claim_device(conn, device_id, user_id)
         conn.execute(sa.update(devices).where(devices.c.id == device_id).values(last_pull_at=now()))
+        activity.note_sync(conn, device_id, user_id)
 
 
 @router.post("/sync/conflicts", response_model=ConflictStatusOut)

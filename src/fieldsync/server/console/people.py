@@ -1,0 +1,124 @@
+"""Users and devices: add users, reset passwords, disable; sign a device out."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from fieldsync.errors import ApiError, Unprocessable
+from fieldsync.server import activity, admin, journal, users
+from fieldsync.server.api.deps import Db
+from fieldsync.server.console.render import page, redirect
+from fieldsync.server.console.session import Current, Posted, Session
+
+router = APIRouter()
+
+
+def _users_page(
+    request: Request, current: Session, db: Db, error: str | None = None, status: int = 200
+) -> HTMLResponse:
+    with db.read() as conn:
+        people = users.list_users(conn)
+        fleet = admin.list_devices(conn)
+    counts: dict[object, int] = {}
+    for d in fleet:
+        counts[d["user_id"]] = counts.get(d["user_id"], 0) + 1
+    return page(
+        request,
+        "users.html",
+        status,
+        session=current,
+        nav="users",
+        people=people,
+        device_counts=counts,
+        error=error,
+    )
+
+
+@router.get("/users")
+def user_list(request: Request, current: Current, db: Db) -> HTMLResponse:
+    """Every user with role, state and devices, and a form to add one."""
+    return _users_page(request, current, db)
+
+
+@router.post("/users")
+def add_user(request: Request, current: Current, form: Posted, db: Db) -> Response:
+    """Add a user (or an admin)."""
+    try:
+        with db.write() as conn:
+            users.add(
+                conn,
+                str(form.get("username", "")).strip(),
+                str(form.get("password", "")),
+                admin=form.get("role") == "admin",
+            )
+    except ApiError as failure:
+        return _users_page(request, current, db, failure.message, failure.status)
+    return redirect("/admin/users", "user_added")
+
+
+@router.post("/users/{user_id}/password")
+def set_password(
+    user_id: str, request: Request, current: Current, form: Posted, db: Db
+) -> Response:
+    """Give a user a new password."""
+    try:
+        with db.write() as conn:
+            users.set_password(conn, user_id, str(form.get("password", "")))
+    except ApiError as failure:
+        return _users_page(request, current, db, failure.message, failure.status)
+    return redirect("/admin/users", "password_set")
+
+
+@router.post("/users/{user_id}/disabled")
+def set_disabled(
+    user_id: str, request: Request, current: Current, form: Posted, db: Db
+) -> Response:
+    """Disable a user (their tokens are revoked) or enable them again."""
+    disable = form.get("disabled") == "true"
+    try:
+        if disable and user_id == current.admin.user_id:
+            raise Unprocessable("you cannot disable yourself", code="self_disable")
+        with db.write() as conn:
+            users.set_disabled(conn, user_id, disable)
+    except ApiError as failure:
+        return _users_page(request, current, db, failure.message, failure.status)
+    return redirect("/admin/users", "user_disabled" if disable else "user_enabled")
+
+
+@router.get("/devices")
+def device_list(request: Request, current: Current, db: Db) -> HTMLResponse:
+    """Every device with its user, last syncs and open conflicts."""
+    with db.read() as conn:
+        fleet = admin.list_devices(conn)
+        names = users.usernames(conn)
+    return page(request, "devices.html", session=current, nav="devices", fleet=fleet, names=names)
+
+
+@router.get("/devices/{device_id}")
+def device(device_id: str, request: Request, current: Current, db: Db) -> HTMLResponse:
+    """One device: last sync, its open conflicts and its latest rejected changes."""
+    with db.read() as conn:
+        found = activity.device(conn, device_id)
+        filters = {"device_id": device_id, "status": journal.OPEN}
+        pending = journal.listing(conn, filters, limit=200)
+        rejected = activity.rejected_changes(conn, device_id)
+        names = users.usernames(conn)
+    return page(
+        request,
+        "device.html",
+        session=current,
+        nav="devices",
+        device=found,
+        pending=[e.row for e in pending],
+        rejected=rejected,
+        names=names,
+    )
+
+
+@router.post("/devices/{device_id}/revoke")
+def revoke(device_id: str, current: Current, form: Posted, db: Db) -> Response:
+    """Sign the device out: every token it holds is revoked."""
+    with db.write() as conn:
+        users.revoke_device(conn, device_id)
+    return redirect(f"/admin/devices/{device_id}", "device_revoked")

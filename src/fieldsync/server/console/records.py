@@ -1,0 +1,176 @@
+"""Records: the back office's side of a conflict, through the same code as the records API."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from fieldsync.errors import ApiError, Unprocessable
+from fieldsync.project import Entity, Field, FieldType
+from fieldsync.server import crm, projects, users
+from fieldsync.server.api.deps import Db
+from fieldsync.server.console.render import page, redirect
+from fieldsync.server.console.session import Current, Posted, Session
+
+router = APIRouter(prefix="/records")
+PAGE = 50
+COLUMNS = 4  # fields shown in the list
+
+
+@router.get("")
+def first_entity(current: Current, db: Db) -> Response:
+    """The records of the project's first entity."""
+    with db.read() as conn:
+        first = projects.current(conn).entities[0].name
+    return redirect(f"/admin/records/{first}")
+
+
+@router.get("/{entity}")
+def listing(
+    entity: str,
+    request: Request,
+    current: Current,
+    db: Db,
+    q: Annotated[str, Query(max_length=200)] = "",
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> HTMLResponse:
+    """An entity's live records, most recently changed first, with a search box."""
+    with db.read() as conn:
+        project = projects.current(conn)
+        found = crm.listing(
+            conn, current.admin, entity, limit=PAGE + 1, offset=offset, search=q.strip() or None
+        )
+        names = users.usernames(conn)
+    shape = projects.entity_in(project, entity)
+    return page(
+        request,
+        "records.html",
+        session=current,
+        nav="records",
+        entity=shape,
+        entities=project.entities,
+        columns=shape.fields[:COLUMNS],
+        records=found[:PAGE],
+        names=names,
+        q=q,
+        offset=offset,
+        more=len(found) > PAGE,
+        page_size=PAGE,
+    )
+
+
+def _form_page(
+    request: Request,
+    current: Session,
+    db: Db,
+    entity_name: str,
+    record_id: str | None,
+    error: str | None = None,
+    status: int = 200,
+    typed: dict[str, Any] | None = None,
+) -> HTMLResponse:
+    with db.read() as conn:
+        entity = projects.entity(conn, entity_name)
+        stored = crm.read(conn, current.admin, entity_name, record_id) if record_id else None
+        names = users.usernames(conn)
+    values = typed if typed is not None else (stored.data if stored else {})
+    return page(
+        request,
+        "record.html",
+        status,
+        session=current,
+        nav="records",
+        entity=entity,
+        record=stored,
+        values=values,
+        owner=names.get(stored.owner_id, stored.owner_id) if stored else None,
+        error=error,
+    )
+
+
+@router.get("/{entity}/new")
+def new_record(entity: str, request: Request, current: Current, db: Db) -> HTMLResponse:
+    """An empty form for a new record."""
+    return _form_page(request, current, db, entity, None)
+
+
+@router.get("/{entity}/{record_id}")
+def record(entity: str, record_id: str, request: Request, current: Current, db: Db) -> HTMLResponse:
+    """One record as a form built from the entity's fields."""
+    return _form_page(request, current, db, entity, record_id)
+
+
+def _typed(fdef: Field, raw: str) -> Any:
+    """A form value as the field's type (empty is no value)."""
+    if raw == "":
+        return None
+    try:
+        if fdef.type is FieldType.INTEGER:
+            return int(raw)
+        if fdef.type is FieldType.DECIMAL:
+            return float(raw)
+    except ValueError:
+        raise Unprocessable(f"{fdef.label} must be a number", code="invalid_value") from None
+    if fdef.type is FieldType.BOOLEAN:
+        return raw == "true"
+    return raw
+
+
+def _values(entity: Entity, form: FormData) -> dict[str, Any]:
+    raw = {f.name: form.get(f"f.{f.name}") for f in entity.fields}
+    return {
+        f.name: _typed(f, value.strip() if f.type is not FieldType.TEXT else value)
+        for f in entity.fields
+        if isinstance(value := raw[f.name], str)
+    }
+
+
+@router.post("/{entity}/new")
+def create(entity: str, request: Request, current: Current, form: Posted, db: Db) -> Response:
+    """Create a record from the form."""
+    typed: dict[str, Any] | None = None
+    try:
+        with db.write() as conn:
+            typed = _values(projects.entity(conn, entity), form)
+            values = {k: v for k, v in typed.items() if v is not None}
+            stored = crm.create(conn, current.admin, entity, values)
+    except ApiError as failure:
+        return _form_page(
+            request, current, db, entity, None, failure.message, failure.status, typed
+        )
+    return redirect(f"/admin/records/{entity}/{stored.id}", "record_created")
+
+
+@router.post("/{entity}/{record_id}")
+def save(
+    entity: str, record_id: str, request: Request, current: Current, form: Posted, db: Db
+) -> Response:
+    """Write the fields the form changed, refusing a stale form (as If-Match does)."""
+    typed: dict[str, Any] | None = None
+    try:
+        with db.write() as conn:
+            typed = _values(projects.entity(conn, entity), form)
+            before = crm.read(conn, current.admin, entity, record_id)
+            changed = {k: v for k, v in typed.items() if before.data.get(k) != v}
+            crm.update(conn, current.admin, entity, record_id, changed, str(form.get("version")))
+    except ApiError as failure:
+        return _form_page(
+            request, current, db, entity, record_id, failure.message, failure.status, typed
+        )
+    return redirect(f"/admin/records/{entity}/{record_id}", "record_saved")
+
+
+@router.post("/{entity}/{record_id}/delete")
+def delete(
+    entity: str, record_id: str, request: Request, current: Current, form: Posted, db: Db
+) -> Response:
+    """Delete the record (a tombstone keeps its values), unless it changed since the form."""
+    try:
+        with db.write() as conn:
+            crm.delete(conn, current.admin, entity, record_id, str(form.get("version")))
+    except ApiError as failure:
+        return _form_page(request, current, db, entity, record_id, failure.message, failure.status)
+    return redirect(f"/admin/records/{entity}", "record_deleted")
