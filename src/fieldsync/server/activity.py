@@ -57,7 +57,7 @@ def last_days(conn: Connection, days: int, today: date | None = None) -> list[Da
         sa.select(day_of, journal_table.c.policy, sa.func.count())
         .where(journal_table.c.created_at >= names[0])
         .group_by(day_of, journal_table.c.policy)
-    ).tuples()
+    ).all()
     for day, policy, count in rows:
         conflicts.setdefault(day, {})[policy] = int(count)
     return [Day(name, int(syncs.get(name, 0)), conflicts[name]) for name in names]

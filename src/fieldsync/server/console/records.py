@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from fieldsync.errors import ApiError, Unprocessable
+from fieldsync.errors import ApiError, PreconditionFailed, Unprocessable
 from fieldsync.project import Entity, Field, FieldType
 from fieldsync.server import crm, projects, users
 from fieldsync.server.api.deps import Db
@@ -70,13 +70,17 @@ def _form_page(
     record_id: str | None,
     error: str | None = None,
     status: int = 200,
-    typed: dict[str, Any] | None = None,
+    submitted: FormData | None = None,
 ) -> HTMLResponse:
     with db.read() as conn:
         entity = projects.entity(conn, entity_name)
         stored = crm.read(conn, current.admin, entity_name, record_id) if record_id else None
         names = users.usernames(conn)
-    values = typed if typed is not None else (stored.data if stored else {})
+    values: dict[str, Any] = stored.data if stored else {}
+    version = stored.version if stored else None
+    if submitted is not None:  # show what was typed, against the version it was typed on
+        values = {f.name: submitted.get(f"f.{f.name}") for f in entity.fields}
+        version = submitted.get("version")
     return page(
         request,
         "record.html",
@@ -86,6 +90,7 @@ def _form_page(
         entity=entity,
         record=stored,
         values=values,
+        version=version,
         owner=names.get(stored.owner_id, stored.owner_id) if stored else None,
         error=error,
     )
@@ -131,16 +136,13 @@ def _values(entity: Entity, form: FormData) -> dict[str, Any]:
 @router.post("/{entity}/new")
 def create(entity: str, request: Request, current: Current, form: Posted, db: Db) -> Response:
     """Create a record from the form."""
-    typed: dict[str, Any] | None = None
     try:
         with db.write() as conn:
             typed = _values(projects.entity(conn, entity), form)
             values = {k: v for k, v in typed.items() if v is not None}
             stored = crm.create(conn, current.admin, entity, values)
     except ApiError as failure:
-        return _form_page(
-            request, current, db, entity, None, failure.message, failure.status, typed
-        )
+        return _form_page(request, current, db, entity, None, failure.message, failure.status, form)
     return redirect(f"/admin/records/{entity}/{stored.id}", "record_created")
 
 
@@ -149,7 +151,6 @@ def save(
     entity: str, record_id: str, request: Request, current: Current, form: Posted, db: Db
 ) -> Response:
     """Write the fields the form changed, refusing a stale form (as If-Match does)."""
-    typed: dict[str, Any] | None = None
     try:
         with db.write() as conn:
             typed = _values(projects.entity(conn, entity), form)
@@ -157,8 +158,16 @@ def save(
             changed = {k: v for k, v in typed.items() if before.data.get(k) != v}
             crm.update(conn, current.admin, entity, record_id, changed, str(form.get("version")))
     except ApiError as failure:
+        stale = isinstance(failure, PreconditionFailed)  # show what is stored now
         return _form_page(
-            request, current, db, entity, record_id, failure.message, failure.status, typed
+            request,
+            current,
+            db,
+            entity,
+            record_id,
+            failure.message,
+            failure.status,
+            None if stale else form,
         )
     return redirect(f"/admin/records/{entity}/{record_id}", "record_saved")
 
