@@ -195,7 +195,7 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
-    """A fresh browser tab at laptop size (1280×800), with its own cookies."""
+    """A fresh browser tab at laptop size (1280 by 800), with its own cookies."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     context.set_default_timeout(10_000)
     yield context.new_page()

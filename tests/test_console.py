@@ -1,13 +1,11 @@
-"""The admin console in a real headless Chromium: On Conflict, the journal, restore, remote resolution."""
+"""The admin console in headless Chromium: On Conflict, the journal, restore, remote resolution."""
 
 from __future__ import annotations
 
 import re
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
-
 from tests.conftest import Server
 from tests.helpers import office_edit, server_values, synced_account
 

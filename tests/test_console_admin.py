@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 
 import httpx
+import pytest
 from playwright.sync_api import Page, expect
-
-from fieldsync.errors import ServerRefused
 from tests.conftest import Server
 from tests.helpers import office_edit, server_values, set_entity, synced_account
 from tests.test_console import log_in
+
+from fieldsync.errors import ServerRefused
 
 
 def test_a_field_added_in_the_console_reaches_the_device(
@@ -37,8 +38,10 @@ def test_a_field_added_in_the_console_reaches_the_device(
     device.sync()
     website = device.entity("account").field("website")
     phone = device.entity("account").field("phone")
-    assert website is not None and website.max_length == 200
-    assert phone is not None and phone.label == "Telephone" and phone.required
+    assert website is not None
+    assert website.max_length == 200
+    assert phone is not None
+    assert (phone.label, phone.required) == ("Telephone", True)
 
 
 def test_a_bad_field_is_refused_with_a_message_and_nothing_published(
@@ -112,11 +115,8 @@ def test_users_are_added_given_passwords_and_disabled(
     expect(page.get_by_role("status")).to_contain_text("User disabled")
     expect(page.locator("#user-carol")).to_contain_text("disabled")
     assert httpx.post(f"{server.url}/v1/auth/login", json=login).status_code == 401
-    try:
+    with pytest.raises(ServerRefused, match="401"):
         phone.sync()
-        raise AssertionError("a disabled user's device still syncs")
-    except ServerRefused as refused:
-        assert refused.status == 401
 
 
 def test_a_revoked_device_must_log_in_again_and_its_troubles_are_listed(
@@ -139,11 +139,8 @@ def test_a_revoked_device_must_log_in_again_and_its_troubles_are_listed(
     page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Sign out (revoke token)").click()
     expect(page.get_by_role("status")).to_contain_text("signed out")
-    try:
+    with pytest.raises(ServerRefused, match="401"):
         device.sync()
-        raise AssertionError("a revoked device still syncs")
-    except ServerRefused as refused:
-        assert refused.status == 401
 
 
 def test_the_dashboard_counts_syncs_and_conflicts_per_policy(

@@ -77,7 +77,7 @@ def _form_page(
         stored = crm.read(conn, current.admin, entity_name, record_id) if record_id else None
         names = users.usernames(conn)
     values: dict[str, Any] = stored.data if stored else {}
-    version = stored.version if stored else None
+    version: object = stored.version if stored else None
     if submitted is not None:  # show what was typed, against the version it was typed on
         values = {f.name: submitted.get(f"f.{f.name}") for f in entity.fields}
         version = submitted.get("version")
