@@ -161,3 +161,27 @@ def test_wrong_password_is_refused_and_logout_ends_the_session(page: Page, serve
     page.context.add_cookies([{**cookie, "expires": -1}])  # type: ignore[typeddict-item]
     page.goto(f"{server.url}/admin/users")
     expect(page).to_have_url(re.compile(r"/admin/login"))
+
+
+def test_a_form_without_the_session_csrf_token_changes_nothing(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    log_in(page, server.url)
+    cookie = next(c for c in page.context.cookies() if c["name"] == "fieldsync_console")
+    forged = httpx.post(
+        f"{server.url}/admin/entities/account",
+        data={"csrf": "guessed", "on_conflict": "full_device_wins"},
+        cookies={"fieldsync_console": cookie["value"]},
+    )
+    assert forged.status_code == 403
+    assert "reload the page" in forged.text
+    assert crm.get("/v1/admin/entities/account").json()["on_conflict"] == "server_wins"
+
+
+def test_console_pages_forbid_framing_and_inline_scripts(page: Page, server: Server) -> None:
+    response = page.goto(f"{server.url}/admin/login")
+    assert response is not None
+    headers = response.headers
+    assert headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src 'self'" in headers["content-security-policy"]
