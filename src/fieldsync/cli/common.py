@@ -13,7 +13,7 @@ from rich.console import Console
 from fieldsync.errors import ApiError, DeviceError, FieldsyncError, ValidationFailed
 
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one line, however long
 
 DbOption = Annotated[
     str | None,
