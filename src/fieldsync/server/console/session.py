@@ -61,13 +61,15 @@ def new_login_csrf() -> str:
 def session(request: Request, db: Db) -> Session:
     """The admin's session, or a redirect to the login page; 403 for anyone not an admin."""
     token = request.cookies.get(COOKIE)
+    # Back to the page after logging in; a form cannot be resent, so back to the start.
+    back = str(request.url.replace(scheme="", netloc="")) if request.method == "GET" else "/admin"
     if not token:
-        raise LoginRequired(request.url.path)
+        raise LoginRequired(back)
     try:
         with db.read() as conn:
             who = users.authenticate(conn, token)
     except Unauthorized:
-        raise LoginRequired(request.url.path) from None
+        raise LoginRequired(back) from None
     if not who.is_admin:
         raise Forbidden("only admins may use the console", code="admin_only")
     return Session(who, token)
