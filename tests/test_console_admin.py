@@ -76,7 +76,7 @@ def test_a_stale_record_form_is_refused_and_a_fresh_one_saved(
     page.get_by_label("Phone").fill("555")
     page.get_by_label("Employees").fill("forty")
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("alert")).to_have_text("Employees must be a number")
+    expect(page.get_by_role("alert")).to_have_text("Employees must be a number, not 'forty'")
     page.get_by_label("Employees").fill("40")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Record saved.")

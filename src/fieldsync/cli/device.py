@@ -9,10 +9,11 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from fieldsync import forms
 from fieldsync.cli.common import JsonOption, console, failures, parse_assignments, print_json
 from fieldsync.device import Device, SyncReport
 from fieldsync.errors import ValidationFailed
-from fieldsync.project import Entity, FieldType
+from fieldsync.project import Entity
 
 app = typer.Typer(
     help="A field worker's device: offline edits, sync, Sync errors.", no_args_is_help=True
@@ -30,18 +31,7 @@ def _open(directory: Path) -> Device:
 def _converter(entity: Entity) -> Any:
     def convert(name: str, text: str) -> Any:
         fdef = entity.field(name)
-        if fdef is None or text == "":
-            return None if fdef is not None else text
-        try:
-            if fdef.type is FieldType.INTEGER:
-                return int(text)
-            if fdef.type is FieldType.DECIMAL:
-                return float(text)
-        except ValueError:
-            raise ValidationFailed("wrong_type", f"{name} must be a number, not {text!r}") from None
-        if fdef.type is FieldType.BOOLEAN:
-            return text.lower() in ("1", "true", "yes", "y")
-        return text
+        return text if fdef is None else forms.typed(fdef, text)  # unknown: the server says so
 
     return convert
 
@@ -273,3 +263,20 @@ def discard(entity: str, record_id: str, directory: DirOption) -> None:
     with failures():
         _open(directory).discard(entity, record_id)
     console.print(f"{entity} {record_id}: change discarded")
+
+
+@app.command("app")
+def device_app(
+    directory: DirOption,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8766,
+) -> None:
+    """Serve the device app (the field worker's offline CRM) on 127.0.0.1.
+
+    Example: fieldsync device app --dir ./phone --port 8766
+    """
+    import uvicorn
+
+    from fieldsync.device.app import create_app
+
+    console.print(f"fieldsync device app for {directory} on http://127.0.0.1:{port}")
+    uvicorn.run(create_app(directory), host="127.0.0.1", port=port, log_level="warning")

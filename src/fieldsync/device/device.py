@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from fieldsync.conflicts import Choice
-from fieldsync.device import edits, engine, pull, sync_errors
+from fieldsync.device import browse, edits, engine, pull, sync_errors
+from fieldsync.device.browse import Item
 from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport, no_progress
 from fieldsync.device.store import SYNCED, Store, loads
@@ -105,6 +106,14 @@ class Device:
             (self.entity(entity).name,),
         )
         return {r["id"]: loads(r["data"]) for r in rows}
+
+    def browse(self, entity: str, search: str = "", limit: int = 50, offset: int = 0) -> list[Item]:
+        """Live records of an entity with their sync state, unsynced first."""
+        return browse.items(self.store, self.entity(entity).name, search, limit, offset)
+
+    def counts(self) -> dict[str, tuple[int, int]]:
+        """Per entity: live records, and records with unsynced changes."""
+        return browse.counts(self.store)
 
     def status(self, entity: str, record_id: str) -> str | None:
         """The local state of a record: synced, created, updated or deleted."""

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from fieldsync.server.api import create_app
 from fieldsync.server.db import Database
@@ -33,8 +34,15 @@ class _ThreadServer(uvicorn.Server):
 @contextmanager
 def running(db: Database) -> Iterator[str]:
     """Serve `db` over HTTP until the block ends; yields the base URL."""
+    with serving(create_app(db)) as url:
+        yield url
+
+
+@contextmanager
+def serving(app: ASGIApp) -> Iterator[str]:
+    """Serve an ASGI app on a free loopback port until the block ends; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(db), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = _ThreadServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

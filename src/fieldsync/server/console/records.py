@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from fieldsync.errors import ApiError, PreconditionFailed, Unprocessable
-from fieldsync.project import Entity, Field, FieldType
+from fieldsync.errors import ApiError, PreconditionFailed, ValidationFailed
+from fieldsync.forms import form_values
 from fieldsync.server import crm, projects, users
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
@@ -108,39 +108,16 @@ def record(entity: str, record_id: str, request: Request, current: Current, db: 
     return _form_page(request, current, db, entity, record_id)
 
 
-def _typed(fdef: Field, raw: str) -> Any:
-    """A form value as the field's type (empty is no value)."""
-    if raw == "":
-        return None
-    try:
-        if fdef.type is FieldType.INTEGER:
-            return int(raw)
-        if fdef.type is FieldType.DECIMAL:
-            return float(raw)
-    except ValueError:
-        raise Unprocessable(f"{fdef.label} must be a number", code="invalid_value") from None
-    if fdef.type is FieldType.BOOLEAN:
-        return raw == "true"
-    return raw
-
-
-def _values(entity: Entity, form: FormData) -> dict[str, Any]:
-    raw = {f.name: form.get(f"f.{f.name}") for f in entity.fields}
-    return {
-        f.name: _typed(f, value.strip() if f.type is not FieldType.TEXT else value)
-        for f in entity.fields
-        if isinstance(value := raw[f.name], str)
-    }
-
-
 @router.post("/{entity}/new")
 def create(entity: str, request: Request, current: Current, form: Posted, db: Db) -> Response:
     """Create a record from the form."""
     try:
         with db.write() as conn:
-            typed = _values(projects.entity(conn, entity), form)
+            typed = form_values(projects.entity(conn, entity), form)
             values = {k: v for k, v in typed.items() if v is not None}
             stored = crm.create(conn, current.admin, entity, values)
+    except ValidationFailed as failure:
+        return _form_page(request, current, db, entity, None, failure.message, 422, form)
     except ApiError as failure:
         return _form_page(request, current, db, entity, None, failure.message, failure.status, form)
     return redirect(f"/admin/records/{entity}/{stored.id}", "record_created")
@@ -153,10 +130,12 @@ def save(
     """Write the fields the form changed, refusing a stale form (as If-Match does)."""
     try:
         with db.write() as conn:
-            typed = _values(projects.entity(conn, entity), form)
+            typed = form_values(projects.entity(conn, entity), form)
             before = crm.read(conn, current.admin, entity, record_id)
             changed = {k: v for k, v in typed.items() if before.data.get(k) != v}
             crm.update(conn, current.admin, entity, record_id, changed, str(form.get("version")))
+    except ValidationFailed as failure:
+        return _form_page(request, current, db, entity, record_id, failure.message, 422, form)
     except ApiError as failure:
         stale = isinstance(failure, PreconditionFailed)  # show what is stored now
         return _form_page(

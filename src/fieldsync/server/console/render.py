@@ -1,25 +1,9 @@
-"""Pages: Jinja2 templates (autoescaped), security headers, notices after a redirect."""
+"""The console's pages: its templates, its notices, the policy names they show."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import Request
-from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from fieldsync.project import POLICY_DESCRIPTIONS, Policy
-
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+from fieldsync.web import Pages
 
 # What a redirect after a successful form may say; only these codes are shown.
 NOTICES = {
@@ -45,26 +29,11 @@ POLICY_LABELS = {
     Policy.USER_ACTION: "User Action",
 }
 
-_env = Environment(
-    loader=PackageLoader("fieldsync.server.console", "templates"),
-    autoescape=select_autoescape(default=True),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_env.globals.update(
+_pages = Pages(
+    "fieldsync.server.console",
+    NOTICES,
     policies=[(p.value, POLICY_LABELS[p], POLICY_DESCRIPTIONS[p]) for p in Policy],
     policy_label={p.value: label for p, label in POLICY_LABELS.items()},
 )
-
-
-def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    """Render `template` with the notice the URL asks for, if any."""
-    notice = NOTICES.get(request.query_params.get("notice", ""))
-    html = _env.get_template(template).render(request=request, notice=notice, **context)
-    return HTMLResponse(html, status_code=status, headers=HEADERS)
-
-
-def redirect(path: str, notice: str | None = None) -> RedirectResponse:
-    """See other: back to a page after a form, with a notice code."""
-    target = f"{path}?notice={notice}" if notice else path
-    return RedirectResponse(target, status_code=303, headers=HEADERS)
+page = _pages.page
+redirect = _pages.redirect
