@@ -39,13 +39,17 @@ def listing(store: Store) -> list[dict[str, Any]]:
             "type": "rejected",
             "entity": row["entity"],
             "record_id": row["id"],
-            "code": loads(row["error"])["code"],
-            "message": loads(row["error"])["message"],
+            **_error_of(row),
             "record": loads(row["data"]),
         }
         for row in store.conn.execute("SELECT * FROM records WHERE error IS NOT NULL ORDER BY seq")
     ]
     return conflicts + rejected
+
+
+def _error_of(row: Any) -> dict[str, Any]:
+    error = loads(row["error"])
+    return {"code": error["code"], "message": error["message"], "details": error.get("details")}
 
 
 def _conflict(row: Any) -> dict[str, Any]:

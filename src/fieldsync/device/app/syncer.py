@@ -42,7 +42,7 @@ class SyncState:
     """What the user sees of the sync: running or not, the phase, counts, the outcome."""
 
     running: bool = False
-    phase: str = "idle"  # idle, pushing, pulling, done, offline, signed_out, failed
+    phase: str = "idle"  # idle, starting, pushing, pulling, done, offline, signed_out, failed
     pushed: int = 0
     pulled: int = 0
     message: str = ""
@@ -87,6 +87,9 @@ class Syncer:
 
     def request(self) -> None:
         """Sync now (or right after the sync in progress)."""
+        with self._lock:
+            if not self.state.running:  # shown at once, before the thread picks it up
+                self.state.running, self.state.phase = True, "starting"
         self._wanted = True
         self._wake.set()
 

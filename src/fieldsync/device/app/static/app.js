@@ -2,6 +2,7 @@
 "use strict";
 
 const PHASES = {
+  starting: "Starting…",
   pushing: "Sending…",
   pulling: "Receiving…",
   done: "Synced",
@@ -14,6 +15,7 @@ function showStatus(status) {
   const section = document.getElementById("sync");
   if (!section) return;
   section.className = `sync ${status.phase}`;
+  section.dataset.syncs = status.syncs;
   const phase = PHASES[status.phase];
   if (phase) document.getElementById("sync-phase").textContent = phase;
   document.getElementById("sync-detail").textContent = status.running
@@ -29,23 +31,27 @@ function formIsDirty() {
   return [...document.querySelectorAll("form[data-dirty-guard]")].some((form) => form.dataset.dirty);
 }
 
-async function poll(lastSyncs) {
-  let next = 3000;
+let lastSyncs = null;
+let timer = null;
+
+async function poll() {
+  window.clearTimeout(timer);
+  let next = 2000;
   try {
     const response = await fetch("/sync/status", { cache: "no-store" });
     const status = await response.json();
-    showStatus(status);
     const finished = lastSyncs !== null && status.syncs > lastSyncs;
     if (finished && document.body.dataset.reloadOnSync !== undefined && !formIsDirty()) {
-      window.location.reload();
+      window.location.reload(); // the new page shows the new records and counts
       return;
     }
+    showStatus(status);
     lastSyncs = status.syncs;
-    if (status.running) next = 500;
+    if (status.running) next = 300;
   } catch (error) {
     next = 5000; // the app itself stopped; keep trying quietly
   }
-  window.setTimeout(() => poll(lastSyncs), next);
+  timer = window.setTimeout(poll, next);
 }
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -56,8 +62,9 @@ document.addEventListener("DOMContentLoaded", () => {
       document.getElementById("sync-button").disabled = true;
       document.getElementById("sync-phase").textContent = "Starting…";
       await fetch("/sync", { method: "POST", body: new FormData(syncForm) });
+      poll();
     });
-    poll(null);
+    poll();
   }
   for (const form of document.querySelectorAll("form[data-confirm]")) {
     form.addEventListener("submit", (event) => {
