@@ -60,7 +60,8 @@ def _conflict_page(
         return page(request, "missing.html", 404, entity=None)
     entity = device(request).entity(found["entity"])
     sides = [found["device"] or {}, found["server"] or {}]
-    names = [f.name for f in entity.fields if any(f.name in side for side in sides)]
+    # Fields empty on both sides say nothing about the conflict: a phone screen is short.
+    names = [f.name for f in entity.fields if any(side.get(f.name) is not None for side in sides)]
     return page(
         request,
         "conflict.html",
