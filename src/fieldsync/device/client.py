@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ssl
+import time
 from typing import Any
 
 import httpx
@@ -12,6 +13,9 @@ import orjson
 from fieldsync.errors import Offline, ServerRefused
 
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
+ATTEMPTS = 3  # every call of the wire contract may be repeated: pushes carry their batch id
+BACKOFF = 0.25  # seconds before the second attempt, doubling after
+UNAVAILABLE = frozenset({502, 503, 504})  # a proxy or load balancer without a server behind
 
 
 @functools.cache
@@ -30,19 +34,32 @@ class Client:
         )
 
     def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
-        """Send one request and return its JSON body; raise Offline or ServerRefused."""
+        """Send one request and return its JSON body; raise Offline or ServerRefused.
+
+        A dropped connection or an unavailable server is tried again with backoff
+        before the device calls itself offline.
+        """
         content = None if body is None else orjson.dumps(body)
         headers = {"Content-Type": "application/json"} if content is not None else {}
         query = {k: v for k, v in params.items() if v is not None}
-        try:
-            response = self.http.request(
-                method, path, content=content, params=query, headers=headers
-            )
-        except httpx.TransportError as failure:
-            raise Offline(f"the server cannot be reached: {failure}") from failure
-        if response.status_code >= 400:
-            raise _refusal(response)
-        return orjson.loads(response.content) if response.content else None
+        problem = "the server cannot be reached"
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                time.sleep(BACKOFF * 2 ** (attempt - 1))
+            try:
+                response = self.http.request(
+                    method, path, content=content, params=query, headers=headers
+                )
+            except httpx.TransportError as failure:
+                problem = f"the server cannot be reached: {failure}"
+                continue
+            if response.status_code in UNAVAILABLE:
+                problem = f"the server is unavailable ({response.status_code})"
+                continue
+            if response.status_code >= 400:
+                raise _refusal(response)
+            return orjson.loads(response.content) if response.content else None
+        raise Offline(problem)
 
     def close(self) -> None:
         """Close the connection."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from fieldsync import failpoints
 from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import SYNCED, Store, dumps
@@ -66,6 +67,7 @@ def _pull_pages(store: Store, client: Client, report: SyncReport, progress: Prog
             store.set_meta(conn, "cursor", page["cursor"])
         report.pulled += len(page["changes"])
         progress("pull", report.pulled)
+        failpoints.hit("device.pull.page")
         more, project_version = page["more"], int(page["project_version"])
     if store.get_meta("resync", False):
         _finish_resync(store)

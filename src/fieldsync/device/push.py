@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 
+from fieldsync import failpoints
 from fieldsync.clock import now
 from fieldsync.conflicts import Kind, Status, differing
 from fieldsync.device.client import Client
@@ -49,6 +50,7 @@ def push(store: Store, client: Client, report: SyncReport, progress: Progress) -
                 raise
             _hold_refused(store, batch_id, snapshots, refusal, report)
             continue
+        failpoints.hit("device.push.answered")
         with store.transaction() as conn:
             for snapshot, result in zip(snapshots, results, strict=True):
                 report.count(result["status"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -58,8 +59,13 @@ def serving(app: ASGIApp) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def spawn(db_url: str, *options: str) -> tuple[subprocess.Popen[bytes], str]:
-    """`fieldsync serve` in a child process on a free port; returns once it answers /health."""
+def spawn(
+    db_url: str, *options: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
+    """`fieldsync serve` in a child process on a free port; returns once it answers /health.
+
+    `env` adds to this process's environment (a failpoint, say).
+    """
     url = f"http://127.0.0.1:{free_port()}"
     command = [
         sys.executable,
@@ -74,7 +80,9 @@ def spawn(db_url: str, *options: str) -> tuple[subprocess.Popen[bytes], str]:
     ]
     # Its errors go to a file: a pipe nobody reads could fill up and stall the server.
     with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=errors, env={**os.environ, **(env or {})}
+        )
         deadline = time.monotonic() + 30
         while not _healthy(url):
             if process.poll() is not None or time.monotonic() > deadline:

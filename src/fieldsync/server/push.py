@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from fieldsync import failpoints
 from fieldsync.clock import now
 from fieldsync.conflicts import Choice, Op, Outcome, Situation, Status, decide, resolve
 from fieldsync.errors import (
@@ -79,11 +80,14 @@ def push(db: Database, user: Principal, body: PushIn) -> list[dict[str, Any]]:
     _check_batch(user, body)
     try:
         with db.write() as conn:
-            return _push_once(conn, user, body, digest.hexdigest())
+            results = _push_once(conn, user, body, digest.hexdigest())
+            failpoints.hit("server.push.before_commit")
     except IntegrityError:
         # Another process stored the same batch id first: answer with its results.
         with db.write() as conn:
-            return _push_once(conn, user, body, digest.hexdigest())
+            results = _push_once(conn, user, body, digest.hexdigest())
+    failpoints.hit("server.push.after_commit")
+    return results
 
 
 def _check_batch(user: Principal, body: PushIn) -> None:

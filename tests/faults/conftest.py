@@ -1,0 +1,82 @@
+"""Fixtures of the fault suite: a server in its own process behind a fault proxy."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from tests.faults.proxy import FaultProxy
+
+from fieldsync.device import Device
+from fieldsync.failpoints import VARIABLE
+from fieldsync.server.background import spawn
+from fieldsync.server.db import Database
+
+
+class Served:
+    """`fieldsync serve` in a child process that tests may kill and restart."""
+
+    def __init__(self, db: Database, tmp: Path) -> None:
+        self.db, self.tmp = db, tmp
+        self.process: subprocess.Popen[bytes] | None = None
+        self.proxy: FaultProxy | None = None
+
+    def start(self, failpoint: str | None = None) -> None:
+        """Start the server (dying at `failpoint`, if given) behind the proxy."""
+        process, url = spawn(self.db.url, env={VARIABLE: failpoint} if failpoint else None)
+        self.process = process
+        port = int(url.rsplit(":", 1)[1])
+        if self.proxy is None:
+            self.proxy = FaultProxy(port)
+        self.proxy.upstream_port = port
+
+    @property
+    def url(self) -> str:
+        """Where devices connect: the proxy."""
+        assert self.proxy is not None
+        return self.proxy.url
+
+    def died(self, timeout: float = 20) -> int:
+        """Wait for the server to die at its failpoint; its exit status."""
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def stop(self) -> None:
+        """Kill the server (if it still runs)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+
+    def office(self) -> httpx.Client:
+        """The back office, straight to the server (no faults)."""
+        login = {"username": "admin", "password": "secret"}
+        token = httpx.post(f"{self.url}/v1/auth/login", json=login).json()["token"]
+        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"})
+
+    def device(self, name: str) -> Device:
+        """A device of alice's, logged in through the proxy."""
+        return Device.login(self.tmp / name, self.url, "alice", "secret")
+
+
+@pytest.fixture
+def served(backend_db: Database, tmp_path: Path) -> Iterator[Served]:
+    """A seeded server in a child process, behind a fault proxy."""
+    server = Served(backend_db, tmp_path)
+    server.start()
+    yield server
+    server.stop()
+    if server.proxy is not None:
+        server.proxy.close()
+
+
+def device_sync_process(directory: Path, failpoint: str | None = None) -> subprocess.Popen[bytes]:
+    """`fieldsync device sync` in a child process (dying at `failpoint`, if given)."""
+    env = {**os.environ, **({VARIABLE: failpoint} if failpoint else {})}
+    command = [sys.executable, "-m", "fieldsync", "device", "sync", "--dir", str(directory)]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
