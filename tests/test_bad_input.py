@@ -283,3 +283,46 @@ def test_a_none_filtered_entity_is_not_synchronized(crm: httpx.Client, alice: ht
     ]
     assert result["error"]["code"] == "entity_not_synced"
     assert journal(crm) == []
+
+
+def rejection(response: httpx.Response) -> dict[str, Any]:
+    assert response.status_code == 200, response.text
+    (result,) = response.json()["results"]
+    assert result["status"] == "rejected"
+    return dict(result["error"])
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"name": "A", "phone": {"a": [[[[[[[[[[{"b": 1}]]]]]]]]]]}}, "wrong_type"),
+        ({"name": "A", "phone": "9" * 1_000_000}, "too_long"),
+        ({"name": "A", 'phone"; DROP TABLE records; --': "1"}, "unknown_field"),
+        ({"name": "A", "industry": "Retail' OR '1'='1"}, "not_an_option"),
+        ({"name": "A", "revenue": "1e309"}, "wrong_type"),
+    ],
+    ids=["deeply-nested", "huge-string", "sql-field-name", "sql-option", "number-as-text"],
+)
+def test_hostile_values_are_rejected_and_change_nothing(
+    crm: httpx.Client, alice: httpx.Client, fields: dict[str, Any], code: str
+) -> None:
+    assert rejection(push(alice, change(fields=fields)))["code"] == code
+    assert nothing_written(crm)
+
+
+def test_a_sql_looking_entity_name_is_refused_and_the_tables_stay(
+    crm: httpx.Client, alice: httpx.Client
+) -> None:
+    entity = "account; DROP TABLE records; --"
+    assert rejection(push(alice, change(entity=entity[:64])))["code"] == "unknown_entity"
+    listed = crm.get("/v1/entities/account' OR '1'='1/records")
+    assert_error(listed, 404, "unknown_entity")
+    assert push(alice, change(fields={"name": "Still here"})).status_code == 200
+    assert len(crm.get("/v1/entities/account/records").json()["records"]) == 1
+
+
+@pytest.mark.parametrize("record_id", ["1 OR 1=1", "../../etc/passwd", "%00", "x" * 5000])
+def test_odd_record_ids_in_the_records_api_are_404(crm: httpx.Client, record_id: str) -> None:
+    response = crm.get(f"/v1/entities/account/records/{record_id}")
+    assert response.status_code in (404, 422)
+    assert response.json()["error"]["code"] in ("unknown_record", "invalid_request", "not_found")

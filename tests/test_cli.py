@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 
 from fieldsync.cli import common
 from fieldsync.cli.main import app
+from fieldsync.device import Device
 from fieldsync.server import cursors
 from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
@@ -177,3 +178,19 @@ def test_db_commands_vacuum_and_restored(tmp_path: Path) -> None:
     with after.read() as conn:
         assert cursors.epoch(conn) != old_epoch
     after.dispose()
+
+
+def test_token_revoke_signs_a_user_or_a_device_out(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, db = served
+    phone, tablet = str(tmp_path / "phone"), str(tmp_path / "tablet")
+    login(phone, url, "alice-pw")
+    login(tablet, url, "alice-pw")
+    device_id = Device(phone).device_id
+    assert "revoked 1 token" in cli("token", "revoke", "--device", device_id, "--db", str(db))
+    assert "log in again" in cli("device", "sync", "--dir", phone, ok=False)
+    cli("device", "sync", "--dir", tablet)  # the other device is still signed in
+    assert "revoked 1 token" in cli("token", "revoke", "--user", "alice", "--db", str(db))
+    assert "log in again" in cli("device", "sync", "--dir", tablet, ok=False)
+    assert "give --user or --device" in cli("token", "revoke", "--db", str(db), ok=False)

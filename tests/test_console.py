@@ -185,3 +185,12 @@ def test_console_pages_forbid_framing_and_inline_scripts(page: Page, server: Ser
     assert headers["x-frame-options"] == "DENY"
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert "script-src 'self'" in headers["content-security-policy"]
+
+
+def test_the_console_login_is_throttled_too(page: Page, server: Server) -> None:
+    for _ in range(5):
+        log_in(page, server.url, password="wrong")
+        expect(page.get_by_role("alert")).to_have_text("Wrong username or password.")
+    log_in(page, server.url)
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed logins; try again in")
+    expect(page.get_by_role("heading", name="Dashboard")).to_have_count(0)

@@ -10,7 +10,8 @@ FieldsyncError
 │   ├── Gone                 410 resync_required: a cursor older than the horizon
 │   ├── PreconditionFailed   412 stale If-Match
 │   ├── PayloadTooLarge      413 a body or batch over the limits
-│   └── Unprocessable        422 well-formed but invalid values
+│   ├── Unprocessable        422 well-formed but invalid values
+│   └── TooManyRequests      429 too many failed logins: wait (Retry-After)
 ├── ValidationFailed         a change's values break the project's rules
 └── DeviceError              raised by the device library
     ├── NotLoggedIn          the device directory has no session
@@ -39,6 +40,11 @@ class ApiError(FieldsyncError):
         if code is not None:
             self.code = code
         self.details = details
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (Retry-After, say)."""
+        return {}
 
     def body(self) -> dict[str, Any]:
         """The JSON error body of the wire contract."""
@@ -103,6 +109,22 @@ class Unprocessable(ApiError):
 
     status = 422
     code = "invalid"
+
+
+class TooManyRequests(ApiError):
+    """429: too many failed attempts; `retry_after` seconds until the next may be tried."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, details={"retry_after": retry_after})
+        self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Retry-After, as HTTP clients expect."""
+        return {"Retry-After": str(self.retry_after)}
 
 
 class ValidationFailed(FieldsyncError):

@@ -20,6 +20,7 @@ from fieldsync.server.users import Principal
 
 user_app = typer.Typer(help="Manage server users.", no_args_is_help=True)
 db_app = typer.Typer(help="The server database: schema upgrades, tombstones.", no_args_is_help=True)
+token_app = typer.Typer(help="Bearer tokens: sign users or devices out.", no_args_is_help=True)
 project_app = typer.Typer(
     help="The customization: entities, fields, On Conflict.", no_args_is_help=True
 )
@@ -78,6 +79,26 @@ def user_add(
     with failures(), _database(db) as database, database.write() as conn:
         users.add(conn, name, password, admin=is_admin)
     console.print(f"added {'admin' if is_admin else 'user'} {name}")
+
+
+@token_app.command("revoke")
+def token_revoke(
+    user: Annotated[str | None, typer.Option(help="Every token of this user.")] = None,
+    device: Annotated[str | None, typer.Option(help="Every token of this device id.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Revoke tokens now: the user's or the device's apps must log in again.
+
+    Example: fieldsync token revoke --user alice
+    """
+    if (user is None) == (device is None):
+        raise typer.BadParameter("give --user or --device")
+    with failures(), _database(db) as database, database.write() as conn:
+        if user is not None:
+            count = users.revoke_user(conn, users.find(conn, user))
+        else:
+            count = users.revoke_device(conn, str(device))
+    console.print(f"revoked {count} token{'' if count == 1 else 's'}")
 
 
 @project_app.command("export")
@@ -190,3 +211,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(project_app, name="project")
     app.add_typer(db_app, name="db")
+    app.add_typer(token_app, name="token")

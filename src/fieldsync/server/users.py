@@ -78,11 +78,17 @@ def set_disabled(conn: Connection, user_id: str, disabled: bool) -> None:
     """Disable (or enable again) a user; disabling revokes every token they hold."""
     _update_user(conn, user_id, disabled=disabled)
     if disabled:
-        conn.execute(
-            sa.update(tokens)
-            .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now())
-        )
+        revoke_user(conn, user_id)
+
+
+def revoke_user(conn: Connection, user_id: str) -> int:
+    """Revoke every live token of a user (all their devices and sessions); returns how many."""
+    revoked = conn.execute(
+        sa.update(tokens)
+        .where(tokens.c.user_id == user_id, tokens.c.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+    return int(revoked.rowcount)
 
 
 def _update_user(conn: Connection, user_id: str, **values: object) -> None:

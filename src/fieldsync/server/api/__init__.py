@@ -15,6 +15,7 @@ from fieldsync.server import console
 from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.deps import JSON
 from fieldsync.server.db import Database
+from fieldsync.server.throttle import LoginThrottle
 
 MAX_BODY = 10 * 1024 * 1024
 
@@ -26,8 +27,12 @@ def _error(status: int, code: str, message: str, details: Any = None) -> JSON:
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     if console.is_console(request):
-        return console.error_page(request, exc.status, exc.message)
-    return _error(exc.status, exc.code, exc.message, exc.details)
+        page = console.error_page(request, exc.status, exc.message)
+        page.headers.update(exc.headers)
+        return page
+    response = _error(exc.status, exc.code, exc.message, exc.details)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
@@ -97,6 +102,7 @@ def create_app(db: Database) -> FastAPI:
         responses={"4XX": {"description": '`{"error": {"code", "message", "details"}}`'}},
     )
     app.state.db = db
+    app.state.throttle = LoginThrottle()
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)

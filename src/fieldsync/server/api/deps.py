@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fieldsync.errors import Forbidden, Unauthorized
 from fieldsync.server import users
 from fieldsync.server.db import Database
+from fieldsync.server.throttle import LoginThrottle
 from fieldsync.server.users import Principal
 
 
@@ -32,6 +33,17 @@ def database(request: Request) -> Database:
     """The server's database."""
     db: Database = request.app.state.db
     return db
+
+
+def throttle_of(request: Request) -> LoginThrottle:
+    """The server's login throttle."""
+    throttle: LoginThrottle = request.app.state.throttle
+    return throttle
+
+
+def client_address(request: Request) -> str:
+    """The address a request came from (a proxy in front should pass the real one)."""
+    return request.client.host if request.client else "unknown"
 
 
 def bearer_token(

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from fieldsync.errors import Unauthorized
+from fieldsync.errors import TooManyRequests, Unauthorized
 from fieldsync.server import users
-from fieldsync.server.api.deps import Db
+from fieldsync.server.api.deps import Db, client_address, throttle_of
 from fieldsync.server.console import session
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted
@@ -54,11 +54,20 @@ def login(
     expected = request.cookies.get(session.LOGIN_COOKIE, "")
     if not expected or not hmac.compare_digest(csrf, expected):
         return _login_page(request, _safe_next(next), "The form expired; please try again.")
-    try:
+
+    def check() -> users.Principal:
         with db.read() as conn:
-            who = users.check_password(conn, username, password)
+            return users.check_password(conn, username, password)
+
+    try:
+        who = throttle_of(request).guard(username, client_address(request), check)
     except Unauthorized:
         return _login_page(request, _safe_next(next), "Wrong username or password.")
+    except TooManyRequests as refused:
+        page = _login_page(request, _safe_next(next), refused.message.capitalize() + ".")
+        page.status_code = 429
+        page.headers.update(refused.headers)
+        return page
     if not who.is_admin:
         return _login_page(request, _safe_next(next), "Only admins may use the console.")
     with db.write() as conn:
