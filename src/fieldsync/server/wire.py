@@ -18,6 +18,10 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
 class LoginIn(Strict):
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1000)

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +17,7 @@ from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.deps import JSON
 from fieldsync.server.db import Database
 from fieldsync.server.throttle import LoginThrottle
+from fieldsync.server.wire import HealthOut
 
 MAX_BODY = 10 * 1024 * 1024
 
@@ -53,7 +55,22 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if console.is_console(request):
         return console.error_page(request, exc.status_code, str(exc.detail))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return _error(exc.status_code, code, str(exc.detail))
+    response = _error(exc.status_code, code, str(exc.detail))
+    if exc.status_code == 405:
+        response.headers["Allow"] = _allowed(request)
+    return response
+
+
+def _allowed(request: Request) -> str:
+    """Every method some route of this path takes (Starlette names only the first route's)."""
+    path = request.url.path
+    methods = {
+        method
+        for route in request.app.routes
+        if isinstance(route, APIRoute) and route.path_regex.match(path)
+        for method in route.methods or ()
+    }
+    return ", ".join(sorted(methods))
 
 
 class BodyLimit:
@@ -109,10 +126,10 @@ def create_app(db: Database) -> FastAPI:
     for module in (auth, sync, records, admin):
         app.include_router(module.router)
 
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
+    @app.get("/health", tags=["health"], response_model=HealthOut)
+    def health() -> JSON:
         """Liveness: answers without a token."""
-        return {"status": "ok"}
+        return JSON({"status": "ok"})
 
     console.mount(app)
 

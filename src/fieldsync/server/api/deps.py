@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from fieldsync.errors import Forbidden, Unauthorized
@@ -16,10 +16,8 @@ from fieldsync.server.throttle import LoginThrottle
 from fieldsync.server.users import Principal
 
 
-class JSON(Response):
-    """A JSON response rendered with orjson."""
-
-    media_type = "application/json"
+class JSON(JSONResponse):
+    """A JSON response rendered with orjson (a JSONResponse, so OpenAPI documents its model)."""
 
     def render(self, content: Any) -> bytes:
         """Serialize `content`."""
