@@ -8,18 +8,16 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import fieldsync
-from fieldsync.errors import ApiError, PayloadTooLarge
+from fieldsync.errors import ApiError
 from fieldsync.server import console
 from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.deps import JSON
+from fieldsync.server.api.guards import RequestGuard
 from fieldsync.server.db import Database
 from fieldsync.server.throttle import LoginThrottle
 from fieldsync.server.wire import HealthOut
-
-MAX_BODY = 10 * 1024 * 1024
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> JSON:
@@ -73,48 +71,15 @@ def _allowed(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-class BodyLimit:
-    """Refuses request bodies over `limit` bytes with 413, before the app reads them whole."""
-
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
-        self.app, self.limit = app, limit
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, send)
-            return
-        seen = 0
-
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise PayloadTooLarge(f"the body is over {self.limit} bytes", code="body_too_large")
-            return message
-
-        await self.app(scope, counted, send)
-
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        response = _error(413, "body_too_large", f"the body is over {self.limit} bytes")
-        await response(scope, _no_body, send)
-
-
-async def _no_body() -> Message:
-    return {"type": "http.request", "body": b"", "more_body": False}
-
-
 def create_app(db: Database) -> FastAPI:
     """The fieldsync server over `db` (whose tables must exist)."""
     app = FastAPI(
         title="fieldsync",
         version=fieldsync.__version__,
-        description="Offline-first CRM synchronization: wire contract v1.",
+        description=(
+            "Offline-first CRM synchronization: wire contract v1. Text anywhere in a "
+            "request must not contain NUL (U+0000): such requests are refused with 400."
+        ),
         default_response_class=JSON,
         responses={"4XX": {"description": '`{"error": {"code", "message", "details"}}`'}},
     )
@@ -133,5 +98,5 @@ def create_app(db: Database) -> FastAPI:
 
     console.mount(app)
 
-    app.add_middleware(BodyLimit)
+    app.add_middleware(RequestGuard)
     return app
