@@ -1,13 +1,14 @@
 """Text typed into a form or a command line, as the value a field holds.
 
 Shared by the CLI, the admin console and the device app, so "12", "yes" or an
-empty box mean the same everywhere.
+empty box mean the same everywhere; and the conflict forms' choices.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from fieldsync.conflicts import Choice
 from fieldsync.errors import ValidationFailed
 from fieldsync.project import Entity, Field, FieldType
 
@@ -41,3 +42,16 @@ def form_values(entity: Entity, form: Any, prefix: str = "f.") -> dict[str, Any]
         if isinstance(text, str):
             values[fdef.name] = typed(fdef, text)
     return values
+
+
+def conflict_choice(form: Any) -> tuple[Choice, dict[str, Choice]]:
+    """The `use` of a conflict form and its per-field merge picks (`pick.FIELD`).
+
+    Raises ValueError for a choice that is not device, server or merge.
+    """
+    picks = {
+        key.removeprefix("pick."): Choice(str(value))
+        for key, value in form.multi_items()
+        if key.startswith("pick.")
+    }
+    return Choice(str(form.get("use"))), picks

@@ -12,6 +12,7 @@ from fieldsync.device.app.guard import Posted
 from fieldsync.device.app.render import device, page, redirect, syncer
 from fieldsync.device.app.words import plain_words
 from fieldsync.errors import ValidationFailed
+from fieldsync.forms import conflict_choice
 
 router = APIRouter(prefix="/errors")
 
@@ -83,12 +84,7 @@ def conflict(conflict_id: str, request: Request) -> HTMLResponse:
 def decide(conflict_id: str, request: Request, form: Posted) -> Response:
     """Store the user's choice; the next sync applies it."""
     try:
-        use = Choice(str(form.get("use")))
-        picks = {
-            k.removeprefix("pick."): Choice(str(v))
-            for k, v in form.multi_items()
-            if k.startswith("pick.")
-        }
+        use, picks = conflict_choice(form)
         device(request).resolve(conflict_id, use, picks)
     except ValueError:
         return _conflict_page(request, conflict_id, "Choose one of the versions.", 422)

@@ -9,8 +9,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from fieldsync.conflicts import Choice, differing
+from fieldsync.conflicts import differing
 from fieldsync.errors import ApiError
+from fieldsync.forms import conflict_choice
 from fieldsync.server import admin, journal, projects, users
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
@@ -140,12 +141,7 @@ def conflict(entry_id: str, request: Request, current: Current, db: Db) -> HTMLR
 def resolve(entry_id: str, request: Request, current: Current, form: Posted, db: Db) -> Response:
     """Settle an open User Action conflict; the device receives the outcome next sync."""
     try:
-        use = Choice(str(form.get("use")))
-        picks = {
-            key.removeprefix("pick."): Choice(str(value))
-            for key, value in form.multi_items()
-            if key.startswith("pick.")
-        }
+        use, picks = conflict_choice(form)
         with db.write() as conn:
             admin.resolve_conflict(conn, current.admin, entry_id, use, picks)
     except ValueError:
