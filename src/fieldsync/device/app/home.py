@@ -47,9 +47,10 @@ def login(request: Request, form: Posted) -> Response:
         Device.login(device(request).directory, server, username, password).close()
     except Offline:
         return _login_page(request, f"Cannot reach {server}; check the address.", 502)
-    except (DeviceError, ValidationFailed) as failure:
-        message = getattr(failure, "message", None) or str(failure)
-        return _login_page(request, message, 401)
+    except ValidationFailed as failure:
+        return _login_page(request, failure.message, 409)
+    except DeviceError as failure:
+        return _login_page(request, str(failure), 401)
     syncer(request).request()
     return redirect("/", "logged_in")
 

@@ -149,11 +149,15 @@ class Syncer:
                 self._finish("failed", str(refused))
         except FieldsyncError as failure:
             self._finish("failed", str(failure))
+        except Exception as failure:  # a bug must show, not stop every later sync
+            self._finish("failed", f"unexpected error: {failure!r}")
         self._next_interval = time.monotonic() + self.settings().interval * 60
 
     def _retry_later(self) -> None:
+        """Offline: with any automatic sync on, try again after a growing pause."""
         self._backoff = min(BACKOFF_MAX, self._backoff * 2 or BACKOFF_FIRST)
-        if self.settings().interval:
+        settings = self.settings()
+        if settings.interval or settings.after_change:
             self._change_due = time.monotonic() + self._backoff
 
     def _progress(self, phase: str, done: int) -> None:
