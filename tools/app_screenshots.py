@@ -20,27 +20,12 @@ from playwright.sync_api import Page, sync_playwright
 from fieldsync.device import Device
 from fieldsync.device.app import create_app
 from fieldsync.device.app.syncer import SETTINGS_KEY, AutoSync
-from fieldsync.server import users
 from fieldsync.server.background import running, serving
 from fieldsync.server.db import Database
+from tools.common import OUT, chromium, office, seed
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 NAMES = ["Bratislava Farm Supply", "Vienna Tractors", "Brno Seeds", "Graz Orchards", "Linz Mills"]
 BULK = 30_000
-
-
-def seed(db: Database) -> None:
-    db.prepare()
-    with db.write() as conn:
-        users.add(conn, "admin", "secret", admin=True)
-        users.add(conn, "alice", "secret")
-
-
-def office(url: str) -> httpx.Client:
-    login = {"username": "admin", "password": "secret"}
-    token = httpx.post(f"{url}/v1/auth/login", json=login).json()["token"]
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=120)
 
 
 def bulk_accounts(crm: httpx.Client) -> None:
@@ -100,12 +85,10 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(str(Path(tmp) / "server.db"))
-        seed(db)
+        seed(db, "alice")
         with running(db) as url, sync_playwright() as playwright:
             directory = prepare_phone(url, Path(tmp))
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
+            browser = chromium(playwright)
             page = browser.new_page(viewport={"width": 390, "height": 844}, has_touch=True)
             with serving(create_app(directory)) as app:
                 page.goto(app)

@@ -9,31 +9,14 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import httpx
 from playwright.sync_api import Page, sync_playwright
 
 from fieldsync.device import Device
-from fieldsync.server import users
 from fieldsync.server.background import running
 from fieldsync.server.db import Database
+from tools.common import OUT, chromium, office, seed
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CITIES = ["Bratislava", "Vienna", "Brno", "Graz", "Linz", "Košice", "Prague", "Budapest"]
-
-
-def seed(db: Database) -> None:
-    db.prepare()
-    with db.write() as conn:
-        users.add(conn, "admin", "secret", admin=True)
-        for name in ("alice", "bob", "carol"):
-            users.add(conn, name, "secret")
-
-
-def office(url: str) -> httpx.Client:
-    login = {"username": "admin", "password": "secret"}
-    token = httpx.post(f"{url}/v1/auth/login", json=login).json()["token"]
-    return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
 
 
 def make_conflicts(url: str, tmp: Path) -> None:
@@ -82,7 +65,7 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(str(Path(tmp) / "server.db"))
-        seed(db)
+        seed(db, "alice", "bob", "carol")
         with running(db) as url, sync_playwright() as playwright:
             make_conflicts(url, Path(tmp))
             crm = office(url)
@@ -91,9 +74,7 @@ def main() -> None:
             merged = next(e for e in journal if e["outcome"] == "merged")
             record = crm.get("/v1/entities/account/records").json()["records"][0]
             device_id = journal[0]["device_id"]
-            browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-            )
+            browser = chromium(playwright)
             page = browser.new_page(viewport={"width": 1280, "height": 800})
             shoot(page, url, "/admin/login", "login")
             page.get_by_label("Username").fill("admin")

@@ -42,7 +42,8 @@ def _is_datetime(value: Any) -> bool:
     return True
 
 
-def _is_uuid(value: Any) -> bool:
+def is_uuid(value: Any) -> bool:
+    """True for a UUID in any of its text forms."""
     try:
         uuid.UUID(value)
     except (TypeError, ValueError, AttributeError):
@@ -59,7 +60,7 @@ _TYPE_CHECKS: dict[FieldType, tuple[Callable[[Any], bool], str]] = {
     FieldType.DATE: (_is_date, "a date like 2026-11-26"),
     FieldType.DATETIME: (_is_datetime, "an ISO 8601 date and time"),
     FieldType.PICKLIST: (lambda v: isinstance(v, str), "one of the options"),
-    FieldType.LOOKUP: (_is_uuid, "the id (UUID) of a record"),
+    FieldType.LOOKUP: (is_uuid, "the id (UUID) of a record"),
 }
 
 

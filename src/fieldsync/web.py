@@ -10,8 +10,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
+from starlette.exceptions import HTTPException
+
+from fieldsync.errors import ApiError, ValidationFailed
 
 HEADERS = {
     "Content-Security-Policy": (
@@ -52,3 +56,23 @@ class Pages:
             raise ValueError(f"unknown notice {notice!r}")
         target = f"{path}?notice={notice}" if notice else path
         return RedirectResponse(target, status_code=303, headers=HEADERS)
+
+
+# What a web UI's error page shows for each error the app raises, and with what status.
+REFUSALS: tuple[type[Exception], ...] = (
+    ApiError,
+    ValidationFailed,
+    HTTPException,
+    RequestValidationError,
+)
+
+
+def refusal(exc: Exception) -> tuple[int, str, dict[str, str]]:
+    """Status, message and extra headers of an error page for one of `REFUSALS`."""
+    if isinstance(exc, ApiError):
+        return exc.status, exc.message, exc.headers
+    if isinstance(exc, ValidationFailed):
+        return (404 if exc.code.startswith("unknown") else 422), exc.message, {}
+    if isinstance(exc, HTTPException):
+        return exc.status_code, str(exc.detail), dict(exc.headers or {})
+    return 422, "The form or address is not valid.", {}

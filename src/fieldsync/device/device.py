@@ -136,6 +136,10 @@ class Device:
         """Sync errors: open conflicts and rejected changes."""
         return sync_errors.listing(self.store)
 
+    def error_count(self) -> int:
+        """How many Sync errors there are."""
+        return sync_errors.count(self.store)
+
     def resolve(
         self, conflict_id: str, use: Choice | str, picks: Mapping[str, Choice | str] | None = None
     ) -> None:

@@ -47,6 +47,15 @@ def listing(store: Store) -> list[dict[str, Any]]:
     return conflicts + rejected
 
 
+def count(store: Store) -> int:
+    """How many Sync errors there are (for a banner), without reading them."""
+    row = store.conn.execute(
+        "SELECT (SELECT count(*) FROM conflicts) + "
+        "(SELECT count(*) FROM records WHERE error IS NOT NULL)"
+    ).fetchone()
+    return int(row[0])
+
+
 def _error_of(row: Any) -> dict[str, Any]:
     error = loads(row["error"])
     return {"code": error["code"], "message": error["message"], "details": error.get("details")}

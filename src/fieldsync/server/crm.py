@@ -27,22 +27,14 @@ from fieldsync.server import projects, records
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import records as records_table
 from fieldsync.server.users import Principal
-from fieldsync.validation import check_required, check_values, lookups, normalize
+from fieldsync.validation import check_required, check_values, is_uuid, lookups, normalize
 
 
 def _visible(conn: Connection, user: Principal, entity: Entity, record_id: str) -> StoredRecord:
-    found = records.get(conn, entity.name, record_id) if _is_uuid(record_id) else None
+    found = records.get(conn, entity.name, record_id) if is_uuid(record_id) else None
     if found is None or not records.may_see(user, entity, found):
         raise NotFound(f"no {entity.name} {record_id!r:.80}", code="unknown_record")
     return found
-
-
-def _is_uuid(text: str) -> bool:
-    try:
-        uuid.UUID(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _check_if_match(found: StoredRecord, if_match: str | None) -> None:

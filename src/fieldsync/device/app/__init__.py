@@ -13,16 +13,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
-from starlette.exceptions import HTTPException
 
 from fieldsync.device import Device
 from fieldsync.device.app import guard, home, records, sync, sync_errors
 from fieldsync.device.app.render import page, redirect
 from fieldsync.device.app.syncer import Syncer
-from fieldsync.errors import ApiError, NotLoggedIn, ValidationFailed
+from fieldsync.errors import NotLoggedIn
+from fieldsync.web import REFUSALS, refusal
 
 
 async def _not_logged_in(_request: Request, _exc: Exception) -> Response:
@@ -30,14 +29,10 @@ async def _not_logged_in(_request: Request, _exc: Exception) -> Response:
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
-    if isinstance(exc, ApiError):
-        return page(request, "error.html", exc.status, message=exc.message)
-    if isinstance(exc, ValidationFailed):
-        status = 404 if exc.code.startswith("unknown") else 422
-        return page(request, "error.html", status, message=exc.message)
-    if isinstance(exc, HTTPException):
-        return page(request, "error.html", exc.status_code, message=str(exc.detail))
-    return page(request, "error.html", 422, message="The form or address is not valid.")
+    status, message, headers = refusal(exc)
+    shown = page(request, "error.html", status, message=message)
+    shown.headers.update(headers)
+    return shown
 
 
 def create_app(directory: Path) -> FastAPI:
@@ -59,7 +54,7 @@ def create_app(directory: Path) -> FastAPI:
     static = Path(__file__).parent / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.add_exception_handler(NotLoggedIn, _not_logged_in)
-    for kind in (ApiError, ValidationFailed, HTTPException, RequestValidationError):
+    for kind in REFUSALS:
         app.add_exception_handler(kind, _refused)
     app.add_middleware(guard.LocalOnly)
     return app

@@ -24,7 +24,8 @@ def home(request: Request) -> Response:
         return redirect("/login")
     counts = shown.counts()
     entities = [(e, *counts.get(e.name, (0, 0))) for e in shown.project.entities]
-    return page(request, "home.html", entities=entities, unsynced=shown.unsynced())
+    unsynced = sum(pending for _, pending in counts.values())
+    return page(request, "home.html", entities=entities, unsynced=unsynced)
 
 
 def _login_page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:

@@ -49,7 +49,7 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
         "csrf": request.app.state.csrf,
         "sync": syncer(request).status(),
         "last_sync": shown.store.get_meta("last_sync"),
-        "error_count": len(shown.errors()) if user else 0,
+        "error_count": shown.error_count() if user else 0,
     }
     return _pages.page(request, template, status, **frame, **context)
 

@@ -33,7 +33,7 @@ def status(request: Request) -> dict[str, Any]:
     logged_in = shown.store.get_meta("user") is not None
     return {
         **syncer(request).status(),
-        "errors": len(shown.errors()) if logged_in else 0,
+        "errors": shown.error_count() if logged_in else 0,
         "unsynced": shown.unsynced(),
         "last_sync": shown.store.get_meta("last_sync"),
     }

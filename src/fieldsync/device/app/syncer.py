@@ -134,7 +134,7 @@ class Syncer:
             self.state = SyncState(running=True, phase="pushing", syncs=self.state.syncs)
         try:
             report = self.device.sync(self._progress)
-            errors = len(self.device.errors())
+            errors = self.device.error_count()
             self._finish("done", _summary(report, errors), report=report)
             self._backoff = 0.0
         except Offline:

@@ -26,10 +26,6 @@ def _error(status: int, code: str, message: str, details: Any = None) -> JSON:
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    if console.is_console(request):
-        page = console.error_page(request, exc.status, exc.message)
-        page.headers.update(exc.headers)
-        return page
     response = _error(exc.status, exc.code, exc.message, exc.details)
     response.headers.update(exc.headers)
     return response
@@ -37,8 +33,6 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    if console.is_console(request):
-        return console.error_page(request, 422, "The form or address is not valid.")
     problems = [
         {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
         for e in exc.errors()
@@ -50,8 +44,6 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    if console.is_console(request):
-        return console.error_page(request, exc.status_code, str(exc.detail))
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     response = _error(exc.status_code, code, str(exc.detail))
     if exc.status_code == 405:

@@ -44,6 +44,16 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def checked_login(request: Request, db: Database, username: str, password: str) -> Principal:
+    """The user behind a username and password, under the login throttle (401, 429)."""
+
+    def check() -> Principal:
+        with db.read() as conn:  # outside a write: Argon2 is slow on purpose
+            return users.check_password(conn, username, password)
+
+    return throttle_of(request).guard(username, client_address(request), check)
+
+
 def bearer_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:

@@ -68,7 +68,7 @@ def _counts(conn: Connection) -> dict[str, int]:
     }
 
 
-@router.get("")
+@router.get("/")
 def dashboard(request: Request, current: Current, db: Db) -> HTMLResponse:
     """Counts, and syncs and conflicts per policy over the last days."""
     with db.read() as conn:

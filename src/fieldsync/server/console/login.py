@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from fieldsync.errors import TooManyRequests, Unauthorized
 from fieldsync.server import users
-from fieldsync.server.api.deps import Db, client_address, throttle_of
+from fieldsync.server.api.deps import Db, checked_login
 from fieldsync.server.console import session
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted
@@ -55,12 +55,8 @@ def login(
     if not expected or not hmac.compare_digest(csrf, expected):
         return _login_page(request, _safe_next(next), "The form expired; please try again.")
 
-    def check() -> users.Principal:
-        with db.read() as conn:
-            return users.check_password(conn, username, password)
-
     try:
-        who = throttle_of(request).guard(username, client_address(request), check)
+        who = checked_login(request, db, username, password)
     except Unauthorized:
         return _login_page(request, _safe_next(next), "Wrong username or password.")
     except TooManyRequests as refused:
