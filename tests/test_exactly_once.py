@@ -45,7 +45,7 @@ CRASHING_SYNC = textwrap.dedent(
     def die(*args, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)  # results arrived; nothing stored yet
 
-    push._apply_result = die
+    push._apply_results = die
     from fieldsync.device import Device
     Device(sys.argv[1]).sync()
     """

@@ -117,6 +117,8 @@ def differing(a: Values | None, b: Values | None) -> frozenset[str]:
     """The fields whose values differ between two records (a missing record has none)."""
     if a is None or b is None:
         return frozenset((a or b or {}).keys())
+    if a.keys() == b.keys():  # the usual case: two states of one entity's record
+        return frozenset([f for f, value in a.items() if b[f] != value])
     return frozenset(f for f in set(a) | set(b) if a.get(f) != b.get(f))
 
 

@@ -132,7 +132,11 @@ class Project:
 
     def entity(self, name: str) -> Entity | None:
         """The entity called `name`, if there is one."""
-        return next((e for e in self.entities if e.name == name), None)
+        return self._by_name.get(name)
+
+    @cached_property
+    def _by_name(self) -> dict[str, Entity]:
+        return {e.name: e for e in self.entities}
 
     def to_dict(self) -> dict[str, Any]:
         """The project as `GET /v1/project` shows it."""

@@ -7,6 +7,7 @@ import ssl
 import time
 from typing import Any
 
+import httpcore  # noqa: F401  (httpx imports it on the first client; a sync should not wait)
 import httpx
 import orjson
 
@@ -29,17 +30,19 @@ class Client:
 
     def __init__(self, server: str, token: str | None = None) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        # Plain HTTP uses no TLS: loading the certificates would only cost time.
+        verify = _tls() if server.startswith("https:") else False
         self.http = httpx.Client(
-            base_url=server.rstrip("/"), headers=headers, timeout=TIMEOUT, verify=_tls()
+            base_url=server.rstrip("/"), headers=headers, timeout=TIMEOUT, verify=verify
         )
 
     def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
         """Send one request and return its JSON body; raise Offline or ServerRefused.
 
-        A dropped connection or an unavailable server is tried again with backoff
-        before the device calls itself offline.
+        `body` is a JSON value, or bytes already encoded. A dropped connection or an
+        unavailable server is tried again with backoff before the device calls itself offline.
         """
-        content = None if body is None else orjson.dumps(body)
+        content = body if body is None or isinstance(body, bytes) else orjson.dumps(body)
         headers = {"Content-Type": "application/json"} if content is not None else {}
         query = {k: v for k, v in params.items() if v is not None}
         problem = "the server cannot be reached"

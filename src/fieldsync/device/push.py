@@ -17,7 +17,7 @@ from fieldsync import failpoints
 from fieldsync.clock import now
 from fieldsync.conflicts import Kind, Status, differing
 from fieldsync.device.client import Client
-from fieldsync.device.rebase import rebase
+from fieldsync.device.rebase import Rebase, rebase
 from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import CREATED, DELETED, Store, dumps, loads
 from fieldsync.errors import ServerRefused
@@ -52,9 +52,7 @@ def push(store: Store, client: Client, report: SyncReport, progress: Progress) -
             continue
         failpoints.hit("device.push.answered")
         with store.transaction() as conn:
-            for snapshot, result in zip(snapshots, results, strict=True):
-                report.count(result["status"])
-                _apply_result(conn, snapshot, result)
+            _apply_results(conn, snapshots, results, report)
             conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch_id,))
         progress("push", report.pushed)
 
@@ -76,46 +74,55 @@ def _hold_refused(
         conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch_id,))
 
 
-def _outbox(store: Store) -> tuple[str, Any, list[dict[str, Any]]] | None:
+def _outbox(store: Store) -> tuple[str, bytes, list[dict[str, Any]]] | None:
     row = store.conn.execute("SELECT * FROM outbox ORDER BY created_at LIMIT 1").fetchone()
     if row is None:
         return None
-    return row["batch_id"], loads(row["body"]), loads(row["snapshots"])
+    return row["batch_id"], row["body"].encode(), loads(row["snapshots"])
 
 
-def _next_batch(store: Store, upto: int) -> tuple[str, Any, list[dict[str, Any]]] | None:
-    project = store.project()
+def _next_batch(store: Store, upto: int) -> tuple[str, bytes, list[dict[str, Any]]] | None:
+    """The next batch of pending changes, parents first, written to the outbox.
+
+    Each change is encoded once: its size counts towards the batch limit, and the
+    body is built from the encoded changes.
+    """
     rows = store.conn.execute(PENDING, (upto,)).fetchall()
-    ranks = _parent_ranks(project)
+    ranks = _parent_ranks(store.project())
     rows.sort(key=lambda r: (ranks.get(r["entity"], 0), r["seq"]))
-    changes: list[dict[str, Any]] = []
+    changes: list[orjson.Fragment] = []
     snapshots: list[dict[str, Any]] = []
     size = 0
     for row in rows[:BATCH_SIZE]:
         change = _change(row)
-        size += len(orjson.dumps(change))
+        encoded = orjson.dumps(change)
+        size += len(encoded)
         if changes and size > BATCH_BYTES:
             break
-        changes.append(change)
-        snapshots.append(
-            {
-                "entity": row["entity"],
-                "id": row["id"],
-                "rev": row["rev"],
-                "data": loads(row["data"]),
-                "conflict_id": row["conflict_id"],
-            }
-        )
+        changes.append(orjson.Fragment(encoded))
+        snapshots.append(_snapshot(row, change["record"]))
     if not changes:
         return None
     batch_id = str(uuid.uuid4())
-    body = {"device_id": store.get_meta("device_id"), "batch_id": batch_id, "changes": changes}
+    device_id = store.get_meta("device_id")
+    body = orjson.dumps({"device_id": device_id, "batch_id": batch_id, "changes": changes})
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO outbox (batch_id, body, snapshots, created_at) VALUES (?, ?, ?, ?)",
-            (batch_id, dumps(body), dumps(snapshots), now()),
+            (batch_id, body.decode(), dumps(snapshots), now()),
         )
     return batch_id, body, snapshots
+
+
+def _snapshot(row: sqlite3.Row, data: Any) -> dict[str, Any]:
+    """What the device needs to know of a sent change when its result comes back."""
+    return {
+        "entity": row["entity"],
+        "id": row["id"],
+        "rev": row["rev"],
+        "data": data,
+        "conflict_id": row["conflict_id"],
+    }
 
 
 def _parent_ranks(project: Project) -> dict[str, int]:
@@ -162,21 +169,35 @@ def _change(row: sqlite3.Row) -> dict[str, Any]:
     return change
 
 
-def _apply_result(
-    conn: sqlite3.Connection, snapshot: dict[str, Any], result: dict[str, Any]
+def _apply_results(
+    conn: sqlite3.Connection,
+    snapshots: list[dict[str, Any]],
+    results: list[dict[str, Any]],
+    report: SyncReport,
 ) -> None:
-    key = (snapshot["entity"], snapshot["id"])
-    status = result["status"]
-    if status == Status.REJECTED.value:
-        _reject(conn, key, snapshot, result["error"])
-        return
-    if status == Status.CONFLICT.value:
-        _open_conflict(conn, key, snapshot, result)
-        return
-    server = (result["version"], result["record"], result["deleted"])
-    rebase(conn, key, (snapshot["rev"], snapshot["data"]), server)
-    if snapshot["conflict_id"]:
-        conn.execute("DELETE FROM conflicts WHERE id = ?", (snapshot["conflict_id"],))
+    """Store a batch's results: rejections and open conflicts one by one, the rest in bulk."""
+    settled: list[Rebase] = []
+    for snapshot, result in zip(snapshots, results, strict=True):
+        report.count(result["status"])
+        key = (snapshot["entity"], snapshot["id"])
+        if result["status"] == Status.REJECTED.value:
+            _reject(conn, key, snapshot, result["error"])
+        elif result["status"] == Status.CONFLICT.value:
+            _open_conflict(conn, key, snapshot, result)
+        else:
+            server = (result["version"], result["record"], result["deleted"])
+            settled.append((key, (snapshot["rev"], snapshot["data"]), server))
+    rebase(conn, settled)
+    decided = [(s["conflict_id"],) for s, r in zip(snapshots, results, strict=True) if _ends(s, r)]
+    conn.executemany("DELETE FROM conflicts WHERE id = ?", decided)
+
+
+def _ends(snapshot: dict[str, Any], result: dict[str, Any]) -> bool:
+    """True when the change settled a conflict the user had decided."""
+    return bool(snapshot["conflict_id"]) and result["status"] not in _UNSETTLED
+
+
+_UNSETTLED = frozenset({Status.REJECTED.value, Status.CONFLICT.value})
 
 
 def _reject(

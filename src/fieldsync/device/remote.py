@@ -23,6 +23,6 @@ def fetch_resolutions(store: Store, client: Client, report: SyncReport) -> None:
                 continue
             key = (row["entity"], row["record_id"])
             server = (answer["version"], answer["record"], answer["deleted"])
-            rebase(conn, key, (row["rev"], loads(row["device"])), server)
+            rebase(conn, [(key, (row["rev"], loads(row["device"])), server)])
             conn.execute("DELETE FROM conflicts WHERE id = ?", (answer["id"],))
             report.resolved_remotely += 1

@@ -76,18 +76,29 @@ class Batch:
 
 def push(db: Database, user: Principal, body: PushIn) -> list[dict[str, Any]]:
     """Apply a batch once; a batch id seen before returns its stored results."""
-    digest = hashlib.sha256(orjson.dumps(body.model_dump(), option=orjson.OPT_SORT_KEYS))
+    digest = _digest(body)
     _check_batch(user, body)
     try:
         with db.write() as conn:
-            results = _push_once(conn, user, body, digest.hexdigest())
+            results = _push_once(conn, user, body, digest)
             failpoints.hit("server.push.before_commit")
     except IntegrityError:
         # Another process stored the same batch id first: answer with its results.
         with db.write() as conn:
-            results = _push_once(conn, user, body, digest.hexdigest())
+            results = _push_once(conn, user, body, digest)
     failpoints.hit("server.push.after_commit")
     return results
+
+
+def _digest(body: PushIn) -> str:
+    """The batch's fingerprint: a resent batch must match it (whitespace aside)."""
+    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+
+
+def _legacy_digest(body: PushIn) -> str:
+    """The fingerprint of batches stored before 2026-11 (sorted keys; slower to make)."""
+    canonical = orjson.dumps(body.model_dump(), option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _check_batch(user: Principal, body: PushIn) -> None:
@@ -111,7 +122,8 @@ def _push_once(
 ) -> list[dict[str, Any]]:
     stored = conn.execute(sa.select(batches).where(batches.c.batch_id == body.batch_id)).first()
     if stored is not None:
-        if stored.user_id != user.user_id or stored.request_hash != digest:
+        same = stored.request_hash in (digest, _legacy_digest(body))
+        if stored.user_id != user.user_id or not same:
             raise Conflict("this batch_id was used for another batch", code="batch_id_reused")
         return list(stored.results)
     users.claim_device(conn, body.device_id, user.user_id)
@@ -182,13 +194,17 @@ def _create(
     return _result(change, Status.APPLIED, stored, None)
 
 
-def _device_record(entity: Entity, change: ChangeIn, fallback: Mapping[str, Any]) -> dict[str, Any]:
-    """D: the record as on the device (or `fallback`), the changed fields laid over it.
+def _device_record(entity: Entity, change: ChangeIn, server: Mapping[str, Any]) -> dict[str, Any]:
+    """D: the record as on the device (or the server's), the changed fields laid over it.
 
-    The changed fields were checked already; only the rest of the record is checked here.
+    The changed fields were checked already, and values equal to the server's are
+    stored already; only the rest of the record is checked here.
     """
-    rest = normalize(entity, change.record or fallback)
-    check_values(entity, {f: v for f, v in rest.items() if f not in change.fields})
+    rest = normalize(entity, change.record or server)
+    check_values(
+        entity,
+        {f: v for f, v in rest.items() if f not in change.fields and v != server.get(f)},
+    )
     return {**rest, **change.fields}
 
 

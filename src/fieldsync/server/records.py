@@ -63,6 +63,18 @@ def from_row(row: Any) -> StoredRecord:
     )
 
 
+# The columns of a `StoredRecord`, in its field order (rows unpack straight into it).
+STORED = (
+    records.c.entity,
+    records.c.id,
+    records.c.version,
+    records.c.owner_id,
+    records.c.deleted,
+    records.c.data,
+    records.c.field_versions,
+)
+
+
 def get(conn: Connection, entity: str, record_id: str) -> StoredRecord | None:
     """One record (or tombstone), if it exists."""
     row = conn.execute(
@@ -109,11 +121,11 @@ def get_many(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, s
     for entity, ids in by_entity.items():
         for start in range(0, len(ids), 500):
             rows = conn.execute(
-                sa.select(records).where(
+                sa.select(*STORED).where(
                     records.c.entity == entity, records.c.id.in_(ids[start : start + 500])
                 )
             )
-            found |= {(r.entity, r.id): from_row(r) for r in rows}
+            found |= {(r[0], r[1]): StoredRecord(*r) for r in rows}
     return found
 
 
@@ -150,6 +162,7 @@ class Writer:
         self.updates: list[dict[str, Any]] = []
         self.exits: list[dict[str, Any]] = []
         self.written: dict[tuple[str, str], StoredRecord] = {}
+        self.stamp = now()
 
     def save(
         self,
@@ -170,7 +183,7 @@ class Writer:
             "deleted": stored.deleted,
             "data": stored.data,
             "field_versions": stored.field_versions,
-            "updated_at": now(),
+            "updated_at": self.stamp,
             "updated_by": actor,
             "written_by_device": self.device_id,
         }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -11,7 +13,7 @@ from starlette.exceptions import HTTPException
 
 import fieldsync
 from fieldsync.errors import ApiError
-from fieldsync.server import console
+from fieldsync.server import checkpoints, console
 from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.deps import JSON
 from fieldsync.server.api.guards import RequestGuard
@@ -65,7 +67,14 @@ def _allowed(request: Request) -> str:
 
 def create_app(db: Database) -> FastAPI:
     """The fieldsync server over `db` (whose tables must exist)."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        with checkpoints.running(db.engine):
+            yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="fieldsync",
         version=fieldsync.__version__,
         description=(
