@@ -1,5 +1,8 @@
 """Pull phase: page through server changes and apply each page in one local transaction.
 
+The next page downloads while the last one is written; the cursor moves only with
+the page it belongs to, so a crash at any point resumes after the last written page.
+
 A record with unsynced local changes is never overwritten by a pull: its newest
 server state is kept beside it (`server_*`), and the next push meets the server's
 version. A 410 `resync_required` starts a full download that keeps local edits
@@ -9,6 +12,7 @@ and, at its end, drops the synced records the server no longer sends.
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fieldsync import failpoints
@@ -17,7 +21,7 @@ from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import SYNCED, Store, dumps
 from fieldsync.errors import ServerRefused
 
-PAGE_SIZE = 2000
+PAGE_SIZE = 5000
 
 UPSERT = (
     "INSERT INTO records (entity, id, base_version, base, data, state, seen) "
@@ -48,30 +52,35 @@ def pull(store: Store, client: Client, report: SyncReport, progress: Progress) -
 
 
 def _pull_pages(store: Store, client: Client, report: SyncReport, progress: Progress) -> int:
-    device_id = store.get_meta("device_id")
-    more, project_version = True, 0
-    while more:
-        cursor = store.get_meta("cursor", "")
+    """Write page after page, the next one downloading while the last is written."""
+    query = {
+        "limit": PAGE_SIZE,
+        "device_id": store.get_meta("device_id"),
         # A full download must list every record, this device's own writes included.
-        own = None if store.get_meta("resync", False) else "true"
-        page = client.call(
-            "GET",
-            "/v1/sync/pull",
-            cursor=cursor,
-            limit=PAGE_SIZE,
-            device_id=device_id,
-            skip_own=own,
-        )
-        with store.transaction() as conn:
-            _apply_page(conn, page["changes"])
-            store.set_meta(conn, "cursor", page["cursor"])
-        report.pulled += len(page["changes"])
-        progress("pull", report.pulled)
-        failpoints.hit("device.pull.page")
-        more, project_version = page["more"], int(page["project_version"])
+        "skip_own": None if store.get_meta("resync", False) else "true",
+    }
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull") as reader:
+        coming = reader.submit(_page, client, store.get_meta("cursor", ""), query)
+        while True:
+            page = coming.result()
+            if page["more"]:
+                coming = reader.submit(_page, client, page["cursor"], query)
+            with store.transaction() as conn:
+                _apply_page(conn, page["changes"])
+                store.set_meta(conn, "cursor", page["cursor"])
+            report.pulled += len(page["changes"])
+            progress("pull", report.pulled)
+            failpoints.hit("device.pull.page")
+            if not page["more"]:
+                break
     if store.get_meta("resync", False):
         _finish_resync(store)
-    return project_version
+    return int(page["project_version"])
+
+
+def _page(client: Client, cursor: str, query: dict[str, Any]) -> dict[str, Any]:
+    page: dict[str, Any] = client.call("GET", "/v1/sync/pull", cursor=cursor, **query)
+    return page
 
 
 def _apply_page(conn: sqlite3.Connection, changes: list[dict[str, Any]]) -> None:

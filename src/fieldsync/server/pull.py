@@ -49,15 +49,14 @@ def pull(
         raise Gone("the cursor is too old or unknown; download everything again")
     everyone = [e.name for e in project.entities if e.sync_filter is SyncFilter.ALL]
     owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]
-    changes = _records(conn, user, everyone, owned, cursor, limit + 1)
+    changes = _records(conn, user, everyone, owned, cursor, limit + 1, skip_device)
     changes += _exits(conn, user, owned, cursor, limit + 1)
     changes.sort(key=lambda c: int(c["version"]))
-    scanned = changes[:limit]
-    next_cursor = scanned[-1]["version"] if scanned else cursor
-    page = [c for c in scanned if skip_device is None or c.get("writer") != skip_device]
-    for change in page:
-        change.pop("writer", None)
-    return Page(page, int(next_cursor), len(changes) > limit)
+    page, more = changes[:limit], len(changes) > limit
+    # A page that is not full holds every visible change up to `newest` at least (writers
+    # commit in version order), so the cursor passes the skipped ones after the last.
+    last = int(page[-1]["version"]) if page else cursor
+    return Page(page, last if more else max(last, newest), more)
 
 
 def _records(
@@ -67,18 +66,19 @@ def _records(
     owned: list[str],
     cursor: int,
     limit: int,
+    skip_device: str | None,
 ) -> list[dict[str, Any]]:
     """The next changes, one index range per entity (an OR of scopes would sort them all)."""
     t = records_table
     scopes = [t.c.entity == name for name in everyone]
     scopes += [sa.and_(t.c.owner_id == user.user_id, t.c.entity == name) for name in owned]
+    if skip_device is not None:
+        scopes = [sa.and_(s, t.c.written_by_device.is_distinct_from(skip_device)) for s in scopes]
     stored_json = sa.cast(t.c.data, sa.Text)  # passed through as it is stored, not decoded
     changes: list[dict[str, Any]] = []
     for scope in scopes:
         rows = conn.execute(
-            sa.select(
-                t.c.entity, t.c.id, t.c.version, t.c.deleted, stored_json, t.c.written_by_device
-            )
+            sa.select(t.c.entity, t.c.id, t.c.version, t.c.deleted, stored_json)
             .where(scope, t.c.version > cursor)
             .order_by(t.c.version)
             .limit(limit)
@@ -90,9 +90,8 @@ def _records(
                 "version": version,
                 "deleted": deleted,
                 "record": None if deleted else orjson.Fragment(data),
-                "writer": writer,
             }
-            for entity, record_id, version, deleted, data, writer in rows
+            for entity, record_id, version, deleted, data in rows
         ]
     return changes
 
