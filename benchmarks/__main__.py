@@ -126,7 +126,8 @@ def set_policy(db: Database, policy: str, detection: str = "record") -> None:
 
 
 def run_size(backend: str, size: int, pg: str, full: bool, rows: list[Row]) -> None:
-    """Initial pull of `size` records; with `full`, the 1k scenarios on the same data."""
+    """Initial pull of `size` records, 1k server changes, 1k device edits; with `full`,
+    the 1k conflict scenarios on the same data."""
     with database(backend, pg) as db, tempfile.TemporaryDirectory() as tmp:
         alice = user_id(db, "alice")
         ids = seed(db, size, alice)
@@ -148,20 +149,21 @@ def run_size(backend: str, size: int, pg: str, full: bool, rows: list[Row]) -> N
                     step["peak_mb"],
                 )
             )
+            task("edit", phone, server.url, 1000)
+            step = task("sync", phone, server.url)
+            label = f"push 1k edits, {size // 1000}k"
+            rows.append(Row(label, backend, 1000, step["seconds"], step["peak_mb"]))
             if full:
-                run_device_changes(db, backend, ids, phone, server.url, rows)
+                run_conflicts(db, backend, ids, phone, server.url, rows)
             rows[-1].server_mb = server.peak_mb()
         finally:
             server.stop()
 
 
-def run_device_changes(
+def run_conflicts(
     db: Database, backend: str, ids: list[str], phone: Path, url: str, rows: list[Row]
 ) -> None:
-    """Push of 1k edits, then 1k conflicts under each policy and field-level detection."""
-    task("edit", phone, url, 1000)
-    step = task("sync", phone, url)
-    rows.append(Row("push 1k edits", backend, 1000, step["seconds"], step["peak_mb"]))
+    """1k conflicts under each policy, then 1k field-level merges."""
     first = sorted(ids)[:1000]  # the records the device task edits
     for policy in POLICIES:
         set_policy(db, policy)

@@ -90,11 +90,12 @@ def _next_batch(store: Store, upto: int) -> tuple[str, bytes, list[dict[str, Any
     rows = store.conn.execute(PENDING, (upto,)).fetchall()
     ranks = _parent_ranks(store.project())
     rows.sort(key=lambda r: (ranks.get(r["entity"], 0), r["seq"]))
+    batch_id = str(uuid.uuid4())
     changes: list[orjson.Fragment] = []
     snapshots: list[dict[str, Any]] = []
     size = 0
-    for row in rows[:BATCH_SIZE]:
-        change = _change(row)
+    for n, row in enumerate(rows[:BATCH_SIZE]):
+        change = _change(row, f"{batch_id}.{n}")
         encoded = orjson.dumps(change)
         size += len(encoded)
         if changes and size > BATCH_BYTES:
@@ -103,7 +104,6 @@ def _next_batch(store: Store, upto: int) -> tuple[str, bytes, list[dict[str, Any
         snapshots.append(_snapshot(row, change["record"]))
     if not changes:
         return None
-    batch_id = str(uuid.uuid4())
     device_id = store.get_meta("device_id")
     body = orjson.dumps({"device_id": device_id, "batch_id": batch_id, "changes": changes})
     with store.transaction() as conn:
@@ -144,10 +144,10 @@ def _parent_ranks(project: Project) -> dict[str, int]:
     return ranks
 
 
-def _change(row: sqlite3.Row) -> dict[str, Any]:
+def _change(row: sqlite3.Row, change_id: str) -> dict[str, Any]:
     base, data = loads(row["base"]), loads(row["data"])
     change: dict[str, Any] = {
-        "change_id": str(uuid.uuid4()),
+        "change_id": change_id,  # unique: the batch id is
         "entity": row["entity"],
         "id": row["id"],
         "base_version": row["base_version"],
