@@ -21,7 +21,11 @@ from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import SYNCED, Store, dumps
 from fieldsync.errors import ServerRefused
 
-PAGE_SIZE = 5000
+PAGE_SIZE = 2500
+# Each commit writes every index page it touched: at 1M records, commits of 50k
+# instead of 5k records made the initial pull ~1.5x faster.
+RECORDS_PER_COMMIT = 50_000
+Page = dict[str, Any]  # one answer of GET /v1/sync/pull
 
 UPSERT = (
     "INSERT INTO records (entity, id, base_version, base, data, state, seen) "
@@ -52,34 +56,67 @@ def pull(store: Store, client: Client, report: SyncReport, progress: Progress) -
 
 
 def _pull_pages(store: Store, client: Client, report: SyncReport, progress: Progress) -> int:
-    """Write page after page, the next one downloading while the last is written."""
     query = {
         "limit": PAGE_SIZE,
         "device_id": store.get_meta("device_id"),
         # A full download must list every record, this device's own writes included.
         "skip_own": None if store.get_meta("resync", False) else "true",
     }
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull") as reader:
-        coming = reader.submit(_page, client, store.get_meta("cursor", ""), query)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull") as downloads:
+        reader = _Reader(downloads, client, store.get_meta("cursor", ""), query)
+        page = reader.next()
         while True:
-            page = coming.result()
-            if page["more"]:
-                coming = reader.submit(_page, client, page["cursor"], query)
-            with store.transaction() as conn:
-                _apply_page(conn, page["changes"])
-                store.set_meta(conn, "cursor", page["cursor"])
-            report.pulled += len(page["changes"])
-            progress("pull", report.pulled)
+            page = _write(store, reader, page, report, progress)
             failpoints.hit("device.pull.page")
             if not page["more"]:
                 break
+            page = reader.next()
     if store.get_meta("resync", False):
         _finish_resync(store)
     return int(page["project_version"])
 
 
-def _page(client: Client, cursor: str, query: dict[str, Any]) -> dict[str, Any]:
-    page: dict[str, Any] = client.call("GET", "/v1/sync/pull", cursor=cursor, **query)
+def _write(
+    store: Store, reader: _Reader, page: Page, report: SyncReport, progress: Progress
+) -> Page:
+    """Write `page` and the pages already downloaded after it, up to RECORDS_PER_COMMIT,
+    in one transaction (never waiting for the network inside it); returns the last."""
+    with store.transaction() as conn:
+        written = 0
+        while True:
+            _apply_page(conn, page["changes"])
+            store.set_meta(conn, "cursor", page["cursor"])
+            written += len(page["changes"])
+            report.pulled += len(page["changes"])
+            progress("pull", report.pulled)
+            if not (page["more"] and written < RECORDS_PER_COMMIT and reader.ready()):
+                return page
+            page = reader.next()
+
+
+class _Reader:
+    """The pages after a cursor, in order: the next one downloads while the last is written."""
+
+    def __init__(
+        self, downloads: ThreadPoolExecutor, client: Client, cursor: str, query: dict[str, Any]
+    ) -> None:
+        self.downloads, self.client, self.query = downloads, client, query
+        self.coming = downloads.submit(_page, client, cursor, query)
+
+    def next(self) -> Page:
+        """The next page (waiting for it), and the one after starts downloading."""
+        page = self.coming.result()
+        if page["more"]:
+            self.coming = self.downloads.submit(_page, self.client, page["cursor"], self.query)
+        return page
+
+    def ready(self) -> bool:
+        """True when the next page has arrived (or failed)."""
+        return self.coming.done()
+
+
+def _page(client: Client, cursor: str, query: dict[str, Any]) -> Page:
+    page: Page = client.call("GET", "/v1/sync/pull", cursor=cursor, **query)
     return page
 
 
