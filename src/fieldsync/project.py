@@ -111,6 +111,16 @@ class Entity:
         """The names of the entity's fields, in order."""
         return tuple(f.name for f in self.fields)
 
+    @cached_property
+    def required_fields(self) -> tuple[Field, ...]:
+        """The fields that must not be empty."""
+        return tuple(f for f in self.fields if f.required)
+
+    @cached_property
+    def lookup_fields(self) -> tuple[Field, ...]:
+        """The fields that point at a record of another (or the same) entity."""
+        return tuple(f for f in self.fields if f.type is FieldType.LOOKUP and f.target)
+
     def to_dict(self) -> dict[str, Any]:
         """The entity as `GET /v1/project` shows it."""
         return {

@@ -104,8 +104,8 @@ def check_values(entity: Entity, values: Mapping[str, Any]) -> None:
 
 def check_required(entity: Entity, record: Mapping[str, Any]) -> None:
     """Refuse a record whose required fields are empty."""
-    for fdef in entity.fields:
-        if fdef.required and record.get(fdef.name) in (None, ""):
+    for fdef in entity.required_fields:
+        if record.get(fdef.name) in (None, ""):
             raise ValidationFailed(
                 "required", f"{entity.name}.{fdef.name} is required", {"field": fdef.name}
             )
@@ -115,8 +115,8 @@ def lookups(entity: Entity, values: Mapping[str, Any]) -> list[tuple[str, str, s
     """The (field, target entity, id) of each non-empty lookup among `values`."""
     return [
         (f.name, f.target, values[f.name])
-        for f in entity.fields
-        if f.type is FieldType.LOOKUP and f.target and values.get(f.name) is not None
+        for f in entity.lookup_fields
+        if f.target and values.get(f.name) is not None
     ]
 
 

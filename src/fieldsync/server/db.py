@@ -51,6 +51,7 @@ def _sqlite_engine(url: str) -> Engine:
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "busy_timeout=30000",
+            "cache_size=-65536",
             f"wal_autocheckpoint={checkpoints.SAFETY_NET_PAGES}",
         ):
             dbapi_conn.execute(f"PRAGMA {pragma}")

@@ -173,7 +173,7 @@ def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     if current is not None and not records.may_see(batch.user, entity, current):
         raise ValidationFailed("no_permission", f"you may not change this {entity.name}")
     check_values(entity, change.fields)
-    if Op(change.op) is Op.CREATE:
+    if change.op == "create":
         return _create(batch, entity, change, current)
     if current is None:
         raise ValidationFailed("not_found", f"this {entity.name} does not exist on the server")
@@ -210,13 +210,12 @@ def _device_record(entity: Entity, change: ChangeIn, server: Mapping[str, Any]) 
 
 def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situation:
     base_version = change.base_version or 0
-    device = None
-    if Op(change.op) is Op.UPDATE:
-        device = _device_record(entity, change, current.data)
+    op = Op(change.op)
+    device = _device_record(entity, change, current.data) if op is Op.UPDATE else None
     return Situation(
         policy=entity.on_conflict,
         detection=entity.conflict_detection,
-        op=Op(change.op),
+        op=op,
         device=device,
         device_changed=frozenset(change.fields),
         server=current.data,
