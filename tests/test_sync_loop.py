@@ -72,3 +72,20 @@ def test_a_device_is_not_sent_its_own_writes_back(server: Server, crm: httpx.Cli
     office_edit(crm, record_id, city="Zilina")
     assert phone.sync().pulled == 1
     assert phone.get("account", record_id) == server_record(crm, record_id)["record"]
+
+
+def test_leaving_out_its_own_writes_moves_the_cursor_as_far_as_reading_them(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    ids = [phone.create("account", {"name": f"Mine {n}"}) for n in range(3)]
+    phone.sync()
+    mine = {"device_id": phone.device_id, "skip_own": "true"}
+    with server.client("alice") as alice:
+        everything = alice.get("/v1/sync/pull").json()
+        skipped = alice.get("/v1/sync/pull", params=mine).json()
+        office_edit(crm, ids[0], city="Zilina")
+        after = alice.get("/v1/sync/pull", params={**mine, "cursor": skipped["cursor"]}).json()
+    assert len(everything["changes"]) == 3
+    assert (skipped["changes"], skipped["cursor"]) == ([], everything["cursor"])
+    assert [(c["id"], c["record"]["city"]) for c in after["changes"]] == [(ids[0], "Zilina")]

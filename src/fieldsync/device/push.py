@@ -147,7 +147,7 @@ def _parent_ranks(project: Project) -> dict[str, int]:
 def _change(row: sqlite3.Row, change_id: str) -> dict[str, Any]:
     base, data = loads(row["base"]), loads(row["data"])
     change: dict[str, Any] = {
-        "change_id": change_id,  # unique: the batch id is
+        "change_id": change_id,  # the batch id and a position: unique everywhere
         "entity": row["entity"],
         "id": row["id"],
         "base_version": row["base_version"],
