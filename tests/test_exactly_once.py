@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -19,6 +21,7 @@ from fieldsync.device import Device
 from fieldsync.errors import Offline
 from fieldsync.server.background import running
 from fieldsync.server.schema import batches
+from fieldsync.server.wire import PushIn
 from helpers import create_batch, office_edit, server_values, set_entity
 
 
@@ -34,6 +37,21 @@ def test_a_resent_batch_returns_the_stored_results_and_changes_nothing(
     assert again == first
     assert first["results"][0]["status"] == "applied"
     assert server_values(crm, record_id)["city"] == "Zilina"  # the resend did not undo it
+    assert len(crm.get("/v1/entities/account/records").json()["records"]) == 1
+
+
+def test_a_batch_stored_by_the_previous_version_is_still_answered_when_resent(
+    server: Server, crm: httpx.Client
+) -> None:
+    record_id = str(uuid.uuid4())
+    body = create_batch("dev-1", record_id)
+    legacy = orjson.dumps(PushIn.model_validate(body).model_dump(), option=orjson.OPT_SORT_KEYS)
+    with server.client("alice") as alice:
+        first = alice.post("/v1/sync/push", json=body).json()
+        with server.db.write() as conn:  # as the version before 2026-11 fingerprinted it
+            conn.execute(sa.update(batches).values(request_hash=hashlib.sha256(legacy).hexdigest()))
+        again = alice.post("/v1/sync/push", json=body)
+    assert (again.status_code, again.json()) == (200, first)
     assert len(crm.get("/v1/entities/account/records").json()["records"]) == 1
 
 
