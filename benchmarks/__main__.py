@@ -54,6 +54,9 @@ class Row:
 @contextmanager
 def database(backend: str, pg_admin_url: str) -> Iterator[Database]:
     """A fresh, prepared database of the backend."""
+    # What earlier runs left unwritten (a 1M device store is ~1 GB) would otherwise be
+    # written back during this run and slow its fsyncs (PostgreSQL's commits).
+    os.sync()
     if backend == "sqlite":
         with tempfile.TemporaryDirectory() as tmp:
             db = Database(str(Path(tmp) / "bench.db"))
