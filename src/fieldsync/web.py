@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
 from fieldsync.errors import ApiError, ValidationFailed
@@ -35,7 +35,10 @@ class Pages:
     def __init__(self, package: str, notices: dict[str, str], **globals_: Any) -> None:
         self.notices = notices
         self.env = Environment(
-            loader=PackageLoader(package, "templates"),
+            # The package's own templates, then those the console and the app share.
+            loader=ChoiceLoader(
+                [PackageLoader(package, "templates"), PackageLoader("fieldsync", "templates")]
+            ),
             autoescape=select_autoescape(default=True),
             trim_blocks=True,
             lstrip_blocks=True,
