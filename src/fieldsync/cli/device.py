@@ -148,7 +148,7 @@ def sync(directory: DirOption, as_json: JsonOption = False) -> None:
             report = device.sync(
                 lambda phase, done: bar.update(task, description=f"{phase}: {done}")
             )
-    _print_summary(report, len(device.errors()))
+    _print_summary(report, device.error_count())
 
 
 def _print_summary(report: SyncReport, errors: int) -> None:

@@ -136,6 +136,10 @@ class Device:
         """Sync errors: open conflicts and rejected changes."""
         return sync_errors.listing(self.store)
 
+    def conflict(self, conflict_id: str) -> dict[str, Any] | None:
+        """One open conflict of Sync errors, if there is such."""
+        return sync_errors.conflict(self.store, conflict_id)
+
     def error_count(self) -> int:
         """How many Sync errors there are."""
         return sync_errors.count(self.store)

@@ -47,6 +47,12 @@ def listing(store: Store) -> list[dict[str, Any]]:
     return conflicts + rejected
 
 
+def conflict(store: Store, conflict_id: str) -> dict[str, Any] | None:
+    """One conflict as `listing` shows it, if the device has it."""
+    row = store.conn.execute("SELECT * FROM conflicts WHERE id = ?", (conflict_id,)).fetchone()
+    return None if row is None else _conflict(row)
+
+
 def count(store: Store) -> int:
     """How many Sync errors there are (for a banner), without reading them."""
     row = store.conn.execute(

@@ -46,17 +46,10 @@ def decide_all(request: Request, form: Posted) -> Response:
     return redirect("/errors", "decided_all")
 
 
-def _conflict(request: Request, conflict_id: str) -> dict[str, Any] | None:
-    return next(
-        (e for e in device(request).errors() if e["type"] == "conflict" and e["id"] == conflict_id),
-        None,
-    )
-
-
 def _conflict_page(
     request: Request, conflict_id: str, error: str | None = None, status: int = 200
 ) -> HTMLResponse:
-    found = _conflict(request, conflict_id)
+    found = device(request).conflict(conflict_id)
     if found is None:
         return page(request, "missing.html", 404, entity=None)
     entity = device(request).entity(found["entity"])
