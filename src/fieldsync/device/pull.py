@@ -82,9 +82,11 @@ def _write(
     """Write `page` and the pages already downloaded after it, up to RECORDS_PER_COMMIT,
     in one transaction (never waiting for the network inside it); returns the last."""
     with store.transaction() as conn:
+        # Nobody else writes inside this transaction: the unsynced records stay the same.
+        pending = _pending(conn)
         written = 0
         while True:
-            _apply_page(conn, page["changes"])
+            _apply_page(conn, page["changes"], pending)
             store.set_meta(conn, "cursor", page["cursor"])
             written += len(page["changes"])
             report.pulled += len(page["changes"])
@@ -120,10 +122,15 @@ def _page(client: Client, cursor: str, query: dict[str, Any]) -> Page:
     return page
 
 
-def _apply_page(conn: sqlite3.Connection, changes: list[dict[str, Any]]) -> None:
-    pending = {
-        (r[0], r[1]) for r in conn.execute("SELECT entity, id FROM records WHERE state != 'synced'")
-    }
+def _pending(conn: sqlite3.Connection) -> set[tuple[str, str]]:
+    """The records with unsynced local changes, which a pull must not overwrite."""
+    rows = conn.execute("SELECT entity, id FROM records WHERE state != 'synced'")
+    return {(entity, record_id) for entity, record_id in rows}
+
+
+def _apply_page(
+    conn: sqlite3.Connection, changes: list[dict[str, Any]], pending: set[tuple[str, str]]
+) -> None:
     upserts, removals, remembered = [], [], []
     for c in changes:
         key = (c["entity"], c["id"])

@@ -92,14 +92,14 @@ def listing(
     """
     entity = projects.entity(conn, entity_name)
     t = records_table
-    query = sa.select(t).where(records.scope_clause(user, entity))
+    query = sa.select(*records.STORED).where(records.scope_clause(user, entity))
     if not deleted:
         query = query.where(t.c.deleted.is_(False))
     if search:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(sa.cast(t.c.data, sa.Text).ilike(f"%{escaped}%", escape="\\"))
     rows = conn.execute(query.order_by(t.c.version.desc()).limit(limit).offset(offset))
-    return [records.from_row(r) for r in rows]
+    return [records.StoredRecord(*r) for r in rows]
 
 
 def create(

@@ -122,7 +122,7 @@ def _push_once(
 ) -> list[dict[str, Any]]:
     stored = conn.execute(sa.select(batches).where(batches.c.batch_id == body.batch_id)).first()
     if stored is not None:
-        same = stored.request_hash in (digest, _legacy_digest(body))
+        same = stored.request_hash == digest or stored.request_hash == _legacy_digest(body)
         if stored.user_id != user.user_id or not same:
             raise Conflict("this batch_id was used for another batch", code="batch_id_reused")
         return list(stored.results)

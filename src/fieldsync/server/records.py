@@ -50,20 +50,8 @@ class StoredRecord:
         }
 
 
-def from_row(row: Any) -> StoredRecord:
-    """A `StoredRecord` from a row of the records table."""
-    return StoredRecord(
-        entity=row.entity,
-        id=row.id,
-        version=row.version,
-        owner_id=row.owner_id,
-        deleted=row.deleted,
-        data=row.data,
-        field_versions=row.field_versions,
-    )
-
-
-# The columns of a `StoredRecord`, in its field order (rows unpack straight into it).
+# The columns of a `StoredRecord`, in its field order: select them, and each row
+# unpacks straight into one (`StoredRecord(*row)`).
 STORED = (
     records.c.entity,
     records.c.id,
@@ -78,9 +66,9 @@ STORED = (
 def get(conn: Connection, entity: str, record_id: str) -> StoredRecord | None:
     """One record (or tombstone), if it exists."""
     row = conn.execute(
-        sa.select(records).where(records.c.entity == entity, records.c.id == record_id)
+        sa.select(*STORED).where(records.c.entity == entity, records.c.id == record_id)
     ).first()
-    return from_row(row) if row else None
+    return StoredRecord(*row) if row else None
 
 
 def may_see(user: Principal, entity: Entity, record: StoredRecord) -> bool:
