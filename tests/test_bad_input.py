@@ -57,6 +57,26 @@ def test_malformed_json_is_400(crm: httpx.Client, alice: httpx.Client) -> None:
     assert nothing_written(crm)
 
 
+def test_json_that_no_record_can_hold_is_400(crm: httpx.Client, alice: httpx.Client) -> None:
+    for value in (b"NaN", b"Infinity", b'"\\ud800"'):
+        response = alice.post(
+            "/v1/entities/account/records",
+            content=b'{"name": "Acme", "revenue": ' + value + b"}",
+            headers={"Content-Type": "application/json"},
+        )
+        assert_error(response, 400, "malformed_json")
+    assert nothing_written(crm)
+
+
+def test_a_change_id_in_capitals_is_stored_in_canonical_form(
+    crm: httpx.Client, alice: httpx.Client
+) -> None:
+    record_id = new_id()
+    response = push(alice, change(id=record_id.upper()))
+    assert response.json()["results"][0]["status"] == "applied"
+    assert crm.get(f"/v1/entities/account/records/{record_id}").json()["record"]["name"] == "Acme"
+
+
 def test_non_utf8_body_is_400(crm: httpx.Client, alice: httpx.Client) -> None:
     response = alice.post(
         "/v1/entities/account/records",
@@ -155,6 +175,10 @@ def test_a_child_may_point_at_a_parent_created_earlier_in_the_batch(alice: httpx
         (lambda c: c.update(op="upsert"), 422, "invalid_request"),
         (lambda c: c.update(surprise=True), 422, "invalid_request"),
         (lambda c: c.update(base_version=-1), 422, "invalid_request"),
+        (lambda c: c.update(fields=["name", "Acme"]), 422, "invalid_request"),
+        (lambda c: c.update(fields=None), 422, "invalid_request"),
+        (lambda c: c.update(record="Acme"), 422, "invalid_request"),
+        (lambda c: c.update(base=[]), 422, "invalid_request"),
     ],
 )
 def test_malformed_changes_refuse_the_whole_batch(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -70,6 +71,10 @@ def create_app(db: Database) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # What start-up made (modules, schemas, compiled queries) lives as long as the
+        # process: taken out of the collector's view, a full collection no longer walks
+        # it (~60 ms, once every few pushes of 1k changes).
+        gc.freeze()
         with checkpoints.running(db.engine):
             yield
 

@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query
 
 from fieldsync.conflicts import Choice
 from fieldsync.server import admin, journal, projects, users
-from fieldsync.server.api.deps import JSON, Admin, Db
+from fieldsync.server.api.deps import JSON, Admin, Db, OrjsonRoute
 from fieldsync.server.wire import EntitySettingsIn, ResolveIn, RestoreIn, UserIn
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=OrjsonRoute)
 
 
 @router.get("/entities/{name}")

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from fieldsync.server import users
-from fieldsync.server.api.deps import Caller, Db, bearer_token, checked_login
+from fieldsync.server.api.deps import Caller, Db, OrjsonRoute, bearer_token, checked_login
 from fieldsync.server.wire import LoginIn, LoginOut, UserOut
 
-router = APIRouter(prefix="/v1/auth", tags=["auth"])
+router = APIRouter(prefix="/v1/auth", tags=["auth"], route_class=OrjsonRoute)
 
 
 @router.post("/login", response_model=LoginOut)

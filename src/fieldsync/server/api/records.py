@@ -7,11 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Query, Response
 
 from fieldsync.server import crm, users
-from fieldsync.server.api.deps import JSON, Caller, Db
+from fieldsync.server.api.deps import JSON, Caller, Db, OrjsonRoute
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.wire import AssignIn, RecordList, RecordOut
 
-router = APIRouter(prefix="/v1/entities/{entity}/records", tags=["records"])
+router = APIRouter(
+    prefix="/v1/entities/{entity}/records", tags=["records"], route_class=OrjsonRoute
+)
 IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
 Fields = Annotated[dict[str, Any], Body(description='field values, e.g. {"phone": "…"}')]
 

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from fieldsync.clock import now
 from fieldsync.errors import Forbidden
 from fieldsync.server import activity, cursors, journal, projects, pull, push, records, users
-from fieldsync.server.api.deps import JSON, Caller, Db
+from fieldsync.server.api.deps import JSON, Caller, Db, OrjsonRoute
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
 from fieldsync.server.wire import (
@@ -23,7 +23,7 @@ from fieldsync.server.wire import (
     PushOut,
 )
 
-router = APIRouter(prefix="/v1", tags=["sync"])
+router = APIRouter(prefix="/v1", tags=["sync"], route_class=OrjsonRoute)
 
 
 @router.get("/project")
