@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -40,18 +41,30 @@ def test_a_resent_batch_returns_the_stored_results_and_changes_nothing(
     assert len(crm.get("/v1/entities/account/records").json()["records"]) == 1
 
 
-def test_a_batch_stored_by_the_previous_version_is_still_answered_when_resent(
-    server: Server, crm: httpx.Client
+def _legacy_fingerprint(body: PushIn) -> bytes:  # before 2026-11
+    return orjson.dumps(body.model_dump(), option=orjson.OPT_SORT_KEYS)
+
+
+def _pydantic_fingerprint(body: PushIn) -> bytes:  # 2026-11
+    return body.model_dump_json().encode()
+
+
+@pytest.mark.parametrize("fingerprint", [_legacy_fingerprint, _pydantic_fingerprint])
+def test_a_batch_stored_by_an_earlier_version_is_still_answered_when_resent(
+    server: Server, crm: httpx.Client, fingerprint: Callable[[PushIn], bytes]
 ) -> None:
     record_id = str(uuid.uuid4())
     body = create_batch("dev-1", record_id)
-    legacy = orjson.dumps(PushIn.model_validate(body).model_dump(), option=orjson.OPT_SORT_KEYS)
+    stored = hashlib.sha256(fingerprint(PushIn.model_validate(body))).hexdigest()
     with server.client("alice") as alice:
         first = alice.post("/v1/sync/push", json=body).json()
-        with server.db.write() as conn:  # as the version before 2026-11 fingerprinted it
-            conn.execute(sa.update(batches).values(request_hash=hashlib.sha256(legacy).hexdigest()))
+        with server.db.write() as conn:  # as that version fingerprinted it
+            conn.execute(sa.update(batches).values(request_hash=stored))
         again = alice.post("/v1/sync/push", json=body)
+        other = {**create_batch("dev-1", str(uuid.uuid4())), "batch_id": body["batch_id"]}
+        reused = alice.post("/v1/sync/push", json=other)
     assert (again.status_code, again.json()) == (200, first)
+    assert reused.status_code == 409
     assert len(crm.get("/v1/entities/account/records").json()["records"]) == 1
 
 

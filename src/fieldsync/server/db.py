@@ -15,7 +15,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from fieldsync.server import checkpoints, cursors, migrate, projects, schema
+from fieldsync.server import bulk, checkpoints, cursors, migrate, projects, schema
 
 DEFAULT_DB = "fieldsync.db"
 
@@ -31,16 +31,11 @@ def database_url(db: str | None) -> str:
     return value
 
 
-def _json_loads(value: Any) -> Any:
-    # SQLite gives a JSON column numeric affinity: a stored scalar like 5 comes back as int.
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
 def _sqlite_engine(url: str) -> Engine:
     engine = sa.create_engine(
         url,
         json_serializer=lambda v: orjson.dumps(v).decode(),
-        json_deserializer=_json_loads,
+        json_deserializer=bulk.json_value,
         connect_args={"timeout": 30},
     )
 

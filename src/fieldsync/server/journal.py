@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from fieldsync.clock import now
 from fieldsync.conflicts import Outcome, Situation, Status, differing
 from fieldsync.errors import NotFound
+from fieldsync.server import bulk
 from fieldsync.server.schema import journal
 
 OPEN, RESOLVED, SUPERSEDED = "open", "resolved", "superseded"
@@ -63,10 +64,11 @@ class Meeting:
     device_id: str
 
 
-def new_entry(meeting: Meeting, situation: Situation, outcome: Outcome) -> dict[str, Any]:
-    """The journal row of a conflict and its outcome (its `id` is the conflict id)."""
+def new_entry(
+    meeting: Meeting, situation: Situation, outcome: Outcome, stamp: str
+) -> dict[str, Any]:
+    """The journal row of a conflict met at `stamp` (its `id` is the conflict id)."""
     is_open = outcome.status is Status.CONFLICT
-    stamp = now()
     return {
         "id": str(uuid.uuid4()),
         "entity": meeting.entity,
@@ -97,8 +99,7 @@ def new_entry(meeting: Meeting, situation: Situation, outcome: Outcome) -> dict[
 
 def insert(conn: Connection, entries: list[dict[str, Any]]) -> None:
     """Store new journal rows in one statement."""
-    if entries:
-        conn.execute(sa.insert(journal), entries)
+    bulk.insert(conn, journal, entries)
 
 
 def get(conn: Connection, entry_id: str) -> Entry:

@@ -20,7 +20,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from fieldsync import failpoints
-from fieldsync.clock import now
 from fieldsync.conflicts import Choice, Op, Outcome, Situation, Status, decide, resolve
 from fieldsync.errors import (
     Conflict,
@@ -92,13 +91,27 @@ def push(db: Database, user: Principal, body: PushIn) -> list[dict[str, Any]]:
 
 def _digest(body: PushIn) -> str:
     """The batch's fingerprint: a resent batch must match it (whitespace aside)."""
+    changes = [change.__dict__ for change in body.changes]  # a model's fields, in order
+    return hashlib.sha256(orjson.dumps((body.device_id, body.batch_id, changes))).hexdigest()
+
+
+def _pydantic_digest(body: PushIn) -> str:
+    """The fingerprint of batches stored in 2026-11 (pydantic's JSON; slower to make)."""
     return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
 
 
 def _legacy_digest(body: PushIn) -> str:
-    """The fingerprint of batches stored before 2026-11 (sorted keys; slower to make)."""
+    """The fingerprint of batches stored before 2026-11 (sorted keys; slower still)."""
     canonical = orjson.dumps(body.model_dump(), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
+
+
+def _fingerprinted(stored: str, body: PushIn, digest: str) -> bool:
+    """True when a stored fingerprint, of whichever version made it, is this batch's."""
+    return stored == digest or any(stored == older(body) for older in _OLDER_DIGESTS)
+
+
+_OLDER_DIGESTS = (_pydantic_digest, _legacy_digest)
 
 
 def _check_batch(user: Principal, body: PushIn) -> None:
@@ -122,7 +135,7 @@ def _push_once(
 ) -> list[dict[str, Any]]:
     stored = conn.execute(sa.select(batches).where(batches.c.batch_id == body.batch_id)).first()
     if stored is not None:
-        same = stored.request_hash == digest or stored.request_hash == _legacy_digest(body)
+        same = _fingerprinted(stored.request_hash, body, digest)
         if stored.user_id != user.user_id or not same:
             raise Conflict("this batch_id was used for another batch", code="batch_id_reused")
         return list(stored.results)
@@ -133,7 +146,7 @@ def _push_once(
     results = [_apply(batch, change) for change in body.changes]
     batch.writer.flush()
     journal.insert(conn, batch.journal)
-    stamp = now()
+    stamp = writer.stamp
     conn.execute(
         sa.insert(batches).values(
             batch_id=body.batch_id,
@@ -271,7 +284,7 @@ def _settle(
             user_id=batch.user.user_id,
             device_id=batch.device_id,
         )
-        entry = journal.new_entry(meeting, situation, outcome)
+        entry = journal.new_entry(meeting, situation, outcome, batch.writer.stamp)
         batch.journal.append(entry)
         conflict_id = entry["id"]
     return _result(change, outcome.status, stored, conflict_id)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import Connection
 from fieldsync.clock import now
 from fieldsync.conflicts import differing
 from fieldsync.project import Entity, SyncFilter
+from fieldsync.server import bulk
 from fieldsync.server.schema import counters, records, scope_exits
 from fieldsync.server.users import Principal
 
@@ -102,19 +103,30 @@ def current_version(conn: Connection) -> int:
 
 def get_many(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
     """The records (and tombstones) among `keys` that exist, in few queries."""
-    found: dict[tuple[str, str], StoredRecord] = {}
     by_entity: dict[str, list[str]] = {}
     for entity, record_id in keys:
         by_entity.setdefault(entity, []).append(record_id)
+    columns = tuple(c.name for c in STORED)
+    found: dict[tuple[str, str], StoredRecord] = {}
     for entity, ids in by_entity.items():
-        for start in range(0, len(ids), 500):
-            rows = conn.execute(
-                sa.select(*STORED).where(
-                    records.c.entity == entity, records.c.id.in_(ids[start : start + 500])
-                )
-            )
-            found |= {(r[0], r[1]): StoredRecord(*r) for r in rows}
+        rows = bulk.select_among(conn, records, columns, ("entity", entity), ("id", ids))
+        found |= {(r[0], r[1]): _stored(*r) for r in rows}
     return found
+
+
+def _stored(
+    entity: str, record_id: str, version: int, owner: str, deleted: Any, data: Any, versions: Any
+) -> StoredRecord:
+    """A `StoredRecord` from a row as the driver gave it."""
+    return StoredRecord(
+        entity,
+        record_id,
+        version,
+        owner,
+        bool(deleted),
+        bulk.json_value(data),
+        bulk.json_value(versions),
+    )
 
 
 def save(
@@ -180,7 +192,7 @@ class Writer:
                 {"entity": entity.name, "id": record_id, "created_at": row["updated_at"], **row}
             )
         else:
-            self.updates.append({"key_entity": entity.name, "key_id": record_id, **row})
+            self.updates.append({**row, "entity": entity.name, "id": record_id})
             if stored.owner_id != current.owner_id:
                 self.exits.append(
                     {
@@ -195,10 +207,8 @@ class Writer:
 
     def flush(self) -> None:
         """Send the queued writes and store the newest version in the counter."""
-        if self.inserts:
-            self.conn.execute(sa.insert(records), self.inserts)
-        if self.updates:
-            self.conn.execute(_UPDATE_BY_KEY, self.updates)
+        bulk.insert(self.conn, records, self.inserts)
+        bulk.update(self.conn, records, ("entity", "id"), self.updates)
         if self.exits:
             self.conn.execute(sa.insert(scope_exits), self.exits)
         if self.written:
@@ -206,11 +216,6 @@ class Writer:
                 sa.update(counters).where(counters.c.name == "version").values(value=self.version)
             )
         self.inserts, self.updates, self.exits, self.written = [], [], [], {}
-
-
-_UPDATE_BY_KEY = sa.update(records).where(
-    records.c.entity == sa.bindparam("key_entity"), records.c.id == sa.bindparam("key_id")
-)
 
 
 def _next_state(

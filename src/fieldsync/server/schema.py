@@ -93,10 +93,16 @@ records = sa.Table(
     sa.Column("updated_at", Stamp, nullable=False),
     sa.Column("updated_by", sa.String(36), nullable=False),
     sa.Column("written_by_device", sa.String(100)),  # None: not a device push
-    sa.Index("records_version", "version", unique=True),
-    sa.Index("records_entity_version", "entity", "version"),
+    # Versions are unique (`Writer` takes them from one counter); this index guards that
+    # per entity, and pulls walk it.
+    sa.Index("records_entity_version", "entity", "version", unique=True),
     sa.Index("records_owner_entity_version", "owner_id", "entity", "version"),
-    sa.Index("records_tombstones", "deleted", "updated_at"),
+    sa.Index(
+        "records_tombstones",
+        "updated_at",
+        sqlite_where=sa.text("deleted = 1"),  # as SQLAlchemy writes `records.c.deleted`
+        postgresql_where=sa.text("deleted"),
+    ),
 )
 
 # A record whose owner changed leaves its old owner's scope: pulls of `owned`

@@ -46,7 +46,7 @@ def vacuum(conn: Connection, older_than: timedelta) -> Vacuumed:
         journal.c.record_id == records.c.id,
         journal.c.status == "open",
     )
-    old = sa.and_(records.c.deleted.is_(True), records.c.updated_at < cutoff, ~still_open)
+    old = sa.and_(records.c.deleted, records.c.updated_at < cutoff, ~still_open)
     newest = conn.execute(sa.select(sa.func.max(records.c.version)).where(old)).scalar()
     before = horizon(conn)
     if newest is None:

@@ -1,0 +1,104 @@
+"""Many rows in one driver call, without SQLAlchemy's work per row.
+
+A push of 1k changes writes 1k records and, when they conflict, 1k journal entries.
+Going through SQLAlchemy, building each row's parameters cost about as much as the
+database's own work. Here the statement is made once per table, dialect and set of
+columns; JSON is encoded by orjson as the JSON columns' own serializer does (None
+becomes JSON null, as SQLAlchemy stores it); the rows reach the driver's
+`executemany` as tuples. psycopg pipelines them: on PostgreSQL 1k updates took
+~35 ms so, and 55-95 ms as multi-row `UPDATE … FROM (VALUES …)` statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+Row = Mapping[str, Any]
+CHUNK = 500  # values per IN (…) list, well under SQLite's parameter limit
+
+
+def insert(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:
+    """Insert `rows`, which all give the same columns."""
+    if rows:
+        columns = tuple(rows[0])
+        sql = _insert_sql(conn.dialect.name, table, columns)
+        conn.exec_driver_sql(sql, _tuples(table, columns, rows))
+
+
+def update(conn: Connection, table: sa.Table, keys: tuple[str, ...], rows: Sequence[Row]) -> None:
+    """Update the row each of `rows` names by its `keys` columns with its other columns."""
+    if rows:
+        values = tuple(c for c in rows[0] if c not in keys)
+        sql = _update_sql(conn.dialect.name, table, values, keys)
+        conn.exec_driver_sql(sql, _tuples(table, values + keys, rows))
+
+
+def select_among(
+    conn: Connection,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    where: tuple[str, Any],
+    among: tuple[str, Sequence[Any]],
+) -> list[tuple[Any, ...]]:
+    """The `columns` of the rows where `where` holds and `among`'s column is one of its
+    values, as the driver gives them (JSON as text on SQLite, booleans as 0 and 1)."""
+    (name, value), (column, values) = where, among
+    selected = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {name} = "
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), CHUNK):
+        chunk = list(values[start : start + CHUNK])
+        if conn.dialect.name == "postgresql":
+            sql, params = f"{selected}%s AND {column} = ANY(%s)", (value, chunk)
+        else:
+            marks = ", ".join("?" for _ in chunk)
+            sql, params = f"{selected}? AND {column} IN ({marks})", (value, *chunk)
+        found += conn.exec_driver_sql(sql, params).all()
+    return found
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column's value as read: text from SQLite, already decoded from PostgreSQL."""
+    # SQLite gives a JSON column numeric affinity: a stored scalar like 5 comes back as int.
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _tuples(
+    table: sa.Table, columns: tuple[str, ...], rows: Sequence[Row]
+) -> list[tuple[Any, ...]]:
+    json = [_is_json(table.c[name]) for name in columns]
+    pairs = list(zip(columns, json, strict=True))
+    return [
+        tuple(orjson.dumps(row[name]).decode() if is_json else row[name] for name, is_json in pairs)
+        for row in rows
+    ]
+
+
+def _is_json(column: sa.Column[Any]) -> bool:
+    return isinstance(column.type, sa.JSON)
+
+
+def _marker(dialect: str, column: sa.Column[Any]) -> str:
+    if dialect == "postgresql":
+        return "%s::jsonb" if _is_json(column) else "%s"
+    return "?"
+
+
+@cache
+def _insert_sql(dialect: str, table: sa.Table, columns: tuple[str, ...]) -> str:
+    markers = ", ".join(_marker(dialect, table.c[name]) for name in columns)
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({markers})"
+
+
+@cache
+def _update_sql(
+    dialect: str, table: sa.Table, values: tuple[str, ...], keys: tuple[str, ...]
+) -> str:
+    sets = ", ".join(f"{name} = {_marker(dialect, table.c[name])}" for name in values)
+    where = " AND ".join(f"{name} = {_marker(dialect, table.c[name])}" for name in keys)
+    return f"UPDATE {table.name} SET {sets} WHERE {where}"
