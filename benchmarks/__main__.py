@@ -128,9 +128,10 @@ def set_policy(db: Database, policy: str, detection: str = "record") -> None:
         )
 
 
-def run_size(backend: str, size: int, pg: str, full: bool, rows: list[Row]) -> None:
+def run_size(backend: str, size: int, pg: str, full: bool, rows: list[Row], repeat: int) -> None:
     """Initial pull of `size` records, 1k server changes, 1k device edits; with `full`,
-    the 1k conflict scenarios on the same data."""
+    the 1k conflict scenarios on the same data. Pushes and conflicts run `repeat`
+    times: the table shows the median run."""
     with database(backend, pg) as db, tempfile.TemporaryDirectory() as tmp:
         alice = user_id(db, "alice")
         ids = seed(db, size, alice)
@@ -152,27 +153,36 @@ def run_size(backend: str, size: int, pg: str, full: bool, rows: list[Row]) -> N
                     step["peak_mb"],
                 )
             )
-            task("edit", phone, server.url, 1000)
-            step = task("sync", phone, server.url)
+            steps = []
+            for _ in range(repeat):
+                task("edit", phone, server.url, 1000)
+                steps.append(task("sync", phone, server.url))
+            step, spread = median(steps)
             label = f"push 1k edits, {size // 1000}k"
-            rows.append(Row(label, backend, 1000, step["seconds"], step["peak_mb"]))
+            rows.append(Row(label, backend, 1000, step["seconds"], step["peak_mb"], note=spread))
             if full:
-                run_conflicts(db, backend, ids, phone, server.url, rows)
+                run_conflicts(db, backend, ids, phone, server.url, rows, repeat)
             rows[-1].server_mb = server.peak_mb()
         finally:
             server.stop()
 
 
 def run_conflicts(
-    db: Database, backend: str, ids: list[str], phone: Path, url: str, rows: list[Row]
+    db: Database, backend: str, ids: list[str], phone: Path, url: str, rows: list[Row], repeat: int
 ) -> None:
     """1k conflicts under each policy, then 1k field-level merges."""
     first = sorted(ids)[:1000]  # the records the device task edits
     for policy in POLICIES:
         set_policy(db, policy)
-        task("edit", phone, url, 1000)  # the device edits the first 1k…
-        office_edits(db, first, {"city": f"Office {policy}"})  # …and so does the office
-        step = task("sync", phone, url)
+        steps = []
+        for n in range(repeat):
+            task("edit", phone, url, 1000)  # the device edits the first 1k…
+            office_edits(db, first, {"city": f"Office {policy} {n}"})  # …and so does the office
+            steps.append(task("sync", phone, url))
+            if policy == "user_action":
+                task_resolve_all(phone)
+                task("sync", phone, url)
+        step, spread = median(steps)
         report = step["report"]
         outcome = {
             k: v
@@ -187,16 +197,16 @@ def run_conflicts(
                 1000,
                 step["seconds"],
                 step["peak_mb"],
-                note=note,
+                note=f"{note}; {spread}",
             )
         )
-        if policy == "user_action":
-            task_resolve_all(phone)
-            task("sync", phone, url)
     set_policy(db, "server_wins", "field")
-    task("edit", phone, url, 1000)
-    office_edits(db, first, {"phone": "+421 000"})  # disjoint fields: merged silently
-    step = task("sync", phone, url)
+    steps = []
+    for n in range(repeat):
+        task("edit", phone, url, 1000)
+        office_edits(db, first, {"phone": f"+421 00{n}"})  # disjoint fields: merged silently
+        steps.append(task("sync", phone, url))
+    step, spread = median(steps)
     rows.append(
         Row(
             "1k field-level merges",
@@ -204,9 +214,18 @@ def run_conflicts(
             1000,
             step["seconds"],
             step["peak_mb"],
-            note=f"merged {step['report']['merged']}",
+            note=f"merged {step['report']['merged']}; {spread}",
         )
     )
+
+
+def median(steps: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
+    """The median of timed runs, and their spread for the table's note."""
+    ordered = sorted(steps, key=lambda s: float(s["seconds"]))
+    if len(ordered) == 1:
+        return ordered[0], ""
+    low, high = ordered[0]["seconds"] * 1000, ordered[-1]["seconds"] * 1000
+    return ordered[len(ordered) // 2], f"median of {len(ordered)}, {low:,.0f} to {high:,.0f} ms"
 
 
 def task_resolve_all(phone: Path) -> None:
@@ -309,6 +328,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="10000,100000", help="initial pull sizes")
     parser.add_argument("--devices", type=int, default=50, help="devices syncing at once (0: skip)")
     parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each push and conflict scenario (median)"
+    )
+    parser.add_argument(
         "--pg",
         default=os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"),
     )
@@ -322,7 +344,7 @@ def main() -> None:
     )
     for backend in backends:
         for size in sizes:
-            run_size(backend, size, args.pg, full=size == max(sizes), rows=rows)
+            run_size(backend, size, args.pg, size == max(sizes), rows, args.repeat)
         if args.devices:
             run_concurrent(backend, args.pg, rows, args.devices)
     print_table(rows)

@@ -19,9 +19,10 @@ import sqlalchemy as sa
 
 from conftest import Server
 from fieldsync.device import Device
+from fieldsync.device.push import BATCH_SIZE
 from fieldsync.errors import Offline
 from fieldsync.server.background import running
-from fieldsync.server.schema import batches
+from fieldsync.server.schema import batches, records
 from fieldsync.server.wire import PushIn
 from helpers import create_batch, office_edit, server_values, set_entity
 
@@ -109,6 +110,30 @@ def test_device_killed_after_sending_resends_the_same_batch_once(
     assert records[0]["version"] == version_after_first  # the resend wrote nothing
     batches = _batch_count(server)
     assert batches == 1
+
+
+def test_device_killed_with_the_next_batch_on_its_way_applies_each_change_once(
+    server: Server, tmp_path: Path
+) -> None:
+    phone = server.device("phone", "alice")
+    created = {phone.create("account", {"name": f"Many {n}"}) for n in range(BATCH_SIZE + 200)}
+    phone.close()
+    killed = subprocess.run(  # dies storing the first batch's results; the second is sent
+        [sys.executable, "-c", CRASHING_SYNC, str(tmp_path / "phone")],
+        capture_output=True,
+        env=os.environ,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    phone = Device(tmp_path / "phone")
+    report = phone.sync()
+    assert (report.pushed, report.applied) == (len(created), len(created))
+    assert phone.unsynced() == 0
+    with server.db.read() as conn:
+        on_server = conn.execute(sa.select(records.c.id).where(records.c.entity == "account"))
+        assert sorted(r.id for r in on_server) == sorted(created)  # each once
+    assert _batch_count(server) == 2
 
 
 def _batch_count(server: Server) -> int:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -29,6 +30,15 @@ REFUSED_BATCH = frozenset({400, 409, 413, 422})
 BATCH_SIZE = 1000
 BATCH_BYTES = 4 * 1024 * 1024  # well under the server's 10 MB body limit
 
+
+class Batch(NamedTuple):
+    """A batch as stored in the outbox: its body, and what the device sent of each record."""
+
+    id: str
+    body: bytes
+    snapshots: list[dict[str, Any]]
+
+
 PENDING = """
 SELECT r.*, c.choice, c.server_version AS conflict_version
 FROM records r LEFT JOIN conflicts c ON c.id = r.conflict_id
@@ -39,22 +49,67 @@ ORDER BY r.seq
 
 
 def push(store: Store, client: Client, report: SyncReport, progress: Progress) -> None:
-    """Push every change made before this sync started, a batch at a time."""
+    """Push every change made before this sync started, a batch at a time.
+
+    Batches are pipelined: while the server applies one, the device prepares the
+    next and stores the results of the one before, so the device and the server
+    work at the same time. The server still gets them one after another, in order.
+    """
     upto = int(store.get_meta("seq", 0))
-    while (batch := _outbox(store) or _next_batch(store, upto)) is not None:
-        batch_id, body, snapshots = batch
+    queue: list[sqlite3.Row] | None = None  # read once the outbox is empty
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as sender:
+        flight: _Flight | None = None
+        while True:
+            batch = _outbox(store, flight)
+            if batch is None:
+                queue = _pending(store, upto, flight) if queue is None else queue
+                batch = _next_batch(store, queue)
+            if flight:
+                flight.wait()  # raises Offline: nothing lost, the outbox keeps both batches
+            following = _Flight(sender, client, batch) if batch else None
+            if flight:
+                _settle(store, flight, report)
+                progress("push", report.pushed)
+            if following is None:
+                return
+            flight = following
+
+
+class _Flight:
+    """A batch on its way to the server (sent by a thread of its own), then its answer."""
+
+    def __init__(self, sender: ThreadPoolExecutor, client: Client, batch: Batch) -> None:
+        self.batch = batch
+        self.coming = sender.submit(client.call, "POST", "/v1/sync/push", batch.body)
+        self.answer: list[dict[str, Any]] | ServerRefused = []
+
+    def wait(self) -> None:
+        """Wait for the results, or for the refusal of the whole batch (a 4xx that would
+        come again)."""
         try:
-            results = client.call("POST", "/v1/sync/push", body)["results"]
+            self.answer = self.coming.result()["results"]
         except ServerRefused as refusal:
             if refusal.status not in REFUSED_BATCH:
                 raise
-            _hold_refused(store, batch_id, snapshots, refusal, report)
-            continue
+            self.answer = refusal
+            return
         failpoints.hit("device.push.answered")
-        with store.transaction() as conn:
-            _apply_results(conn, snapshots, results, report)
-            conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch_id,))
-        progress("push", report.pushed)
+
+    @property
+    def keys(self) -> set[tuple[str, str]]:
+        """The records the batch carries."""
+        return {(s["entity"], s["id"]) for s in self.batch.snapshots}
+
+
+def _settle(store: Store, flight: _Flight, report: SyncReport) -> None:
+    """Store an answered batch's results, and take it out of the outbox."""
+    batch, answer = flight.batch, flight.answer
+    if isinstance(answer, ServerRefused):
+        _hold_refused(store, batch.id, batch.snapshots, answer, report)
+        return
+    with store.transaction() as conn:
+        _apply_results(conn, batch.snapshots, answer, report)
+        conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch.id,))
 
 
 def _hold_refused(
@@ -74,27 +129,47 @@ def _hold_refused(
         conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch_id,))
 
 
-def _outbox(store: Store) -> tuple[str, bytes, list[dict[str, Any]]] | None:
-    row = store.conn.execute("SELECT * FROM outbox ORDER BY created_at LIMIT 1").fetchone()
+def _outbox(store: Store, flight: _Flight | None) -> Batch | None:
+    """The oldest batch a sync stored but did not see answered, unless it is on its way."""
+    on_its_way = flight.batch.id if flight else ""
+    row = store.conn.execute(
+        "SELECT * FROM outbox WHERE batch_id != ? ORDER BY created_at, rowid LIMIT 1",
+        (on_its_way,),
+    ).fetchone()
     if row is None:
         return None
-    return row["batch_id"], row["body"].encode(), loads(row["snapshots"])
+    return Batch(row["batch_id"], row["body"].encode(), loads(row["snapshots"]))
 
 
-def _next_batch(store: Store, upto: int) -> tuple[str, bytes, list[dict[str, Any]]] | None:
-    """The next batch of pending changes, parents first, written to the outbox.
+def _pending(store: Store, upto: int, flight: _Flight | None) -> list[sqlite3.Row]:
+    """The changes to push, parents first, but those on their way: read once per push.
+
+    A record edited again while the push runs is sent as it was read; its result
+    then keeps the newer edit pending (see `rebase`), as when the edit comes while
+    its batch is on the way.
+    """
+    busy = flight.keys if flight else set()
+    rows = [
+        r
+        for r in store.conn.execute(PENDING, (upto,)).fetchall()
+        if (r["entity"], r["id"]) not in busy
+    ]
+    ranks = _parent_ranks(store.project())
+    rows.sort(key=lambda r: (ranks.get(r["entity"], 0), r["seq"]))
+    return rows
+
+
+def _next_batch(store: Store, queue: list[sqlite3.Row]) -> Batch | None:
+    """The next batch from the front of `queue` (taken off it), written to the outbox.
 
     Each change is encoded once: its size counts towards the batch limit, and the
     body is built from the encoded changes.
     """
-    rows = store.conn.execute(PENDING, (upto,)).fetchall()
-    ranks = _parent_ranks(store.project())
-    rows.sort(key=lambda r: (ranks.get(r["entity"], 0), r["seq"]))
     batch_id = str(uuid.uuid4())
     changes: list[orjson.Fragment] = []
     snapshots: list[dict[str, Any]] = []
     size = 0
-    for n, row in enumerate(rows[:BATCH_SIZE]):
+    for n, row in enumerate(queue[:BATCH_SIZE]):
         change = _change(row, f"{batch_id}.{n}")
         encoded = orjson.dumps(change)
         size += len(encoded)
@@ -104,6 +179,7 @@ def _next_batch(store: Store, upto: int) -> tuple[str, bytes, list[dict[str, Any
         snapshots.append(_snapshot(row, change["record"]))
     if not changes:
         return None
+    del queue[: len(changes)]
     device_id = store.get_meta("device_id")
     body = orjson.dumps({"device_id": device_id, "batch_id": batch_id, "changes": changes})
     with store.transaction() as conn:
@@ -111,7 +187,7 @@ def _next_batch(store: Store, upto: int) -> tuple[str, bytes, list[dict[str, Any
             "INSERT INTO outbox (batch_id, body, snapshots, created_at) VALUES (?, ?, ?, ?)",
             (batch_id, body.decode(), dumps(snapshots), now()),
         )
-    return batch_id, body, snapshots
+    return Batch(batch_id, body, snapshots)
 
 
 def _snapshot(row: sqlite3.Row, data: Any) -> dict[str, Any]:
