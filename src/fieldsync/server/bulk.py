@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -71,12 +72,16 @@ def json_value(value: Any) -> Any:
 def _tuples(
     table: sa.Table, columns: tuple[str, ...], rows: Sequence[Row]
 ) -> list[tuple[Any, ...]]:
-    json = [_is_json(table.c[name]) for name in columns]
-    pairs = list(zip(columns, json, strict=True))
-    return [
-        tuple(orjson.dumps(row[name]).decode() if is_json else row[name] for name, is_json in pairs)
-        for row in rows
-    ]
+    """Each row's values in `columns` order, JSON columns encoded."""
+    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    json = [n for n, name in enumerate(columns) if _is_json(table.c[name])]
+    out = []
+    for row in rows:
+        line = list(values(row))
+        for n in json:
+            line[n] = orjson.dumps(line[n]).decode()
+        out.append(tuple(line))
+    return out
 
 
 def _is_json(column: sa.Column[Any]) -> bool:
