@@ -170,13 +170,13 @@ def _next_batch(store: Store, queue: list[sqlite3.Row]) -> Batch | None:
     snapshots: list[dict[str, Any]] = []
     size = 0
     for n, row in enumerate(queue[:BATCH_SIZE]):
-        change = _change(row, f"{batch_id}.{n}")
+        change, data = _change(row, f"{batch_id}.{n}")
         encoded = orjson.dumps(change)
         size += len(encoded)
         if changes and size > BATCH_BYTES:
             break
         changes.append(orjson.Fragment(encoded))
-        snapshots.append(_snapshot(row, change["record"]))
+        snapshots.append(_snapshot(row, data))
     if not changes:
         return None
     del queue[: len(changes)]
@@ -220,18 +220,22 @@ def _parent_ranks(project: Project) -> dict[str, int]:
     return ranks
 
 
-def _change(row: sqlite3.Row, change_id: str) -> dict[str, Any]:
+def _change(row: sqlite3.Row, change_id: str) -> tuple[dict[str, Any], Any]:
+    """A pending row's change as sent, and D (its values) decoded.
+
+    The stored JSON of base and D goes into the body as it is, not encoded again.
+    """
     base, data = loads(row["base"]), loads(row["data"])
     change: dict[str, Any] = {
         "change_id": change_id,  # the batch id and a position: unique everywhere
         "entity": row["entity"],
         "id": row["id"],
         "base_version": row["base_version"],
-        "base": base,
-        "record": data,
+        "base": _stored_json(row["base"]),
+        "record": _stored_json(row["data"]),
     }
     if row["state"] == CREATED:
-        change.update(op="create", fields=data, base=None)
+        change.update(op="create", fields=change["record"], base=None)
     elif row["state"] == DELETED:
         change.update(op="delete", fields={})
     else:
@@ -242,7 +246,11 @@ def _change(row: sqlite3.Row, change_id: str) -> dict[str, Any]:
             resolution=row["choice"],
             base_version=row["conflict_version"],
         )
-    return change
+    return change, data
+
+
+def _stored_json(text: str | None) -> orjson.Fragment | None:
+    return None if text is None else orjson.Fragment(text)
 
 
 def _apply_results(

@@ -43,7 +43,8 @@ def rebase(conn: sqlite3.Connection, items: Sequence[Rebase]) -> None:
             removals.append(key)
         else:
             version, base, data, state = step
-            puts.append((*key, version, dumps(base), dumps(data), state))
+            stored = dumps(base)  # a synced row's data is its base: encoded once
+            puts.append((*key, version, stored, stored if data is base else dumps(data), state))
     conn.executemany(REMOVE, removals)
     conn.executemany(PUT, puts)
 
