@@ -62,7 +62,7 @@ def push(store: Store, client: Client, report: SyncReport, progress: Progress) -
         while True:
             batch = _outbox(store, flight)
             if batch is None:
-                queue = _pending(store, upto, flight) if queue is None else queue
+                queue = _queue(store, upto, flight) if queue is None else queue
                 batch = _next_batch(store, queue)
             if flight:
                 flight.wait()  # raises Offline: nothing lost, the outbox keeps both batches
@@ -141,7 +141,7 @@ def _outbox(store: Store, flight: _Flight | None) -> Batch | None:
     return Batch(row["batch_id"], row["body"].encode(), loads(row["snapshots"]))
 
 
-def _pending(store: Store, upto: int, flight: _Flight | None) -> list[sqlite3.Row]:
+def _queue(store: Store, upto: int, flight: _Flight | None) -> list[sqlite3.Row]:
     """The changes to push, parents first, but those on their way: read once per push.
 
     A record edited again while the push runs is sent as it was read; its result

@@ -99,7 +99,7 @@ def listing(
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(sa.cast(t.c.data, sa.Text).ilike(f"%{escaped}%", escape="\\"))
     rows = conn.execute(query.order_by(t.c.version.desc()).limit(limit).offset(offset))
-    return [records.StoredRecord(*r) for r in rows]
+    return [records.stored_record(r) for r in rows]
 
 
 def create(

@@ -8,7 +8,7 @@ the order a pull cursor reads them (invariant 5).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +51,8 @@ class StoredRecord:
         }
 
 
-# The columns of a `StoredRecord`, in its field order: select them, and each row
-# unpacks straight into one (`StoredRecord(*row)`).
+# The columns of a `StoredRecord`, in its field order: select them, and make each
+# row into one with `stored_record`.
 STORED = (
     records.c.entity,
     records.c.id,
@@ -62,14 +62,27 @@ STORED = (
     records.c.data,
     records.c.field_versions,
 )
+_STORED_NAMES = tuple(c.name for c in STORED)
+
+
+def stored_record(row: Sequence[Any]) -> StoredRecord:
+    """A `StoredRecord` from a row of the `STORED` columns, as SQLAlchemy or the driver
+    gave it (the driver: JSON as text on SQLite, booleans as 0 and 1)."""
+    entity, record_id, version, owner, deleted, data, versions = row
+    return StoredRecord(
+        entity,
+        record_id,
+        version,
+        owner,
+        bool(deleted),
+        bulk.json_value(data),
+        bulk.json_value(versions),
+    )
 
 
 def get(conn: Connection, entity: str, record_id: str) -> StoredRecord | None:
     """One record (or tombstone), if it exists."""
-    row = conn.execute(
-        sa.select(*STORED).where(records.c.entity == entity, records.c.id == record_id)
-    ).first()
-    return StoredRecord(*row) if row else None
+    return get_many(conn, [(entity, record_id)]).get((entity, record_id))
 
 
 def may_see(user: Principal, entity: Entity, record: StoredRecord) -> bool:
@@ -106,27 +119,11 @@ def get_many(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, s
     by_entity: dict[str, list[str]] = {}
     for entity, record_id in keys:
         by_entity.setdefault(entity, []).append(record_id)
-    columns = tuple(c.name for c in STORED)
     found: dict[tuple[str, str], StoredRecord] = {}
     for entity, ids in by_entity.items():
-        rows = bulk.select_among(conn, records, columns, ("entity", entity), ("id", ids))
-        found |= {(r[0], r[1]): _stored(*r) for r in rows}
+        rows = bulk.select_among(conn, records, _STORED_NAMES, ("entity", entity), ("id", ids))
+        found |= {(r[0], r[1]): stored_record(r) for r in rows}
     return found
-
-
-def _stored(
-    entity: str, record_id: str, version: int, owner: str, deleted: Any, data: Any, versions: Any
-) -> StoredRecord:
-    """A `StoredRecord` from a row as the driver gave it."""
-    return StoredRecord(
-        entity,
-        record_id,
-        version,
-        owner,
-        bool(deleted),
-        bulk.json_value(data),
-        bulk.json_value(versions),
-    )
 
 
 def save(
