@@ -8,9 +8,8 @@ in the console) settles an open User Action conflict. See docs/policies.md.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from fieldsync.project import Detection, Policy
 
@@ -52,13 +51,15 @@ class Choice(StrEnum):
     MERGE = "merge"
 
 
-@dataclass(frozen=True)
-class Situation:
+class Situation(NamedTuple):
     """A device change (`op`, `device`, `device_changed`) meeting the server's record.
 
     `device` is D (None when the device deleted the record); `server` is S, or the
     last values of a deleted record; `server_modified` says the server's version is
     newer than the device's base; `server_changed` names the fields changed since base.
+
+    Immutable; a NamedTuple rather than a frozen dataclass because one is made for
+    every pushed change, and a frozen dataclass is ~4x slower to make.
     """
 
     policy: Policy
@@ -84,8 +85,7 @@ class Situation:
         return {f: device.get(f) for f in (self.device_changed if names is None else names)}
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """What becomes of a change: its status and the record the server ends with.
 
     `result` is the record's values afterwards (None: deleted); `changed` says the
@@ -109,7 +109,7 @@ def _outcome(
     s: Situation, status: Status, result: Values | None, kind: Kind | None, fields: frozenset[str]
 ) -> Outcome:
     was = None if s.server_deleted else s.server
-    changed = (result is None) != (was is None) or (result is not None and dict(result) != was)
+    changed = (result is None) != (was is None) or (result is not None and result != was)
     return Outcome(status, result, changed, kind, fields)
 
 

@@ -225,6 +225,7 @@ def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situa
     base_version = change.base_version or 0
     op = Op(change.op)
     device = _device_record(entity, change, current.data) if op is Op.UPDATE else None
+    modified = current.version > base_version
     return Situation(
         policy=entity.on_conflict,
         detection=entity.conflict_detection,
@@ -233,8 +234,9 @@ def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situa
         device_changed=frozenset(change.fields),
         server=current.data,
         server_deleted=current.deleted,
-        server_modified=current.version > base_version,
-        server_changed=current.changed_since(base_version),
+        server_modified=modified,
+        # No field is newer than its record: an unmodified record changed nothing.
+        server_changed=current.changed_since(base_version) if modified else frozenset(),
     )
 
 
