@@ -136,6 +136,55 @@ def test_device_killed_with_the_next_batch_on_its_way_applies_each_change_once(
     assert _batch_count(server) == 2
 
 
+def _as_stored_before_2026_11_27(phone_dir: Path) -> None:
+    """Rewrite the outbox as earlier versions stored it: each snapshot with its values."""
+    from fieldsync.device.store import Store
+
+    store = Store(phone_dir)
+    with store.transaction() as conn:
+        for batch_id, body, snapshots in conn.execute(
+            "SELECT batch_id, body, snapshots FROM outbox"
+        ):
+            sent = [c["record"] for c in orjson.loads(body)["changes"]]
+            old = [{**s, "data": d} for s, d in zip(orjson.loads(snapshots), sent, strict=True)]
+            conn.execute(
+                "UPDATE outbox SET snapshots = ? WHERE batch_id = ?", (orjson.dumps(old), batch_id)
+            )
+    store.close()
+
+
+@pytest.mark.parametrize("outbox", ["current", "before 2026-11-27"])
+def test_an_edit_made_after_a_crash_is_laid_over_the_server_result_of_the_resent_batch(
+    server: Server, crm: httpx.Client, tmp_path: Path, outbox: str
+) -> None:
+    set_entity(crm, "account", on_conflict="partial_device_wins")
+    phone = server.device("phone", "alice")
+    record_id = phone.create("account", {"name": "Acme", "city": "Bratislava", "street": "Old 1"})
+    phone.sync()
+    office_edit(crm, record_id, street="Office 2")  # the device does not know yet
+    phone.update("account", record_id, {"city": "Zilina"})
+    phone.close()
+    killed = subprocess.run(
+        [sys.executable, "-c", CRASHING_SYNC, str(tmp_path / "phone")],
+        capture_output=True,
+        env=os.environ,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    if outbox != "current":
+        _as_stored_before_2026_11_27(tmp_path / "phone")
+
+    phone = Device(tmp_path / "phone")
+    phone.update("account", record_id, {"phone": "777"})  # after the crash, before the resend
+    assert phone.sync().merged == 1  # the stored result: the office's street, the device's city
+    phone.sync()
+    values = server_values(crm, record_id)
+    # The street is not put back to what the device had when it sent the batch.
+    assert (values["street"], values["city"], values["phone"]) == ("Office 2", "Zilina", "777")
+    assert phone.get("account", record_id)["street"] == "Office 2"
+    assert phone.unsynced() == 0
+
+
 def _batch_count(server: Server) -> int:
     with server.db.read() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(batches)).scalar_one())

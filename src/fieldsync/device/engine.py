@@ -17,8 +17,10 @@ def sync(store: Store, client: Client, progress: Progress) -> SyncReport:
     report = SyncReport()
     started = now()
     remote.fetch_resolutions(store, client, report)
-    push.push(store, client, report, progress)
-    if pull.pull(store, client, report, progress) != store.project().version:
+    with pull.Pull(store, client) as pulling:
+        push.push(store, client, report, progress, answered=pulling.start)
+        project_version = pulling.run(report, progress)
+    if project_version != store.project().version:
         refresh_project(store, client)
     with store.transaction() as conn:
         store.set_meta(conn, "last_sync", now())

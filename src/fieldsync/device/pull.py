@@ -31,7 +31,10 @@ UPSERT = (
     "INSERT INTO records (entity, id, base_version, base, data, state, seen) "
     "VALUES (?, ?, ?, ?, ?, 'synced', 1) ON CONFLICT (entity, id) DO UPDATE SET "
     "base_version = excluded.base_version, base = excluded.base, data = excluded.data, seen = 1 "
-    "WHERE records.state = 'synced'"
+    # A version is one state of a record: a synced row at this version has it already
+    # (the push's answer brought it), unless a full download must mark it seen.
+    "WHERE records.state = 'synced' AND (records.base_version IS NOT excluded.base_version "
+    "OR records.seen = 0)"
 )
 REMOVE = "DELETE FROM records WHERE entity = ? AND id = ? AND state = 'synced'"
 REMEMBER = (
@@ -40,30 +43,51 @@ REMEMBER = (
 )
 
 
-def pull(store: Store, client: Client, report: SyncReport, progress: Progress) -> int:
-    """Pull until the server has nothing more (restarting once on 410).
+class Pull:
+    """The pull phase of one sync, whose first page may be asked for before it runs.
 
-    Returns the server's project version, so the caller knows whether to download it.
+    `start()` sends the first request; the push calls it as soon as the server has
+    answered its last batch, so the server reads the page while the device stores
+    that batch's results. The page is the same as if asked for afterwards: the push
+    is committed, and the cursor is not touched by a push.
     """
-    try:
-        return _pull_pages(store, client, report, progress)
-    except ServerRefused as refusal:
-        if refusal.status != 410:
-            raise
-        start_resync(store)
-        report.resynced = True
-        return _pull_pages(store, client, report, progress)
 
+    def __init__(self, store: Store, client: Client) -> None:
+        self.store, self.client = store, client
+        self.downloads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull")
+        self.reader: _Reader | None = None
 
-def _pull_pages(store: Store, client: Client, report: SyncReport, progress: Progress) -> int:
-    query = {
-        "limit": PAGE_SIZE,
-        "device_id": store.get_meta("device_id"),
-        # A full download must list every record, this device's own writes included.
-        "skip_own": None if store.get_meta("resync", False) else "true",
-    }
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull") as downloads:
-        reader = _Reader(downloads, client, store.get_meta("cursor", ""), query)
+    def __enter__(self) -> Pull:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.downloads.shutdown(cancel_futures=True)
+
+    def start(self) -> None:
+        """Ask for the first page (once)."""
+        if self.reader is None:
+            self.reader = _Reader(self.downloads, self.client, *_position(self.store))
+
+    def run(self, report: SyncReport, progress: Progress) -> int:
+        """Pull until the server has nothing more (restarting once on 410).
+
+        Returns the server's project version, so the caller knows whether to download it.
+        """
+        self.start()
+        try:
+            return self._pages(report, progress)
+        except ServerRefused as refusal:
+            if refusal.status != 410:
+                raise
+            start_resync(self.store)
+            report.resynced = True
+            self.reader = None
+            self.start()
+            return self._pages(report, progress)
+
+    def _pages(self, report: SyncReport, progress: Progress) -> int:
+        store, reader = self.store, self.reader
+        assert reader is not None, "started"
         page = reader.next()
         while True:
             page = _write(store, reader, page, report, progress)
@@ -71,9 +95,20 @@ def _pull_pages(store: Store, client: Client, report: SyncReport, progress: Prog
             if not page["more"]:
                 break
             page = reader.next()
-    if store.get_meta("resync", False):
-        _finish_resync(store)
-    return int(page["project_version"])
+        if store.get_meta("resync", False):
+            _finish_resync(store)
+        return int(page["project_version"])
+
+
+def _position(store: Store) -> tuple[str, dict[str, Any]]:
+    """Where the pull starts: the cursor, and the query of every page."""
+    query = {
+        "limit": PAGE_SIZE,
+        "device_id": store.get_meta("device_id"),
+        # A full download must list every record, this device's own writes included.
+        "skip_own": None if store.get_meta("resync", False) else "true",
+    }
+    return store.get_meta("cursor", ""), query
 
 
 def _write(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
@@ -48,12 +49,20 @@ ORDER BY r.seq
 """
 
 
-def push(store: Store, client: Client, report: SyncReport, progress: Progress) -> None:
+def push(
+    store: Store,
+    client: Client,
+    report: SyncReport,
+    progress: Progress,
+    answered: Callable[[], None] = lambda: None,
+) -> None:
     """Push every change made before this sync started, a batch at a time.
 
     Batches are pipelined: while the server applies one, the device prepares the
     next and stores the results of the one before, so the device and the server
     work at the same time. The server still gets them one after another, in order.
+    `answered` is called once the server has answered the last batch (or at once,
+    with nothing to push), before its results are stored.
     """
     upto = int(store.get_meta("seq", 0))
     queue: list[sqlite3.Row] | None = None  # read once the outbox is empty
@@ -67,6 +76,8 @@ def push(store: Store, client: Client, report: SyncReport, progress: Progress) -
             if flight:
                 flight.wait()  # raises Offline: nothing lost, the outbox keeps both batches
             following = _Flight(sender, client, batch) if batch else None
+            if following is None:
+                answered()
             if flight:
                 _settle(store, flight, report)
                 progress("push", report.pushed)
@@ -138,7 +149,11 @@ def _outbox(store: Store, flight: _Flight | None) -> Batch | None:
     ).fetchone()
     if row is None:
         return None
-    return Batch(row["batch_id"], row["body"].encode(), loads(row["snapshots"]))
+    body, snapshots = row["body"].encode(), loads(row["snapshots"])
+    # What the device sent of each record is in the body: the outbox keeps it once.
+    for snapshot, change in zip(snapshots, orjson.loads(body)["changes"], strict=True):
+        snapshot.setdefault("data", change["record"])  # stored with it before 2026-11-27
+    return Batch(row["batch_id"], body, snapshots)
 
 
 def _queue(store: Store, upto: int, flight: _Flight | None) -> list[sqlite3.Row]:
@@ -167,6 +182,7 @@ def _next_batch(store: Store, queue: list[sqlite3.Row]) -> Batch | None:
     """
     batch_id = str(uuid.uuid4())
     changes: list[orjson.Fragment] = []
+    stored: list[dict[str, Any]] = []  # the snapshots as the outbox keeps them (D is in the body)
     snapshots: list[dict[str, Any]] = []
     size = 0
     for n, row in enumerate(queue[:BATCH_SIZE]):
@@ -176,7 +192,8 @@ def _next_batch(store: Store, queue: list[sqlite3.Row]) -> Batch | None:
         if changes and size > BATCH_BYTES:
             break
         changes.append(orjson.Fragment(encoded))
-        snapshots.append(_snapshot(row, data))
+        stored.append(_snapshot(row))
+        snapshots.append({**stored[-1], "data": data})
     if not changes:
         return None
     del queue[: len(changes)]
@@ -185,18 +202,18 @@ def _next_batch(store: Store, queue: list[sqlite3.Row]) -> Batch | None:
     with store.transaction() as conn:
         conn.execute(
             "INSERT INTO outbox (batch_id, body, snapshots, created_at) VALUES (?, ?, ?, ?)",
-            (batch_id, body.decode(), dumps(snapshots), now()),
+            (batch_id, body.decode(), dumps(stored), now()),
         )
     return Batch(batch_id, body, snapshots)
 
 
-def _snapshot(row: sqlite3.Row, data: Any) -> dict[str, Any]:
-    """What the device needs to know of a sent change when its result comes back."""
+def _snapshot(row: sqlite3.Row) -> dict[str, Any]:
+    """What the device needs to know of a sent change when its result comes back, but
+    its values (`data`), which the body carries."""
     return {
         "entity": row["entity"],
         "id": row["id"],
         "rev": row["rev"],
-        "data": data,
         "conflict_id": row["conflict_id"],
     }
 

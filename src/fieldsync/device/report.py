@@ -18,6 +18,9 @@ def no_progress(phase: str, done: int) -> None:
     """A progress callback that shows nothing."""
 
 
+_COUNTERS = {Status.CONFLICT.value: "conflicts"}  # a status counted under another name
+
+
 @dataclass
 class SyncReport:
     """Counts of one sync, by what happened to each change."""
@@ -36,7 +39,7 @@ class SyncReport:
     def count(self, status: str) -> None:
         """Count one push result."""
         self.pushed += 1
-        field = {Status.CONFLICT.value: "conflicts"}.get(status, status)
+        field = _COUNTERS.get(status, status)
         setattr(self, field, getattr(self, field) + 1)
 
     def as_dict(self) -> dict[str, Any]:
