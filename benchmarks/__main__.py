@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from benchmarks.data import record_size, seed, user_id
+from benchmarks.machine import calibrate
 from fieldsync.server import admin, crm
 from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
@@ -322,6 +323,15 @@ def print_table(rows: list[Row]) -> None:
         )
 
 
+def print_machine(machine: list[tuple[str, float]]) -> None:
+    """How fast the machine was (see `benchmarks.machine`), under the results."""
+    print()
+    print("| machine | per second |")
+    print("|---|---:|")
+    for what, rate in machine:
+        print(f"| {what} | {rate:,.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="sqlite")
@@ -342,12 +352,14 @@ def main() -> None:
         f"record size: {record_size()} bytes of JSON; machine: {os.cpu_count()} cores",
         file=sys.stderr,
     )
+    machine = calibrate()
     for backend in backends:
         for size in sizes:
             run_size(backend, size, args.pg, size == max(sizes), rows, args.repeat)
         if args.devices:
             run_concurrent(backend, args.pg, rows, args.devices)
     print_table(rows)
+    print_machine(machine)
 
 
 if __name__ == "__main__":

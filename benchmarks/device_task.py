@@ -22,6 +22,7 @@ def _timed_sync(device: Device) -> tuple[float, dict[str, object]]:
 
 
 def main(task: str, directory: str, server: str, count: int = 0) -> None:
+    report: dict[str, object]
     if task == "login":
         Device.login(Path(directory), server, "alice", "secret").close()
         seconds, report = 0.0, {}

@@ -2,21 +2,43 @@
 
 from __future__ import annotations
 
+from weakref import WeakKeyDictionary
+
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from fieldsync.clock import now
 from fieldsync.errors import NotFound
 from fieldsync.project import Entity, Project, demo_project, project_from_dict, with_entity
 from fieldsync.server.schema import projects
 
+# The newest project each database served, as parsed, by when it was published.
+# A published version never changes, so another process publishing a newer one
+# only makes an entry stale, which the stamp read by every `current` call notices.
+_parsed: WeakKeyDictionary[Engine, tuple[tuple[int, str], Project]] = WeakKeyDictionary()
+_NEWEST = (
+    sa.select(projects.c.version, projects.c.created_at)
+    .order_by(projects.c.version.desc())
+    .limit(1)
+)
+
 
 def current(conn: Connection) -> Project:
-    """The project devices download now."""
-    row = conn.execute(
-        sa.select(projects.c.definition).order_by(projects.c.version.desc()).limit(1)
-    ).one()
-    return project_from_dict(row.definition)
+    """The project devices download now.
+
+    Every push and pull needs it: reading its version is one index lookup, while
+    reading and parsing the definition took a few milliseconds a request.
+    """
+    version, created_at = conn.execute(_NEWEST).one()
+    cached = _parsed.get(conn.engine)
+    if cached is not None and cached[0] == (version, created_at):
+        return cached[1]
+    definition = conn.execute(
+        sa.select(projects.c.definition).where(projects.c.version == version)
+    ).scalar_one()
+    project = project_from_dict(definition)
+    _parsed[conn.engine] = ((version, created_at), project)
+    return project
 
 
 def entity(conn: Connection, name: str) -> Entity:
