@@ -185,6 +185,32 @@ def test_an_edit_made_after_a_crash_is_laid_over_the_server_result_of_the_resent
     assert phone.unsynced() == 0
 
 
+def test_an_edit_made_after_a_crash_is_not_taken_for_a_conflict_with_the_resent_batch(
+    server: Server, crm: httpx.Client, tmp_path: Path
+) -> None:
+    phone = server.device("phone", "alice")  # Server Wins: a false conflict would lose the edit
+    record_id = phone.create("account", {"name": "Acme", "city": "Bratislava"})
+    phone.sync()
+    phone.update("account", record_id, {"city": "Zilina"})
+    phone.close()
+    killed = subprocess.run(
+        [sys.executable, "-c", CRASHING_SYNC, str(tmp_path / "phone")],
+        capture_output=True,
+        env=os.environ,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+    phone = Device(tmp_path / "phone")
+    phone.update("account", record_id, {"phone": "777"})
+    phone.sync()  # the resent batch's result is laid under the new edit…
+    assert phone.status("account", record_id) == "updated"
+    report = phone.sync()  # …which goes out based on the version the server gave it
+    assert (report.applied, report.server_wins) == (1, 0)
+    values = server_values(crm, record_id)
+    assert (values["city"], values["phone"]) == ("Zilina", "777")
+
+
 def _batch_count(server: Server) -> int:
     with server.db.read() as conn:
         return int(conn.execute(sa.select(sa.func.count()).select_from(batches)).scalar_one())

@@ -3,8 +3,9 @@
 Used when push results arrive and when a console resolved a conflict: if a row
 was not edited since its values were sent (same `rev`), it simply becomes the
 server state; otherwise the edits made since are laid over the server state and
-stay pending. A whole batch of results is read in a few queries and written with
-one `executemany` per kind of write.
+stay pending. The rows not edited meanwhile (nearly all) are settled by one
+`executemany` that names their `rev`, without reading them first; only when some
+row did not match are the batch's rows read, and the edited ones rebased.
 """
 
 from __future__ import annotations
@@ -33,12 +34,41 @@ REMOVE = "DELETE FROM records WHERE entity = ? AND id = ?"
 CHUNK = 500  # ids per IN (…) list, well under SQLite's parameter limit
 
 
+SETTLE = (
+    "UPDATE records SET base_version = ?, base = ?, data = ?, state = 'synced', error = NULL, "
+    "conflict_id = NULL, server_version = NULL, server_data = NULL, server_deleted = NULL "
+    "WHERE entity = ? AND id = ? AND rev = ?"
+)
+SETTLE_REMOVED = "DELETE FROM records WHERE entity = ? AND id = ? AND rev = ?"
+
+
 def rebase(conn: sqlite3.Connection, items: Sequence[Rebase]) -> None:
     """Set each row `key` onto its `server` state, given what was `sent` of it."""
+    if _settle_unchanged(conn, items) < len(items):
+        _rebase_changed(conn, items)
+
+
+def _settle_unchanged(conn: sqlite3.Connection, items: Sequence[Rebase]) -> int:
+    """Make each row still at the `rev` it was sent with the server state; how many were."""
+    removals = [(*key, sent[0]) for key, sent, server in items if server[2]]
+    settled = []
+    for (entity, record_id), (rev, _), (version, values, deleted) in items:
+        if not deleted:
+            stored = dumps(values)  # a synced row's data is its base: encoded once
+            settled.append((version, stored, stored, entity, record_id, rev))
+    done = conn.executemany(SETTLE_REMOVED, removals).rowcount if removals else 0
+    return done + (conn.executemany(SETTLE, settled).rowcount if settled else 0)
+
+
+def _rebase_changed(conn: sqlite3.Connection, items: Sequence[Rebase]) -> None:
+    """Rebase the rows edited (or deleted) here since they were sent."""
     rows = _rows(conn, [key for key, _, _ in items])
     puts, removals = [], []
     for key, sent, server in items:
-        step = _next_row(rows.get(key), sent, server)
+        row = rows.get(key)
+        if row is not None and row[0] == sent[0]:
+            continue  # settled already
+        step = _next_row(row, sent, server)
         if step is None:
             removals.append(key)
         else:
@@ -66,19 +96,16 @@ def _rows(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, tuple[int, str
 
 
 def _next_row(row: tuple[int, str | None] | None, sent: Sent, server: Server) -> NextRow | None:
-    """What the row becomes (None: removed) once the server state arrives."""
+    """What a row edited here since it was sent becomes (None: removed) once the server
+    state arrives: the edits made since are laid over the server state."""
     version, values, deleted = server
     gone = None if deleted else (version, values, None, DELETED)
     if row is None:  # created, then deleted here before the result came back
         return gone
-    rev, data = row
-    sent_rev, sent_values = sent
-    if rev == sent_rev:
-        return None if deleted else (version, values, values, SYNCED)
-    local = loads(data)
+    local = loads(row[1])
     if local is None:  # deleted here while the change was on its way
         return gone
-    edits = {f: local.get(f) for f in differing(sent_values or {}, local)}
+    edits = {f: local.get(f) for f in differing(sent[1] or {}, local)}
     merged = {**(values or {}), **edits}
     state = UPDATED if deleted or differing(values, merged) else SYNCED
     return version, values, merged, state
