@@ -80,13 +80,13 @@ def new_entry(
         "status": OPEN if is_open else RESOLVED,
         "outcome": "open" if is_open else outcome.status.value,
         "fields": sorted(outcome.fields),
-        "base": dict(meeting.base) if meeting.base is not None else None,
+        "base": _plain(meeting.base),
         "base_version": meeting.base_version,
-        "device": dict(situation.device) if situation.device is not None else None,
-        "server": dict(situation.server),
+        "device": _plain(situation.device),
+        "server": _plain(situation.server),
         "server_deleted": situation.server_deleted,
         "server_version": meeting.server_version,
-        "result": None if is_open or outcome.result is None else dict(outcome.result),
+        "result": None if is_open else _plain(outcome.result),
         "user_id": meeting.user_id,
         "device_id": meeting.device_id,
         "created_at": stamp,
@@ -95,6 +95,11 @@ def new_entry(
         "restored_at": None,
         "restored_by": None,
     }
+
+
+def _plain(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """Values as a dict, as the JSON columns take them (copied only when not one)."""
+    return values if values is None or isinstance(values, dict) else dict(values)
 
 
 def insert(conn: Connection, entries: list[dict[str, Any]]) -> None:

@@ -214,16 +214,21 @@ def _device_record(entity: Entity, change: ChangeIn, server: Mapping[str, Any]) 
     stored already; only the rest of the record is checked here.
     """
     rest = normalize(entity, change.record or server)
-    check_values(
-        entity,
-        {f: v for f, v in rest.items() if f not in change.fields and v != server.get(f)},
-    )
-    return {**rest, **change.fields}
+    device = {**rest, **change.fields}
+    if device != {**server, **change.fields}:  # D differs from S beyond the changed fields
+        check_values(
+            entity,
+            {f: v for f, v in rest.items() if f not in change.fields and v != server.get(f)},
+        )
+    return device
+
+
+_OPS = {op.value: op for op in Op}
 
 
 def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situation:
     base_version = change.base_version or 0
-    op = Op(change.op)
+    op = _OPS[change.op]
     device = _device_record(entity, change, current.data) if op is Op.UPDATE else None
     modified = current.version > base_version
     return Situation(
