@@ -1,6 +1,9 @@
 """The sync coordinator: named phases, each in its own module.
 
-remote resolutions → push (+ apply results) → project → pull (+ apply) → checkpoint
+remote resolutions → push (+ apply results) → pull (+ apply) → project → sync log
+
+The pull's first page is asked for as soon as the server has answered the last
+push batch, while the device stores its results.
 """
 
 from __future__ import annotations

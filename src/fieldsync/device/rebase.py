@@ -31,15 +31,15 @@ PUT = (
     "server_data = NULL, server_deleted = NULL"
 )
 REMOVE = "DELETE FROM records WHERE entity = ? AND id = ?"
-CHUNK = 500  # ids per IN (…) list, well under SQLite's parameter limit
-
-
+# A row not edited since it was sent (still at the `rev` it had then) simply takes the
+# server's state.
 SETTLE = (
     "UPDATE records SET base_version = ?, base = ?, data = ?, state = 'synced', error = NULL, "
     "conflict_id = NULL, server_version = NULL, server_data = NULL, server_deleted = NULL "
     "WHERE entity = ? AND id = ? AND rev = ?"
 )
 SETTLE_REMOVED = "DELETE FROM records WHERE entity = ? AND id = ? AND rev = ?"
+CHUNK = 500  # ids per IN (…) list, well under SQLite's parameter limit
 
 
 def rebase(conn: sqlite3.Connection, items: Sequence[Rebase]) -> None:
