@@ -84,6 +84,18 @@ CRASHING_SYNC = textwrap.dedent(
 )
 
 
+def _sync_killed_once_answered(phone_dir: Path) -> None:
+    """A sync in another process, killed once the server's answer to its first batch
+    arrived and before anything of it was stored (a second batch may be on its way)."""
+    killed = subprocess.run(
+        [sys.executable, "-c", CRASHING_SYNC, str(phone_dir)],
+        capture_output=True,
+        env=os.environ,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+
+
 def test_device_killed_after_sending_resends_the_same_batch_once(
     server: Server, crm: httpx.Client, tmp_path: Path
 ) -> None:
@@ -91,13 +103,7 @@ def test_device_killed_after_sending_resends_the_same_batch_once(
     phone = server.device("phone", "alice")
     created = phone.create("account", {"name": "New", "city": "Bratislava"})
     phone.close()
-    killed = subprocess.run(
-        [sys.executable, "-c", CRASHING_SYNC, str(tmp_path / "phone")],
-        capture_output=True,
-        env=os.environ,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    _sync_killed_once_answered(tmp_path / "phone")
     version_after_first = crm.get(f"/v1/entities/account/records/{created}").json()["version"]
 
     phone = Device(tmp_path / "phone")
@@ -118,13 +124,7 @@ def test_device_killed_with_the_next_batch_on_its_way_applies_each_change_once(
     phone = server.device("phone", "alice")
     created = {phone.create("account", {"name": f"Many {n}"}) for n in range(BATCH_SIZE + 200)}
     phone.close()
-    killed = subprocess.run(  # dies storing the first batch's results; the second is sent
-        [sys.executable, "-c", CRASHING_SYNC, str(tmp_path / "phone")],
-        capture_output=True,
-        env=os.environ,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    _sync_killed_once_answered(tmp_path / "phone")
 
     phone = Device(tmp_path / "phone")
     report = phone.sync()
@@ -164,13 +164,7 @@ def test_an_edit_made_after_a_crash_is_laid_over_the_server_result_of_the_resent
     office_edit(crm, record_id, street="Office 2")  # the device does not know yet
     phone.update("account", record_id, {"city": "Zilina"})
     phone.close()
-    killed = subprocess.run(
-        [sys.executable, "-c", CRASHING_SYNC, str(tmp_path / "phone")],
-        capture_output=True,
-        env=os.environ,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    _sync_killed_once_answered(tmp_path / "phone")
     if outbox != "current":
         _as_stored_before_2026_11_27(tmp_path / "phone")
 
@@ -193,13 +187,7 @@ def test_an_edit_made_after_a_crash_is_not_taken_for_a_conflict_with_the_resent_
     phone.sync()
     phone.update("account", record_id, {"city": "Zilina"})
     phone.close()
-    killed = subprocess.run(
-        [sys.executable, "-c", CRASHING_SYNC, str(tmp_path / "phone")],
-        capture_output=True,
-        env=os.environ,
-        check=False,
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    _sync_killed_once_answered(tmp_path / "phone")
 
     phone = Device(tmp_path / "phone")
     phone.update("account", record_id, {"phone": "777"})
