@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,11 +154,7 @@ def run_size(backend: str, size: int, pg: str, full: bool, rows: list[Row], repe
                     step["peak_mb"],
                 )
             )
-            steps = []
-            for _ in range(repeat):
-                task("edit", phone, server.url, 1000)
-                steps.append(task("sync", phone, server.url))
-            step, spread = median(steps)
+            step, spread = timed_pushes(phone, server.url, repeat)
             label = f"push 1k edits, {size // 1000}k"
             rows.append(Row(label, backend, 1000, step["seconds"], step["peak_mb"], note=spread))
             if full:
@@ -175,15 +171,15 @@ def run_conflicts(
     first = sorted(ids)[:1000]  # the records the device task edits
     for policy in POLICIES:
         set_policy(db, policy)
-        steps = []
-        for n in range(repeat):
-            task("edit", phone, url, 1000)  # the device edits the first 1k…
-            office_edits(db, first, {"city": f"Office {policy} {n}"})  # …and so does the office
-            steps.append(task("sync", phone, url))
-            if policy == "user_action":
-                task_resolve_all(phone)
-                task("sync", phone, url)
-        step, spread = median(steps)
+        step, spread = timed_pushes(
+            phone,
+            url,
+            repeat,  # the device edits the first 1k, and so does the office:
+            office=lambda n, policy=policy: office_edits(
+                db, first, {"city": f"Office {policy} {n}"}
+            ),
+            after=(lambda: resolve_all(phone, url)) if policy == "user_action" else None,
+        )
         report = step["report"]
         outcome = {
             k: v
@@ -202,12 +198,9 @@ def run_conflicts(
             )
         )
     set_policy(db, "server_wins", "field")
-    steps = []
-    for n in range(repeat):
-        task("edit", phone, url, 1000)
-        office_edits(db, first, {"phone": f"+421 00{n}"})  # disjoint fields: merged silently
-        steps.append(task("sync", phone, url))
-    step, spread = median(steps)
+    step, spread = timed_pushes(  # disjoint fields: merged silently
+        phone, url, repeat, office=lambda n: office_edits(db, first, {"phone": f"+421 00{n}"})
+    )
     rows.append(
         Row(
             "1k field-level merges",
@@ -220,6 +213,26 @@ def run_conflicts(
     )
 
 
+def timed_pushes(
+    phone: Path,
+    url: str,
+    repeat: int,
+    office: Callable[[int], None] | None = None,
+    after: Callable[[], None] | None = None,
+) -> tuple[dict[str, Any], str]:
+    """`repeat` times: the device edits 1k records (and the `office` too, with the run's
+    number), then a timed sync, then `after`; the median run and the spread."""
+    steps = []
+    for n in range(repeat):
+        task("edit", phone, url, 1000)
+        if office:
+            office(n)
+        steps.append(task("sync", phone, url))
+        if after:
+            after()
+    return median(steps)
+
+
 def median(steps: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     """The median of timed runs, and their spread for the table's note."""
     ordered = sorted(steps, key=lambda s: float(s["seconds"]))
@@ -229,12 +242,14 @@ def median(steps: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     return ordered[len(ordered) // 2], f"median of {len(ordered)}, {low:,.0f} to {high:,.0f} ms"
 
 
-def task_resolve_all(phone: Path) -> None:
+def resolve_all(phone: Path, url: str) -> None:
+    """The user keeps the server's version of every open conflict, and syncs (untimed)."""
     from fieldsync.device import Device
 
     device = Device(phone)
     device.resolve_all("server")
     device.close()
+    task("sync", phone, url)
 
 
 def run_concurrent(backend: str, pg: str, rows: list[Row], devices: int = 50) -> None:

@@ -25,13 +25,13 @@ def calibrate() -> list[tuple[str, float]]:
     rng = random.Random(1)
     encoded = [orjson.dumps(account(n, rng)) for n in range(RECORDS)]
     return [
-        ("Python loop iterations/s", _best(_loop)),
-        ("orjson records decoded/s", _best(lambda: _decode(encoded))),
-        ("SQLite rows inserted/s", _best(lambda: _insert(encoded))),
+        ("Python loop iterations/s", _median_rate(_loop)),
+        ("orjson records decoded/s", _median_rate(lambda: _decode(encoded))),
+        ("SQLite rows inserted/s", _median_rate(lambda: _insert(encoded))),
     ]
 
 
-def _best(run: Callable[[], float]) -> float:
+def _median_rate(run: Callable[[], float]) -> float:
     """The median rate of five runs."""
     return statistics.median(run() for _ in range(5))
 

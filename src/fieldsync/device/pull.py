@@ -63,31 +63,29 @@ class Pull:
     def __exit__(self, *_exc: object) -> None:
         self.downloads.shutdown(cancel_futures=True)
 
-    def start(self) -> None:
-        """Ask for the first page (once)."""
+    def start(self) -> _Reader:
+        """Ask for the first page (once); the pages from there on."""
         if self.reader is None:
             self.reader = _Reader(self.downloads, self.client, *_position(self.store))
+        return self.reader
 
     def run(self, report: SyncReport, progress: Progress) -> int:
         """Pull until the server has nothing more (restarting once on 410).
 
         Returns the server's project version, so the caller knows whether to download it.
         """
-        self.start()
         try:
-            return self._pages(report, progress)
+            return self._pages(self.start(), report, progress)
         except ServerRefused as refusal:
             if refusal.status != 410:
                 raise
             start_resync(self.store)
             report.resynced = True
             self.reader = None
-            self.start()
-            return self._pages(report, progress)
+            return self._pages(self.start(), report, progress)
 
-    def _pages(self, report: SyncReport, progress: Progress) -> int:
-        store, reader = self.store, self.reader
-        assert reader is not None, "started"
+    def _pages(self, reader: _Reader, report: SyncReport, progress: Progress) -> int:
+        store = self.store
         page = reader.next()
         while True:
             page = _write(store, reader, page, report, progress)

@@ -54,7 +54,7 @@ def push(
     client: Client,
     report: SyncReport,
     progress: Progress,
-    answered: Callable[[], None] = lambda: None,
+    answered: Callable[[], object],
 ) -> None:
     """Push every change made before this sync started, a batch at a time.
 
