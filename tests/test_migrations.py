@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import uuid
+
+import orjson
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
 from fieldsync.cli.main import app
-from fieldsync.server import migrate, projects, users
+from fieldsync.server import ledger, migrate, projects, push, users
 from fieldsync.server.db import Database
 from fieldsync.server.migrate import SchemaOutdated
-from fieldsync.server.schema import counters, metadata
+from fieldsync.server.schema import counters, metadata, records
+from fieldsync.server.wire import PushIn
+from helpers import create_batch
 
 runner = CliRunner()
 
@@ -24,9 +32,10 @@ def test_the_schema_module_matches_the_newest_migration(empty_db: Database) -> N
     assert differences == []
 
 
-def older_database(db: Database) -> None:
-    """A database as the first release left it: schema 0001 with a user and the project."""
-    migrate.upgrade(db.engine, migrate.FIRST)
+def older_database(db: Database, revision: str = migrate.FIRST) -> None:
+    """A database as an earlier release left it (the first one's schema by default),
+    with a user and the project."""
+    migrate.upgrade(db.engine, revision)
     with db.engine.begin() as conn:
         conn.execute(sa.insert(counters).values(name="version", value=0))
         projects.seed(conn)
@@ -67,3 +76,54 @@ def test_a_new_database_is_created_at_the_newest_schema(empty_db: Database) -> N
     with empty_db.read() as conn:
         assert migrate.current(conn) == migrate.head()
         assert projects.current(conn).version == 1
+
+
+def _answered_at_0006(db: Database, body: PushIn, results: list[dict[str, object]]) -> None:
+    """A batch in the ledger as fieldsync stored it before 0007: results as JSON."""
+    fingerprint = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    with db.engine.begin() as conn:
+        alice = users.check_password(conn, "alice", "secret").user_id
+        columns = "batch_id, user_id, device_id, request_hash, results, created_at"
+        conn.execute(
+            sa.text(f"INSERT INTO batches ({columns}) VALUES (:b, :u, :d, :h, :r, :at)"),
+            {
+                "b": body.batch_id,
+                "u": alice,
+                "d": body.device_id,
+                "h": fingerprint,
+                "r": orjson.dumps(results).decode(),
+                "at": "2026-11-26T10:00:00.000000Z",
+            },
+        )
+
+
+def test_a_batch_answered_before_the_ledger_was_compressed_gets_the_same_answer_after(
+    empty_db: Database,
+) -> None:
+    older_database(empty_db, "0006")
+    created, refused = str(uuid.uuid4()), str(uuid.uuid4())
+    body = PushIn.model_validate(create_batch("dev-1", created, refused))
+    error = {"code": "missing_parent", "message": "no such parent", "details": None}
+    results: list[dict[str, object]] = [
+        {"change_id": "c0", "status": "applied", "version": 1, "record": {"name": "Once"},
+         "deleted": False, "conflict_id": None, "error": None},
+        {"change_id": "c1", "status": "rejected", "version": None, "record": None,
+         "deleted": False, "conflict_id": None, "error": error},
+    ]  # fmt: skip
+    _answered_at_0006(empty_db, body, results)
+    migrate.upgrade(empty_db.engine)
+    with empty_db.read() as conn:
+        alice = users.check_password(conn, "alice", "secret")
+        refusals = ledger.rejected_changes(conn, "dev-1")
+    resent = push.push(empty_db, alice, body)
+    assert orjson.loads(resent) == results
+    with empty_db.read() as conn:  # answered from the ledger: nothing was applied again
+        assert conn.execute(sa.select(sa.func.count()).select_from(records)).scalar() == 0
+    assert refusals == [{"at": "2026-11-26T10:00:00.000000Z", "change_id": "c1", "error": error}]
+    with empty_db.engine.begin() as conn:  # and back, should the upgrade be undone
+        config = Config()
+        config.set_main_option("script_location", str(migrate.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+        stored = conn.execute(sa.text("SELECT results FROM batches")).scalar_one()
+    assert (orjson.loads(stored) if isinstance(stored, str) else stored) == results

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 
 from fieldsync.errors import NotFound
 from fieldsync.server import journal
-from fieldsync.server.schema import batches, devices, sync_days
+from fieldsync.server.schema import devices, sync_days
 from fieldsync.server.schema import journal as journal_table
 
 
@@ -75,20 +75,3 @@ def device(conn: Connection, device_id: str) -> dict[str, Any]:
     if row is None:
         raise NotFound(f"no device {device_id!r:.80}", code="unknown_device")
     return dict(row)
-
-
-def rejected_changes(conn: Connection, device_id: str, limit: int = 100) -> list[dict[str, Any]]:
-    """The device's latest refused changes: when, which change, and why (newest first)."""
-    rows = conn.execute(
-        sa.select(batches.c.created_at, batches.c.results)
-        .where(batches.c.device_id == device_id)
-        .order_by(batches.c.created_at.desc())
-        .limit(limit)
-    )
-    found = [
-        {"at": row.created_at, "change_id": r["change_id"], "error": r["error"]}
-        for row in rows
-        for r in row.results
-        if r["status"] == "rejected"
-    ]
-    return found[:limit]

@@ -3,8 +3,8 @@
 Each change is validated, met with the server's record, resolved by the pure core
 (`fieldsync.conflicts`) under its entity's policy, written, and journaled when it
 was a conflict. A rejected change never blocks the others. The batch id and its
-results are stored in the same transaction, so a resent batch gets the stored
-results and changes nothing.
+results are stored in the same transaction (`ledger`), so a resent batch gets the
+stored results and changes nothing.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from fieldsync.errors import (
     ValidationFailed,
 )
 from fieldsync.project import Entity, Project, SyncFilter
-from fieldsync.server import journal, projects, records, users
+from fieldsync.server import journal, ledger, projects, records, users
 from fieldsync.server.db import Database
 from fieldsync.server.records import StoredRecord
-from fieldsync.server.schema import batches, devices
+from fieldsync.server.schema import devices
 from fieldsync.server.users import Principal
 from fieldsync.server.wire import MAX_CHANGES, ChangeIn, PushIn
 from fieldsync.validation import check_required, check_values, lookups, normalize
@@ -73,8 +73,9 @@ class Batch:
         return entity
 
 
-def push(db: Database, user: Principal, body: PushIn) -> list[dict[str, Any]]:
-    """Apply a batch once; a batch id seen before returns its stored results."""
+def push(db: Database, user: Principal, body: PushIn) -> bytes:
+    """Apply a batch once; returns its results as a JSON array. A batch id seen before
+    returns the results stored the first time, byte for byte."""
     digest = _digest(body)
     _check_batch(user, body)
     try:
@@ -130,15 +131,13 @@ def _check_batch(user: Principal, body: PushIn) -> None:
         raise Unprocessable("a batch holds at most one change per record", code="duplicate_record")
 
 
-def _push_once(
-    conn: Connection, user: Principal, body: PushIn, digest: str
-) -> list[dict[str, Any]]:
-    stored = conn.execute(sa.select(batches).where(batches.c.batch_id == body.batch_id)).first()
+def _push_once(conn: Connection, user: Principal, body: PushIn, digest: str) -> bytes:
+    stored = ledger.find(conn, body.batch_id)
     if stored is not None:
         same = _fingerprinted(stored.request_hash, body, digest)
         if stored.user_id != user.user_id or not same:
             raise Conflict("this batch_id was used for another batch", code="batch_id_reused")
-        return list(stored.results)
+        return stored.answer
     users.claim_device(conn, body.device_id, user.user_id)
     known = records.get_many(conn, [(c.entity, c.id) for c in body.changes])
     writer = records.Writer(conn, body.device_id)
@@ -147,20 +146,19 @@ def _push_once(
     batch.writer.flush()
     journal.insert(conn, batch.journal)
     stamp = writer.stamp
-    conn.execute(
-        sa.insert(batches).values(
-            batch_id=body.batch_id,
-            user_id=user.user_id,
-            device_id=body.device_id,
-            request_hash=digest,
-            results=results,
-            created_at=stamp,
-        )
+    answer = ledger.add(
+        conn,
+        batch_id=body.batch_id,
+        user_id=user.user_id,
+        device_id=body.device_id,
+        request_hash=digest,
+        results=results,
+        created_at=stamp,
     )
     conn.execute(
         sa.update(devices).where(devices.c.id == body.device_id).values(last_push_at=stamp)
     )
-    return results
+    return answer
 
 
 def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:

@@ -124,8 +124,10 @@ batches = sa.Table(
     sa.Column("user_id", sa.String(36), nullable=False),
     sa.Column("device_id", sa.String(100), nullable=False),
     sa.Column("request_hash", sa.String(64), nullable=False),
-    sa.Column("results", JSON, nullable=False),
+    sa.Column("answer", sa.LargeBinary, nullable=False),  # the results' JSON, zlib-compressed
+    sa.Column("rejections", JSON),  # the rejected changes' ids and errors; NULL: none
     sa.Column("created_at", Stamp, nullable=False),
+    sa.Index("batches_device", "device_id", "created_at"),
 )
 
 # The journal: every conflict, open or resolved, with the values of every side.

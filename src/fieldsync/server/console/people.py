@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fieldsync.errors import ApiError, Unprocessable
-from fieldsync.server import activity, admin, journal, users
+from fieldsync.server import activity, admin, journal, ledger, users
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted, Session
@@ -102,7 +102,7 @@ def device(device_id: str, request: Request, current: Current, db: Db) -> HTMLRe
         found = activity.device(conn, device_id)
         filters = {"device_id": device_id, "status": journal.OPEN}
         pending = journal.listing(conn, filters, limit=200)
-        rejected = activity.rejected_changes(conn, device_id)
+        rejected = ledger.rejected_changes(conn, device_id)
         names = users.usernames(conn)
     return page(
         request,
