@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
 from fieldsync.cli.main import app
-from fieldsync.server import ledger, migrate, projects, push, users
+from fieldsync.server import journal, ledger, migrate, projects, push, users
 from fieldsync.server.db import Database
 from fieldsync.server.migrate import SchemaOutdated
 from fieldsync.server.schema import counters, metadata, records
@@ -127,3 +127,27 @@ def test_a_batch_answered_before_the_ledger_was_compressed_gets_the_same_answer_
         command.downgrade(config, "0006")
         stored = conn.execute(sa.text("SELECT results FROM batches")).scalar_one()
     assert (orjson.loads(stored) if isinstance(stored, str) else stored) == results
+
+
+def test_a_journal_entry_stored_whole_before_results_were_stored_as_changes_reads_the_same(
+    backend_db: Database,
+) -> None:
+    server = {"name": "Acme", "city": "Zilina", "phone": "200"}
+    result = {"name": "Acme", "city": "Kosice", "phone": "200"}  # partial device wins
+    entry = {
+        "id": str(uuid.uuid4()), "entity": "account", "record_id": str(uuid.uuid4()),
+        "change_id": "c0", "kind": "update_update", "policy": "partial_device_wins",
+        "detection": "record", "status": "resolved", "outcome": "merged", "fields": ["city"],
+        "base": {"name": "Acme", "city": "Bratislava", "phone": "100"}, "base_version": 1,
+        "device": {"name": "Acme", "city": "Kosice", "phone": "100"}, "server": server,
+        "server_deleted": False, "server_version": 2, "result": result, "user_id": "u",
+        "device_id": "dev-1", "created_at": "2026-11-26T10:00:00.000000Z",
+        "resolved_at": "2026-11-26T10:00:00.000000Z", "resolved_by": "u",
+        "restored_at": None, "restored_by": None,
+    }  # fmt: skip
+    with backend_db.write() as conn:
+        journal.insert(conn, [entry])
+    with backend_db.read() as conn:
+        stored = journal.get(conn, entry["id"])
+    assert stored.to_wire()["result"] == result
+    assert journal.losing_values(stored) == {"city": "Zilina"}

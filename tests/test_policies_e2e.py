@@ -70,6 +70,7 @@ def test_update_update(
     assert entry["outcome"] == outcome
     assert entry["device"]["city"] == "Kosice"
     assert entry["server"]["city"] == "Zilina"
+    assert entry["result"] == expected  # the whole record as the resolution left it
 
 
 UPDATE_DELETE = [  # device updated, server deleted
@@ -92,6 +93,7 @@ def test_device_update_server_delete(
     [entry] = journal(crm)
     assert (entry["kind"], entry["outcome"]) == ("update_delete", outcome)
     assert entry["device"]["city"] == "Kosice"  # the device's values are journaled
+    assert entry["result"] == expected
 
 
 DELETE_UPDATE = [  # device deleted, server updated
@@ -114,6 +116,7 @@ def test_device_delete_server_update(
     [entry] = journal(crm)
     assert (entry["kind"], entry["outcome"]) == ("delete_update", outcome)
     assert entry["server"]["city"] == "Zilina"  # the server's values are journaled
+    assert entry["result"] == expected
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def resolve_conflict(
             except ValidationFailed as failure:
                 raise failure.as_api_error() from None
         records.save(conn, entity, current.id, outcome.result, actor=admin.user_id, current=current)
-    journal.settle(conn, entry.id, outcome, admin.user_id)
+    journal.settle(conn, entry, outcome, admin.user_id)
     return journal.get(conn, entry.id)
 
 

@@ -6,7 +6,8 @@ database's own work. Here the statement is made once per table, dialect and set 
 columns; JSON is encoded by orjson as the JSON columns' own serializer does (None
 becomes JSON null, as SQLAlchemy stores it); the rows reach the driver's
 `executemany` as tuples, which psycopg pipelines (on PostgreSQL, 1k updates took
-~35 ms this way against 55-95 ms as multi-row `UPDATE … FROM (VALUES …)`).
+~35 ms this way against 55-95 ms as multi-row `UPDATE … FROM (VALUES …)`); new rows
+go to PostgreSQL by COPY.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
+import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
 
 Row = Mapping[str, Any]
 CHUNK = 500  # values per IN (…) list, well under SQLite's parameter limit
@@ -26,10 +29,31 @@ CHUNK = 500  # values per IN (…) list, well under SQLite's parameter limit
 
 def insert(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:
     """Insert `rows`, which all give the same columns."""
-    if rows:
-        columns = tuple(rows[0])
-        sql = _insert_sql(conn.dialect.name, table, columns)
-        conn.exec_driver_sql(sql, _tuples(table, columns, rows))
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    values = _tuples(table, columns, rows)
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, columns, values)
+    else:
+        conn.exec_driver_sql(_insert_sql(conn.dialect.name, table, columns), values)
+
+
+def _copy(
+    conn: Connection, table: sa.Table, columns: tuple[str, ...], values: list[tuple[Any, ...]]
+) -> None:
+    """PostgreSQL's COPY: one stream for all rows instead of a statement per row
+    (1k journal entries: ~37 instead of ~46 ms), in the connection's transaction."""
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor.copy(statement) as copy:
+            for row in values:
+                copy.write_row(row)
+    except psycopg.errors.IntegrityError as failure:  # as SQLAlchemy raises it for a statement
+        raise IntegrityError(statement, None, failure) from failure
+    finally:
+        cursor.close()
 
 
 def update(conn: Connection, table: sa.Table, keys: tuple[str, ...], rows: Sequence[Row]) -> None:

@@ -259,7 +259,7 @@ def _resolve_open(
         outcome = decide(situation, choice, merged=situation.device)
         _check_outcome(batch, current, outcome)
         stored = _write(batch, current, outcome)
-        journal.settle(batch.conn, entry.id, outcome, batch.user.user_id)
+        journal.settle(batch.conn, entry, outcome, batch.user.user_id)
         return _result(change, outcome.status, stored, entry.id)
     if entry.is_open:
         journal.supersede(batch.conn, entry.id, batch.user.user_id)
