@@ -172,6 +172,18 @@ def _journaled(entries: list[dict[str, Any]], write: Write) -> bool:
     detection="field",
     schedule=[("server_edit", 0, 1, "phone"), ("delete", 1, 1, "phone"), ("sync", 1, 0, "city")],
 )
+@example(  # an edit made while a User Action conflict is open, then "use server version"
+    policy="user_action",
+    detection="record",
+    schedule=[
+        ("edit", 0, 0, "city"),
+        ("server_edit", 0, 1, "city"),
+        ("edit", 0, 0, "city"),
+        ("edit", 0, 1, "city"),
+        ("sync", 0, 0, "city"),
+        ("edit", 0, 1, "city"),
+    ],
+)
 def test_random_schedules_converge_and_lose_nothing(
     server: Server, crm: httpx.Client, policy: str, detection: str, schedule: list[Any]
 ) -> None:

@@ -140,8 +140,17 @@ def find(conn: Connection, entry_id: str) -> Entry | None:
     return Entry.of(row) if row else None
 
 
-def settle(conn: Connection, entry: Entry, outcome: Outcome, user_id: str) -> None:
-    """Close an open conflict with the user's outcome."""
+def settle(
+    conn: Connection,
+    entry: Entry,
+    outcome: Outcome,
+    user_id: str,
+    device: Mapping[str, Any] | None = None,
+) -> None:
+    """Close an open conflict with the user's outcome; `device`: D as the choice was
+    made on it, when the device edited the record again while the conflict was open
+    (the choice kept or dropped those edits too, so the journal keeps them)."""
+    values = {} if device is None else {"device": dict(device)}
     conn.execute(
         sa.update(journal)
         .where(journal.c.id == entry.id)
@@ -151,6 +160,7 @@ def settle(conn: Connection, entry: Entry, outcome: Outcome, user_id: str) -> No
             result=stored_result(entry.row["server"], outcome.result),
             resolved_at=now(),
             resolved_by=user_id,
+            **values,
         )
     )
 

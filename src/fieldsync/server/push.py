@@ -259,7 +259,9 @@ def _resolve_open(
         outcome = decide(situation, choice, merged=situation.device)
         _check_outcome(batch, current, outcome)
         stored = _write(batch, current, outcome)
-        journal.settle(batch.conn, entry, outcome, batch.user.user_id)
+        # Use device or server: the change carries D as the device holds it now.
+        kept = None if choice is Choice.MERGE else situation.device
+        journal.settle(batch.conn, entry, outcome, batch.user.user_id, device=kept)
         return _result(change, outcome.status, stored, entry.id)
     if entry.is_open:
         journal.supersede(batch.conn, entry.id, batch.user.user_id)
