@@ -38,8 +38,10 @@ UPSERT = (
 )
 REMOVE = "DELETE FROM records WHERE entity = ? AND id = ? AND state = 'synced'"
 REMEMBER = (
-    "UPDATE records SET server_version = ?, server_data = ?, server_deleted = ?, seen = 1 "
-    "WHERE entity = ? AND id = ?"
+    "UPDATE records SET server_version = ?1, server_data = ?2, server_deleted = ?3, seen = 1 "
+    # A User Action conflict's answer brought this version already (a full download
+    # must still mark it seen).
+    "WHERE entity = ?4 AND id = ?5 AND (server_version IS NOT ?1 OR seen = 0)"
 )
 
 
