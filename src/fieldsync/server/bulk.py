@@ -21,7 +21,6 @@ from operator import itemgetter
 from typing import Any
 
 import orjson
-import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -47,6 +46,8 @@ def _copy(
 ) -> None:
     """PostgreSQL's COPY: one stream for all rows instead of a statement per row
     (1k journal entries: ~37 instead of ~46 ms), in the connection's transaction."""
+    import psycopg  # here, not above: a server on SQLite need not load it (~9 MB)
+
     statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     try:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from fieldsync.conflicts import Status
 from fieldsync.server.schema import batches
 
-LEVEL = 1  # zlib's fastest: ~2.5 ms for 1k results, within 5% of the best size here
+LEVEL = 1  # zlib's fastest: 1k results in ~1.6 ms, ~15% larger than level 6's (~3.2 ms)
 
 
 class Entry(NamedTuple):
