@@ -38,7 +38,7 @@ def insert(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:
     if conn.dialect.name == "postgresql":
         _copy(conn, table, columns, values)
     else:
-        conn.exec_driver_sql(_insert_sql(conn.dialect.name, table, columns), values)
+        conn.exec_driver_sql(_insert_sql(table, columns), values)
 
 
 def _copy(
@@ -61,7 +61,11 @@ def _copy(
 
 
 def update(conn: Connection, table: sa.Table, keys: tuple[str, ...], rows: Sequence[Row]) -> None:
-    """Update the row each of `rows` names by its `keys` columns with its other columns."""
+    """Update the row each of `rows` names by its `keys` columns with its other columns.
+
+    On PostgreSQL a None in a JSON column becomes SQL NULL, not JSON null (no column
+    updated this way takes either).
+    """
     if not rows:
         return
     values = tuple(c for c in rows[0] if c not in keys)
@@ -69,7 +73,7 @@ def update(conn: Connection, table: sa.Table, keys: tuple[str, ...], rows: Seque
         sql = _update_from_json_sql(conn.dialect, table, values, keys)
         conn.exec_driver_sql(sql, (orjson.dumps(rows).decode(),))
         return
-    sql = _update_sql(conn.dialect.name, table, values, keys)
+    sql = _update_sql(table, values, keys)
     conn.exec_driver_sql(sql, _tuples(table, values + keys, rows))
 
 
@@ -121,16 +125,11 @@ def _is_json(column: sa.Column[Any]) -> bool:
     return isinstance(column.type, sa.JSON)
 
 
-def _marker(dialect: str, column: sa.Column[Any]) -> str:
-    if dialect == "postgresql":
-        return "%s::jsonb" if _is_json(column) else "%s"
-    return "?"
-
-
 @cache
-def _insert_sql(dialect: str, table: sa.Table, columns: tuple[str, ...]) -> str:
-    markers = ", ".join(_marker(dialect, table.c[name]) for name in columns)
-    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({markers})"
+def _insert_sql(table: sa.Table, columns: tuple[str, ...]) -> str:
+    """SQLite's INSERT of one row (PostgreSQL takes new rows by COPY)."""
+    marks = ", ".join("?" * len(columns))
+    return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
 
 
 @cache
@@ -148,9 +147,8 @@ def _update_from_json_sql(
 
 
 @cache
-def _update_sql(
-    dialect: str, table: sa.Table, values: tuple[str, ...], keys: tuple[str, ...]
-) -> str:
-    sets = ", ".join(f"{name} = {_marker(dialect, table.c[name])}" for name in values)
-    where = " AND ".join(f"{name} = {_marker(dialect, table.c[name])}" for name in keys)
+def _update_sql(table: sa.Table, values: tuple[str, ...], keys: tuple[str, ...]) -> str:
+    """SQLite's UPDATE of one row, for `executemany`."""
+    sets = ", ".join(f"{name} = ?" for name in values)
+    where = " AND ".join(f"{name} = ?" for name in keys)
     return f"UPDATE {table.name} SET {sets} WHERE {where}"

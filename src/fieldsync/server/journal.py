@@ -150,7 +150,7 @@ def settle(
     """Close an open conflict with the user's outcome; `device`: D as the choice was
     made on it, when the device edited the record again while the conflict was open
     (the choice kept or dropped those edits too, so the journal keeps them)."""
-    values = {} if device is None else {"device": dict(device)}
+    values = {} if device is None else {"device": _plain(device)}
     conn.execute(
         sa.update(journal)
         .where(journal.c.id == entry.id)
