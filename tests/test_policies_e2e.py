@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from conftest import Server
@@ -189,6 +190,109 @@ def test_user_action_merge_picks_per_field(server: Server, crm: httpx.Client) ->
     assert server_values(crm, record_id) == full(city="Kosice", phone="200")
     assert phone.get("account", record_id) == full(city="Kosice", phone="200")
     assert journal(crm)[0]["outcome"] == "merged"
+
+
+def test_a_merge_is_made_of_the_device_version_as_the_user_left_it(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id = start(server, crm, "user_action")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    # Edited again while the conflict is open: Sync errors shows the record as it is now.
+    phone.update("account", record_id, {"phone": "300", "email": "field@acme.example"})
+    [error] = phone.errors()
+    assert error["device"] == phone.get("account", record_id)
+    assert error["fields"] == ["city", "email", "phone"]
+    phone.resolve(error["id"], "merge", {"city": "device", "phone": "device"})
+    assert phone.get("account", record_id)["email"] == "field@acme.example"  # until the sync
+    phone.sync()
+    assert server_values(crm, record_id) == full(city="Kosice", phone="300")
+    assert phone.get("account", record_id) == full(city="Kosice", phone="300")
+    [entry] = journal(crm)
+    assert (entry["outcome"], entry["result"]) == ("merged", full(city="Kosice", phone="300"))
+    assert entry["device"]["email"] == "field@acme.example"  # the value the merge dropped
+
+
+def test_a_record_deleted_after_choosing_merge_is_refused_until_the_user_decides_again(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id = start(server, crm, "user_action")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    [conflict] = phone.errors()
+    phone.resolve(conflict["id"], "merge", {"city": "device"})
+    phone.delete("account", record_id)  # nothing is left to merge
+    assert phone.sync().rejected == 1
+    rejected = next(e for e in phone.errors() if e["type"] == "rejected")
+    assert rejected["code"] == "cannot_merge"
+    assert server_values(crm, record_id) == full(city="Zilina")
+    assert journal(crm)[0]["status"] == "open"
+    phone.resolve(conflict["id"], "device")  # delete anyway
+    phone.retry("account", record_id)
+    phone.sync()
+    assert server_values(crm, record_id) is None
+    assert phone.get("account", record_id) is None
+    assert phone.errors() == []
+
+
+def test_a_merge_chosen_on_an_earlier_version_of_the_app_is_sent_as_it_was_made(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id = start(server, crm, "user_action")
+    phone.update("account", record_id, {"city": "Kosice", "phone": "300"})
+    office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().conflicts == 1
+    merged = full(city="Kosice")  # the earlier app wrote the merge into the record at once
+    with phone.store.transaction() as conn:
+        conn.execute("ALTER TABLE conflicts RENAME COLUMN picks TO merged")
+        conn.execute("UPDATE conflicts SET choice = 'merge'")
+        conn.execute("UPDATE records SET data = ?", (orjson.dumps(merged).decode(),))
+    phone.close()
+    phone = Device(server.tmp / "phone")
+    phone.sync()
+    assert server_values(crm, record_id) == merged
+    assert phone.get("account", record_id) == merged
+    assert journal(crm)[0]["outcome"] == "merged"
+
+
+def test_a_merge_that_meets_a_newer_server_change_keeps_the_device_version(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id = start(server, crm, "user_action")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    [first] = phone.errors()
+    phone.update("account", record_id, {"phone": "300"})
+    phone.resolve(first["id"], "merge", {"phone": "device"})
+    office_edit(crm, record_id, city="Nitra")  # the server moves on before the next sync
+    assert phone.sync().conflicts == 1
+    # The merge was made with a server version that is gone: the user decides again,
+    # on the device's own version, not on its merge with the old one.
+    [second] = phone.errors()
+    assert second["device"] == full(city="Kosice", phone="300")
+    assert second["server"] == full(city="Nitra")
+    assert journal(crm, status="open")[0]["device"] == full(city="Kosice", phone="300")
+
+
+def test_use_server_version_that_meets_a_newer_server_change_journals_later_edits(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id = start(server, crm, "user_action")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    [error] = phone.errors()
+    phone.update("account", record_id, {"phone": "300"})  # while the conflict is open
+    phone.resolve(error["id"], "server")
+    office_edit(crm, record_id, city="Nitra")
+    phone.sync()
+    assert phone.get("account", record_id) == full(city="Nitra")
+    [entry] = journal(crm)
+    assert entry["status"] == "superseded"
+    assert entry["device"] == full(city="Kosice", phone="300")  # the dropped edit is kept
 
 
 def test_a_choice_that_meets_a_newer_server_change_is_a_new_conflict(

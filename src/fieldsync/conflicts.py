@@ -217,5 +217,5 @@ def merge_fields(device: Values, server: Values, picks: Mapping[str, Choice]) ->
     """A record taking each field from the side picked for it (the server by default)."""
     return {
         f: device.get(f) if picks.get(f) is Choice.DEVICE else server.get(f)
-        for f in set(device) | set(server)
+        for f in dict.fromkeys([*device, *server])  # in the records' field order
     }

@@ -17,7 +17,7 @@ import orjson
 
 from fieldsync import failpoints
 from fieldsync.clock import now
-from fieldsync.conflicts import Kind, Status, differing
+from fieldsync.conflicts import Choice, Kind, Status, differing, merge_fields
 from fieldsync.device.client import Client
 from fieldsync.device.rebase import Rebase, rebase
 from fieldsync.device.report import Progress, SyncReport
@@ -41,7 +41,7 @@ class Batch(NamedTuple):
 
 
 PENDING = """
-SELECT r.*, c.choice, c.server_version AS conflict_version
+SELECT r.*, c.choice, c.picks, c.server AS conflict_server, c.server_version AS conflict_version
 FROM records r LEFT JOIN conflicts c ON c.id = r.conflict_id
 WHERE r.state != 'synced' AND r.error IS NULL AND r.seq <= ?
   AND (r.conflict_id IS NULL OR c.choice IS NOT NULL)
@@ -152,7 +152,8 @@ def _outbox(store: Store, flight: _Flight | None) -> Batch | None:
     body, snapshots = row["body"].encode(), loads(row["snapshots"])
     # What the device sent of each record is in the body: the outbox keeps it once.
     for snapshot, change in zip(snapshots, orjson.loads(body)["changes"], strict=True):
-        snapshot.setdefault("data", change["record"])  # stored with it before 2026-11-27
+        # D; stored with the snapshot before 2026-11-27. A merge sent the merged record.
+        snapshot.setdefault("data", change.get("merged_from", change["record"]))
     return Batch(row["batch_id"], body, snapshots)
 
 
@@ -263,7 +264,21 @@ def _change(row: sqlite3.Row, change_id: str) -> tuple[dict[str, Any], Any]:
             resolution=row["choice"],
             base_version=row["conflict_version"],
         )
+    if row["picks"] is not None and data is not None:
+        _merge(change, base, data, loads(row["conflict_server"]), loads(row["picks"]))
     return change, data
+
+
+def _merge(
+    change: dict[str, Any], base: Any, data: Any, server: Any, picks: dict[str, str]
+) -> None:
+    """Make the merge the user chose of D as it is now; D goes along for the journal."""
+    merged = merge_fields(data, server, {f: Choice(side) for f, side in picks.items()})
+    change.update(
+        fields={f: merged.get(f) for f in differing(base, merged)},
+        record=merged,
+        merged_from=change["record"],
+    )
 
 
 def _stored_json(text: str | None) -> orjson.Fragment | None:
@@ -311,7 +326,7 @@ def _reject(
     )
     if snapshot["conflict_id"]:
         conn.execute(
-            "UPDATE conflicts SET choice = NULL, merged = NULL WHERE id = ?",
+            "UPDATE conflicts SET choice = NULL, picks = NULL WHERE id = ?",
             (snapshot["conflict_id"],),
         )
 

@@ -5,6 +5,10 @@ values), the current values on the device (`data`, None once deleted here), a
 local `state`, a `rev` bumped by every local edit, and, while the record has
 unsynced changes, the newest server state a pull brought (`server_*`), so a
 discarded change falls back to what the server has now.
+
+An open conflict keeps D and S as they met (`device`, `server`), and once the
+user decided, the `choice` and, for a merge, the side picked for each field
+(`picks`); the merge is made at the next sync, of the record as it is then.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ CREATE TABLE IF NOT EXISTS conflicts (
     rev INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     choice TEXT,
-    merged TEXT
+    picks TEXT
 );
 CREATE TABLE IF NOT EXISTS outbox (
     batch_id TEXT PRIMARY KEY,
@@ -70,6 +74,13 @@ CREATE TABLE IF NOT EXISTS sync_log (
 """
 
 SYNCED, CREATED, UPDATED, DELETED = "synced", "created", "updated", "deleted"
+
+
+def _upgrade(conn: sqlite3.Connection) -> None:
+    """Bring a store made by an earlier version to the current schema."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(conflicts)")}
+    if "merged" in columns:  # before 2026-11-27: never written, merges were made at once
+        conn.execute("ALTER TABLE conflicts RENAME COLUMN merged TO picks")
 
 
 def dumps(value: Any) -> str | None:
@@ -99,6 +110,7 @@ class Store:
         # then seldom pays for a checkpoint, and closing the store checkpoints anyway.
         self.conn.execute("PRAGMA wal_autocheckpoint=10000")
         self.conn.executescript(SCHEMA)
+        _upgrade(self.conn)
         self._lock = threading.RLock()
 
     @contextmanager

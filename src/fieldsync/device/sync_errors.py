@@ -1,8 +1,10 @@
 """Sync errors: open conflicts and rejected changes, and what the user decides about them.
 
-A conflict choice (use device, use server, merge) is stored and applied at the
-next sync; a rejected change is kept for "fix and retry" (edit it, or `retry`)
-or "discard" (fall back to the server's version).
+A conflict shows the record as it is on the device now (edited again perhaps
+since the conflict was met) against the server's version. A choice (use device,
+use server, merge with a side per field) is stored and applied at the next sync,
+to the record as it is then. A rejected change is kept for "fix and retry" (edit
+it, or `retry`) or "discard" (fall back to the server's version).
 """
 
 from __future__ import annotations
@@ -10,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fieldsync.conflicts import Choice, differing, merge_fields
-from fieldsync.device.store import CREATED, SYNCED, UPDATED, Store, dumps, loads
+from fieldsync.conflicts import Choice, differing
+from fieldsync.device.store import CREATED, SYNCED, Store, dumps, loads
 from fieldsync.errors import ValidationFailed
 
 # The words of DESIGN §2 for each side of each kind of conflict.
@@ -28,11 +30,17 @@ WHAT_HAPPENED = {
 }
 
 
+# A conflict with the record's values on the device now (`current`).
+CONFLICTS = """
+SELECT c.*, r.data AS current
+FROM conflicts c LEFT JOIN records r ON r.entity = c.entity AND r.id = c.record_id
+"""
+
+
 def listing(store: Store) -> list[dict[str, Any]]:
     """Every open conflict and rejected change, oldest first."""
     conflicts = [
-        _conflict(row)
-        for row in store.conn.execute("SELECT * FROM conflicts ORDER BY created_at, id")
+        _conflict(row) for row in store.conn.execute(f"{CONFLICTS} ORDER BY c.created_at, c.id")
     ]
     rejected = [
         {
@@ -49,7 +57,7 @@ def listing(store: Store) -> list[dict[str, Any]]:
 
 def conflict(store: Store, conflict_id: str) -> dict[str, Any] | None:
     """One conflict as `listing` shows it, if the device has it."""
-    row = store.conn.execute("SELECT * FROM conflicts WHERE id = ?", (conflict_id,)).fetchone()
+    row = store.conn.execute(f"{CONFLICTS} WHERE c.id = ?", (conflict_id,)).fetchone()
     return None if row is None else _conflict(row)
 
 
@@ -68,7 +76,7 @@ def _error_of(row: Any) -> dict[str, Any]:
 
 
 def _conflict(row: Any) -> dict[str, Any]:
-    device, server = loads(row["device"]), loads(row["server"])
+    device, server = loads(row["current"]), loads(row["server"])
     server_deleted = bool(row["server_deleted"])
     return {
         "type": "conflict",
@@ -91,21 +99,16 @@ def resolve(
 ) -> None:
     """Store the user's choice for one open conflict; the next sync applies it."""
     with store.transaction() as conn:
-        row = conn.execute("SELECT * FROM conflicts WHERE id = ?", (conflict_id,)).fetchone()
+        row = conn.execute(f"{CONFLICTS} WHERE c.id = ?", (conflict_id,)).fetchone()
         if row is None:
             raise ValidationFailed("unknown_conflict", f"there is no open conflict {conflict_id}")
-        device, server = loads(row["device"]), loads(row["server"])
-        if use is Choice.MERGE:
-            if device is None or row["server_deleted"]:
-                raise ValidationFailed(
-                    "cannot_merge", "only two versions of a record can be merged"
-                )
-            merged = merge_fields(device, server, picks or {})
-            conn.execute(
-                "UPDATE records SET data = ?, state = ? WHERE entity = ? AND id = ?",
-                (dumps(merged), UPDATED, row["entity"], row["record_id"]),
-            )
-        conn.execute("UPDATE conflicts SET choice = ? WHERE id = ?", (use.value, conflict_id))
+        if use is Choice.MERGE and (row["current"] is None or row["server_deleted"]):
+            raise ValidationFailed("cannot_merge", "only two versions of a record can be merged")
+        sides = {f: side.value for f, side in (picks or {}).items()}
+        conn.execute(
+            "UPDATE conflicts SET choice = ?, picks = ? WHERE id = ?",
+            (use.value, dumps(sides) if use is Choice.MERGE else None, conflict_id),
+        )
 
 
 def resolve_all(store: Store, use: Choice) -> int:

@@ -165,12 +165,21 @@ def settle(
     )
 
 
-def supersede(conn: Connection, entry_id: str, user_id: str) -> None:
-    """Close an open conflict that a newer conflict on the same record replaced."""
+def supersede(
+    conn: Connection, entry_id: str, user_id: str, device: Mapping[str, Any] | None = None
+) -> None:
+    """Close an open conflict that a newer server change overtook; `device` as in `settle`."""
+    values = {} if device is None else {"device": _plain(device)}
     conn.execute(
         sa.update(journal)
         .where(journal.c.id == entry_id)
-        .values(status=SUPERSEDED, outcome=SUPERSEDED, resolved_at=now(), resolved_by=user_id)
+        .values(
+            status=SUPERSEDED,
+            outcome=SUPERSEDED,
+            resolved_at=now(),
+            resolved_by=user_id,
+            **values,
+        )
     )
 
 

@@ -20,7 +20,17 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from fieldsync import failpoints
-from fieldsync.conflicts import Choice, Op, Outcome, Situation, Status, decide, resolve
+from fieldsync.conflicts import (
+    Choice,
+    Op,
+    Outcome,
+    Situation,
+    Status,
+    Values,
+    decide,
+    differing,
+    resolve,
+)
 from fieldsync.errors import (
     Conflict,
     Forbidden,
@@ -98,21 +108,33 @@ def _digest(body: PushIn) -> str:
 
 def _pydantic_digest(body: PushIn) -> str:
     """The fingerprint of batches stored in 2026-11 (pydantic's JSON; slower to make)."""
-    return hashlib.sha256(body.model_dump_json().encode()).hexdigest()
+    return hashlib.sha256(body.model_dump_json(exclude=_NEWER).encode()).hexdigest()
 
 
 def _legacy_digest(body: PushIn) -> str:
     """The fingerprint of batches stored before 2026-11 (sorted keys; slower still)."""
-    canonical = orjson.dumps(body.model_dump(), option=orjson.OPT_SORT_KEYS)
+    canonical = orjson.dumps(body.model_dump(exclude=_NEWER), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
+
+
+def _unmerged_digest(body: PushIn) -> str:
+    """The fingerprint of batches stored before 2026-11-27 (no `merged_from` yet)."""
+    changes = [{k: v for k, v in c.__dict__.items() if k != "merged_from"} for c in body.changes]
+    return hashlib.sha256(orjson.dumps((body.device_id, body.batch_id, changes))).hexdigest()
 
 
 def _fingerprinted(stored: str, body: PushIn, digest: str) -> bool:
     """True when a stored fingerprint, of whichever version made it, is this batch's."""
-    return stored == digest or any(stored == older(body) for older in _OLDER_DIGESTS)
+    if stored == digest:
+        return True
+    if any(change.merged_from is not None for change in body.changes):
+        return False  # only this version sends it
+    return any(stored == older(body) for older in _OLDER_DIGESTS)
 
 
-_OLDER_DIGESTS = (_pydantic_digest, _legacy_digest)
+# What earlier versions' fingerprints did not know.
+_NEWER: Any = {"changes": {"__all__": {"merged_from"}}}
+_OLDER_DIGESTS = (_unmerged_digest, _pydantic_digest, _legacy_digest)
 
 
 def _check_batch(user: Principal, body: PushIn) -> None:
@@ -246,7 +268,11 @@ def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situa
 def _resolve_open(
     batch: Batch, change: ChangeIn, current: StoredRecord, situation: Situation
 ) -> dict[str, Any]:
-    """Apply a user's choice for an open conflict, unless the server moved on since."""
+    """Apply a user's choice for an open conflict, unless the server moved on since.
+
+    The entry keeps D as the choice was made on it: the device may have edited the
+    record again while the conflict was open, and what a choice drops is kept.
+    """
     entry = journal.find(batch.conn, change.resolves or "")
     if (
         entry is None
@@ -255,19 +281,43 @@ def _resolve_open(
     ):
         raise ValidationFailed("unknown_conflict", "this device has no such conflict")
     choice = Choice(change.resolution or Choice.DEVICE)
+    if choice is Choice.MERGE and (situation.device is None or situation.server_deleted):
+        raise ValidationFailed("cannot_merge", "only two versions of a record can be merged")
+    entity = batch.entity(change.entity)
+    chosen_on = _chosen_on(entity, change, situation)
     if entry.is_open and current.version == change.base_version:
         outcome = decide(situation, choice, merged=situation.device)
         _check_outcome(batch, current, outcome)
         stored = _write(batch, current, outcome)
-        # Use device or server: the change carries D as the device holds it now.
-        kept = None if choice is Choice.MERGE else situation.device
-        journal.settle(batch.conn, entry, outcome, batch.user.user_id, device=kept)
+        journal.settle(batch.conn, entry, outcome, batch.user.user_id, device=chosen_on)
         return _result(change, outcome.status, stored, entry.id)
     if entry.is_open:
-        journal.supersede(batch.conn, entry.id, batch.user.user_id)
+        journal.supersede(batch.conn, entry.id, batch.user.user_id, device=chosen_on)
     if choice is Choice.SERVER:
         return _result(change, Status.SERVER_WINS, current, entry.id)
+    if change.merged_from is not None:  # merged with a server version that is gone
+        change = _unmerged(entity, change)
+        situation = _situation(entity, change, current)
     return _settle(batch, change, current, situation, resolve(situation))
+
+
+def _chosen_on(entity: Entity, change: ChangeIn, situation: Situation) -> Values | None:
+    """D as the user's choice was made on it: sent apart for a merge (`merged_from`).
+
+    None for a merge from a device that sent no `merged_from` (before 2026-11-27, the
+    merge was made on D as the conflict met it, which the entry keeps).
+    """
+    if change.merged_from is not None:
+        check_values(entity, change.merged_from)
+        return normalize(entity, change.merged_from)
+    return None if change.resolution == Choice.MERGE.value else situation.device
+
+
+def _unmerged(entity: Entity, change: ChangeIn) -> ChangeIn:
+    """The change as D was before the user's merge, to meet the server's newer version."""
+    device = normalize(entity, change.merged_from or {})
+    fields = {f: device[f] for f in differing(change.base, device)}
+    return change.model_copy(update={"record": device, "fields": fields, "merged_from": None})
 
 
 def _settle(

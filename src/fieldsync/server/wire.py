@@ -85,6 +85,7 @@ class ChangeIn(Strict):
     base: Values | None = None
     resolves: str | None = Field(default=None, max_length=100)
     resolution: Literal["device", "server", "merge"] | None = None
+    merged_from: Values | None = None  # a merge: D before it, kept in the journal
 
     @field_validator("id")
     @classmethod
@@ -98,7 +99,7 @@ class ChangeIn(Strict):
 
     @model_validator(mode="after")
     def _objects(self) -> ChangeIn:
-        for name in ("fields", "record", "base"):
+        for name in ("fields", "record", "base", "merged_from"):
             value = getattr(self, name)
             if not isinstance(value, dict) and (value is not None or name == "fields"):
                 raise ValueError(f"{name} must be an object of field values")
