@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from fieldsync.cli.main import app
 from fieldsync.server import journal, ledger, migrate, projects, push, users
+from fieldsync.server import records as record_store
 from fieldsync.server.db import Database
 from fieldsync.server.migrate import SchemaOutdated
 from fieldsync.server.schema import counters, metadata, records
@@ -131,25 +132,64 @@ def test_a_batch_answered_before_the_ledger_was_compressed_gets_the_same_answer_
     assert (orjson.loads(stored) if isinstance(stored, str) else stored) == results
 
 
-def test_a_journal_entry_stored_whole_before_results_were_stored_as_changes_reads_the_same(
-    backend_db: Database,
-) -> None:
-    server = {"name": "Acme", "city": "Zilina", "phone": "200"}
-    result = {"name": "Acme", "city": "Kosice", "phone": "200"}  # partial device wins
-    entry = {
-        "id": str(uuid.uuid4()), "entity": "account", "record_id": str(uuid.uuid4()),
+SERVER = {"name": "Acme", "city": "Zilina", "phone": "200"}
+RESULT = {"name": "Acme", "city": "Kosice", "phone": "200"}  # partial device wins
+
+
+def _journal_entry(record_id: str) -> dict[str, Any]:
+    """A resolved conflict, its result stored whole (as before 2026-11-27)."""
+    return {
+        "id": str(uuid.uuid4()), "entity": "account", "record_id": record_id,
         "change_id": "c0", "kind": "update_update", "policy": "partial_device_wins",
         "detection": "record", "status": "resolved", "outcome": "merged", "fields": ["city"],
         "base": {"name": "Acme", "city": "Bratislava", "phone": "100"}, "base_version": 1,
-        "device": {"name": "Acme", "city": "Kosice", "phone": "100"}, "server": server,
-        "server_deleted": False, "server_version": 2, "result": result, "user_id": "u",
+        "device": {"name": "Acme", "city": "Kosice", "phone": "100"}, "server": SERVER,
+        "server_deleted": False, "server_version": 2, "result": RESULT, "user_id": "u",
         "device_id": "dev-1", "created_at": "2026-11-26T10:00:00.000000Z",
         "resolved_at": "2026-11-26T10:00:00.000000Z", "resolved_by": "u",
         "restored_at": None, "restored_by": None,
     }  # fmt: skip
+
+
+def test_a_journal_entry_stored_whole_before_results_were_stored_as_changes_reads_the_same(
+    backend_db: Database,
+) -> None:
+    entry = _journal_entry(str(uuid.uuid4()))
     with backend_db.write() as conn:
         journal.insert(conn, [entry])
     with backend_db.read() as conn:
         stored = journal.get(conn, entry["id"])
-    assert stored.to_wire()["result"] == result
+    assert stored.to_wire()["result"] == RESULT
     assert journal.losing_values(stored) == {"city": "Zilina"}
+
+
+def test_records_and_journal_entries_read_the_same_once_postgresql_keeps_json_as_text(
+    empty_db: Database,
+) -> None:
+    older_database(empty_db, "0007")
+    values = {"name": "Acme", "phone": "+421 900", "revenue": 12.5, "active": True}
+    with empty_db.engine.begin() as conn:
+        account = projects.current(conn).entity("account")
+        assert account is not None
+        alice = users.check_password(conn, "alice", "secret").user_id
+        new_id = str(uuid.uuid4())
+        saved = record_store.save(conn, account, new_id, values, actor=alice, current=None)
+        entry = _journal_entry(saved.id)
+        journal.insert(conn, [entry])
+
+    def read() -> tuple[dict[str, object], dict[str, object]]:
+        with empty_db.read() as conn:
+            stored = record_store.get(conn, "account", saved.id)
+            assert stored is not None
+            return stored.to_wire(), journal.get(conn, entry["id"]).to_wire()
+
+    before = read()
+    migrate.upgrade(empty_db.engine)
+    assert read() == before
+    assert before[0]["record"] == {**dict.fromkeys(account.field_names), **values}
+    with empty_db.engine.begin() as conn:  # and back, should the upgrade be undone
+        config = Config()
+        config.set_main_option("script_location", str(migrate.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0007")
+    assert read() == before

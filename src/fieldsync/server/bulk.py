@@ -6,7 +6,7 @@ database's own work. Here the statement is made once per table, dialect and set 
 columns; JSON is encoded by orjson as the JSON columns' own serializer does (None
 becomes JSON null, as SQLAlchemy stores it); the rows reach the driver's
 `executemany` as tuples (SQLite). PostgreSQL takes new rows by COPY, and updates
-as one `UPDATE … FROM jsonb_to_recordset(…)` with all rows in one JSON parameter:
+as one `UPDATE … FROM json_to_recordset(…)` with all rows in one JSON parameter:
 psycopg pipelines an `executemany`, and over TCP such a pipeline of 1k updates
 stalled now and then for ~200 ms (never over a Unix socket); the single statement
 takes the ~32 ms the pipeline took without a stall (multi-row `VALUES` lists took
@@ -142,7 +142,7 @@ def _update_from_json_sql(
     where = " AND ".join(f"t.{c} = v.{c}" for c in keys)
     return (
         f"UPDATE {table.name} AS t SET {sets} "
-        f"FROM jsonb_to_recordset(%s::jsonb) AS v({columns}) WHERE {where}"
+        f"FROM json_to_recordset(%s::json) AS v({columns}) WHERE {where}"
     )
 
 
