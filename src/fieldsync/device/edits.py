@@ -12,7 +12,16 @@ import uuid
 from typing import Any
 
 from fieldsync.conflicts import differing
-from fieldsync.device.store import CREATED, DELETED, SYNCED, UPDATED, Store, dumps, loads
+from fieldsync.device.store import (
+    CREATED,
+    DELETED,
+    SYNCED,
+    UPDATED,
+    Store,
+    base_of,
+    dumps,
+    loads,
+)
 from fieldsync.errors import ValidationFailed
 from fieldsync.project import Entity
 from fieldsync.validation import check_required, check_values, lookups, normalize
@@ -39,7 +48,7 @@ def update(store: Store, entity: Entity, record_id: str, values: dict[str, Any])
         _check(store, entity, values, data)
         state = row["state"]
         if state in (SYNCED, UPDATED) and not row["conflict_id"]:
-            state = UPDATED if differing(loads(row["base"]), data) else SYNCED
+            state = UPDATED if differing(loads(base_of(row)), data) else SYNCED
         _write(store, conn, row, data, state)
 
 
@@ -66,7 +75,9 @@ def _live_row(conn: sqlite3.Connection, entity: Entity, record_id: str) -> sqlit
 
 def _write(store: Store, conn: sqlite3.Connection, row: sqlite3.Row, data: Any, state: str) -> None:
     conn.execute(
-        "UPDATE records SET data = ?, state = ?, rev = rev + 1, seq = ?, error = NULL "
+        # A synced row's base is its data, kept once until it is edited (see `store`).
+        "UPDATE records SET base = CASE WHEN state = 'synced' THEN coalesce(base, data) "
+        "ELSE base END, data = ?, state = ?, rev = rev + 1, seq = ?, error = NULL "
         "WHERE entity = ? AND id = ?",
         (dumps(data), state, store.next_seq(conn), row["entity"], row["id"]),
     )

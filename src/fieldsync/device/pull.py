@@ -27,10 +27,10 @@ PAGE_SIZE = 2500
 RECORDS_PER_COMMIT = 50_000
 Page = dict[str, Any]  # one answer of GET /v1/sync/pull
 
-UPSERT = (
+UPSERT = (  # a synced row keeps its values once, in `data` (see `store`)
     "INSERT INTO records (entity, id, base_version, base, data, state, seen) "
-    "VALUES (?, ?, ?, ?, ?, 'synced', 1) ON CONFLICT (entity, id) DO UPDATE SET "
-    "base_version = excluded.base_version, base = excluded.base, data = excluded.data, seen = 1 "
+    "VALUES (?, ?, ?, NULL, ?, 'synced', 1) ON CONFLICT (entity, id) DO UPDATE SET "
+    "base_version = excluded.base_version, base = NULL, data = excluded.data, seen = 1 "
     # A version is one state of a record: a synced row at this version has it already
     # (the push's answer brought it), unless a full download must mark it seen.
     "WHERE records.state = 'synced' AND (records.base_version IS NOT excluded.base_version "
@@ -174,8 +174,7 @@ def _apply_page(
         elif c["deleted"]:
             removals.append(key)
         else:
-            values = dumps(c["record"])
-            upserts.append((*key, c["version"], values, values))
+            upserts.append((*key, c["version"], dumps(c["record"])))
     conn.executemany(UPSERT, upserts)
     conn.executemany(REMOVE, removals)
     conn.executemany(REMEMBER, remembered)

@@ -34,7 +34,7 @@ REMOVE = "DELETE FROM records WHERE entity = ? AND id = ?"
 # A row not edited since it was sent (still at the `rev` it had then) simply takes the
 # server's state.
 SETTLE = (
-    "UPDATE records SET base_version = ?, base = ?, data = ?, state = 'synced', error = NULL, "
+    "UPDATE records SET base_version = ?, base = NULL, data = ?, state = 'synced', error = NULL, "
     "conflict_id = NULL, server_version = NULL, server_data = NULL, server_deleted = NULL "
     "WHERE entity = ? AND id = ? AND rev = ?"
 )
@@ -54,8 +54,7 @@ def _settle_unchanged(conn: sqlite3.Connection, items: Sequence[Rebase]) -> int:
     settled = []
     for (entity, record_id), (rev, _), (version, values, deleted) in items:
         if not deleted:
-            stored = dumps(values)  # a synced row's data is its base: encoded once
-            settled.append((version, stored, stored, entity, record_id, rev))
+            settled.append((version, dumps(values), entity, record_id, rev))
     done = conn.executemany(SETTLE_REMOVED, removals).rowcount if removals else 0
     return done + (conn.executemany(SETTLE, settled).rowcount if settled else 0)
 
@@ -73,8 +72,8 @@ def _rebase_changed(conn: sqlite3.Connection, items: Sequence[Rebase]) -> None:
             removals.append(key)
         else:
             version, base, data, state = step
-            stored = dumps(base)  # a synced row's data is its base: encoded once
-            puts.append((*key, version, stored, stored if data is base else dumps(data), state))
+            kept_base = None if state == SYNCED else dumps(base)  # a synced row: `data` only
+            puts.append((*key, version, kept_base, dumps(data), state))
     conn.executemany(REMOVE, removals)
     conn.executemany(PUT, puts)
 

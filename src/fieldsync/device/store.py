@@ -4,7 +4,9 @@ Each record row keeps its **base** (the server version last received, with its
 values), the current values on the device (`data`, None once deleted here), a
 local `state`, a `rev` bumped by every local edit, and, while the record has
 unsynced changes, the newest server state a pull brought (`server_*`), so a
-discarded change falls back to what the server has now.
+discarded change falls back to what the server has now. A synced row's base is
+its data: it is kept once (`base` NULL), which halves what a pull writes, and
+stored apart by the first edit (stores of earlier versions keep both; the same).
 
 An open conflict keeps D and S as they met (`device`, `server`), and once the
 user decided, the `choice` and, for a merge, the side picked for each field
@@ -81,6 +83,12 @@ def _upgrade(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(conflicts)")}
     if "merged" in columns:  # before 2026-11-27: never written, merges were made at once
         conn.execute("ALTER TABLE conflicts RENAME COLUMN merged TO picks")
+
+
+def base_of(row: sqlite3.Row) -> str | None:
+    """A record row's base values as stored JSON (a synced row keeps them in `data`)."""
+    base: str | None = row["base"]
+    return row["data"] if base is None and row["state"] == SYNCED else base
 
 
 def dumps(value: Any) -> str | None:

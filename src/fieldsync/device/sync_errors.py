@@ -143,8 +143,8 @@ def discard(store: Store, entity: str, record_id: str) -> None:
         version = row["server_version"] or row["base_version"]
         values = row["server_data"] or row["base"]
         conn.execute(
-            "UPDATE records SET base_version = ?, base = ?, data = ?, state = ?, error = NULL, "
+            "UPDATE records SET base_version = ?, base = NULL, data = ?, state = ?, error = NULL, "
             "server_version = NULL, server_data = NULL, server_deleted = NULL "
             "WHERE entity = ? AND id = ?",
-            (version, values, values, SYNCED, *key),
+            (version, values, SYNCED, *key),
         )
