@@ -55,7 +55,7 @@ class Row:
 @contextmanager
 def database(backend: str, pg_admin_url: str) -> Iterator[Database]:
     """A fresh, prepared database of the backend."""
-    # What earlier runs left unwritten (a 1M device store is ~1 GB) would otherwise be
+    # What earlier runs left unwritten (a 1M device store is ~0.6 GB) would otherwise be
     # written back during this run and slow its fsyncs (PostgreSQL's commits).
     os.sync()
     if backend == "sqlite":
