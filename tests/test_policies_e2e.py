@@ -30,6 +30,16 @@ def start(
     return phone, synced_account(phone, phone="100")
 
 
+def user_action_conflict(server: Server, crm: httpx.Client) -> tuple[Device, str, dict[str, Any]]:
+    """A User Action conflict open on the phone: it changed the city, so did the office."""
+    phone, record_id = start(server, crm, "user_action")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().conflicts == 1
+    [conflict] = phone.errors()
+    return phone, record_id, conflict
+
+
 def full(**changes: Any) -> dict[str, Any]:
     record = dict.fromkeys(
         (
@@ -195,10 +205,7 @@ def test_user_action_merge_picks_per_field(server: Server, crm: httpx.Client) ->
 def test_a_merge_is_made_of_the_device_version_as_the_user_left_it(
     server: Server, crm: httpx.Client
 ) -> None:
-    phone, record_id = start(server, crm, "user_action")
-    phone.update("account", record_id, {"city": "Kosice"})
-    office_edit(crm, record_id, city="Zilina")
-    phone.sync()
+    phone, record_id, _ = user_action_conflict(server, crm)
     # Edited again while the conflict is open: Sync errors shows the record as it is now.
     phone.update("account", record_id, {"phone": "300", "email": "field@acme.example"})
     [error] = phone.errors()
@@ -217,11 +224,7 @@ def test_a_merge_is_made_of_the_device_version_as_the_user_left_it(
 def test_a_record_deleted_after_choosing_merge_is_refused_until_the_user_decides_again(
     server: Server, crm: httpx.Client
 ) -> None:
-    phone, record_id = start(server, crm, "user_action")
-    phone.update("account", record_id, {"city": "Kosice"})
-    office_edit(crm, record_id, city="Zilina")
-    phone.sync()
-    [conflict] = phone.errors()
+    phone, record_id, conflict = user_action_conflict(server, crm)
     phone.resolve(conflict["id"], "merge", {"city": "device"})
     phone.delete("account", record_id)  # nothing is left to merge
     assert phone.sync().rejected == 1
@@ -260,11 +263,7 @@ def test_a_merge_chosen_on_an_earlier_version_of_the_app_is_sent_as_it_was_made(
 def test_a_merge_that_meets_a_newer_server_change_keeps_the_device_version(
     server: Server, crm: httpx.Client
 ) -> None:
-    phone, record_id = start(server, crm, "user_action")
-    phone.update("account", record_id, {"city": "Kosice"})
-    office_edit(crm, record_id, city="Zilina")
-    phone.sync()
-    [first] = phone.errors()
+    phone, record_id, first = user_action_conflict(server, crm)
     phone.update("account", record_id, {"phone": "300"})
     phone.resolve(first["id"], "merge", {"phone": "device"})
     office_edit(crm, record_id, city="Nitra")  # the server moves on before the next sync
@@ -280,11 +279,7 @@ def test_a_merge_that_meets_a_newer_server_change_keeps_the_device_version(
 def test_use_server_version_that_meets_a_newer_server_change_journals_later_edits(
     server: Server, crm: httpx.Client
 ) -> None:
-    phone, record_id = start(server, crm, "user_action")
-    phone.update("account", record_id, {"city": "Kosice"})
-    office_edit(crm, record_id, city="Zilina")
-    phone.sync()
-    [error] = phone.errors()
+    phone, record_id, error = user_action_conflict(server, crm)
     phone.update("account", record_id, {"phone": "300"})  # while the conflict is open
     phone.resolve(error["id"], "server")
     office_edit(crm, record_id, city="Nitra")
@@ -298,11 +293,7 @@ def test_use_server_version_that_meets_a_newer_server_change_journals_later_edit
 def test_a_choice_that_meets_a_newer_server_change_is_a_new_conflict(
     server: Server, crm: httpx.Client
 ) -> None:
-    phone, record_id = start(server, crm, "user_action")
-    phone.update("account", record_id, {"city": "Kosice"})
-    office_edit(crm, record_id, city="Zilina")
-    phone.sync()
-    [first] = phone.errors()
+    phone, record_id, first = user_action_conflict(server, crm)
     phone.resolve(first["id"], "device")
     office_edit(crm, record_id, city="Nitra")  # the server moves on before the next sync
     assert phone.sync().conflicts == 1

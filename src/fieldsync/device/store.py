@@ -6,7 +6,8 @@ local `state`, a `rev` bumped by every local edit, and, while the record has
 unsynced changes, the newest server state a pull brought (`server_*`), so a
 discarded change falls back to what the server has now. A synced row's base is
 its data: it is kept once (`base` NULL), which halves what a pull writes, and
-stored apart by the first edit (stores of earlier versions keep both; the same).
+the first edit stores it apart (a store of an earlier version, which keeps both,
+reads the same).
 
 An open conflict keeps D and S as they met (`device`, `server`), and once the
 user decided, the `choice` and, for a merge, the side picked for each field
