@@ -72,6 +72,9 @@ def test_a_field_worker_session_from_the_command_line(
     assert "Use device version" in table
     assert "Kosice" in table
     assert "Zilina" in table
+    refused = cli("device", "resolve", "--all", "--use", "merge", "--dir", phone, ok=False)
+    assert "merge one conflict at a time" in refused
+    assert json.loads(cli("device", "errors", "--dir", phone, "--json"))[0]["choice"] is None
     cli("device", "resolve", errors[0]["id"], "--use", "device", "--dir", phone)
     assert json.loads(cli("device", "sync", "--dir", phone, "--json"))["device_wins"] == 1
     shown = json.loads(cli("device", "show", "account", record_id, "--dir", phone, "--json"))

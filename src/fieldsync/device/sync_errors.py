@@ -112,7 +112,12 @@ def resolve(
 
 
 def resolve_all(store: Store, use: Choice) -> int:
-    """Make the same choice for every open conflict still undecided; returns how many."""
+    """Make the same choice for every open conflict still undecided; returns how many.
+
+    The device's or the server's version: a merge takes a side per field of one record.
+    """
+    if use is Choice.MERGE:
+        raise ValidationFailed("cannot_merge_all", "merge one conflict at a time")
     ids = [r[0] for r in store.conn.execute("SELECT id FROM conflicts WHERE choice IS NULL")]
     for conflict_id in ids:
         resolve(store, conflict_id, use)
