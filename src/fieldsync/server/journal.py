@@ -150,36 +150,32 @@ def settle(
     """Close an open conflict with the user's outcome; `device`: D as the choice was
     made on it, when the device edited the record again while the conflict was open
     (the choice kept or dropped those edits too, so the journal keeps them)."""
-    values = {} if device is None else {"device": _plain(device)}
-    conn.execute(
-        sa.update(journal)
-        .where(journal.c.id == entry.id)
-        .values(
-            status=RESOLVED,
-            outcome=outcome.status.value,
-            result=stored_result(entry.row["server"], outcome.result),
-            resolved_at=now(),
-            resolved_by=user_id,
-            **values,
-        )
-    )
+    result = stored_result(entry.row["server"], outcome.result)
+    _close(conn, entry.id, user_id, device, RESOLVED, outcome.status.value, result=result)
 
 
 def supersede(
     conn: Connection, entry_id: str, user_id: str, device: Mapping[str, Any] | None = None
 ) -> None:
     """Close an open conflict that a newer server change overtook; `device` as in `settle`."""
-    values = {} if device is None else {"device": _plain(device)}
+    _close(conn, entry_id, user_id, device, SUPERSEDED, SUPERSEDED)
+
+
+def _close(
+    conn: Connection,
+    entry_id: str,
+    user_id: str,
+    device: Mapping[str, Any] | None,
+    status: str,
+    outcome: str,
+    **columns: Any,
+) -> None:
+    if device is not None:
+        columns["device"] = _plain(device)
     conn.execute(
         sa.update(journal)
         .where(journal.c.id == entry_id)
-        .values(
-            status=SUPERSEDED,
-            outcome=SUPERSEDED,
-            resolved_at=now(),
-            resolved_by=user_id,
-            **values,
-        )
+        .values(status=status, outcome=outcome, resolved_at=now(), resolved_by=user_id, **columns)
     )
 
 

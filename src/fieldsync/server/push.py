@@ -296,7 +296,7 @@ def _resolve_open(
     if choice is Choice.SERVER:
         return _result(change, Status.SERVER_WINS, current, entry.id)
     if change.merged_from is not None:  # merged with a server version that is gone
-        change = _unmerged(entity, change)
+        change = _unmerged(change, change.merged_from)
         situation = _situation(entity, change, current)
     return _settle(batch, change, current, situation, resolve(situation))
 
@@ -313,10 +313,9 @@ def _chosen_on(entity: Entity, change: ChangeIn, situation: Situation) -> Values
     return None if change.resolution == Choice.MERGE.value else situation.device
 
 
-def _unmerged(entity: Entity, change: ChangeIn) -> ChangeIn:
+def _unmerged(change: ChangeIn, device: Values) -> ChangeIn:
     """The change as D was before the user's merge, to meet the server's newer version."""
-    device = normalize(entity, change.merged_from or {})
-    fields = {f: device[f] for f in differing(change.base, device)}
+    fields = {f: device.get(f) for f in differing(change.base, device)}
     return change.model_copy(update={"record": device, "fields": fields, "merged_from": None})
 
 
