@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
 from fieldsync.cli.main import app
-from fieldsync.server import journal, ledger, migrate, projects, push, users
+from fieldsync.server import bulk, journal, ledger, migrate, projects, push, users
 from fieldsync.server import records as record_store
 from fieldsync.server.db import Database
 from fieldsync.server.migrate import SchemaOutdated
@@ -151,12 +151,17 @@ def _journal_entry(record_id: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _store(conn: sa.Connection, entry: dict[str, Any]) -> None:
+    with bulk.Lane(conn) as lane:
+        journal.insert(lane, [entry])
+
+
 def test_a_journal_entry_stored_whole_before_results_were_stored_as_changes_reads_the_same(
     backend_db: Database,
 ) -> None:
     entry = _journal_entry(str(uuid.uuid4()))
     with backend_db.write() as conn:
-        journal.insert(conn, [entry])
+        _store(conn, entry)
     with backend_db.read() as conn:
         stored = journal.get(conn, entry["id"])
     assert stored.to_wire()["result"] == RESULT
@@ -175,7 +180,7 @@ def test_records_and_journal_entries_read_the_same_once_postgresql_keeps_json_as
         new_id = str(uuid.uuid4())
         saved = record_store.save(conn, account, new_id, values, actor=alice, current=None)
         entry = _journal_entry(saved.id)
-        journal.insert(conn, [entry])
+        _store(conn, entry)
 
     def read() -> tuple[dict[str, object], dict[str, object]]:
         with empty_db.read() as conn:

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from conftest import Server
+from fieldsync.server.records import LOT
 from helpers import office_edit, server_record, set_entity, synced_account
 
 
@@ -108,3 +109,34 @@ def test_an_edit_of_a_synced_record_sends_only_the_fields_changed_since_the_pull
     on_server = server_record(crm, record_id)["record"]
     assert (on_server["city"], on_server["phone"]) == ("Kosice", "555")
     assert phone.get("account", record_id) == on_server
+
+
+def test_a_batch_larger_than_a_lot_lands_whole_as_decided(
+    server: Server, crm: httpx.Client
+) -> None:
+    """The server writes a big batch in lots while it decides the rest (`records.LOT`):
+    creates, updates, conflicts and their journal entries, and lookups to records
+    outside the batch, which it reads in between, all land as decided."""
+    set_entity(crm, "account", on_conflict="full_device_wins")
+    phone = server.device("phone", "alice")
+    count = LOT + 10
+    parents = [phone.create("account", {"name": f"Parent {n}"}) for n in range(count)]
+    accounts = [phone.create("account", {"name": f"Account {n}"}) for n in range(count)]
+    assert phone.sync().applied == 2 * count  # two lots of creates and a rest
+    for record_id in accounts:
+        office_edit(crm, record_id, city="Office")
+        phone.update("account", record_id, {"city": "Phone"})
+    contacts = [
+        phone.create("contact", {"lastname": f"Contact {n}", "account": parent})
+        for n, parent in enumerate(parents)
+    ]
+    report = phone.sync()
+    assert (report.device_wins, report.applied, report.rejected) == (count, count, 0)
+    assert all(server_record(crm, a)["record"]["city"] == "Phone" for a in accounts[::50])
+    entries = crm.get("/v1/admin/conflicts", params={"limit": 1000}).json()["conflicts"]
+    assert sorted(e["record_id"] for e in entries) == sorted(accounts)
+    assert {e["outcome"] for e in entries} == {"device_wins"}
+    tablet = server.device("tablet", "bob")  # every write under a version of its own
+    assert tablet.sync().pulled == 3 * count
+    assert [tablet.get("contact", c)["account"] for c in contacts] == parents
+    assert all(tablet.get("account", a) == phone.get("account", a) for a in accounts)

@@ -3,78 +3,114 @@
 A push of 1k changes writes 1k records and, when they conflict, 1k journal entries.
 Going through SQLAlchemy, building each row's parameters cost about as much as the
 database's own work. Here the statement is made once per table, dialect and set of
-columns; JSON is encoded by orjson as the JSON columns' own serializer does (None
-becomes JSON null, as SQLAlchemy stores it); the rows reach the driver's
-`executemany` as tuples (SQLite). PostgreSQL takes new rows by COPY, and updates
-as one `UPDATE … FROM json_to_recordset(…)` with all rows in one JSON parameter:
-psycopg pipelines an `executemany`, and over TCP such a pipeline of 1k updates
-stalled now and then for ~200 ms (never over a Unix socket); the single statement
-takes the ~32 ms the pipeline took without a stall (multi-row `VALUES` lists took
-55-95 ms).
+columns, and a `Lane` sends a transaction's writes in lots:
+
+- on SQLite, JSON is encoded by orjson as the JSON columns' own serializer does
+  (None becomes JSON null, as SQLAlchemy stores it), and the rows reach the
+  driver's `executemany` as tuples;
+- on PostgreSQL, all rows of a lot go as one JSON parameter of one statement
+  (`… FROM json_to_recordset(…)`; a None in a JSON column becomes SQL NULL, which
+  reads back the same), sent through a `pipeline` so the database writes them
+  while the caller prepares the next lot. One statement per lot, not per row:
+  psycopg pipelines an `executemany`, and over TCP such a pipeline of 1k updates
+  stalled now and then for ~200 ms (never over a Unix socket); multi-row
+  `VALUES` lists took 55-95 ms where the JSON statement takes ~32.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from functools import cache
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 
+from fieldsync import failpoints
+
+if TYPE_CHECKING:
+    from fieldsync.server.pipeline import Pipeline
+
+log = logging.getLogger(__name__)
 Row = Mapping[str, Any]
 CHUNK = 500  # values per IN (…) list, well under SQLite's parameter limit
 
 
-def insert(conn: Connection, table: sa.Table, rows: Sequence[Row]) -> None:
-    """Insert `rows`, which all give the same columns."""
-    if not rows:
-        return
-    columns = tuple(rows[0])
-    values = _tuples(table, columns, rows)
-    if conn.dialect.name == "postgresql":
-        _copy(conn, table, columns, values)
-    else:
-        conn.exec_driver_sql(_insert_sql(table, columns), values)
+class Lane:
+    """The bulk writes of one transaction, in the order given; a context manager.
 
-
-def _copy(
-    conn: Connection, table: sa.Table, columns: tuple[str, ...], values: list[tuple[Any, ...]]
-) -> None:
-    """PostgreSQL's COPY: one stream for all rows instead of a statement per row
-    (1k journal entries: ~37 instead of ~46 ms), in the connection's transaction."""
-    import psycopg  # here, not above: a server on SQLite need not load it (~9 MB)
-
-    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    try:
-        with cursor.copy(statement) as copy:
-            for row in values:
-                copy.write_row(row)
-    except psycopg.errors.IntegrityError as failure:  # as SQLAlchemy raises it for a statement
-        raise IntegrityError(statement, None, failure) from failure
-    finally:
-        cursor.close()
-
-
-def update(conn: Connection, table: sa.Table, keys: tuple[str, ...], rows: Sequence[Row]) -> None:
-    """Update the row each of `rows` names by its `keys` columns with its other columns.
-
-    On PostgreSQL a None in a JSON column becomes SQL NULL, not JSON null (no column
-    updated this way takes either).
+    On PostgreSQL each lot is sent and the caller goes on while the database writes
+    it; `conn` and `wait()` wait for what is on its way, so read through `conn`
+    while a lane is in use. Elsewhere each lot is written at once. The block's end
+    waits too, also when it raises: the connection is then free again for the
+    transaction's rollback.
     """
-    if not rows:
-        return
-    values = tuple(c for c in rows[0] if c not in keys)
-    if conn.dialect.name == "postgresql":
-        sql = _update_from_json_sql(conn.dialect, table, values, keys)
-        conn.exec_driver_sql(sql, (orjson.dumps(rows).decode(),))
-        return
-    sql = _update_sql(table, values, keys)
-    conn.exec_driver_sql(sql, _tuples(table, values + keys, rows))
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._pipeline: Pipeline | None = None
+        self._postgresql = conn.dialect.name == "postgresql"
+
+    def __enter__(self) -> Lane:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        if kind is None:
+            self.wait()
+            return
+        try:
+            self.wait()
+        except sa.exc.DBAPIError as second:  # the block's own error is the one to tell
+            log.warning("a write on its way failed too: %s", second)
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction's connection, once the writes on their way have landed."""
+        self.wait()
+        return self._conn
+
+    def insert(self, table: sa.Table, rows: Sequence[Row]) -> None:
+        """Insert `rows`, which all give the same columns."""
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        if self._postgresql:
+            self._send(_insert_from_json_sql(self._conn.dialect, table, columns), rows)
+        else:
+            self.conn.exec_driver_sql(_insert_sql(table, columns), _tuples(table, columns, rows))
+        failpoints.hit("server.write.lot_sent")
+
+    def update(self, table: sa.Table, keys: tuple[str, ...], rows: Sequence[Row]) -> None:
+        """Update the row each of `rows` names by its `keys` columns with its other columns."""
+        if not rows:
+            return
+        values = tuple(c for c in rows[0] if c not in keys)
+        if self._postgresql:
+            self._send(_update_from_json_sql(self._conn.dialect, table, values, keys), rows)
+        else:
+            sql = _update_sql(table, values, keys)
+            self.conn.exec_driver_sql(sql, _tuples(table, values + keys, rows))
+        failpoints.hit("server.write.lot_sent")
+
+    def wait(self) -> None:
+        """Wait until what was sent is written; raises what failed."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.land()
+
+    def _send(self, statement: str, rows: Sequence[Row]) -> None:
+        parameter = orjson.dumps(rows)
+        if self._pipeline is None:
+            from fieldsync.server.pipeline import Pipeline  # psycopg: not on SQLite (~9 MB)
+
+            self._pipeline = Pipeline.open(self._conn)
+        if self._pipeline is None:  # not in a transaction yet: an ordinary statement
+            self._conn.exec_driver_sql(statement.replace("$1", "%s"), (parameter.decode(),))
+        else:
+            self._pipeline.send(statement, parameter)
 
 
 def select_among(
@@ -127,23 +163,37 @@ def _is_json(column: sa.Column[Any]) -> bool:
 
 @cache
 def _insert_sql(table: sa.Table, columns: tuple[str, ...]) -> str:
-    """SQLite's INSERT of one row (PostgreSQL takes new rows by COPY)."""
+    """SQLite's INSERT of one row, for `executemany`."""
     marks = ", ".join("?" * len(columns))
     return f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({marks})"
+
+
+@cache
+def _insert_from_json_sql(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> str:
+    """One INSERT of all rows, which arrive as one JSON array of objects (`$1`)."""
+    names = ", ".join(columns)
+    return (
+        f"INSERT INTO {table.name} ({names}) SELECT {names} "
+        f"FROM json_to_recordset($1::json) AS v({_recordset(dialect, table, columns)})"
+    )
 
 
 @cache
 def _update_from_json_sql(
     dialect: sa.Dialect, table: sa.Table, values: tuple[str, ...], keys: tuple[str, ...]
 ) -> str:
-    """One UPDATE for all rows, which arrive as one JSON array of objects."""
-    columns = ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in values + keys)
+    """One UPDATE of all rows, which arrive as one JSON array of objects (`$1`)."""
     sets = ", ".join(f"{c} = v.{c}" for c in values)
     where = " AND ".join(f"t.{c} = v.{c}" for c in keys)
     return (
         f"UPDATE {table.name} AS t SET {sets} "
-        f"FROM json_to_recordset(%s::json) AS v({columns}) WHERE {where}"
+        f"FROM json_to_recordset($1::json) AS v({_recordset(dialect, table, values + keys)}) "
+        f"WHERE {where}"
     )
+
+
+def _recordset(dialect: sa.Dialect, table: sa.Table, columns: tuple[str, ...]) -> str:
+    return ", ".join(f"{c} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
 
 
 @cache

@@ -121,9 +121,9 @@ def _plain(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return values if values is None or isinstance(values, dict) else dict(values)
 
 
-def insert(conn: Connection, entries: list[dict[str, Any]]) -> None:
-    """Store new journal rows in one statement."""
-    bulk.insert(conn, journal, entries)
+def insert(lane: bulk.Lane, entries: list[dict[str, Any]]) -> None:
+    """Store new journal rows in one statement, sent along `lane`."""
+    lane.insert(journal, entries)
 
 
 def get(conn: Connection, entry_id: str) -> Entry:

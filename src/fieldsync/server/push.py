@@ -39,7 +39,7 @@ from fieldsync.errors import (
     ValidationFailed,
 )
 from fieldsync.project import Entity, Project, SyncFilter
-from fieldsync.server import journal, ledger, projects, records, users
+from fieldsync.server import bulk, journal, ledger, projects, records, users
 from fieldsync.server.db import Database
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
@@ -50,9 +50,12 @@ from fieldsync.validation import check_required, check_values, lookups, normaliz
 
 @dataclass
 class Batch:
-    """What the changes of one batch share: the records they touch, the writes they queue."""
+    """What the changes of one batch share: the records they touch, the writes they queue.
 
-    conn: Connection
+    Records and journal entries go to the database in lots while the batch goes on
+    (`records.Writer`, `bulk.Lane`): the batch reads through `conn`, which waits for them.
+    """
+
     user: Principal
     device_id: str
     project: Project
@@ -60,6 +63,22 @@ class Batch:
     known: dict[tuple[str, str], StoredRecord]
     rejected: set[tuple[str, str]] = field(default_factory=set)
     journal: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def conn(self) -> Connection:
+        """The transaction, once the writes on their way have landed."""
+        return self.writer.lane.conn
+
+    def add_entry(self, entry: dict[str, Any]) -> None:
+        """Queue a journal entry; a lot of them is sent at once."""
+        self.journal.append(entry)
+        if len(self.journal) >= records.LOT:
+            self.send_entries()
+
+    def send_entries(self) -> None:
+        """Send the queued journal entries."""
+        journal.insert(self.writer.lane, self.journal)
+        self.journal = []
 
     def record(self, entity: str, record_id: str) -> StoredRecord | None:
         """A record as this batch left it so far (the database's, until the batch wrote it)."""
@@ -162,11 +181,12 @@ def _push_once(conn: Connection, user: Principal, body: PushIn, digest: str) -> 
         return stored.answer
     users.claim_device(conn, body.device_id, user.user_id)
     known = records.get_many(conn, [(c.entity, c.id) for c in body.changes])
-    writer = records.Writer(conn, body.device_id)
-    batch = Batch(conn, user, body.device_id, projects.current(conn), writer, known)
-    results = [_apply(batch, change) for change in body.changes]
-    batch.writer.flush()
-    journal.insert(conn, batch.journal)
+    with bulk.Lane(conn) as lane:
+        writer = records.Writer(lane, body.device_id)
+        batch = Batch(user, body.device_id, projects.current(conn), writer, known)
+        results = [_apply(batch, change) for change in body.changes]
+        batch.send_entries()
+        writer.flush()
     stamp = writer.stamp
     answer = ledger.add(
         conn,
@@ -341,7 +361,7 @@ def _settle(
             device_id=batch.device_id,
         )
         entry = journal.new_entry(meeting, situation, outcome, batch.writer.stamp)
-        batch.journal.append(entry)
+        batch.add_entry(entry)
         conflict_id = entry["id"]
     return _result(change, outcome.status, stored, conflict_id)
 

@@ -139,24 +139,33 @@ def save(
     owner_id: str | None = None,
 ) -> StoredRecord:
     """Write a new state of a record (`values` None deletes it) under a new version, now."""
-    writer = Writer(conn)
-    stored = writer.save(entity, record_id, values, actor=actor, current=current, owner_id=owner_id)
-    writer.flush()
+    with bulk.Lane(conn) as lane:
+        writer = Writer(lane)
+        stored = writer.save(
+            entity, record_id, values, actor=actor, current=current, owner_id=owner_id
+        )
+        writer.flush()
     return stored
 
 
+# Records per lot a `Writer` sends: while PostgreSQL writes one lot, a push of 1k
+# changes decides the next (lots of 125 and 500 measured no better).
+LOT = 250
+
+
 class Writer:
-    """The record writes of one write transaction, sent in bulk by `flush()`.
+    """The record writes of one write transaction, sent in lots of `LOT` through a
+    `bulk.Lane` (on PostgreSQL, written while the caller goes on), the rest by `flush()`.
 
     Versions are counted on from the counter as the transaction found it: the
     transaction holds the writers' lock (see `Database.write`), so nobody else takes
     versions meanwhile, and `flush` stores the last one taken.
     """
 
-    def __init__(self, conn: Connection, device_id: str | None = None) -> None:
-        self.conn = conn
+    def __init__(self, lane: bulk.Lane, device_id: str | None = None) -> None:
+        self.lane = lane
         self.device_id = device_id  # the pushing device, whose pulls skip these writes
-        self.version = current_version(conn)
+        self.version = current_version(lane.conn)
         self.inserts: list[dict[str, Any]] = []
         self.updates: list[dict[str, Any]] = []
         self.exits: list[dict[str, Any]] = []
@@ -202,19 +211,29 @@ class Writer:
                     }
                 )
         self.written[(entity.name, record_id)] = stored
+        self._send(LOT)
         return stored
 
     def flush(self) -> None:
-        """Send the queued writes and store the newest version in the counter."""
-        bulk.insert(self.conn, records, self.inserts)
-        bulk.update(self.conn, records, ("entity", "id"), self.updates)
+        """Write what is queued, wait for what was sent, store the newest version."""
+        self._send(1)
+        conn = self.lane.conn
         if self.exits:
-            self.conn.execute(sa.insert(scope_exits), self.exits)
+            conn.execute(sa.insert(scope_exits), self.exits)
         if self.written:
-            self.conn.execute(
+            conn.execute(
                 sa.update(counters).where(counters.c.name == "version").values(value=self.version)
             )
-        self.inserts, self.updates, self.exits, self.written = [], [], [], {}
+        self.exits, self.written = [], {}
+
+    def _send(self, lot: int) -> None:
+        """Send the queued inserts, and the queued updates, that make up a lot."""
+        if len(self.inserts) >= lot:
+            self.lane.insert(records, self.inserts)
+            self.inserts = []
+        if len(self.updates) >= lot:
+            self.lane.update(records, ("entity", "id"), self.updates)
+            self.updates = []
 
 
 def _next_state(
