@@ -41,6 +41,21 @@ def find(conn: Connection, batch_id: str) -> Entry | None:
     return Entry(row.user_id, row.request_hash, zlib.decompress(row.answer))
 
 
+class Answer(NamedTuple):
+    """A batch's results as the device receives them, and as the ledger keeps them."""
+
+    json: bytes
+    compressed: bytes
+    rejections: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, results: Sequence[dict[str, Any]]) -> Answer:
+        """Encode and compress `results` (~5 ms for 1k: done while the batch's last
+        writes are on their way)."""
+        answer = orjson.dumps(results)
+        return cls(answer, zlib.compress(answer, LEVEL), rejections(results))
+
+
 def add(
     conn: Connection,
     *,
@@ -48,23 +63,21 @@ def add(
     user_id: str,
     device_id: str,
     request_hash: str,
-    results: Sequence[dict[str, Any]],
+    answer: Answer,
     created_at: str,
-) -> bytes:
-    """Store a batch and its results; returns the answer (the results as JSON)."""
-    answer = orjson.dumps(results)
+) -> None:
+    """Store a batch and its answer."""
     conn.execute(
         sa.insert(batches).values(
             batch_id=batch_id,
             user_id=user_id,
             device_id=device_id,
             request_hash=request_hash,
-            answer=zlib.compress(answer, LEVEL),
-            rejections=rejections(results) or sa.null(),  # SQL NULL, not JSON null
+            answer=answer.compressed,
+            rejections=answer.rejections or sa.null(),  # SQL NULL, not JSON null
             created_at=created_at,
         )
     )
-    return answer
 
 
 def rejections(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -186,21 +186,23 @@ def _push_once(conn: Connection, user: Principal, body: PushIn, digest: str) -> 
         batch = Batch(user, body.device_id, projects.current(conn), writer, known)
         results = [_apply(batch, change) for change in body.changes]
         batch.send_entries()
+        writer.send()
+        answer = ledger.Answer.of(results)  # while the last lots are written
         writer.flush()
     stamp = writer.stamp
-    answer = ledger.add(
+    ledger.add(
         conn,
         batch_id=body.batch_id,
         user_id=user.user_id,
         device_id=body.device_id,
         request_hash=digest,
-        results=results,
+        answer=answer,
         created_at=stamp,
     )
     conn.execute(
         sa.update(devices).where(devices.c.id == body.device_id).values(last_push_at=stamp)
     )
-    return answer
+    return answer.json
 
 
 def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:

@@ -214,8 +214,12 @@ class Writer:
         self._send(LOT)
         return stored
 
+    def send(self) -> None:
+        """Send what is queued, without waiting for it."""
+        self._send(1)
+
     def flush(self) -> None:
-        """Write what is queued, wait for what was sent, store the newest version."""
+        """Send what is queued, wait for all that was sent, store the newest version."""
         self._send(1)
         conn = self.lane.conn
         if self.exits:
