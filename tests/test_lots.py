@@ -66,6 +66,25 @@ def test_lots_land_in_order_and_read_back_as_written(backend_db: Database) -> No
     assert stored[second["id"]] == {**second}
 
 
+def test_a_lot_sent_before_the_transaction_ran_a_statement_is_written_at_once(
+    backend_db: Database,
+) -> None:
+    """Not pipelined (it would commit on its own): an ordinary statement, as with a libpq
+    that has no pipelines."""
+    written = entry("Kosice")
+
+    def write_then_fail() -> None:
+        with backend_db.engine.begin() as conn:
+            with bulk.Lane(conn) as lane:
+                journal.insert(lane, [written])
+            assert [e.id for e in _all(conn)] == [written["id"]]
+            _ = 1 / 0  # and it is part of the transaction: rolled back with it
+
+    with pytest.raises(ZeroDivisionError):
+        write_then_fail()
+    assert cities(backend_db) == []
+
+
 def test_a_lot_that_fails_raises_and_its_transaction_leaves_nothing(backend_db: Database) -> None:
     kept = entry("Kept")
     with backend_db.write() as conn, bulk.Lane(conn) as lane:

@@ -48,10 +48,10 @@ class Pipeline:
 
     @classmethod
     def open(cls, conn: Connection) -> Pipeline | None:
-        """A pipeline on `conn`, if it is PostgreSQL's and inside a transaction (a
-        statement sent outside one would commit on its own)."""
+        """A pipeline on `conn`, if it is PostgreSQL's, inside a transaction (a statement
+        sent outside one would commit on its own), and libpq has pipelines (14 and later)."""
         driver: Any = conn.connection.driver_connection
-        if not isinstance(driver, psycopg.Connection):
+        if not isinstance(driver, psycopg.Connection) or not psycopg.Pipeline.is_supported():
             return None
         if driver.pgconn.transaction_status != pq.TransactionStatus.INTRANS:
             return None

@@ -1,0 +1,126 @@
+"""`python -m benchmarks.paired OLD NEW`: two versions of fieldsync, timed in turns.
+
+On a machine whose speed drifts (runs of one commit ten minutes apart have
+differed by 55%), two full benchmark runs one after the other compare the
+machine as much as the code. Here each version gets a server of its own (its
+own database, seeded alike) and a device of its own, each running that
+version's code (`PYTHONPATH=<src>`), and their syncs alternate: old, new, new,
+old, … Each pair ran within seconds of each other, so the median of the pairs'
+ratios (new / old) tells the change apart from the drift.
+
+    git worktree add /tmp/old <commit>
+    python -m benchmarks.paired /tmp/old/src src --backend postgresql --runs 12
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from benchmarks.__main__ import POLICIES, database, office_edits, set_policy
+from benchmarks.data import seed, user_id
+from fieldsync.server.background import spawn
+from fieldsync.server.db import Database
+
+SCENARIOS = ("push", *POLICIES)
+
+
+class Side:
+    """One version: its code, its server and database, its device."""
+
+    def __init__(self, name: str, src: str, stack: ExitStack, backend: str, args: Any) -> None:
+        self.name = name
+        self.env = {"PYTHONPATH": os.pathsep.join([str(Path(src).resolve()), os.getcwd()])}
+        self.db: Database = stack.enter_context(database(backend, args.pg))
+        ids = seed(self.db, args.size, user_id(self.db, "alice"))
+        self.first = sorted(ids)[:1000]  # the records the device task edits
+        process, self.url = spawn(self.db.url, env=self.env)
+        stack.callback(process.terminate)
+        self.phone = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "phone"
+        self.task("login")
+        self.task("sync")
+
+    def task(self, name: str, count: int = 0) -> dict[str, Any]:
+        """A device task of this version, in its own process."""
+        command = [sys.executable, "-m", "benchmarks.device_task", name, str(self.phone)]
+        done = subprocess.run(
+            [*command, self.url, str(count)],
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.env},
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"{self.name}: device task {name} failed:\n{done.stderr[-2000:]}")
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        return result
+
+    def timed_sync(self, scenario: str, run: int) -> float:
+        """The device edits 1k records (and, for a conflict, the office too): a timed sync."""
+        self.task("edit", 1000)
+        if scenario != "push":
+            office_edits(self.db, self.first, {"city": f"Office {scenario} {run}"})
+        seconds = float(self.task("sync")["seconds"])
+        if scenario == "user_action":  # the user keeps the server's version (untimed)
+            from fieldsync.device import Device
+
+            device = Device(self.phone)
+            device.resolve_all("server")
+            device.close()
+            self.task("sync")
+        return seconds * 1000
+
+
+def compare(old: Side, new: Side, scenario: str, runs: int) -> str:
+    """`runs` pairs of syncs, in alternating order; a line of the table."""
+    for side in (old, new):
+        set_policy(side.db, "server_wins" if scenario == "push" else scenario)
+    times: dict[str, list[float]] = {"old": [], "new": []}
+    for run in range(runs):
+        pair = (old, new) if run % 2 == 0 else (new, old)
+        for side in pair:
+            times[side.name].append(side.timed_sync(scenario, run))
+    ratios = [n / o for o, n in zip(times["old"], times["new"], strict=True)]
+    return (
+        f"| {scenario} | {statistics.median(times['old']):,.0f} | "
+        f"{statistics.median(times['new']):,.0f} | {statistics.median(ratios):.2f} | "
+        f"{min(ratios):.2f} to {max(ratios):.2f} |"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.paired", description=__doc__)
+    parser.add_argument("old", help="the old version's src directory")
+    parser.add_argument("new", help="the new version's src directory")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--scenarios", default="push,full_device_wins", help=", ".join(SCENARIOS))
+    parser.add_argument("--runs", type=int, default=12, help="pairs of syncs per scenario")
+    parser.add_argument("--size", type=int, default=20_000, help="records on each server")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"),
+    )
+    args = parser.parse_args()
+    scenarios = args.scenarios.split(",")
+    unknown = set(scenarios) - set(SCENARIOS)
+    if unknown:
+        parser.error(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+    print(f"| scenario ({args.backend}) | old ms | new ms | new / old | pairs |")
+    print("|---|---:|---:|---:|---|")
+    with ExitStack() as stack:
+        old = Side("old", args.old, stack, args.backend, args)
+        new = Side("new", args.new, stack, args.backend, args)
+        for scenario in scenarios:
+            print(compare(old, new, scenario, args.runs), flush=True)
+
+
+if __name__ == "__main__":
+    main()
