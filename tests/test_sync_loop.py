@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from conftest import Server
-from fieldsync.server.records import LOT
+from fieldsync.server.bulk import LOT
 from helpers import office_edit, server_record, set_entity, synced_account
 
 
@@ -114,7 +114,7 @@ def test_an_edit_of_a_synced_record_sends_only_the_fields_changed_since_the_pull
 def test_a_batch_larger_than_a_lot_lands_whole_as_decided(
     server: Server, crm: httpx.Client
 ) -> None:
-    """The server writes a big batch in lots while it decides the rest (`records.LOT`):
+    """The server writes a big batch in lots while it decides the rest (`bulk.LOT`):
     creates, updates, conflicts and their journal entries, and lookups to records
     outside the batch, which it reads in between, all land as decided."""
     set_entity(crm, "account", on_conflict="full_device_wins")

@@ -12,7 +12,7 @@ from tests.faults.invariants import assert_invariants, offline, sync_until_quiet
 
 from fieldsync.device import Device
 from fieldsync.device.client import ATTEMPTS
-from fieldsync.server.records import LOT
+from fieldsync.server.bulk import LOT
 
 PUSH = b"POST /v1/sync/push"
 PULL = b"GET /v1/sync/pull"

@@ -39,26 +39,35 @@ Row = Mapping[str, Any]
 CHUNK = 500  # values per IN (…) list, well under SQLite's parameter limit
 
 
+# Rows per lot a lane sends of each queue: while PostgreSQL writes one lot, a push
+# of 1k changes decides the next (125 and 500: within the noise of 250, in process).
+LOT = 250
+
+
 class Lane:
     """The bulk writes of one transaction, in the order given; a context manager.
 
-    On PostgreSQL each lot is sent and the caller goes on while the database writes
-    it; `conn` and `wait()` wait for what is on its way, so read through `conn`
-    while a lane is in use. Elsewhere each lot is written at once. The block's end
-    waits too, also when it raises: the connection is then free again for the
-    transaction's rollback.
+    Rows are queued per table and statement (`queue_insert`, `queue_update`) and
+    sent a lot of `LOT` at a time, the rest by `send()`. On PostgreSQL each lot is
+    sent and the caller goes on while the database writes it; `conn` and `wait()`
+    wait for what is on its way (not for what is still queued), so read through
+    `conn` while a lane is in use. Elsewhere each lot is written at once. The
+    block's end sends and waits too, also when it raises: the connection is then
+    free again for the transaction's rollback.
     """
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
         self._pipeline: Pipeline | None = None
         self._postgresql = conn.dialect.name == "postgresql"
+        self._queued: dict[tuple[sa.Table, tuple[str, ...] | None], list[Row]] = {}
 
     def __enter__(self) -> Lane:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
         if kind is None:
+            self.send()
             self.wait()
             return
         try:
@@ -71,6 +80,33 @@ class Lane:
         """The transaction's connection, once the writes on their way have landed."""
         self.wait()
         return self._conn
+
+    def queue_insert(self, table: sa.Table, row: Row) -> None:
+        """Queue a new row of `table`; a full lot is sent at once."""
+        self._queue((table, None), row)
+
+    def queue_update(self, table: sa.Table, keys: tuple[str, ...], row: Row) -> None:
+        """Queue an update of the row `row` names by its `keys` columns."""
+        self._queue((table, keys), row)
+
+    def send(self) -> None:
+        """Send everything queued, without waiting for it."""
+        for queue in list(self._queued):
+            self._send_queued(queue)
+
+    def _queue(self, queue: tuple[sa.Table, tuple[str, ...] | None], row: Row) -> None:
+        rows = self._queued.setdefault(queue, [])
+        rows.append(row)
+        if len(rows) >= LOT:
+            self._send_queued(queue)
+
+    def _send_queued(self, queue: tuple[sa.Table, tuple[str, ...] | None]) -> None:
+        table, keys = queue
+        rows = self._queued.pop(queue, [])
+        if keys is None:
+            self.insert(table, rows)
+        else:
+            self.update(table, keys, rows)
 
     def insert(self, table: sa.Table, rows: Sequence[Row]) -> None:
         """Insert `rows`, which all give the same columns."""

@@ -126,6 +126,11 @@ def insert(lane: bulk.Lane, entries: list[dict[str, Any]]) -> None:
     lane.insert(journal, entries)
 
 
+def queue(lane: bulk.Lane, entry: dict[str, Any]) -> None:
+    """Queue a new journal row on `lane` (sent with a lot of them)."""
+    lane.queue_insert(journal, entry)
+
+
 def get(conn: Connection, entry_id: str) -> Entry:
     """One entry, or 404."""
     entry = find(conn, entry_id)

@@ -52,8 +52,9 @@ from fieldsync.validation import check_required, check_values, lookups, normaliz
 class Batch:
     """What the changes of one batch share: the records they touch, the writes they queue.
 
-    Records and journal entries go to the database in lots while the batch goes on
-    (`records.Writer`, `bulk.Lane`): the batch reads through `conn`, which waits for them.
+    Records and journal entries are queued on the writer's `bulk.Lane` and go to the
+    database in lots while the batch goes on: it reads through `conn`, which waits
+    for the lots on their way.
     """
 
     user: Principal
@@ -62,23 +63,11 @@ class Batch:
     writer: records.Writer
     known: dict[tuple[str, str], StoredRecord]
     rejected: set[tuple[str, str]] = field(default_factory=set)
-    journal: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def conn(self) -> Connection:
         """The transaction, once the writes on their way have landed."""
         return self.writer.lane.conn
-
-    def add_entry(self, entry: dict[str, Any]) -> None:
-        """Queue a journal entry; a lot of them is sent at once."""
-        self.journal.append(entry)
-        if len(self.journal) >= records.LOT:
-            self.send_entries()
-
-    def send_entries(self) -> None:
-        """Send the queued journal entries."""
-        journal.insert(self.writer.lane, self.journal)
-        self.journal = []
 
     def record(self, entity: str, record_id: str) -> StoredRecord | None:
         """A record as this batch left it so far (the database's, until the batch wrote it)."""
@@ -185,8 +174,7 @@ def _push_once(conn: Connection, user: Principal, body: PushIn, digest: str) -> 
         writer = records.Writer(lane, body.device_id)
         batch = Batch(user, body.device_id, projects.current(conn), writer, known)
         results = [_apply(batch, change) for change in body.changes]
-        batch.send_entries()
-        writer.send()
+        lane.send()
         answer = ledger.Answer.of(results)  # while the last lots are written
         writer.flush()
     stamp = writer.stamp
@@ -363,7 +351,7 @@ def _settle(
             device_id=batch.device_id,
         )
         entry = journal.new_entry(meeting, situation, outcome, batch.writer.stamp)
-        batch.add_entry(entry)
+        journal.queue(batch.writer.lane, entry)
         conflict_id = entry["id"]
     return _result(change, outcome.status, stored, conflict_id)
 

@@ -65,6 +65,7 @@ STORED = (
     records.c.field_versions,
 )
 _STORED_NAMES = tuple(c.name for c in STORED)
+KEY = ("entity", "id")
 
 
 def stored_record(row: Sequence[Any]) -> StoredRecord:
@@ -148,14 +149,9 @@ def save(
     return stored
 
 
-# Records per lot a `Writer` sends: while PostgreSQL writes one lot, a push of 1k
-# changes decides the next (lots of 125 and 500: within the noise of 250, in process).
-LOT = 250
-
-
 class Writer:
-    """The record writes of one write transaction, sent in lots of `LOT` through a
-    `bulk.Lane` (on PostgreSQL, written while the caller goes on), the rest by `flush()`.
+    """The record writes of one write transaction, queued on a `bulk.Lane` (sent in
+    lots, on PostgreSQL written while the caller goes on), the rest sent by `flush()`.
 
     Versions are counted on from the counter as the transaction found it: the
     transaction holds the writers' lock (see `Database.write`), so nobody else takes
@@ -166,8 +162,6 @@ class Writer:
         self.lane = lane
         self.device_id = device_id  # the pushing device, whose pulls skip these writes
         self.version = current_version(lane.conn)
-        self.inserts: list[dict[str, Any]] = []
-        self.updates: list[dict[str, Any]] = []
         self.exits: list[dict[str, Any]] = []
         self.written: dict[tuple[str, str], StoredRecord] = {}
         self.stamp = now()
@@ -196,11 +190,10 @@ class Writer:
             "written_by_device": self.device_id,
         }
         if current is None:
-            self.inserts.append(
-                {"entity": entity.name, "id": record_id, "created_at": row["updated_at"], **row}
-            )
+            new = {"entity": entity.name, "id": record_id, "created_at": row["updated_at"], **row}
+            self.lane.queue_insert(records, new)
         else:
-            self.updates.append({**row, "entity": entity.name, "id": record_id})
+            self.lane.queue_update(records, KEY, {**row, "entity": entity.name, "id": record_id})
             if stored.owner_id != current.owner_id:
                 self.exits.append(
                     {
@@ -211,16 +204,11 @@ class Writer:
                     }
                 )
         self.written[(entity.name, record_id)] = stored
-        self._send(LOT)
         return stored
-
-    def send(self) -> None:
-        """Send what is queued, without waiting for it."""
-        self._send(1)
 
     def flush(self) -> None:
         """Send what is queued, wait for all that was sent, store the newest version."""
-        self._send(1)
+        self.lane.send()
         conn = self.lane.conn
         if self.exits:
             conn.execute(sa.insert(scope_exits), self.exits)
@@ -229,15 +217,6 @@ class Writer:
                 sa.update(counters).where(counters.c.name == "version").values(value=self.version)
             )
         self.exits, self.written = [], {}
-
-    def _send(self, lot: int) -> None:
-        """Send the queued inserts, and the queued updates, that make up a lot."""
-        if len(self.inserts) >= lot:
-            self.lane.insert(records, self.inserts)
-            self.inserts = []
-        if len(self.updates) >= lot:
-            self.lane.update(records, ("entity", "id"), self.updates)
-            self.updates = []
 
 
 def _next_state(
