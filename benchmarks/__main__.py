@@ -157,6 +157,9 @@ def run_size(backend: str, size: int, pg: str, full: bool, rows: list[Row], repe
             step, spread = timed_pushes(phone, server.url, repeat)
             label = f"push 1k edits, {size // 1000}k"
             rows.append(Row(label, backend, 1000, step["seconds"], step["peak_mb"], note=spread))
+            step, spread = timed_pushes(phone, server.url, repeat, edit="children")
+            label = "push 1k new contacts under 1k accounts"
+            rows.append(Row(label, backend, 1000, step["seconds"], step["peak_mb"], note=spread))
             if full:
                 run_conflicts(db, backend, ids, phone, server.url, rows, repeat)
             rows[-1].server_mb = server.peak_mb()
@@ -219,12 +222,14 @@ def timed_pushes(
     repeat: int,
     office: Callable[[int], None] | None = None,
     after: Callable[[], None] | None = None,
+    edit: str = "edit",
 ) -> tuple[dict[str, Any], str]:
-    """`repeat` times: the device edits 1k records (and the `office` too, with the run's
-    number), then a timed sync, then `after`; the median run and the spread."""
+    """`repeat` times: the device edits 1k records (or makes 1k `children`) and the
+    `office` too, with the run's number, then a timed sync, then `after`; the median
+    run and the spread."""
     steps = []
     for n in range(repeat):
-        task("edit", phone, url, 1000)
+        task(edit, phone, url, 1000)
         if office:
             office(n)
         steps.append(task("sync", phone, url))

@@ -1,6 +1,6 @@
 """One timed device task in its own process, so its peak memory is its own.
 
-    python -m benchmarks.device_task login|edit|sync DIR SERVER [COUNT]
+    python -m benchmarks.device_task login|edit|children|sync DIR SERVER [COUNT]
 
 Prints one JSON line: {"seconds", "peak_mb", "report"}.
 """
@@ -36,6 +36,14 @@ def main(task: str, directory: str, server: str, count: int = 0) -> None:
             city = f"Device {time.time_ns()}"  # a new value every time, so every edit counts
             for (record_id,) in rows:
                 device.update("account", record_id, {"city": city})
+            seconds, report = 0.0, {}
+        elif task == "children":  # a new contact under each of the last `count` accounts
+            rows = device.store.conn.execute(
+                "SELECT id FROM records WHERE entity = 'account' ORDER BY id DESC LIMIT ?",
+                (count,),
+            ).fetchall()
+            for n, (account_id,) in enumerate(rows):
+                device.create("contact", {"lastname": f"Contact {n}", "account": account_id})
             seconds, report = 0.0, {}
         else:
             seconds, report = _timed_sync(device)

@@ -30,7 +30,7 @@ from benchmarks.data import seed, user_id
 from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
 
-SCENARIOS = ("push", *POLICIES)
+SCENARIOS = ("push", "children", *POLICIES)  # children: 1k new contacts under 1k accounts
 
 
 class Side:
@@ -64,9 +64,10 @@ class Side:
         return result
 
     def timed_sync(self, scenario: str, run: int) -> float:
-        """The device edits 1k records (and, for a conflict, the office too): a timed sync."""
-        self.task("edit", 1000)
-        if scenario != "push":
+        """The device edits 1k records or makes 1k `children` (and, for a conflict, the
+        office edits them too): a timed sync."""
+        self.task("children" if scenario == "children" else "edit", 1000)
+        if scenario in POLICIES:
             office_edits(self.db, self.first, {"city": f"Office {scenario} {run}"})
         seconds = float(self.task("sync")["seconds"])
         if scenario == "user_action":  # the user keeps the server's version (untimed)
@@ -82,7 +83,7 @@ class Side:
 def compare(old: Side, new: Side, scenario: str, runs: int) -> str:
     """`runs` pairs of syncs, in alternating order; a line of the table."""
     for side in (old, new):
-        set_policy(side.db, "server_wins" if scenario == "push" else scenario)
+        set_policy(side.db, scenario if scenario in POLICIES else "server_wins")
     times: dict[str, list[float]] = {"old": [], "new": []}
     for run in range(runs):
         pair = (old, new) if run % 2 == 0 else (new, old)

@@ -168,6 +168,36 @@ def test_a_child_may_point_at_a_parent_created_earlier_in_the_batch(alice: httpx
     assert [r["status"] for r in results] == ["applied", "applied"]
 
 
+def test_lookups_meet_the_records_the_server_holds_now(
+    crm: httpx.Client, alice: httpx.Client
+) -> None:
+    live = crm.post("/v1/entities/account/records", json={"name": "Live"}).json()["id"]
+    gone = crm.post("/v1/entities/account/records", json={"name": "Gone"}).json()["id"]
+    crm.delete(f"/v1/entities/account/records/{gone}")
+    later = change(fields={"name": "Pushed after its child"})
+    existing = change(id=live, fields={"name": "Same id"})
+    changes = [
+        change(entity="contact", fields={"lastname": "A", "account": live}),
+        change(entity="contact", fields={"lastname": "B", "account": live}),
+        change(entity="contact", fields={"lastname": "C", "account": gone}),
+        change(entity="contact", fields={"lastname": "D", "account": 'a"b\\c,{d}'}),
+        change(entity="contact", fields={"lastname": "E", "account": later["id"]}),
+        later,
+        existing,
+    ]
+    results = push(alice, *changes).json()["results"]
+    assert [r["status"] for r in results[:2]] == ["applied", "applied"]
+    assert [r["error"]["code"] for r in results[2:5]] == [
+        "missing_parent",  # deleted on the server
+        "wrong_type",
+        "missing_parent",  # parents come before their children
+    ]
+    assert results[5]["status"] == "applied"
+    assert results[6]["error"]["code"] == "already_exists"
+    assert server_record(crm, live)["record"]["name"] == "Live"
+    assert server_record(crm, changes[0]["id"], "contact")["record"]["account"] == live
+
+
 @pytest.mark.parametrize(
     ("mutate", "status", "code"),
     [
@@ -351,6 +381,8 @@ def test_a_sql_looking_entity_name_is_refused_and_the_tables_stay(
         ("1 OR 1=1", 404, "unknown_record"),
         ("..%2F..%2Fetc%2Fpasswd", 404, "not_found"),
         ("x" * 5000, 404, "unknown_record"),
+        ('a"b\\c,{d}', 404, "unknown_record"),
+        ("NULL", 404, "unknown_record"),
         ("%00", 400, "nul_character"),
     ],
 )

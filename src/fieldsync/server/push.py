@@ -61,7 +61,7 @@ class Batch:
     device_id: str
     project: Project
     writer: records.Writer
-    known: dict[tuple[str, str], StoredRecord]
+    read: Read
     rejected: set[tuple[str, str]] = field(default_factory=set)
 
     @property
@@ -74,12 +74,9 @@ class Batch:
         key = (entity, record_id)
         if key in self.writer.written:
             return self.writer.written[key]
-        if key not in self.known:
-            found = records.get(self.conn, entity, record_id)
-            if found is None:
-                return None
-            self.known[key] = found
-        return self.known[key]
+        if key not in self.read.keys:
+            self.read.add(key, records.get(self.conn, entity, record_id))
+        return self.read.found.get(key)
 
     def entity(self, name: str) -> Entity:
         """The synced entity called `name`, or a rejection."""
@@ -89,6 +86,44 @@ class Batch:
         if entity.sync_filter is SyncFilter.NONE:
             raise ValidationFailed("entity_not_synced", f"{name} is not synchronized to devices")
         return entity
+
+
+@dataclass
+class Read:
+    """The records a batch read from the database: `found`, of all the `keys` it read."""
+
+    keys: set[tuple[str, str]]
+    found: dict[tuple[str, str], StoredRecord]
+
+    @classmethod
+    def of(cls, conn: Connection, project: Project, changes: list[ChangeIn]) -> Read:
+        """The records the changes name, and those their lookups point at, in one read
+        (one at a time, a push of 1k new contacts under 1k accounts took over a second on
+        PostgreSQL: a query for each new record and each parent, each waiting for the
+        writes on their way)."""
+        keys = {(c.entity, c.id) for c in changes} | _parents(project, changes)
+        return cls(keys, records.get_many(conn, list(keys)))
+
+    def add(self, key: tuple[str, str], record: StoredRecord | None) -> None:
+        """Note a record read later (None: there is none)."""
+        self.keys.add(key)
+        if record is not None:
+            self.found[key] = record
+
+
+def _parents(project: Project, changes: list[ChangeIn]) -> set[tuple[str, str]]:
+    """The records the changes' lookup fields point at (whatever their values, checked
+    later)."""
+    parents = set()
+    for change in changes:
+        entity = project.entity(change.entity)
+        if entity is None or not entity.lookup_fields:
+            continue
+        for values in (change.fields, change.record or {}):
+            for _name, target, target_id in lookups(entity, values):
+                if isinstance(target_id, str):
+                    parents.add((target, target_id))
+    return parents
 
 
 def push(db: Database, user: Principal, body: PushIn) -> bytes:
@@ -169,10 +204,11 @@ def _push_once(conn: Connection, user: Principal, body: PushIn, digest: str) -> 
             raise Conflict("this batch_id was used for another batch", code="batch_id_reused")
         return stored.answer
     users.claim_device(conn, body.device_id, user.user_id)
-    known = records.get_many(conn, [(c.entity, c.id) for c in body.changes])
+    project = projects.current(conn)
+    read = Read.of(conn, project, body.changes)
     with bulk.Lane(conn) as lane:
         writer = records.Writer(lane, body.device_id)
-        batch = Batch(user, body.device_id, projects.current(conn), writer, known)
+        batch = Batch(user, body.device_id, project, writer, read)
         results = [_apply(batch, change) for change in body.changes]
         lane.send()
         answer = ledger.Answer.of(results)  # while the last lots are written
