@@ -172,6 +172,7 @@ def run_conflicts(
 ) -> None:
     """1k conflicts under each policy, then 1k field-level merges."""
     first = sorted(ids)[:1000]  # the records the device task edits
+    choices: list[dict[str, Any]] = []  # the syncs that apply the user's choices
     for policy in POLICIES:
         set_policy(db, policy)
         step, spread = timed_pushes(
@@ -181,7 +182,9 @@ def run_conflicts(
             office=lambda n, policy=policy: office_edits(
                 db, first, {"city": f"Office {policy} {n}"}
             ),
-            after=(lambda: resolve_all(phone, url)) if policy == "user_action" else None,
+            after=(lambda: choices.append(resolve_all(phone, url)))
+            if policy == "user_action"
+            else None,
         )
         report = step["report"]
         outcome = {
@@ -200,6 +203,9 @@ def run_conflicts(
                 note=f"{note}; {spread}",
             )
         )
+    step, spread = median(choices)
+    label = "1k User Action choices applied"
+    rows.append(Row(label, backend, 1000, step["seconds"], step["peak_mb"], note=spread))
     set_policy(db, "server_wins", "field")
     step, spread = timed_pushes(  # disjoint fields: merged silently
         phone, url, repeat, office=lambda n: office_edits(db, first, {"phone": f"+421 00{n}"})
@@ -247,14 +253,14 @@ def median(steps: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     return ordered[len(ordered) // 2], f"median of {len(ordered)}, {low:,.0f} to {high:,.0f} ms"
 
 
-def resolve_all(phone: Path, url: str) -> None:
-    """The user keeps the server's version of every open conflict, and syncs (untimed)."""
+def resolve_all(phone: Path, url: str) -> dict[str, Any]:
+    """The user keeps the server's version of every open conflict (untimed), and syncs."""
     from fieldsync.device import Device
 
     device = Device(phone)
     device.resolve_all("server")
     device.close()
-    task("sync", phone, url)
+    return task("sync", phone, url)
 
 
 def run_concurrent(backend: str, pg: str, rows: list[Row], devices: int = 50) -> None:

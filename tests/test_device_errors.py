@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from conftest import Server
+from fieldsync.device import remote
 from fieldsync.errors import ValidationFailed
 from helpers import journal, office_edit, server_values, set_entity, synced_account
 
@@ -97,6 +98,28 @@ def test_admin_resolves_a_conflict_remotely_and_the_device_receives_it(
     assert phone.get("account", record_id) == server_values(crm, record_id)
     again = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
     assert again.status_code == 409
+
+
+def test_a_device_asks_about_its_open_conflicts_in_parts_and_learns_of_every_resolution(
+    server: Server, crm: httpx.Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(remote, "ASK", 2)  # five open conflicts: three requests
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_ids = [synced_account(phone, name=f"Account {n}") for n in range(5)]
+    for record_id in record_ids:
+        phone.update("account", record_id, {"city": "Kosice"})
+        office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().conflicts == 5
+    entries = {e["record_id"]: e["id"] for e in journal(crm, status="open")}
+    settled = [record_ids[0], record_ids[4]]  # asked about in the first and the last part
+    for record_id in settled:
+        crm.post(f"/v1/admin/conflicts/{entries[record_id]}/resolve", json={"use": "device"})
+    assert phone.sync().resolved_remotely == 2
+    assert sorted(e["record_id"] for e in phone.errors()) == sorted(record_ids[1:4])
+    for record_id in settled:
+        assert phone.get("account", record_id) == server_values(crm, record_id)
+        assert phone.get("account", record_id)["city"] == "Kosice"
 
 
 def test_restore_writes_the_losing_values_back_and_devices_receive_them(

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from fieldsync.conflicts import Choice, Op, Situation, decide, merge_fields
 from fieldsync.errors import Conflict, Unprocessable, ValidationFailed
 from fieldsync.project import Entity, apply_settings
-from fieldsync.server import crm, journal, projects, records
+from fieldsync.server import bulk, crm, journal, projects, records
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
 from fieldsync.server.schema import journal as journal_table
@@ -51,7 +51,8 @@ def resolve_conflict(
             except ValidationFailed as failure:
                 raise failure.as_api_error() from None
         records.save(conn, entity, current.id, outcome.result, actor=admin.user_id, current=current)
-    journal.settle(conn, entry, outcome, admin.user_id)
+    with bulk.Lane(conn) as lane:
+        journal.settle(lane, entry, outcome, admin.user_id)
     return journal.get(conn, entry.id)
 
 

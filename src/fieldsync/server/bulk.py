@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 Row = Mapping[str, Any]
+# Rows are queued per table, key columns (None: new rows) and columns: a lot's
+# statement is made for the columns of its rows.
+Queue = tuple[sa.Table, tuple[str, ...] | None, tuple[str, ...]]
 CHUNK = 500  # values per IN (…) list, well under SQLite's parameter limit
 
 
@@ -60,7 +63,7 @@ class Lane:
         self._conn = conn
         self._pipeline: Pipeline | None = None
         self._postgresql = conn.dialect.name == "postgresql"
-        self._queued: dict[tuple[sa.Table, tuple[str, ...] | None], list[Row]] = {}
+        self._queued: dict[Queue, list[Row]] = {}
 
     def __enter__(self) -> Lane:
         return self
@@ -83,25 +86,25 @@ class Lane:
 
     def queue_insert(self, table: sa.Table, row: Row) -> None:
         """Queue a new row of `table`; a full lot is sent at once."""
-        self._queue((table, None), row)
+        self._queue((table, None, tuple(row)), row)
 
     def queue_update(self, table: sa.Table, keys: tuple[str, ...], row: Row) -> None:
         """Queue an update of the row `row` names by its `keys` columns."""
-        self._queue((table, keys), row)
+        self._queue((table, keys, tuple(row)), row)
 
     def send(self) -> None:
         """Send everything queued, without waiting for it."""
         for queue in list(self._queued):
             self._send_queued(queue)
 
-    def _queue(self, queue: tuple[sa.Table, tuple[str, ...] | None], row: Row) -> None:
+    def _queue(self, queue: Queue, row: Row) -> None:
         rows = self._queued.setdefault(queue, [])
         rows.append(row)
         if len(rows) >= LOT:
             self._send_queued(queue)
 
-    def _send_queued(self, queue: tuple[sa.Table, tuple[str, ...] | None]) -> None:
-        table, keys = queue
+    def _send_queued(self, queue: Queue) -> None:
+        table, keys, _columns = queue
         rows = self._queued.pop(queue, [])
         if keys is None:
             self.insert(table, rows)

@@ -146,42 +146,46 @@ def find(conn: Connection, entry_id: str) -> Entry | None:
 
 
 def settle(
-    conn: Connection,
+    lane: bulk.Lane,
     entry: Entry,
     outcome: Outcome,
     user_id: str,
     device: Mapping[str, Any] | None = None,
 ) -> None:
-    """Close an open conflict with the user's outcome; `device`: D as the choice was
-    made on it, when the device edited the record again while the conflict was open
-    (the choice kept or dropped those edits too, so the journal keeps them)."""
+    """Close an open conflict with the user's outcome (queued on `lane`); `device`: D as
+    the choice was made on it, when the device edited the record again while the
+    conflict was open (the choice kept or dropped those edits too, so the journal
+    keeps them)."""
     result = stored_result(entry.row["server"], outcome.result)
-    _close(conn, entry.id, user_id, device, RESOLVED, outcome.status.value, result=result)
+    _close(lane, entry, user_id, device, (RESOLVED, outcome.status.value), result)
 
 
 def supersede(
-    conn: Connection, entry_id: str, user_id: str, device: Mapping[str, Any] | None = None
+    lane: bulk.Lane, entry: Entry, user_id: str, device: Mapping[str, Any] | None = None
 ) -> None:
     """Close an open conflict that a newer server change overtook; `device` as in `settle`."""
-    _close(conn, entry_id, user_id, device, SUPERSEDED, SUPERSEDED)
+    _close(lane, entry, user_id, device, (SUPERSEDED, SUPERSEDED), None)
 
 
 def _close(
-    conn: Connection,
-    entry_id: str,
+    lane: bulk.Lane,
+    entry: Entry,
     user_id: str,
     device: Mapping[str, Any] | None,
-    status: str,
-    outcome: str,
-    **columns: Any,
+    status: tuple[str, str],
+    result: dict[str, Any] | None,
 ) -> None:
-    if device is not None:
-        columns["device"] = _plain(device)
-    conn.execute(
-        sa.update(journal)
-        .where(journal.c.id == entry_id)
-        .values(status=status, outcome=outcome, resolved_at=now(), resolved_by=user_id, **columns)
-    )
+    """Queue an open entry's closing: every row the same columns, so they share lots."""
+    row = {
+        "status": status[0],
+        "outcome": status[1],
+        "resolved_at": now(),
+        "resolved_by": user_id,
+        "device": entry.row["device"] if device is None else _plain(device),
+        "result": result,
+        "id": entry.id,
+    }
+    lane.queue_update(journal, ("id",), row)
 
 
 def mark_restored(conn: Connection, entry_id: str, user_id: str) -> None:

@@ -90,19 +90,29 @@ class Batch:
 
 @dataclass
 class Read:
-    """The records a batch read from the database: `found`, of all the `keys` it read."""
+    """What a batch read from the database: the records `found` among all the `keys` it
+    read, and the open conflicts (journal `entries`) its changes resolve."""
 
     keys: set[tuple[str, str]]
     found: dict[tuple[str, str], StoredRecord]
+    entries: dict[str, journal.Entry]
 
     @classmethod
-    def of(cls, conn: Connection, project: Project, changes: list[ChangeIn]) -> Read:
-        """The records the changes name, and those their lookups point at, in one read
-        (one at a time, a push of 1k new contacts under 1k accounts took over a second on
-        PostgreSQL: a query for each new record and each parent, each waiting for the
-        writes on their way)."""
+    def of(
+        cls, conn: Connection, project: Project, device_id: str, changes: list[ChangeIn]
+    ) -> Read:
+        """The records the changes name and those their lookups point at, and the
+        device's conflicts they resolve: in a query per entity and one for the conflicts.
+
+        One at a time, on PostgreSQL each waiting for the writes on their way, a push
+        of 1k new contacts under 1k accounts took 1.4 s and one of 1k users' choices
+        1.2 s.
+        """
         keys = {(c.entity, c.id) for c in changes} | _parents(project, changes)
-        return cls(keys, records.get_many(conn, list(keys)))
+        resolved = [c.resolves for c in changes if c.resolves is not None]
+        entries = journal.for_device(conn, device_id, resolved) if resolved else []
+        found = records.get_many(conn, list(keys))
+        return cls(keys, found, {entry.id: entry for entry in entries})
 
     def add(self, key: tuple[str, str], record: StoredRecord | None) -> None:
         """Note a record read later (None: there is none)."""
@@ -205,7 +215,7 @@ def _push_once(conn: Connection, user: Principal, body: PushIn, digest: str) -> 
         return stored.answer
     users.claim_device(conn, body.device_id, user.user_id)
     project = projects.current(conn)
-    read = Read.of(conn, project, body.changes)
+    read = Read.of(conn, project, body.device_id, body.changes)
     with bulk.Lane(conn) as lane:
         writer = records.Writer(lane, body.device_id)
         batch = Batch(user, body.device_id, project, writer, read)
@@ -319,12 +329,8 @@ def _resolve_open(
     The entry keeps D as the choice was made on it: the device may have edited the
     record again while the conflict was open, and what a choice drops is kept.
     """
-    entry = journal.find(batch.conn, change.resolves or "")
-    if (
-        entry is None
-        or entry.row["device_id"] != batch.device_id
-        or entry.row["record_id"] != change.id
-    ):
+    entry = batch.read.entries.get(change.resolves or "")
+    if entry is None or entry.row["record_id"] != change.id:
         raise ValidationFailed("unknown_conflict", "this device has no such conflict")
     choice = Choice(change.resolution or Choice.DEVICE)
     if choice is Choice.MERGE and (situation.device is None or situation.server_deleted):
@@ -335,10 +341,10 @@ def _resolve_open(
         outcome = decide(situation, choice, merged=situation.device)
         _check_outcome(batch, current, outcome)
         stored = _write(batch, current, outcome)
-        journal.settle(batch.conn, entry, outcome, batch.user.user_id, device=chosen_on)
+        journal.settle(batch.writer.lane, entry, outcome, batch.user.user_id, device=chosen_on)
         return _result(change, outcome.status, stored, entry.id)
     if entry.is_open:
-        journal.supersede(batch.conn, entry.id, batch.user.user_id, device=chosen_on)
+        journal.supersede(batch.writer.lane, entry, batch.user.user_id, device=chosen_on)
     if choice is Choice.SERVER:
         return _result(change, Status.SERVER_WINS, current, entry.id)
     if change.merged_from is not None:  # merged with a server version that is gone

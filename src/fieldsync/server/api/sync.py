@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response
-from sqlalchemy.engine import Connection
 
 from fieldsync.clock import now
 from fieldsync.errors import Forbidden
@@ -77,7 +76,7 @@ def _note_pull(db: Database, user_id: str, device_id: str) -> None:
 
 
 @router.post("/sync/conflicts", response_model=ConflictStatusOut)
-def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> dict[str, Any]:
+def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> JSON:
     """Where the given conflicts of this device stand (a console may have resolved them)."""
     if caller.device_id is not None and caller.device_id != body.device_id:
         raise Forbidden("this token belongs to another device", code="foreign_device")
@@ -85,12 +84,16 @@ def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> dict[str,
         users.check_device(conn, body.device_id, caller.user_id)
         entries = journal.for_device(conn, body.device_id, body.ids)
         owned = [e for e in entries if e.row["user_id"] == caller.user_id]
-        return {"conflicts": [_status(conn, e) for e in owned]}
+        current = records.get_many(conn, [_record_key(e) for e in owned])
+    return JSON({"conflicts": [_status(e, current.get(_record_key(e))) for e in owned]})
 
 
-def _status(conn: Connection, entry: journal.Entry) -> dict[str, Any]:
+def _record_key(entry: journal.Entry) -> tuple[str, str]:
+    return entry.row["entity"], entry.row["record_id"]
+
+
+def _status(entry: journal.Entry, current: records.StoredRecord | None) -> dict[str, Any]:
     row = entry.row
-    current = records.get(conn, row["entity"], row["record_id"])
     return {
         "id": entry.id,
         "status": row["status"],
