@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from fieldsync.device.client import Client
-from fieldsync.device.rebase import rebase
+from fieldsync.device.rebase import Rebase, rebase
 from fieldsync.device.report import SyncReport
 from fieldsync.device.store import Store, loads
 
@@ -25,12 +26,18 @@ def fetch_resolutions(store: Store, client: Client, report: SyncReport) -> None:
     if not resolved:
         return
     with store.transaction() as conn:
-        for answer in resolved:
-            row = conn.execute("SELECT * FROM conflicts WHERE id = ?", (answer["id"],)).fetchone()
-            if row is None:
-                continue
-            key = (row["entity"], row["record_id"])
-            server = (answer["version"], answer["record"], answer["deleted"])
-            rebase(conn, [(key, (row["rev"], loads(row["device"])), server)])
-            conn.execute("DELETE FROM conflicts WHERE id = ?", (answer["id"],))
-            report.resolved_remotely += 1
+        conflicts = {row["id"]: row for row in conn.execute("SELECT * FROM conflicts")}
+        settled = [(a, conflicts[a["id"]]) for a in resolved if a["id"] in conflicts]
+        rebase(conn, [_onto_outcome(answer, row) for answer, row in settled])
+        conn.executemany("DELETE FROM conflicts WHERE id = ?", [(a["id"],) for a, _ in settled])
+    report.resolved_remotely += len(settled)
+
+
+def _onto_outcome(answer: dict[str, Any], row: sqlite3.Row) -> Rebase:
+    """An open conflict's record, as the device kept it, onto the server's outcome."""
+    key = (row["entity"], row["record_id"])
+    return (
+        key,
+        (row["rev"], loads(row["device"])),
+        (answer["version"], answer["record"], answer["deleted"]),
+    )

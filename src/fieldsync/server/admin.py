@@ -52,7 +52,7 @@ def resolve_conflict(
                 raise failure.as_api_error() from None
         records.save(conn, entity, current.id, outcome.result, actor=admin.user_id, current=current)
     with bulk.Lane(conn) as lane:
-        journal.settle(lane, entry, outcome, admin.user_id)
+        journal.settle(lane, entry.standing, outcome, admin.user_id)
     return journal.get(conn, entry.id)
 
 

@@ -91,11 +91,11 @@ class Batch:
 @dataclass
 class Read:
     """What a batch read from the database: the records `found` among all the `keys` it
-    read, and the open conflicts (journal `entries`) its changes resolve."""
+    read, and where the conflicts its changes resolve stand (`entries`)."""
 
     keys: set[tuple[str, str]]
     found: dict[tuple[str, str], StoredRecord]
-    entries: dict[str, journal.Entry]
+    entries: dict[str, journal.Standing]
 
     @classmethod
     def of(
@@ -110,7 +110,7 @@ class Read:
         """
         keys = {(c.entity, c.id) for c in changes} | _parents(project, changes)
         resolved = [c.resolves for c in changes if c.resolves is not None]
-        entries = journal.for_device(conn, device_id, resolved) if resolved else []
+        entries = journal.standings(conn, device_id, resolved) if resolved else []
         found = records.get_many(conn, list(keys))
         return cls(keys, found, {entry.id: entry for entry in entries})
 
@@ -330,7 +330,7 @@ def _resolve_open(
     record again while the conflict was open, and what a choice drops is kept.
     """
     entry = batch.read.entries.get(change.resolves or "")
-    if entry is None or entry.row["record_id"] != change.id:
+    if entry is None or entry.record_id != change.id:
         raise ValidationFailed("unknown_conflict", "this device has no such conflict")
     choice = Choice(change.resolution or Choice.DEVICE)
     if choice is Choice.MERGE and (situation.device is None or situation.server_deleted):
@@ -344,7 +344,7 @@ def _resolve_open(
         journal.settle(batch.writer.lane, entry, outcome, batch.user.user_id, device=chosen_on)
         return _result(change, outcome.status, stored, entry.id)
     if entry.is_open:
-        journal.supersede(batch.writer.lane, entry, batch.user.user_id, device=chosen_on)
+        journal.supersede(batch.writer.lane, entry.id, batch.user.user_id, device=chosen_on)
     if choice is Choice.SERVER:
         return _result(change, Status.SERVER_WINS, current, entry.id)
     if change.merged_from is not None:  # merged with a server version that is gone

@@ -82,24 +82,23 @@ def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> JSON:
         raise Forbidden("this token belongs to another device", code="foreign_device")
     with db.read() as conn:
         users.check_device(conn, body.device_id, caller.user_id)
-        entries = journal.for_device(conn, body.device_id, body.ids)
-        owned = [e for e in entries if e.row["user_id"] == caller.user_id]
+        entries = journal.standings(conn, body.device_id, body.ids)
+        owned = [e for e in entries if e.user_id == caller.user_id]
         current = records.get_many(conn, [_record_key(e) for e in owned])
     return JSON({"conflicts": [_status(e, current.get(_record_key(e))) for e in owned]})
 
 
-def _record_key(entry: journal.Entry) -> tuple[str, str]:
-    return entry.row["entity"], entry.row["record_id"]
+def _record_key(entry: journal.Standing) -> tuple[str, str]:
+    return entry.entity, entry.record_id
 
 
-def _status(entry: journal.Entry, current: records.StoredRecord | None) -> dict[str, Any]:
-    row = entry.row
+def _status(entry: journal.Standing, current: records.StoredRecord | None) -> dict[str, Any]:
     return {
         "id": entry.id,
-        "status": row["status"],
-        "outcome": row["outcome"],
-        "entity": row["entity"],
-        "record_id": row["record_id"],
+        "status": entry.status,
+        "outcome": entry.outcome,
+        "entity": entry.entity,
+        "record_id": entry.record_id,
         "version": current.version if current else None,
         "deleted": current.deleted if current else True,
         "record": None if current is None else current.data,
