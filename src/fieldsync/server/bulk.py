@@ -156,23 +156,26 @@ def select_among(
     conn: Connection,
     table: sa.Table,
     columns: tuple[str, ...],
-    where: tuple[str, Any],
     among: tuple[str, Sequence[Any]],
+    where: tuple[str, Any] | None = None,
 ) -> list[Sequence[Any]]:
-    """The `columns` of the rows where `where` holds and `among`'s column is one of its
-    values, as the driver gives them (JSON as text on SQLite, booleans as 0 and 1).
+    """The `columns` of the rows whose `among` column is one of its values (and where
+    `where` holds), as the driver gives them (JSON as text on SQLite, booleans as 0
+    and 1). The `among` column should lead an index: on SQLite a `where` column of
+    another index can win the plan once the list is long, and scan all its rows.
 
     On PostgreSQL the columns must be text, integers, booleans or JSON: the rows come
     as one JSON document (see `_select_among_json`)."""
     if conn.dialect.name == "postgresql":
-        return _select_among_json(conn, table, columns, where, among)
-    (name, value), (column, values) = where, among
-    selected = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {name} = ? AND {column} IN "
+        return _select_among_json(conn, table, columns, among, where)
+    column, values = among
+    also, also_params = (f" AND {where[0]} = ?", (where[1],)) if where else ("", ())
     found: list[Sequence[Any]] = []
     for start in range(0, len(values), CHUNK):
         chunk = values[start : start + CHUNK]
         marks = ", ".join("?" for _ in chunk)
-        found += conn.exec_driver_sql(f"{selected}({marks})", (value, *chunk)).all()
+        sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {column} IN ({marks}){also}"
+        found += conn.exec_driver_sql(sql, (*chunk, *also_params)).all()
     return found
 
 
@@ -180,8 +183,8 @@ def _select_among_json(
     conn: Connection,
     table: sa.Table,
     columns: tuple[str, ...],
-    where: tuple[str, Any],
     among: tuple[str, Sequence[str]],
+    where: tuple[str, Any] | None,
 ) -> list[Sequence[Any]]:
     """PostgreSQL's `select_among` (`among` a text column): the rows come back as one
     JSON array of arrays, decoded by orjson at once, and the values looked for go as
@@ -193,11 +196,12 @@ def _select_among_json(
     as fast, but where the planner filtered rows by it, it compared each row with
     every value: 90 ms for 1k new records, against 3 ms for a parameter).
     """
-    (name, value), (column, values) = where, among
+    column, values = among
+    also, also_params = (f" AND {where[0]} = %s", (where[1],)) if where else ("", ())
     document = conn.exec_driver_sql(
         f"SELECT json_agg(json_build_array({', '.join(columns)}))::text FROM {table.name} "
-        f"WHERE {name} = %s AND {column} = ANY(%s::text[])",
-        (value, _text_array(values)),
+        f"WHERE {column} = ANY(%s::text[]){also}",
+        (_text_array(values), *also_params),
     ).scalar_one()
     return [] if document is None else orjson.loads(document)
 

@@ -124,7 +124,7 @@ def get_many(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, s
         by_entity.setdefault(entity, []).append(record_id)
     found: dict[tuple[str, str], StoredRecord] = {}
     for entity, ids in by_entity.items():
-        rows = bulk.select_among(conn, records, _STORED_NAMES, ("entity", entity), ("id", ids))
+        rows = bulk.select_among(conn, records, _STORED_NAMES, ("id", ids), ("entity", entity))
         found |= {(r[0], r[1]): stored_record(r) for r in rows}
     return found
 
