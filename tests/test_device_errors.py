@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from conftest import Server
-from fieldsync.device import remote
+from fieldsync.device import Device, remote
 from fieldsync.errors import ValidationFailed
 from helpers import journal, office_edit, server_values, set_entity, synced_account
 
@@ -100,17 +100,23 @@ def test_admin_resolves_a_conflict_remotely_and_the_device_receives_it(
     assert again.status_code == 409
 
 
+def _open_conflicts(server: Server, crm: httpx.Client, count: int) -> tuple[Device, list[str]]:
+    """A phone with `count` open User Action conflicts (Kosice here, Zilina there)."""
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_ids = [synced_account(phone, name=f"Account {n}") for n in range(count)]
+    for record_id in record_ids:
+        phone.update("account", record_id, {"city": "Kosice"})
+        office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().conflicts == count
+    return phone, record_ids
+
+
 def test_a_device_asks_about_its_open_conflicts_in_parts_and_learns_of_every_resolution(
     server: Server, crm: httpx.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(remote, "ASK", 2)  # five open conflicts: three requests
-    set_entity(crm, "account", on_conflict="user_action")
-    phone = server.device("phone", "alice")
-    record_ids = [synced_account(phone, name=f"Account {n}") for n in range(5)]
-    for record_id in record_ids:
-        phone.update("account", record_id, {"city": "Kosice"})
-        office_edit(crm, record_id, city="Zilina")
-    assert phone.sync().conflicts == 5
+    phone, record_ids = _open_conflicts(server, crm, 5)
     entries = {e["record_id"]: e["id"] for e in journal(crm, status="open")}
     settled = [record_ids[0], record_ids[4]]  # asked about in the first and the last part
     for record_id in settled:
@@ -161,13 +167,7 @@ def test_a_delete_that_won_can_be_undone_by_restoring_the_server_values(
 def test_resolve_all_applies_one_choice_to_every_open_conflict(
     server: Server, crm: httpx.Client
 ) -> None:
-    set_entity(crm, "account", on_conflict="user_action")
-    phone = server.device("phone", "alice")
-    ids = [synced_account(phone, name=f"A{i}") for i in range(3)]
-    for record_id in ids:
-        phone.update("account", record_id, {"city": "Kosice"})
-        office_edit(crm, record_id, city="Zilina")
-    assert phone.sync().conflicts == 3
+    phone, ids = _open_conflicts(server, crm, 3)
     assert phone.resolve_all("server") == 3
     phone.sync()
     assert phone.errors() == []

@@ -58,7 +58,7 @@ class Entry:
     @property
     def standing(self) -> Standing:
         """Where the entry stands."""
-        return Standing(*(self.row[name] for name in _STANDING))
+        return Standing._make(self.row[name] for name in _STANDING)
 
     def to_wire(self) -> dict[str, Any]:
         """The entry as the admin API shows it."""
