@@ -156,10 +156,10 @@ def select_among(
     conn: Connection,
     table: sa.Table,
     columns: tuple[str, ...],
-    among: tuple[str, Sequence[Any]],
+    among: tuple[str, Sequence[str]],
     where: tuple[str, Any] | None = None,
 ) -> list[Sequence[Any]]:
-    """The `columns` of the rows whose `among` column is one of its values (and where
+    """The `columns` of the rows whose `among` text column is one of its values (and where
     `where` holds), as the driver gives them (JSON as text on SQLite, booleans as 0
     and 1). The `among` column should lead an index: on SQLite a `where` column of
     another index can win the plan once the list is long, and scan all its rows.
@@ -186,7 +186,7 @@ def _select_among_json(
     among: tuple[str, Sequence[str]],
     where: tuple[str, Any] | None,
 ) -> list[Sequence[Any]]:
-    """PostgreSQL's `select_among` (`among` a text column): the rows come back as one
+    """PostgreSQL's `select_among`: the rows come back as one
     JSON array of arrays, decoded by orjson at once, and the values looked for go as
     one array literal.
 
