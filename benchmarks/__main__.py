@@ -255,12 +255,17 @@ def median(steps: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
 
 def resolve_all(phone: Path, url: str) -> dict[str, Any]:
     """The user keeps the server's version of every open conflict (untimed), and syncs."""
+    keep_server_versions(phone)
+    return task("sync", phone, url)
+
+
+def keep_server_versions(phone: Path) -> None:
+    """The user chooses the server's version for every open conflict on the device."""
     from fieldsync.device import Device
 
     device = Device(phone)
     device.resolve_all("server")
     device.close()
-    return task("sync", phone, url)
 
 
 def run_concurrent(backend: str, pg: str, rows: list[Row], devices: int = 50) -> None:

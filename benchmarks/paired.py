@@ -25,7 +25,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from benchmarks.__main__ import POLICIES, database, office_edits, set_policy
+from benchmarks.__main__ import (
+    POLICIES,
+    database,
+    keep_server_versions,
+    office_edits,
+    set_policy,
+)
 from benchmarks.data import seed, user_id
 from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
@@ -72,12 +78,8 @@ class Side:
         if scenario in (*POLICIES, "choices"):  # conflicts: the office edits them too
             office_edits(self.db, self.first, {"city": f"Office {scenario} {run}"})
         seconds = float(self.task("sync")["seconds"])
-        if _policy(scenario) == "user_action":  # the user keeps the server's version
-            from fieldsync.device import Device
-
-            device = Device(self.phone)
-            device.resolve_all("server")
-            device.close()
+        if _policy(scenario) == "user_action":
+            keep_server_versions(self.phone)
             choices = float(self.task("sync")["seconds"])
             seconds = choices if scenario == "choices" else seconds
         return seconds * 1000

@@ -38,7 +38,7 @@ def write_lots(
     """Send each lot of journal rows in one write transaction, then call `then`."""
     with db.write() as conn, bulk.Lane(conn) as lane:
         for lot in lots:
-            journal.insert(lane, lot)
+            lane.insert(journal_table, lot)
         if then is not None:
             then(conn)
 
@@ -56,8 +56,8 @@ def _all(conn: sa.Connection) -> list[journal.Entry]:
 def test_lots_land_in_order_and_read_back_as_written(backend_db: Database) -> None:
     first, second = entry("Kosice"), entry("Zilina")
     with backend_db.write() as conn, bulk.Lane(conn) as lane:
-        journal.insert(lane, [first])
-        journal.insert(lane, [second])
+        lane.insert(journal_table, [first])
+        lane.insert(journal_table, [second])
         lane.update(journal_table, ("id",), [{"id": first["id"], "status": "superseded"}])
         assert [e.id for e in _all(lane.conn)] != []  # a read waits for what was sent
     with backend_db.read() as conn:
@@ -76,7 +76,7 @@ def test_a_lot_sent_before_the_transaction_ran_a_statement_is_written_at_once(
     def write_then_fail() -> None:
         with backend_db.engine.begin() as conn:
             with bulk.Lane(conn) as lane:
-                journal.insert(lane, [written])
+                lane.insert(journal_table, [written])
             assert [e.id for e in _all(conn)] == [written["id"]]
             _ = 1 / 0  # and it is part of the transaction: rolled back with it
 
@@ -88,13 +88,13 @@ def test_a_lot_sent_before_the_transaction_ran_a_statement_is_written_at_once(
 def test_a_lot_that_fails_raises_and_its_transaction_leaves_nothing(backend_db: Database) -> None:
     kept = entry("Kept")
     with backend_db.write() as conn, bulk.Lane(conn) as lane:
-        journal.insert(lane, [kept])
+        lane.insert(journal_table, [kept])
     lots = [[entry("Lost")], [kept], [entry("Never")]]  # the same id again, then one more
     with pytest.raises(IntegrityError):
         write_lots(backend_db, lots)
     assert cities(backend_db) == ["Kept"]
     with backend_db.write() as conn, bulk.Lane(conn) as lane:  # the next one runs as usual
-        journal.insert(lane, [entry("Next")])
+        lane.insert(journal_table, [entry("Next")])
     assert cities(backend_db) == ["Kept", "Next"]
 
 
@@ -103,7 +103,7 @@ def test_an_error_while_a_lot_is_on_its_way_leaves_nothing(backend_db: Database)
         write_lots(backend_db, [[entry("Lost")]], then=lambda _conn: 1 / 0)
     assert cities(backend_db) == []
     with backend_db.write() as conn, bulk.Lane(conn) as lane:
-        journal.insert(lane, [entry("Next")])
+        lane.insert(journal_table, [entry("Next")])
     assert cities(backend_db) == ["Next"]
 
 
@@ -120,5 +120,5 @@ def test_a_connection_lost_with_a_lot_on_its_way_is_replaced(backend_db: Databas
         write_lots(backend_db, [[entry("Lost")]], then=lose)
     assert cities(backend_db) == []
     with backend_db.write() as conn, bulk.Lane(conn) as lane:
-        journal.insert(lane, [entry("Next")])
+        lane.insert(journal_table, [entry("Next")])
     assert cities(backend_db) == ["Next"]

@@ -21,6 +21,7 @@ from fieldsync.server import records as record_store
 from fieldsync.server.db import Database
 from fieldsync.server.migrate import SchemaOutdated
 from fieldsync.server.schema import counters, metadata, records
+from fieldsync.server.schema import journal as journal_table
 from fieldsync.server.wire import PushIn
 from helpers import create_batch
 
@@ -153,7 +154,7 @@ def _journal_entry(record_id: str) -> dict[str, Any]:
 
 def _store(conn: sa.Connection, entry: dict[str, Any]) -> None:
     with bulk.Lane(conn) as lane:
-        journal.insert(lane, [entry])
+        lane.insert(journal_table, [entry])
 
 
 def test_a_journal_entry_stored_whole_before_results_were_stored_as_changes_reads_the_same(

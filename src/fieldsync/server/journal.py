@@ -147,11 +147,6 @@ def _plain(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return values if values is None or isinstance(values, dict) else dict(values)
 
 
-def insert(lane: bulk.Lane, entries: list[dict[str, Any]]) -> None:
-    """Store new journal rows in one statement, sent along `lane`."""
-    lane.insert(journal, entries)
-
-
 def queue(lane: bulk.Lane, entry: dict[str, Any]) -> None:
     """Queue a new journal row on `lane` (sent with a lot of them)."""
     lane.queue_insert(journal, entry)
@@ -243,8 +238,10 @@ def standings(conn: Connection, device_id: str, ids: list[str]) -> list[Standing
     (four records' values each), these ~8. Looked up by id alone: with the device in
     the query, SQLite scanned all the device's entries by its index instead."""
     rows = bulk.select_among(conn, journal, _STANDING, ("id", ids))
-    standings = [Standing._make([*row[:-1], bulk.json_value(row[-1])]) for row in rows]
-    return [s for s in standings if s.device_id == device_id]
+    standings = [Standing._make(row) for row in rows]
+    return [
+        s._replace(server=bulk.json_value(s.server)) for s in standings if s.device_id == device_id
+    ]
 
 
 def losing_values(entry: Entry) -> dict[str, Any] | None:
