@@ -79,9 +79,26 @@ def test_update_update(
     assert phone.get("account", record_id) == expected
     [entry] = journal(crm)
     assert entry["outcome"] == outcome
-    assert entry["device"]["city"] == "Kosice"
-    assert entry["server"]["city"] == "Zilina"
+    assert entry["base"] == full()  # every record of the conflict, whole
+    assert entry["device"] == full(city="Kosice")
+    assert entry["server"] == full(city="Zilina", phone="200")
     assert entry["result"] == expected  # the whole record as the resolution left it
+
+
+def test_the_journal_keeps_the_base_a_device_had_before_a_field_was_added(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id = start(server, crm, "partial_device_wins")
+    fields = crm.get("/v1/admin/entities/account").json()["fields"]
+    set_entity(crm, "account", fields=[*fields, {"name": "website", "type": "string"}])
+    office_edit(crm, record_id, city="Zilina", website="https://acme.example")
+    phone.update("account", record_id, {"city": "Kosice"})  # its base has no website yet
+    phone.sync()
+    [entry] = journal(crm)
+    assert entry["base"] == full()
+    assert entry["server"] == {**full(city="Zilina"), "website": "https://acme.example"}
+    assert entry["result"] == {**full(city="Kosice"), "website": "https://acme.example"}
+    assert phone.get("account", record_id) == entry["result"]
 
 
 UPDATE_DELETE = [  # device updated, server deleted
