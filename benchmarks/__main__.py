@@ -24,6 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from benchmarks import cpu
 from benchmarks.data import record_size, seed, user_id
 from benchmarks.machine import calibrate
 from fieldsync.server import admin, crm
@@ -33,6 +34,20 @@ from fieldsync.server.users import Principal
 
 OFFICE = Principal(user_id="benchmark", username="benchmark", role="admin")
 POLICIES = ("server_wins", "partial_device_wins", "full_device_wins", "user_action")
+
+
+@dataclass
+class Cpu:
+    """The CPU time a device task cost each process (PostgreSQL's: None on SQLite, where
+    the database works inside the server process)."""
+
+    device: float
+    server: float
+    database: float | None
+
+    def __str__(self) -> str:
+        shares = (self.device, self.server, self.database)
+        return " / ".join(f"{s * 1000:,.0f}" for s in shares if s is not None)
 
 
 @dataclass
@@ -46,6 +61,7 @@ class Row:
     device_mb: float | None = None
     server_mb: float | None = None
     note: str = ""
+    cpu: Cpu | None = None
 
     @property
     def rate(self) -> float:
@@ -85,6 +101,24 @@ class ServerProcess:
 
     def __init__(self, db: Database) -> None:
         self.process, self.url = spawn(db.url)
+        self.postgresql = not db.is_sqlite
+
+    def task(self, name: str, directory: Path, count: int = 0) -> dict[str, Any]:
+        """A device task (`task`) against this server, with the CPU time each process
+        spent on it (`cpu`)."""
+        server, database = self._cpu()
+        result = task(name, directory, self.url, count)
+        server_after, database_after = self._cpu()
+        result["cpu"] = Cpu(
+            result["cpu_seconds"],
+            server_after - server,
+            None if database is None or database_after is None else database_after - database,
+        )
+        return result
+
+    def _cpu(self) -> tuple[float, float | None]:
+        database = cpu.postgres_seconds() if self.postgresql else None
+        return cpu.process_seconds(self.process.pid), database
 
     def peak_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -139,53 +173,56 @@ def run_size(backend: str, size: int, pg: str, full: bool, rows: list[Row], repe
         server = ServerProcess(db)
         try:
             phone = Path(tmp) / "phone"
-            task("login", phone, server.url)
-            pulled = task("sync", phone, server.url)
+            server.task("login", phone)
+            pulled = server.task("sync", phone)
             assert pulled["report"]["pulled"] == size, pulled
-            rows.append(Row("initial pull", backend, size, pulled["seconds"], pulled["peak_mb"]))
+            rows.append(row("initial pull", backend, size, pulled))
             office_edits(db, ids[-1000:], {"city": "Changed in the office"})
-            step = task("sync", phone, server.url)
-            rows.append(
-                Row(
-                    f"incremental 1k of {size // 1000}k",
-                    backend,
-                    1000,
-                    step["seconds"],
-                    step["peak_mb"],
-                )
-            )
-            step, spread = timed_pushes(phone, server.url, repeat)
-            label = f"push 1k edits, {size // 1000}k"
-            rows.append(Row(label, backend, 1000, step["seconds"], step["peak_mb"], note=spread))
-            step, spread = timed_pushes(phone, server.url, repeat, edit="children")
+            step = server.task("sync", phone)
+            rows.append(row(f"incremental 1k of {size // 1000}k", backend, 1000, step))
+            step, spread = timed_pushes(phone, server, repeat)
+            rows.append(row(f"push 1k edits, {size // 1000}k", backend, 1000, step, spread))
+            step, spread = timed_pushes(phone, server, repeat, edit="children")
             label = "push 1k new contacts under 1k accounts"
-            rows.append(Row(label, backend, 1000, step["seconds"], step["peak_mb"], note=spread))
+            rows.append(row(label, backend, 1000, step, spread))
             if full:
-                run_conflicts(db, backend, ids, phone, server.url, rows, repeat)
+                run_conflicts(db, backend, ids, phone, server, rows, repeat)
             rows[-1].server_mb = server.peak_mb()
         finally:
             server.stop()
 
 
+def row(scenario: str, backend: str, records: int, step: dict[str, Any], note: str = "") -> Row:
+    """A line of the table from a timed device task (`ServerProcess.task`)."""
+    return Row(
+        scenario, backend, records, step["seconds"], step["peak_mb"], note=note, cpu=step["cpu"]
+    )
+
+
 def run_conflicts(
-    db: Database, backend: str, ids: list[str], phone: Path, url: str, rows: list[Row], repeat: int
+    db: Database,
+    backend: str,
+    ids: list[str],
+    phone: Path,
+    server: ServerProcess,
+    rows: list[Row],
+    repeat: int,
 ) -> None:
     """1k conflicts under each policy, then 1k field-level merges."""
     first = sorted(ids)[:1000]  # the records the device task edits
     choices: list[dict[str, Any]] = []  # the syncs that apply the user's choices
+
+    def choose() -> None:
+        choices.append(resolve_all(phone, server))
+
     for policy in POLICIES:
         set_policy(db, policy)
-        step, spread = timed_pushes(
-            phone,
-            url,
-            repeat,  # the device edits the first 1k, and so does the office:
-            office=lambda n, policy=policy: office_edits(
-                db, first, {"city": f"Office {policy} {n}"}
-            ),
-            after=(lambda: choices.append(resolve_all(phone, url)))
-            if policy == "user_action"
-            else None,
-        )
+
+        def office(n: int, policy: str = policy) -> None:  # the office edits them too
+            office_edits(db, first, {"city": f"Office {policy} {n}"})
+
+        after = choose if policy == "user_action" else None
+        step, spread = timed_pushes(phone, server, repeat, office=office, after=after)
         report = step["report"]
         outcome = {
             k: v
@@ -193,38 +230,20 @@ def run_conflicts(
             if k in ("merged", "server_wins", "device_wins", "conflicts") and v
         }
         note = ", ".join(f"{k} {v}" for k, v in outcome.items())
-        rows.append(
-            Row(
-                f"1k conflicts, {policy}",
-                backend,
-                1000,
-                step["seconds"],
-                step["peak_mb"],
-                note=f"{note}; {spread}",
-            )
-        )
+        rows.append(row(f"1k conflicts, {policy}", backend, 1000, step, f"{note}; {spread}"))
     step, spread = median(choices)
-    label = "1k User Action choices applied"
-    rows.append(Row(label, backend, 1000, step["seconds"], step["peak_mb"], note=spread))
+    rows.append(row("1k User Action choices applied", backend, 1000, step, spread))
     set_policy(db, "server_wins", "field")
     step, spread = timed_pushes(  # disjoint fields: merged silently
-        phone, url, repeat, office=lambda n: office_edits(db, first, {"phone": f"+421 00{n}"})
+        phone, server, repeat, office=lambda n: office_edits(db, first, {"phone": f"+421 00{n}"})
     )
-    rows.append(
-        Row(
-            "1k field-level merges",
-            backend,
-            1000,
-            step["seconds"],
-            step["peak_mb"],
-            note=f"merged {step['report']['merged']}; {spread}",
-        )
-    )
+    note = f"merged {step['report']['merged']}; {spread}"
+    rows.append(row("1k field-level merges", backend, 1000, step, note))
 
 
 def timed_pushes(
     phone: Path,
-    url: str,
+    server: ServerProcess,
     repeat: int,
     office: Callable[[int], None] | None = None,
     after: Callable[[], None] | None = None,
@@ -235,10 +254,10 @@ def timed_pushes(
     run and the spread."""
     steps = []
     for n in range(repeat):
-        task(edit, phone, url, 1000)
+        server.task(edit, phone, 1000)
         if office:
             office(n)
-        steps.append(task("sync", phone, url))
+        steps.append(server.task("sync", phone))
         if after:
             after()
     return median(steps)
@@ -253,10 +272,10 @@ def median(steps: list[dict[str, Any]]) -> tuple[dict[str, Any], str]:
     return ordered[len(ordered) // 2], f"median of {len(ordered)}, {low:,.0f} to {high:,.0f} ms"
 
 
-def resolve_all(phone: Path, url: str) -> dict[str, Any]:
+def resolve_all(phone: Path, server: ServerProcess) -> dict[str, Any]:
     """The user keeps the server's version of every open conflict (untimed), and syncs."""
     keep_server_versions(phone)
-    return task("sync", phone, url)
+    return server.task("sync", phone)
 
 
 def keep_server_versions(phone: Path) -> None:
@@ -277,8 +296,8 @@ def run_concurrent(backend: str, pg: str, rows: list[Row], devices: int = 50) ->
         try:
             dirs = [Path(tmp) / f"d{i}" for i in range(devices)]
             for directory in dirs:
-                task("login", directory, server.url)
-                task("sync", directory, server.url)
+                server.task("login", directory)
+                server.task("sync", directory)
             for i, directory in enumerate(dirs):
                 _edit_slice(directory, ids[i * 100 : (i + 1) * 100])
             office_edits(
@@ -342,15 +361,18 @@ def _edit_slice(directory: Path, ids: list[str]) -> None:
 
 
 def print_table(rows: list[Row]) -> None:
-    header = "| scenario | backend | records | ms | records/s | device MB | server MB | note |"
-    print(header)
-    print("|---|---|---:|---:|---:|---:|---:|---|")
+    """The results; "CPU ms": what the sync cost the device, the server and PostgreSQL."""
+    print(
+        "| scenario | backend | records | ms | records/s | CPU ms device / server / db "
+        "| device MB | server MB | note |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---|")
     for r in rows:
         device = f"{r.device_mb:.0f}" if r.device_mb else ""
         server = f"{r.server_mb:.0f}" if r.server_mb else ""
         print(
             f"| {r.scenario} | {r.backend} | {r.records:,} | {r.seconds * 1000:,.0f} | "
-            f"{r.rate:,.0f} | {device} | {server} | {r.note} |"
+            f"{r.rate:,.0f} | {r.cpu or ''} | {device} | {server} | {r.note} |"
         )
 
 
