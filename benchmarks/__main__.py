@@ -37,20 +37,6 @@ POLICIES = ("server_wins", "partial_device_wins", "full_device_wins", "user_acti
 
 
 @dataclass
-class Cpu:
-    """The CPU time a device task cost each process (PostgreSQL's: None on SQLite, where
-    the database works inside the server process)."""
-
-    device: float
-    server: float
-    database: float | None
-
-    def __str__(self) -> str:
-        shares = (self.device, self.server, self.database)
-        return " / ".join(f"{s * 1000:,.0f}" for s in shares if s is not None)
-
-
-@dataclass
 class Row:
     """One line of the result table."""
 
@@ -61,7 +47,7 @@ class Row:
     device_mb: float | None = None
     server_mb: float | None = None
     note: str = ""
-    cpu: Cpu | None = None
+    cpu_time: cpu.Cpu | None = None
 
     @property
     def rate(self) -> float:
@@ -106,19 +92,11 @@ class ServerProcess:
     def task(self, name: str, directory: Path, count: int = 0) -> dict[str, Any]:
         """A device task (`task`) against this server, with the CPU time each process
         spent on it (`cpu`)."""
-        server, database = self._cpu()
-        result = task(name, directory, self.url, count)
-        server_after, database_after = self._cpu()
-        result["cpu"] = Cpu(
-            result["cpu_seconds"],
-            server_after - server,
-            None if database is None or database_after is None else database_after - database,
-        )
-        return result
 
-    def _cpu(self) -> tuple[float, float | None]:
-        database = cpu.postgres_seconds() if self.postgresql else None
-        return cpu.process_seconds(self.process.pid), database
+        def run() -> dict[str, Any]:
+            return task(name, directory, self.url, count)
+
+        return cpu.measured(self.process.pid, self.postgresql, run)
 
     def peak_mb(self) -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -194,9 +172,8 @@ def run_size(backend: str, size: int, pg: str, full: bool, rows: list[Row], repe
 
 def row(scenario: str, backend: str, records: int, step: dict[str, Any], note: str = "") -> Row:
     """A line of the table from a timed device task (`ServerProcess.task`)."""
-    return Row(
-        scenario, backend, records, step["seconds"], step["peak_mb"], note=note, cpu=step["cpu"]
-    )
+    seconds, peak, used = step["seconds"], step["peak_mb"], step["cpu"]
+    return Row(scenario, backend, records, seconds, peak, note=note, cpu_time=used)
 
 
 def run_conflicts(
@@ -372,7 +349,7 @@ def print_table(rows: list[Row]) -> None:
         server = f"{r.server_mb:.0f}" if r.server_mb else ""
         print(
             f"| {r.scenario} | {r.backend} | {r.records:,} | {r.seconds * 1000:,.0f} | "
-            f"{r.rate:,.0f} | {r.cpu or ''} | {device} | {server} | {r.note} |"
+            f"{r.rate:,.0f} | {r.cpu_time or ''} | {device} | {server} | {r.note} |"
         )
 
 

@@ -12,9 +12,49 @@ A process that ends during a sync takes its share along.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROC = Path("/proc")
+
+
+@dataclass
+class Cpu:
+    """The CPU time a device task cost each process (PostgreSQL's: None on SQLite, where
+    the database works inside the server process)."""
+
+    device: float
+    server: float
+    database: float | None
+
+    @property
+    def total(self) -> float:
+        """All three together."""
+        return self.device + self.server + (self.database or 0.0)
+
+    def __str__(self) -> str:
+        shares = (self.device, self.server, self.database)
+        return " / ".join(f"{s * 1000:,.0f}" for s in shares if s is not None)
+
+
+def measured(
+    server_pid: int, postgresql: bool, task: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
+    """Run a device task (`benchmarks.device_task`, whose answer gives its own CPU time
+    as `cpu_seconds`) and add to its answer what it cost each process (`cpu`)."""
+    server, database = process_seconds(server_pid), _database_seconds(postgresql)
+    answer = task()
+    server = process_seconds(server_pid) - server
+    if database is not None:
+        database = postgres_seconds() - database
+    answer["cpu"] = Cpu(answer["cpu_seconds"], server, database)
+    return answer
+
+
+def _database_seconds(postgresql: bool) -> float | None:
+    return postgres_seconds() if postgresql else None
 
 
 def process_seconds(pid: int) -> float:

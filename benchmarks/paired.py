@@ -25,6 +25,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from benchmarks import cpu
 from benchmarks.__main__ import (
     POLICIES,
     database,
@@ -50,14 +51,18 @@ class Side:
         self.db: Database = stack.enter_context(database(backend, args.pg))
         ids = seed(self.db, args.size, user_id(self.db, "alice"))
         self.first = sorted(ids)[:1000]  # the records the device task edits
-        process, self.url = spawn(self.db.url, env=self.env)
-        stack.callback(process.terminate)
+        self.process, self.url = spawn(self.db.url, env=self.env)
+        stack.callback(self.process.terminate)
         self.phone = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "phone"
         self.task("login")
         self.task("sync")
 
     def task(self, name: str, count: int = 0) -> dict[str, Any]:
-        """A device task of this version, in its own process."""
+        """A device task of this version, in its own process, with what it cost each
+        process (`cpu`)."""
+        return cpu.measured(self.process.pid, not self.db.is_sqlite, lambda: self._run(name, count))
+
+    def _run(self, name: str, count: int) -> dict[str, Any]:
         command = [sys.executable, "-m", "benchmarks.device_task", name, str(self.phone)]
         done = subprocess.run(
             [*command, self.url, str(count)],
@@ -71,18 +76,18 @@ class Side:
         result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
         return result
 
-    def timed_sync(self, scenario: str, run: int) -> float:
+    def timed_sync(self, scenario: str, run: int) -> dict[str, Any]:
         """The device edits 1k records or makes 1k `children` (and, for a conflict, the
         office edits them too): a timed sync. For `choices`, the sync after it is timed."""
         self.task("children" if scenario == "children" else "edit", 1000)
         if scenario in (*POLICIES, "choices"):  # conflicts: the office edits them too
             office_edits(self.db, self.first, {"city": f"Office {scenario} {run}"})
-        seconds = float(self.task("sync")["seconds"])
+        timed = self.task("sync")
         if _policy(scenario) == "user_action":
             keep_server_versions(self.phone)
-            choices = float(self.task("sync")["seconds"])
-            seconds = choices if scenario == "choices" else seconds
-        return seconds * 1000
+            choices = self.task("sync")
+            timed = choices if scenario == "choices" else timed
+        return timed
 
 
 def _policy(scenario: str) -> str:
@@ -96,16 +101,28 @@ def compare(old: Side, new: Side, scenario: str, runs: int) -> str:
     """`runs` pairs of syncs, in alternating order; a line of the table."""
     for side in (old, new):
         set_policy(side.db, _policy(scenario))
-    times: dict[str, list[float]] = {"old": [], "new": []}
+    syncs: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
     for run in range(runs):
         pair = (old, new) if run % 2 == 0 else (new, old)
         for side in pair:
-            times[side.name].append(side.timed_sync(scenario, run))
-    ratios = [n / o for o, n in zip(times["old"], times["new"], strict=True)]
+            syncs[side.name].append(side.timed_sync(scenario, run))
+    ms = {name: [s["seconds"] * 1000 for s in done] for name, done in syncs.items()}
+    ratios = [n / o for o, n in zip(ms["old"], ms["new"], strict=True)]
+    used = {name: _median_cpu([s["cpu"] for s in done]) for name, done in syncs.items()}
     return (
-        f"| {scenario} | {statistics.median(times['old']):,.0f} | "
-        f"{statistics.median(times['new']):,.0f} | {statistics.median(ratios):.2f} | "
-        f"{min(ratios):.2f} to {max(ratios):.2f} |"
+        f"| {scenario} | {statistics.median(ms['old']):,.0f} | "
+        f"{statistics.median(ms['new']):,.0f} | {statistics.median(ratios):.2f} | "
+        f"{min(ratios):.2f} to {max(ratios):.2f} | {used['old']} | {used['new']} |"
+    )
+
+
+def _median_cpu(shares: list[cpu.Cpu]) -> cpu.Cpu:
+    """Each process's median share (CPU time is far steadier than the wall clock)."""
+    databases = [s.database for s in shares if s.database is not None]
+    return cpu.Cpu(
+        statistics.median(s.device for s in shares),
+        statistics.median(s.server for s in shares),
+        statistics.median(databases) if databases else None,
     )
 
 
@@ -126,8 +143,11 @@ def main() -> None:
     unknown = set(scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
-    print(f"| scenario ({args.backend}) | old ms | new ms | new / old | pairs |")
-    print("|---|---:|---:|---:|---|")
+    print(
+        f"| scenario ({args.backend}) | old ms | new ms | new / old | pairs "
+        "| old CPU ms device / server / db | new CPU ms |"
+    )
+    print("|---|---:|---:|---:|---|---:|---:|")
     with ExitStack() as stack:
         old = Side("old", args.old, stack, args.backend, args)
         new = Side("new", args.new, stack, args.backend, args)
