@@ -166,6 +166,7 @@ def test_a_journal_entry_stored_whole_before_results_were_stored_as_changes_read
     with backend_db.read() as conn:
         stored = journal.get(conn, entry["id"])
     assert stored.to_wire()["result"] == RESULT
+    assert (stored.row["base"], stored.row["device"]) == (entry["base"], entry["device"])
     assert journal.losing_values(stored) == {"city": "Zilina"}
 
 

@@ -7,9 +7,13 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+import sqlalchemy as sa
 
 from conftest import Server
 from fieldsync.device import Device
+from fieldsync.server.bulk import json_value
+from fieldsync.server.journal import LACKS
+from fieldsync.server.schema import journal as journal_table
 from helpers import (
     journal,
     office_delete,
@@ -99,6 +103,12 @@ def test_the_journal_keeps_the_base_a_device_had_before_a_field_was_added(
     assert entry["server"] == {**full(city="Zilina"), "website": "https://acme.example"}
     assert entry["result"] == {**full(city="Kosice"), "website": "https://acme.example"}
     assert phone.get("account", record_id) == entry["result"]
+    with server.db.read() as conn:  # kept as their differences from the server's record
+        stored = conn.execute(sa.select(journal_table.c.base, journal_table.c.device)).one()
+    assert [json_value(side) for side in stored] == [
+        {"city": "Bratislava", LACKS: ["website"]},
+        {"city": "Kosice", "website": None, LACKS: []},
+    ]
 
 
 UPDATE_DELETE = [  # device updated, server deleted

@@ -344,7 +344,7 @@ def _resolve_open(
         journal.settle(batch.writer.lane, entry, outcome, batch.user.user_id, device=chosen_on)
         return _result(change, outcome.status, stored, entry.id)
     if entry.is_open:
-        journal.supersede(batch.writer.lane, entry.id, batch.user.user_id, device=chosen_on)
+        journal.supersede(batch.writer.lane, entry, batch.user.user_id, device=chosen_on)
     if choice is Choice.SERVER:
         return _result(change, Status.SERVER_WINS, current, entry.id)
     if change.merged_from is not None:  # merged with a server version that is gone
