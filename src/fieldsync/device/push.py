@@ -32,6 +32,10 @@ BATCH_SIZE = 1000
 BATCH_BYTES = 4 * 1024 * 1024  # well under the server's 10 MB body limit
 
 
+# A change that met an open User Action conflict: its record, what was sent, the result.
+Opened = tuple[tuple[str, str], dict[str, Any], dict[str, Any]]
+
+
 class Batch(NamedTuple):
     """A batch as stored in the outbox: its body, and what the device sent of each record."""
 
@@ -291,18 +295,20 @@ def _apply_results(
     results: list[dict[str, Any]],
     report: SyncReport,
 ) -> None:
-    """Store a batch's results: rejections and open conflicts one by one, the rest in bulk."""
+    """Store a batch's results: rejections one by one, open conflicts and the rest in bulk."""
     settled: list[Rebase] = []
+    opened: list[Opened] = []
     for snapshot, result in zip(snapshots, results, strict=True):
         report.count(result["status"])
         key = (snapshot["entity"], snapshot["id"])
         if result["status"] == Status.REJECTED.value:
             _reject(conn, key, snapshot, result["error"])
         elif result["status"] == Status.CONFLICT.value:
-            _open_conflict(conn, key, snapshot, result)
+            opened.append((key, snapshot, result))
         else:
             server = (result["version"], result["record"], result["deleted"])
             settled.append((key, (snapshot["rev"], snapshot["data"]), server))
+    _open_conflicts(conn, opened)
     rebase(conn, settled)
     decided = [(s["conflict_id"],) for s, r in zip(snapshots, results, strict=True) if _ends(s, r)]
     conn.executemany("DELETE FROM conflicts WHERE id = ?", decided)
@@ -331,39 +337,43 @@ def _reject(
         )
 
 
-def _open_conflict(
-    conn: sqlite3.Connection, key: tuple[str, str], snapshot: dict[str, Any], result: dict[str, Any]
-) -> None:
-    """Record an open User Action conflict: the device keeps D until the user decides."""
-    if snapshot["data"] is None:
-        kind = Kind.DELETE_UPDATE
-    else:
-        kind = Kind.UPDATE_DELETE if result["deleted"] else Kind.UPDATE_UPDATE
-    if snapshot["conflict_id"]:
-        conn.execute("DELETE FROM conflicts WHERE id = ?", (snapshot["conflict_id"],))
-    conn.execute(
+def _open_conflicts(conn: sqlite3.Connection, opened: list[Opened]) -> None:
+    """Record open User Action conflicts: the device keeps D until the user decides."""
+    at = now()
+    replaced, conflicts, records = [], [], []
+    for key, snapshot, result in opened:
+        server = dumps(result["record"])
+        if snapshot["conflict_id"]:
+            replaced.append((snapshot["conflict_id"],))
+        conflicts.append(
+            (
+                result["conflict_id"],
+                *key,
+                _kind(snapshot, result).value,
+                dumps(snapshot["data"]),
+                server,
+                result["deleted"],
+                result["version"],
+                snapshot["rev"],
+                at,
+            )
+        )
+        records.append((result["conflict_id"], result["version"], server, result["deleted"], *key))
+    conn.executemany("DELETE FROM conflicts WHERE id = ?", replaced)
+    conn.executemany(
         "INSERT OR REPLACE INTO conflicts (id, entity, record_id, kind, device, server, "
         "server_deleted, server_version, rev, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            result["conflict_id"],
-            *key,
-            kind.value,
-            dumps(snapshot["data"]),
-            dumps(result["record"]),
-            result["deleted"],
-            result["version"],
-            snapshot["rev"],
-            now(),
-        ),
+        conflicts,
     )
-    conn.execute(
+    conn.executemany(
         "UPDATE records SET conflict_id = ?, server_version = ?, server_data = ?, "
         "server_deleted = ? WHERE entity = ? AND id = ?",
-        (
-            result["conflict_id"],
-            result["version"],
-            dumps(result["record"]),
-            result["deleted"],
-            *key,
-        ),
+        records,
     )
+
+
+def _kind(snapshot: dict[str, Any], result: dict[str, Any]) -> Kind:
+    """What met what: the device's change and the server's state."""
+    if snapshot["data"] is None:
+        return Kind.DELETE_UPDATE
+    return Kind.UPDATE_DELETE if result["deleted"] else Kind.UPDATE_UPDATE
