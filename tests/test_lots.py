@@ -66,6 +66,46 @@ def test_lots_land_in_order_and_read_back_as_written(backend_db: Database) -> No
     assert stored[second["id"]] == {**second}
 
 
+ODD = 'a "quoted" \\ back\\slash, {braces}, [brackets], a comma, ümlaut, 🙂\nnew line'
+SHORT_ODD = 'a"b\\c,{d}[ü🙂]\n'  # fits a column of 36
+
+
+def test_an_updated_lot_reads_back_every_kind_of_value_as_written(backend_db: Database) -> None:
+    rows = [entry("Kosice"), entry("Zilina"), entry("Presov")]
+    changes = [
+        {"result": {"note": ODD, "list": [1, None, "x"]}, "base_version": 2**62,
+         "server_deleted": True, "resolved_by": SHORT_ODD, "id": rows[0]["id"]},
+        {"result": None, "base_version": None, "server_deleted": False, "resolved_by": None,
+         "id": rows[1]["id"]},
+        {"result": {}, "base_version": 0, "server_deleted": False, "resolved_by": "",
+         "id": rows[2]["id"]},
+    ]  # fmt: skip
+    nothing = [{"base": None, "resolved_at": None, "id": row["id"]} for row in rows]  # all NULL
+    with backend_db.write() as conn, bulk.Lane(conn) as lane:
+        lane.insert(journal_table, rows)
+        lane.update(journal_table, ("id",), changes)
+        lane.update(journal_table, ("id",), nothing)
+    with backend_db.read() as conn:  # the rows as stored
+        stored = {r["id"]: dict(r) for r in conn.execute(sa.select(journal_table)).mappings()}
+    for row, change, cleared in zip(rows, changes, nothing, strict=True):
+        assert stored[row["id"]] == {**row, **change, **cleared}
+
+
+@pytest.mark.parametrize("backend_db", [b for b in BACKENDS if b != "sqlite"], indirect=True)
+def test_an_updated_lot_with_a_value_too_long_for_its_column_is_refused(
+    backend_db: Database,
+) -> None:  # (SQLite keeps strings of any length)
+    row = entry("Kosice")
+    with backend_db.write() as conn, bulk.Lane(conn) as lane:
+        lane.insert(journal_table, [row])
+    too_long = {"resolved_by": "x" * 37, "id": row["id"]}
+    refused = pytest.raises(DBAPIError, match="too long")
+    with refused, backend_db.write() as conn, bulk.Lane(conn) as lane:
+        lane.update(journal_table, ("id",), [too_long])
+    with backend_db.read() as conn:
+        assert [e.row["resolved_by"] for e in _all(conn)] == [None]
+
+
 def test_a_lot_sent_before_the_transaction_ran_a_statement_is_written_at_once(
     backend_db: Database,
 ) -> None:
