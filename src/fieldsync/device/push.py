@@ -19,7 +19,7 @@ from fieldsync import failpoints
 from fieldsync.clock import now
 from fieldsync.conflicts import Choice, Kind, Status, differing, merge_fields
 from fieldsync.device.client import Client
-from fieldsync.device.rebase import Rebase, rebase
+from fieldsync.device.rebase import Key, Rebase, rebase
 from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import CREATED, DELETED, Store, dumps, loads
 from fieldsync.errors import ServerRefused
@@ -33,7 +33,7 @@ BATCH_BYTES = 4 * 1024 * 1024  # well under the server's 10 MB body limit
 
 
 # A change that met an open User Action conflict: its record, what was sent, the result.
-Opened = tuple[tuple[str, str], dict[str, Any], dict[str, Any]]
+Opened = tuple[Key, dict[str, Any], dict[str, Any]]
 
 
 class Batch(NamedTuple):
