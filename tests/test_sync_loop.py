@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
@@ -140,3 +141,30 @@ def test_a_batch_larger_than_a_lot_lands_whole_as_decided(
     assert tablet.sync().pulled == 3 * count
     assert [tablet.get("contact", c)["account"] for c in contacts] == parents
     assert all(tablet.get("account", a) == phone.get("account", a) for a in accounts)
+
+
+def test_a_push_asking_echo_changed_leaves_out_the_records_stored_as_sent(
+    server: Server, crm: httpx.Client
+) -> None:
+    names = [f["name"] for f in crm.get("/v1/admin/entities/account").json()["fields"]]
+    whole = {**dict.fromkeys(names), "name": "Acme", "city": "Kosice"}
+    short = {"name": "Beta"}  # stored with the other fields as null: not as sent
+    changes = [
+        {"change_id": f"c{n}", "entity": "account", "id": str(uuid.uuid4()), "op": "create",
+         "fields": record, "record": record}
+        for n, record in enumerate((whole, short))
+    ]  # fmt: skip
+    body = {"device_id": "dev-1", "batch_id": str(uuid.uuid4()), "changes": changes}
+    with server.client("alice") as alice:
+        answer = alice.post("/v1/sync/push", params={"echo": "changed"}, json=body)
+        results = answer.json()["results"]
+        again = alice.post("/v1/sync/push", json=body)  # the same batch: answered as before
+        version = results[0]["version"]
+        update = {**changes[0], "op": "update", "base_version": version, "change_id": "c2"}
+        no_echo = {**body, "batch_id": str(uuid.uuid4()), "changes": [update]}
+        [result] = alice.post("/v1/sync/push", json=no_echo).json()["results"]
+    assert [r["status"] for r in results] == ["applied", "applied"]
+    assert [r["record"] for r in results] == [None, {**dict.fromkeys(names), "name": "Beta"}]
+    assert server_record(crm, changes[0]["id"])["record"] == whole
+    assert again.content == answer.content
+    assert (result["status"], result["record"]) == ("applied", whole)  # no echo asked

@@ -90,12 +90,17 @@ def push(
             flight = following
 
 
+def _send(client: Client, body: bytes) -> Any:
+    """POST a batch; the records the server stores as sent come back as null."""
+    return client.call("POST", "/v1/sync/push", body, echo="changed")
+
+
 class _Flight:
     """A batch on its way to the server (sent by a thread of its own), then its answer."""
 
     def __init__(self, sender: ThreadPoolExecutor, client: Client, batch: Batch) -> None:
         self.batch = batch
-        self.coming = sender.submit(client.call, "POST", "/v1/sync/push", batch.body)
+        self.coming = sender.submit(_send, client, batch.body)
         self.answer: list[dict[str, Any]] | ServerRefused = []
 
     def wait(self) -> None:
@@ -306,7 +311,10 @@ def _apply_results(
         elif result["status"] == Status.CONFLICT.value:
             opened.append((key, snapshot, result))
         else:
-            server = (result["version"], result["record"], result["deleted"])
+            record = result["record"]
+            if record is None and not result["deleted"]:  # stored as sent (echo=changed)
+                record = snapshot["data"]
+            server = (result["version"], record, result["deleted"])
             settled.append((key, (snapshot["rev"], snapshot["data"]), server))
     _open_conflicts(conn, opened)
     rebase(conn, settled)

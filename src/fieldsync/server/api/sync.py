@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response
@@ -33,9 +33,21 @@ def get_project(_caller: Caller, db: Db) -> dict[str, Any]:
 
 
 @router.post("/sync/push", response_model=PushOut)
-def sync_push(body: PushIn, caller: Caller, db: Db) -> Response:
+def sync_push(
+    body: PushIn,
+    caller: Caller,
+    db: Db,
+    echo: Annotated[
+        Literal["all", "changed"],
+        Query(
+            description="`changed`: a result whose record the server stored as the change "
+            "sent it (`record`, no merge) carries `record: null`: the device has it"
+        ),
+    ] = "all",
+) -> Response:
     """Apply a batch of device changes in one transaction, exactly once per batch_id."""
-    results = push.push(db, caller, body)  # the JSON the ledger keeps, sent as it is
+    # The JSON the ledger keeps, sent as it is (a batch seen before: as it was answered).
+    results = push.push(db, caller, body, omit_as_sent=echo == "changed")
     return Response(b'{"results":' + results + b"}", media_type="application/json")
 
 
