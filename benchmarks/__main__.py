@@ -109,18 +109,19 @@ class ServerProcess:
         self.process.wait(timeout=30)
 
 
-def task(name: str, directory: Path, url: str, count: int = 0) -> dict[str, Any]:
-    """Run one device task in its own process and return what it measured."""
-    command = [
-        sys.executable,
-        "-m",
-        "benchmarks.device_task",
-        name,
-        str(directory),
-        url,
-        str(count),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
+def task(
+    name: str, directory: Path, url: str, count: int = 0, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run one device task in its own process (`env` added to this one's) and return
+    what it measured."""
+    command = [sys.executable, "-m", "benchmarks.device_task", name, str(directory), url]
+    done = subprocess.run(
+        [*command, str(count)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"device task {name} failed:\n{done.stderr[-2000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])

@@ -29,11 +29,6 @@ class Cpu:
     server: float
     database: float | None
 
-    @property
-    def total(self) -> float:
-        """All three together."""
-        return self.device + self.server + (self.database or 0.0)
-
     def __str__(self) -> str:
         shares = (self.device, self.server, self.database)
         return " / ".join(f"{s * 1000:,.0f}" for s in shares if s is not None)
@@ -44,17 +39,14 @@ def measured(
 ) -> dict[str, Any]:
     """Run a device task (`benchmarks.device_task`, whose answer gives its own CPU time
     as `cpu_seconds`) and add to its answer what it cost each process (`cpu`)."""
-    server, database = process_seconds(server_pid), _database_seconds(postgresql)
+    server = process_seconds(server_pid)
+    database = postgres_seconds() if postgresql else None
     answer = task()
     server = process_seconds(server_pid) - server
     if database is not None:
         database = postgres_seconds() - database
     answer["cpu"] = Cpu(answer["cpu_seconds"], server, database)
     return answer
-
-
-def _database_seconds(postgresql: bool) -> float | None:
-    return postgres_seconds() if postgresql else None
 
 
 def process_seconds(pid: int) -> float:

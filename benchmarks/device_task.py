@@ -31,20 +31,12 @@ def main(task: str, directory: str, server: str, count: int = 0) -> None:
     else:
         device = Device(Path(directory))
         if task == "edit":  # edit the first `count` records by id locally (untimed), no sync
-            rows = device.store.conn.execute(
-                "SELECT id FROM records WHERE entity = 'account' ORDER BY id LIMIT ?",
-                (count,),
-            ).fetchall()
             city = f"Device {time.time_ns()}"  # a new value every time, so every edit counts
-            for (record_id,) in rows:
+            for record_id in _accounts(device, count, "ASC"):
                 device.update("account", record_id, {"city": city})
             seconds, report = 0.0, {}
         elif task == "children":  # a new contact under each of the last `count` accounts
-            rows = device.store.conn.execute(
-                "SELECT id FROM records WHERE entity = 'account' ORDER BY id DESC LIMIT ?",
-                (count,),
-            ).fetchall()
-            for n, (account_id,) in enumerate(rows):
+            for n, account_id in enumerate(_accounts(device, count, "DESC")):
                 device.create("contact", {"lastname": f"Contact {n}", "account": account_id})
             seconds, report = 0.0, {}
         else:
@@ -53,6 +45,14 @@ def main(task: str, directory: str, server: str, count: int = 0) -> None:
     print(
         json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak_mb(), "report": report})
     )
+
+
+def _accounts(device: Device, count: int, order: str) -> list[str]:
+    """The first (ASC) or last (DESC) `count` accounts on the device, by id."""
+    rows = device.store.conn.execute(
+        f"SELECT id FROM records WHERE entity = 'account' ORDER BY id {order} LIMIT ?", (count,)
+    )
+    return [record_id for (record_id,) in rows]
 
 
 def peak_mb() -> float:

@@ -15,11 +15,8 @@ ratios (new / old) tells the change apart from the drift.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
@@ -32,6 +29,7 @@ from benchmarks.__main__ import (
     keep_server_versions,
     office_edits,
     set_policy,
+    task,
 )
 from benchmarks.data import seed, user_id
 from fieldsync.server.background import spawn
@@ -60,21 +58,11 @@ class Side:
     def task(self, name: str, count: int = 0) -> dict[str, Any]:
         """A device task of this version, in its own process, with what it cost each
         process (`cpu`)."""
-        return cpu.measured(self.process.pid, not self.db.is_sqlite, lambda: self._run(name, count))
 
-    def _run(self, name: str, count: int) -> dict[str, Any]:
-        command = [sys.executable, "-m", "benchmarks.device_task", name, str(self.phone)]
-        done = subprocess.run(
-            [*command, self.url, str(count)],
-            capture_output=True,
-            text=True,
-            env={**os.environ, **self.env},
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"{self.name}: device task {name} failed:\n{done.stderr[-2000:]}")
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-        return result
+        def run() -> dict[str, Any]:
+            return task(name, self.phone, self.url, count, self.env)
+
+        return cpu.measured(self.process.pid, not self.db.is_sqlite, run)
 
     def timed_sync(self, scenario: str, run: int) -> dict[str, Any]:
         """The device edits 1k records or makes 1k `children` (and, for a conflict, the

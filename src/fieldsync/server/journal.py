@@ -158,7 +158,7 @@ def stored_side(
     under `LACKS` the fields of S it does not have."""
     if values is None:
         return None
-    stored = {f: v for f, v in values.items() if f not in server or server[f] != v}
+    stored = stored_result(server, values) or {}  # the fields where it differs from S
     stored[LACKS] = [f for f in server if f not in values]
     return stored
 
