@@ -93,8 +93,7 @@ def test_the_journal_keeps_the_base_a_device_had_before_a_field_was_added(
     server: Server, crm: httpx.Client
 ) -> None:
     phone, record_id = start(server, crm, "partial_device_wins")
-    fields = crm.get("/v1/admin/entities/account").json()["fields"]
-    set_entity(crm, "account", fields=[*fields, {"name": "website", "type": "string"}])
+    add_website(crm)
     office_edit(crm, record_id, city="Zilina", website="https://acme.example")
     phone.update("account", record_id, {"city": "Kosice"})  # its base has no website yet
     phone.sync()
@@ -103,12 +102,56 @@ def test_the_journal_keeps_the_base_a_device_had_before_a_field_was_added(
     assert entry["server"] == {**full(city="Zilina"), "website": "https://acme.example"}
     assert entry["result"] == {**full(city="Kosice"), "website": "https://acme.example"}
     assert phone.get("account", record_id) == entry["result"]
+    # D has the office's value of the field the phone never had (see the test below).
+    assert entry["device"] == {**full(city="Kosice"), "website": "https://acme.example"}
     with server.db.read() as conn:  # kept as their differences from the server's record
         stored = conn.execute(sa.select(journal_table.c.base, journal_table.c.device)).one()
     assert [json_value(side) for side in stored] == [
         {"city": "Bratislava", LACKS: ["website"]},
-        {"city": "Kosice", "website": None, LACKS: []},
+        {"city": "Kosice", LACKS: []},
     ]
+
+
+def add_website(crm: httpx.Client) -> None:
+    fields = crm.get("/v1/admin/entities/account").json()["fields"]
+    set_entity(crm, "account", fields=[*fields, {"name": "website", "type": "string"}])
+
+
+@pytest.mark.parametrize("policy", ["full_device_wins", "user_action"])
+@pytest.mark.parametrize("knows_field", [False, True], ids=["old project", "new project"])
+def test_the_device_version_keeps_the_office_value_of_a_field_the_device_never_had(
+    server: Server, crm: httpx.Client, policy: str, knows_field: bool
+) -> None:
+    """The admin adds a field and the office fills it in; the phone, whose copy of the
+    record predates the field, edits the record. Its version wins (Full Device Wins, or
+    the user's "use device version"): the office's value of the new field stays."""
+    phone, record_id = start(server, crm, policy)
+    add_website(crm)
+    if knows_field:
+        phone.sync()  # the phone's project has the field; its copy of the record does not
+    office_edit(crm, record_id, city="Zilina", website="https://acme.example")
+    phone.update("account", record_id, {"city": "Kosice"})
+    phone.sync()
+    if policy == "user_action":
+        [conflict] = phone.errors()
+        phone.resolve(conflict["id"], "device")
+        phone.sync()
+    expected = {**full(city="Kosice"), "website": "https://acme.example"}
+    assert server_values(crm, record_id) == expected
+    assert phone.get("account", record_id) == expected
+    assert journal(crm)[0]["result"] == expected
+
+
+def test_a_device_can_fill_in_a_field_it_never_had(server: Server, crm: httpx.Client) -> None:
+    phone, record_id = start(server, crm, "full_device_wins")
+    add_website(crm)
+    phone.sync()
+    office_edit(crm, record_id, city="Zilina", website="https://acme.example")
+    phone.update("account", record_id, {"website": "https://acme.sk"})
+    phone.sync()
+    expected = {**full(), "website": "https://acme.sk"}
+    assert server_values(crm, record_id) == expected
+    assert phone.get("account", record_id) == expected
 
 
 UPDATE_DELETE = [  # device updated, server deleted

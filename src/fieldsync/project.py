@@ -6,6 +6,7 @@ it) and the device (which downloads it with `GET /v1/project`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
@@ -110,6 +111,12 @@ class Entity:
     def field_names(self) -> tuple[str, ...]:
         """The names of the entity's fields, in order."""
         return tuple(f.name for f in self.fields)
+
+    def missing_from(self, values: Mapping[str, Any]) -> tuple[str, ...]:
+        """The entity's fields that `values` has no key for, in order."""
+        if values.keys() >= self._by_name.keys():  # the usual case
+            return ()
+        return tuple(name for name in self.field_names if name not in values)
 
     @cached_property
     def required_fields(self) -> tuple[Field, ...]:

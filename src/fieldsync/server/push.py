@@ -308,10 +308,15 @@ def _create(
 def _device_record(entity: Entity, change: ChangeIn, server: Mapping[str, Any]) -> dict[str, Any]:
     """D: the record as on the device (or the server's), the changed fields laid over it.
 
+    A field the device never had (its base lacks it: the field was added to the entity
+    after the device last had the record) and did not change is not the device's to
+    write: D has the server's value, which no policy then overwrites with a null.
     The changed fields were checked already, and values equal to the server's are
     stored already; only the rest of the record is checked here.
     """
     rest = normalize(entity, change.record or server)
+    for name in entity.missing_from(change.base) if change.base is not None else ():
+        rest[name] = server.get(name)  # unless the device changed it (below)
     device = {**rest, **change.fields}
     if device != {**server, **change.fields}:  # D differs from S beyond the changed fields
         check_values(
