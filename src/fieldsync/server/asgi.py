@@ -10,6 +10,7 @@ import os
 
 from fastapi import FastAPI
 
+from fieldsync.server import heap
 from fieldsync.server.api import create_app
 from fieldsync.server.db import Database
 
@@ -18,4 +19,6 @@ def create() -> FastAPI:
     """The app over the database in `FIELDSYNC_DB` (its schema must be current)."""
     database = Database(os.environ.get("FIELDSYNC_DB"))
     database.prepare()
-    return create_app(database)
+    app = create_app(database)
+    heap.set_for_serving()
+    return app
