@@ -30,14 +30,8 @@ def main(task: str, directory: str, server: str, count: int = 0) -> None:
         seconds, report = 0.0, {}
     else:
         device = Device(Path(directory))
-        if task == "edit":  # edit the first `count` records by id locally (untimed), no sync
-            city = f"Device {time.time_ns()}"  # a new value every time, so every edit counts
-            for record_id in _accounts(device, count, "ASC"):
-                device.update("account", record_id, {"city": city})
-            seconds, report = 0.0, {}
-        elif task == "children":  # a new contact under each of the last `count` accounts
-            for n, account_id in enumerate(_accounts(device, count, "DESC")):
-                device.create("contact", {"lastname": f"Contact {n}", "account": account_id})
+        if task in CHANGES:  # changes made locally (untimed), no sync
+            CHANGES[task](device, count)
             seconds, report = 0.0, {}
         else:
             seconds, cpu, report = _timed_sync(device)
@@ -45,6 +39,22 @@ def main(task: str, directory: str, server: str, count: int = 0) -> None:
     print(
         json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak_mb(), "report": report})
     )
+
+
+def edit(device: Device, count: int) -> None:
+    """Edit the first `count` accounts by id."""
+    city = f"Device {time.time_ns()}"  # a new value every time, so every edit counts
+    for record_id in _accounts(device, count, "ASC"):
+        device.update("account", record_id, {"city": city})
+
+
+def children(device: Device, count: int) -> None:
+    """A new contact under each of the last `count` accounts."""
+    for n, account_id in enumerate(_accounts(device, count, "DESC")):
+        device.create("contact", {"lastname": f"Contact {n}", "account": account_id})
+
+
+CHANGES = {"edit": edit, "children": children}
 
 
 def _accounts(device: Device, count: int, order: str) -> list[str]:
