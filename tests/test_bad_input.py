@@ -198,25 +198,34 @@ def test_lookups_meet_the_records_the_server_holds_now(
     assert server_record(crm, changes[0]["id"], "contact")["record"]["account"] == live
 
 
+OBJECT = "must be an object of field values"
+
+
 @pytest.mark.parametrize(
-    ("mutate", "status", "code"),
+    ("mutate", "where", "problem"),
     [
-        (lambda c: c.update(id="not-a-uuid"), 422, "invalid_request"),
-        (lambda c: c.update(op="upsert"), 422, "invalid_request"),
-        (lambda c: c.update(surprise=True), 422, "invalid_request"),
-        (lambda c: c.update(base_version=-1), 422, "invalid_request"),
-        (lambda c: c.update(fields=["name", "Acme"]), 422, "invalid_request"),
-        (lambda c: c.update(fields=None), 422, "invalid_request"),
-        (lambda c: c.update(record="Acme"), 422, "invalid_request"),
-        (lambda c: c.update(base=[]), 422, "invalid_request"),
+        (lambda c: c.update(id="not-a-uuid"), "id", "id must be a UUID"),
+        (lambda c: c.update(id=42), "id", "id must be a UUID"),
+        (lambda c: c.update(op="upsert"), "op", "'create', 'update' or 'delete'"),
+        (lambda c: c.update(surprise=True), "surprise", "Extra inputs are not permitted"),
+        (lambda c: c.update(base_version=-1), "base_version", "greater than or equal to 0"),
+        (lambda c: c.update(fields=["name", "Acme"]), "fields", OBJECT),
+        (lambda c: c.update(fields=None), "fields", OBJECT),
+        (lambda c: c.update(record="Acme"), "record", OBJECT),
+        (lambda c: c.update(base=[]), "base", OBJECT),
+        (lambda c: c.update(merged_from=7), "merged_from", OBJECT),
     ],
 )
 def test_malformed_changes_refuse_the_whole_batch(
-    crm: httpx.Client, alice: httpx.Client, mutate: Any, status: int, code: str
+    crm: httpx.Client, alice: httpx.Client, mutate: Any, where: str, problem: str
 ) -> None:
     bad = change()
     mutate(bad)
-    assert_error(push(alice, change(), bad), status, code)
+    response = push(alice, change(), bad)
+    assert_error(response, 422, "invalid_request")
+    [details] = response.json()["error"]["details"]
+    assert details["where"] == f"body.changes.1.{where}"
+    assert problem in details["problem"]
     assert nothing_written(crm)
 
 
