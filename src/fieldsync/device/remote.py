@@ -6,7 +6,7 @@ import sqlite3
 from typing import Any
 
 from fieldsync.device.client import Client
-from fieldsync.device.rebase import Rebase, rebase
+from fieldsync.device.rebase import CHUNK, Rebase, rebase
 from fieldsync.device.report import SyncReport
 from fieldsync.device.store import Store, loads
 
@@ -26,11 +26,22 @@ def fetch_resolutions(store: Store, client: Client, report: SyncReport) -> None:
     if not resolved:
         return
     with store.transaction() as conn:
-        conflicts = {row["id"]: row for row in conn.execute("SELECT * FROM conflicts")}
+        conflicts = _conflicts(conn, [a["id"] for a in resolved])
         settled = [(a, conflicts[a["id"]]) for a in resolved if a["id"] in conflicts]
         rebase(conn, [_onto_outcome(answer, row) for answer, row in settled])
         conn.executemany("DELETE FROM conflicts WHERE id = ?", [(a["id"],) for a, _ in settled])
     report.resolved_remotely += len(settled)
+
+
+def _conflicts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, sqlite3.Row]:
+    """The open conflicts among `ids`, by id (not every open one: a device can hold
+    thousands while the console resolved a few)."""
+    found: dict[str, sqlite3.Row] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        query = f"SELECT * FROM conflicts WHERE id IN ({','.join('?' * len(chunk))})"
+        found.update((row["id"], row) for row in conn.execute(query, chunk))
+    return found
 
 
 def _onto_outcome(answer: dict[str, Any], row: sqlite3.Row) -> Rebase:
