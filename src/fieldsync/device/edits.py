@@ -8,9 +8,9 @@ rejected record clears its error: the edit is the fix, retried at the next sync.
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from typing import Any
 
+from fieldsync import ids
 from fieldsync.conflicts import differing
 from fieldsync.device.store import (
     CREATED,
@@ -29,7 +29,7 @@ from fieldsync.validation import check_required, check_values, lookups, normaliz
 
 def create(store: Store, entity: Entity, values: dict[str, Any]) -> str:
     """Create a record on the device; returns its new id."""
-    record_id = str(uuid.uuid4())
+    record_id = ids.time_ordered()
     data = normalize(entity, values)
     _check(store, entity, values, data)
     with store.transaction() as conn:

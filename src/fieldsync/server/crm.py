@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from fieldsync import ids
 from fieldsync.errors import (
     BadRequest,
     Conflict,
@@ -109,7 +110,7 @@ def create(
     project = projects.current(conn)
     entity = projects.entity_in(project, entity_name)
     fields = dict(values)
-    record_id = fields.pop("id", None) or str(uuid.uuid4())
+    record_id = fields.pop("id", None) or ids.time_ordered()
     try:
         record_id = str(uuid.UUID(str(record_id)))
     except ValueError:

@@ -17,7 +17,6 @@ storing it cost ~17 ms per 1k conflicts; D and base as differences take another
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -25,6 +24,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from fieldsync import ids
 from fieldsync.clock import now
 from fieldsync.conflicts import Outcome, Situation, Status, differing
 from fieldsync.errors import NotFound
@@ -115,7 +115,7 @@ def new_entry(
     """The journal row of a conflict met at `stamp` (its `id` is the conflict id)."""
     is_open = outcome.status is Status.CONFLICT
     return {
-        "id": str(uuid.uuid4()),
+        "id": ids.time_ordered(),  # new entries go to the end of the id index
         "entity": meeting.entity,
         "record_id": meeting.record_id,
         "change_id": meeting.change_id,
