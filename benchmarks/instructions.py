@@ -31,7 +31,7 @@ import httpx
 
 from benchmarks.__main__ import database, office_edits, set_policy
 from benchmarks.data import seed, user_id
-from benchmarks.paired import SCENARIOS, _policy
+from benchmarks.paired import _policy, scenarios_of, two_versions
 from fieldsync.server.background import free_port
 from fieldsync.server.db import Database
 
@@ -189,24 +189,13 @@ def compare(old: Side, new: Side, scenario: str, runs: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.instructions", description=__doc__)
-    parser.add_argument("old", help="the old version's src directory")
-    parser.add_argument("new", help="the new version's src directory")
-    parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--scenarios", default="push,full_device_wins", help=", ".join(SCENARIOS))
+    parser = two_versions("python -m benchmarks.instructions", __doc__)
     parser.add_argument("--runs", type=int, default=3, help="counted syncs per scenario")
     parser.add_argument(
         "--keep", type=Path, help="keep callgrind's files here (read them with callgrind_annotate)"
     )
-    parser.add_argument(
-        "--pg",
-        default=os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"),
-    )
     args = parser.parse_args()
-    scenarios = args.scenarios.split(",")
-    unknown = set(scenarios) - set(SCENARIOS)
-    if unknown:
-        parser.error(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+    scenarios = scenarios_of(parser, args)
     print(
         f"| scenario ({args.backend}, M instructions) | device old | new | new / old "
         "| server old | new | new / old |"

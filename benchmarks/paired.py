@@ -114,23 +114,35 @@ def _median_cpu(shares: list[cpu.Cpu]) -> cpu.Cpu:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.paired", description=__doc__)
+def two_versions(prog: str, description: str | None) -> argparse.ArgumentParser:
+    """The arguments of a comparison of two versions (here and `benchmarks.instructions`)."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("old", help="the old version's src directory")
     parser.add_argument("new", help="the new version's src directory")
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--scenarios", default="push,full_device_wins", help=", ".join(SCENARIOS))
-    parser.add_argument("--runs", type=int, default=12, help="pairs of syncs per scenario")
-    parser.add_argument("--size", type=int, default=20_000, help="records on each server")
     parser.add_argument(
         "--pg",
         default=os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"),
     )
-    args = parser.parse_args()
-    scenarios = args.scenarios.split(",")
+    return parser
+
+
+def scenarios_of(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The scenarios asked for (the parser refuses an unknown one)."""
+    scenarios: list[str] = args.scenarios.split(",")
     unknown = set(scenarios) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+    return scenarios
+
+
+def main() -> None:
+    parser = two_versions("python -m benchmarks.paired", __doc__)
+    parser.add_argument("--runs", type=int, default=12, help="pairs of syncs per scenario")
+    parser.add_argument("--size", type=int, default=20_000, help="records on each server")
+    args = parser.parse_args()
+    scenarios = scenarios_of(parser, args)
     print(
         f"| scenario ({args.backend}) | old ms | new ms | new / old | pairs "
         "| old CPU ms device / server / db | new CPU ms |"
