@@ -34,6 +34,8 @@ BATCH_BYTES = 4 * 1024 * 1024  # well under the server's 10 MB body limit
 
 # A change that met an open User Action conflict: its record, what was sent, the result.
 Opened = tuple[Key, dict[str, Any], dict[str, Any]]
+# A pending row of `PENDING`, by column name.
+Pending = dict[str, Any]
 
 
 class Batch(NamedTuple):
@@ -69,7 +71,7 @@ def push(
     with nothing to push), before its results are stored.
     """
     upto = int(store.get_meta("seq", 0))
-    queue: list[sqlite3.Row] | None = None  # read once the outbox is empty
+    queue: list[Pending] | None = None  # read once the outbox is empty
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as sender:
         flight: _Flight | None = None
         while True:
@@ -166,7 +168,7 @@ def _outbox(store: Store, flight: _Flight | None) -> Batch | None:
     return Batch(row["batch_id"], body, snapshots)
 
 
-def _queue(store: Store, upto: int, flight: _Flight | None) -> list[sqlite3.Row]:
+def _queue(store: Store, upto: int, flight: _Flight | None) -> list[Pending]:
     """The changes to push, parents first, but those on their way: read once per push.
 
     A record edited again while the push runs is sent as it was read; its result
@@ -174,17 +176,24 @@ def _queue(store: Store, upto: int, flight: _Flight | None) -> list[sqlite3.Row]
     its batch is on the way.
     """
     busy = flight.keys if flight else set()
-    rows = [
-        r
-        for r in store.conn.execute(PENDING, (upto,)).fetchall()
-        if (r["entity"], r["id"]) not in busy
-    ]
+    rows = [r for r in _pending(store, upto) if (r["entity"], r["id"]) not in busy]
     ranks = _parent_ranks(store.project())
     rows.sort(key=lambda r: (ranks.get(r["entity"], 0), r["seq"]))
     return rows
 
 
-def _next_batch(store: Store, queue: list[sqlite3.Row]) -> Batch | None:
+def _pending(store: Store, upto: int) -> list[Pending]:
+    """The rows of `PENDING` as dicts: each is read by column name some twenty times,
+    which a `sqlite3.Row` does by comparing the name with each column's (a push of
+    1k edits: 15 M instructions of the device's 174 M; building the dicts takes 8 M)."""
+    cursor = store.conn.cursor()
+    cursor.row_factory = None
+    rows = cursor.execute(PENDING, (upto,)).fetchall()
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in rows]
+
+
+def _next_batch(store: Store, queue: list[Pending]) -> Batch | None:
     """The next batch from the front of `queue` (taken off it), written to the outbox.
 
     Each change is encoded once: its size counts towards the batch limit, and the
@@ -217,7 +226,7 @@ def _next_batch(store: Store, queue: list[sqlite3.Row]) -> Batch | None:
     return Batch(batch_id, body, snapshots)
 
 
-def _snapshot(row: sqlite3.Row) -> dict[str, Any]:
+def _snapshot(row: Pending) -> dict[str, Any]:
     """What the device needs to know of a sent change when its result comes back, but
     its values (`data`), which the body carries."""
     return {
@@ -247,7 +256,7 @@ def _parent_ranks(project: Project) -> dict[str, int]:
     return ranks
 
 
-def _change(row: sqlite3.Row, change_id: str) -> tuple[dict[str, Any], Any]:
+def _change(row: Pending, change_id: str) -> tuple[dict[str, Any], Any]:
     """A pending row's change as sent, and D (its values) decoded.
 
     The stored JSON of base and D goes into the body as it is, not encoded again.
