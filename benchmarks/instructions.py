@@ -3,7 +3,7 @@
 On a shared machine the wall clock and even CPU time drift from run to run (on
 the ninth round's machine, `benchmarks.paired` pairs of one change spread from
 0.73 to 1.44). The instructions a process executes do not: counted by valgrind's
-callgrind, the same sync of the same code costs the same to within ~1%, whatever
+callgrind, the same sync of the same code costs the same to within ~0.5%, whatever
 else the machine is doing. Here each version gets a database of its own (seeded
 alike), a server and a device process running its code (`PYTHONPATH=<src>`), both
 under callgrind, which counts only while a timed sync runs. What it cannot show:
@@ -35,6 +35,7 @@ from benchmarks.paired import _policy, scenarios_of, two_versions
 from fieldsync.server.background import free_port
 from fieldsync.server.db import Database
 
+# Dumped before the count stops: a dump after it reads zero.
 COUNTER_C = """
 #include <valgrind/callgrind.h>
 void count_start(void) { CALLGRIND_ZERO_STATS; CALLGRIND_START_INSTRUMENTATION; }
