@@ -54,15 +54,12 @@ def serve(
     """
     import uvicorn
 
-    from fieldsync.server import heap
-    from fieldsync.server.api import create_app
+    from fieldsync.server.asgi import serving
 
     with _database(db, upgrade=upgrade) as database:
         console.print(f"fieldsync serving {database.display_url} on http://{host}:{port}")
         if workers == 1:
-            app = create_app(database)
-            heap.set_for_serving()
-            uvicorn.run(app, host=host, port=port, log_level="info")
+            uvicorn.run(serving(database), host=host, port=port, log_level="info")
             return
     os.environ["FIELDSYNC_DB"] = database.url
     uvicorn.run("fieldsync.server.asgi:create", factory=True, host=host, port=port, workers=workers)

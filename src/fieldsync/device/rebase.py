@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fieldsync.conflicts import differing
-from fieldsync.device.store import DELETED, SYNCED, UPDATED, dumps, loads
+from fieldsync.device.store import DELETED, SYNCED, UPDATED, among, dumps, loads
 
 Key = tuple[str, str]
 Sent = tuple[int, Any]  # the row's rev and values when they were sent
@@ -39,7 +39,6 @@ SETTLE = (
     "WHERE entity = ? AND id = ? AND rev = ?"
 )
 SETTLE_REMOVED = "DELETE FROM records WHERE entity = ? AND id = ? AND rev = ?"
-CHUNK = 500  # ids per IN (…) list, well under SQLite's parameter limit
 
 
 def rebase(conn: sqlite3.Connection, items: Sequence[Rebase]) -> None:
@@ -84,13 +83,10 @@ def _rows(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, tuple[int, str
     for entity, record_id in keys:
         by_entity.setdefault(entity, []).append(record_id)
     found: dict[Key, tuple[int, str | None]] = {}
+    query = "SELECT id, rev, data FROM records WHERE entity = ? AND id IN ({marks})"
     for entity, ids in by_entity.items():
-        for start in range(0, len(ids), CHUNK):
-            chunk = ids[start : start + CHUNK]
-            marks = ",".join("?" * len(chunk))
-            query = f"SELECT id, rev, data FROM records WHERE entity = ? AND id IN ({marks})"
-            for record_id, rev, data in conn.execute(query, (entity, *chunk)):
-                found[(entity, record_id)] = (rev, data)
+        for record_id, rev, data in among(conn, query, ids, entity):
+            found[(entity, record_id)] = (rev, data)
     return found
 
 

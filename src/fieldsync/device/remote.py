@@ -6,9 +6,9 @@ import sqlite3
 from typing import Any
 
 from fieldsync.device.client import Client
-from fieldsync.device.rebase import CHUNK, Rebase, rebase
+from fieldsync.device.rebase import Rebase, rebase
 from fieldsync.device.report import SyncReport
-from fieldsync.device.store import Store, loads
+from fieldsync.device.store import Store, among, loads
 
 # Conflict ids asked about per request (the server takes at most 5,000).
 ASK = 1000
@@ -36,12 +36,8 @@ def fetch_resolutions(store: Store, client: Client, report: SyncReport) -> None:
 def _conflicts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, sqlite3.Row]:
     """The open conflicts among `ids`, by id (not every open one: a device can hold
     thousands while the console resolved a few)."""
-    found: dict[str, sqlite3.Row] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        query = f"SELECT * FROM conflicts WHERE id IN ({','.join('?' * len(chunk))})"
-        found.update((row["id"], row) for row in conn.execute(query, chunk))
-    return found
+    rows = among(conn, "SELECT * FROM conflicts WHERE id IN ({marks})", ids)
+    return {row["id"]: row for row in rows}
 
 
 def _onto_outcome(answer: dict[str, Any], row: sqlite3.Row) -> Rebase:

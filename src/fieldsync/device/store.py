@@ -92,6 +92,19 @@ def base_of(row: sqlite3.Row) -> str | None:
     return row["data"] if base is None and row["state"] == SYNCED else base
 
 
+CHUNK = 500  # values per IN (…) list, well under SQLite's parameter limit
+
+
+def among(
+    conn: sqlite3.Connection, query: str, values: list[str], *params: Any
+) -> Iterator[sqlite3.Row]:
+    """The rows of `query`, whose `{marks}` is an IN list, for all of `values` (a chunk at
+    a time; `params` come before each chunk's)."""
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start : start + CHUNK]
+        yield from conn.execute(query.format(marks=",".join("?" * len(chunk))), (*params, *chunk))
+
+
 def dumps(value: Any) -> str | None:
     """JSON text for a column (None stays NULL)."""
     return None if value is None else orjson.dumps(value).decode()

@@ -19,6 +19,11 @@ def create() -> FastAPI:
     """The app over the database in `FIELDSYNC_DB` (its schema must be current)."""
     database = Database(os.environ.get("FIELDSYNC_DB"))
     database.prepare()
+    return serving(database)
+
+
+def serving(database: Database) -> FastAPI:
+    """The app over `database`, in a process that is about to serve it (`heap`)."""
     app = create_app(database)
     heap.set_for_serving()
     return app
