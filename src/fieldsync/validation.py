@@ -69,10 +69,11 @@ def check_value(entity: Entity, fdef: Field, value: Any) -> None:
     if value is None:
         return
     check, expected = _TYPE_CHECKS[fdef.type]
-    where = f"{entity.name}.{fdef.name}"
     if not check(value):
         raise ValidationFailed(
-            "wrong_type", f"{where} must be {expected}, not {value!r:.80}", {"field": fdef.name}
+            "wrong_type",
+            f"{_where(entity, fdef)} must be {expected}, not {value!r:.80}",
+            {"field": fdef.name},
         )
     if isinstance(value, str):
         default = TEXT_LIMIT if fdef.type is FieldType.TEXT else STRING_LIMIT
@@ -80,15 +81,21 @@ def check_value(entity: Entity, fdef: Field, value: Any) -> None:
         if len(value) > limit:
             raise ValidationFailed(
                 "too_long",
-                f"{where} is {len(value)} characters long; at most {limit} are allowed",
+                f"{_where(entity, fdef)} is {len(value)} characters long; "
+                f"at most {limit} are allowed",
                 {"field": fdef.name, "max_length": limit},
             )
     if fdef.type is FieldType.PICKLIST and value not in fdef.options:
         raise ValidationFailed(
             "not_an_option",
-            f"{where} must be one of {', '.join(fdef.options)}, not {value!r:.80}",
+            f"{_where(entity, fdef)} must be one of {', '.join(fdef.options)}, not {value!r:.80}",
             {"field": fdef.name, "options": list(fdef.options)},
         )
+
+
+def _where(entity: Entity, fdef: Field) -> str:
+    """The field as messages name it (made only for a message: checks run per value)."""
+    return f"{entity.name}.{fdef.name}"
 
 
 def check_values(entity: Entity, values: Mapping[str, Any]) -> None:
