@@ -10,11 +10,12 @@ from fieldsync.ids import time_ordered
 
 def test_a_new_id_is_a_version_7_uuid_of_the_current_millisecond() -> None:
     before = time.time_ns() // 1_000_000
-    made = uuid.UUID(time_ordered())
+    text = time_ordered()
     after = time.time_ns() // 1_000_000
+    made = uuid.UUID(text)
     assert (made.version, made.variant) == (7, uuid.RFC_4122)
     assert before <= made.int >> 80 <= after
-    assert str(made) == str(made).lower()  # canonical, as every id is stored
+    assert text == str(made)  # canonical (lower case, dashed), as every id is stored
 
 
 def test_ids_made_later_sort_later_and_never_repeat() -> None:
