@@ -110,15 +110,20 @@ def create(
     project = projects.current(conn)
     entity = projects.entity_in(project, entity_name)
     fields = dict(values)
-    record_id = fields.pop("id", None) or ids.time_ordered()
-    try:
-        record_id = str(uuid.UUID(str(record_id)))
-    except ValueError:
-        raise BadRequest("id must be a UUID", code="bad_id") from None
+    given = fields.pop("id", None)
+    record_id = _canonical_id(given) if given else ids.time_ordered()
     if records.get(conn, entity.name, record_id) is not None:
         raise Conflict(f"a {entity.name} with id {record_id} exists already", code="already_exists")
     data = _validated(conn, user, project, entity, fields, None)
     return records.save(conn, entity, record_id, data, actor=user.user_id, current=None)
+
+
+def _canonical_id(given: Any) -> str:
+    """A client's record id in the form ids are stored in (lower case, dashed), or 400."""
+    try:
+        return str(uuid.UUID(str(given)))
+    except ValueError:
+        raise BadRequest("id must be a UUID", code="bad_id") from None
 
 
 def update(
