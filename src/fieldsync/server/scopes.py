@@ -106,34 +106,62 @@ def difference(
     Every record is sent, whichever device wrote it: a device drops its own records
     when they leave its scope, and needs them back when they return.
     """
-    t = records_table
-    stored_json = sa.cast(t.c.data, sa.Text)  # passed through as it is stored
     changes: list[dict[str, Any]] = []
     for shift in shifts:
         if shift.widens:
-            where = sa.and_(_added(shift, user), t.c.version <= cursor, sa.not_(t.c.deleted))
+            changes += _arriving(conn, user, shift, cursor, after, limit)
         else:
-            where = sa.and_(
-                _removed(shift, user, cursor), sa.or_(sa.not_(t.c.deleted), t.c.version > cursor)
-            )
-        rows = conn.execute(
-            sa.select(t.c.entity, t.c.id, t.c.version, stored_json)
-            .where(t.c.entity == shift.entity, t.c.version > after, where)
-            .order_by(t.c.version)
-            .limit(limit)
-        )
-        changes += [
-            {
-                "entity": entity,
-                "id": record_id,
-                "version": version,
-                "deleted": not shift.widens,
-                "record": orjson.Fragment(data) if shift.widens else None,
-            }
-            for entity, record_id, version, data in rows
-        ]
+            changes += _leaving(conn, user, shift, cursor, after, limit)
     changes.sort(key=lambda c: int(c["version"]))
     return changes
+
+
+def _arriving(
+    conn: Connection, user: Principal, shift: Shift, cursor: int, after: int, limit: int
+) -> list[dict[str, Any]]:
+    t = records_table
+    stored_json = sa.cast(t.c.data, sa.Text)  # passed through as it is stored
+    rows = conn.execute(
+        sa.select(t.c.id, t.c.version, stored_json)
+        .where(
+            t.c.entity == shift.entity,
+            t.c.version > after,
+            t.c.version <= cursor,
+            sa.not_(t.c.deleted),
+            _added(shift, user),
+        )
+        .order_by(t.c.version)
+        .limit(limit)
+    )
+    return [
+        {
+            "entity": shift.entity,
+            "id": record_id,
+            "version": version,
+            "deleted": False,
+            "record": orjson.Fragment(data),
+        }
+        for record_id, version, data in rows
+    ]
+
+
+def _leaving(
+    conn: Connection, user: Principal, shift: Shift, cursor: int, after: int, limit: int
+) -> list[dict[str, Any]]:
+    t = records_table
+    rows = conn.execute(
+        sa.select(t.c.id, t.c.version)
+        .where(
+            t.c.entity == shift.entity,
+            t.c.version > after,
+            sa.or_(sa.not_(t.c.deleted), t.c.version > cursor),  # older tombstones: gone already
+            _removed(shift, user, cursor),
+        )
+        .order_by(t.c.version)
+        .limit(limit)
+    )
+    gone = {"entity": shift.entity, "deleted": True, "record": None}
+    return [{**gone, "id": record_id, "version": version} for record_id, version in rows]
 
 
 def _added(shift: Shift, user: Principal) -> sa.ColumnElement[bool]:
