@@ -90,6 +90,21 @@ class Database:
             yield conn
 
     @contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read transaction that sees one state of the database in all its statements.
+
+        A pull reads the project, the scope changes and the records, which must agree:
+        PostgreSQL's default isolation (READ COMMITTED) lets each statement see what
+        committed meanwhile, so this asks for REPEATABLE READ; a read-only transaction
+        never fails for it. SQLite's transactions always read one state.
+        """
+        with self.engine.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                yield conn
+
+    @contextmanager
     def write(self) -> Iterator[Connection]:
         """A write transaction: committed when the block ends, rolled back on error.
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection, Engine
 from fieldsync.clock import now
 from fieldsync.errors import NotFound
 from fieldsync.project import Entity, Project, demo_project, project_from_dict, with_entity
+from fieldsync.server import scopes
 from fieldsync.server.schema import projects
 
 # The newest project each database served, as parsed, by when it was published.
@@ -55,7 +56,9 @@ def entity_in(project: Project, name: str) -> Entity:
 
 
 def publish(conn: Connection, project: Project, user_id: str | None) -> Project:
-    """Store `project` as the newest version."""
+    """Store `project` as the newest version, and the scope changes it makes."""
+    published = conn.execute(_NEWEST).first() is not None
+    scopes.note(conn, current(conn) if published else None, project)
     conn.execute(
         sa.insert(projects).values(
             version=project.version,

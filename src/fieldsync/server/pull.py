@@ -2,12 +2,13 @@
 
 The cursor names the last version the device has read (see `cursors`). Records of `all` entities and
 the user's own records of `owned` entities come in version order; a record that
-left the user's scope (its owner changed) comes as a deletion.
+left the user's scope (its owner changed) comes as a deletion. When a sync filter
+changed after the cursor, the difference it makes comes first (see `scopes`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -16,7 +17,8 @@ from sqlalchemy.engine import Connection
 
 from fieldsync.errors import Gone
 from fieldsync.project import Project, SyncFilter
-from fieldsync.server import records, tombstones
+from fieldsync.server import records, scopes, tombstones
+from fieldsync.server.cursors import Position
 from fieldsync.server.schema import records as records_table
 from fieldsync.server.schema import scope_exits
 from fieldsync.server.users import Principal
@@ -27,7 +29,7 @@ class Page:
     """One page of pulled changes."""
 
     changes: list[dict[str, Any]]
-    cursor: int
+    cursor: Position
     more: bool
 
 
@@ -35,28 +37,64 @@ def pull(
     conn: Connection,
     user: Principal,
     project: Project,
-    cursor: int,
+    position: Position,
     limit: int,
     skip_device: str | None = None,
 ) -> Page:
-    """The next page after `cursor` of what `user` may see.
+    """The next page after `position` of what `user` may see.
 
     With `skip_device`, records that device wrote last are passed over (it has them
-    from its push results), though the cursor still moves past them.
+    from its push results), though the cursor still moves past them. `conn` must see
+    one state of the database throughout (`Database.snapshot`).
     """
     newest = records.current_version(conn)
-    if cursor > newest or (0 < cursor < tombstones.horizon(conn)):
+    cursor = position.version
+    if max(cursor, position.scope, position.target, position.after) > newest or (
+        0 < cursor < tombstones.horizon(conn)
+    ):
         raise Gone("the cursor is too old or unknown; download everything again")
+    target, shifts = scopes.since(conn, position.scope_version)
+    if position.target and target != position.target:
+        raise Gone("the sync filters changed again meanwhile; download everything again")
+    if not target or cursor == 0:  # a device that holds nothing needs no difference
+        position = replace(position, scope=max(position.scope, target))
+        return _changes(conn, user, project, position, newest, limit, skip_device, [])
+    start = position.after if position.target else 0
+    difference = scopes.difference(conn, user, shifts, cursor, start, limit + 1)
+    if len(difference) > limit:
+        last = int(difference[limit - 1]["version"])
+        return Page(difference[:limit], Position(cursor, position.scope, target, last), True)
+    done = Position(cursor, target)
+    if len(difference) == limit:
+        return Page(difference, done, True)
+    return _changes(conn, user, project, done, newest, limit, skip_device, difference)
+
+
+def _changes(
+    conn: Connection,
+    user: Principal,
+    project: Project,
+    position: Position,
+    newest: int,
+    limit: int,
+    skip_device: str | None,
+    first: list[dict[str, Any]],
+) -> Page:
+    """The usual changes after `position.version`, after the changes `first` (which
+    leave them fewer places in the page)."""
+    cursor, room = position.version, limit - len(first)
     everyone = [e.name for e in project.entities if e.sync_filter is SyncFilter.ALL]
     owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]
-    changes = _records(conn, user, everyone, owned, cursor, limit + 1, skip_device)
-    changes += _exits(conn, user, owned, cursor, limit + 1)
+    changes = _records(conn, user, everyone, owned, cursor, room + 1, skip_device)
+    changes += _exits(conn, user, owned, cursor, room + 1)
     changes.sort(key=lambda c: int(c["version"]))
-    page, more = changes[:limit], len(changes) > limit
+    page, more = changes[:room], len(changes) > room
     # A page that is not full holds every visible change up to `newest` at least (writers
     # commit in version order), so the cursor passes the skipped ones after the last.
     last = int(page[-1]["version"]) if page else cursor
-    return Page(page, last if more else max(last, newest), more)
+    version = last if more else max(last, newest)
+    scope = position.scope if position.scope > version else 0
+    return Page(first + page, Position(version, scope), more)
 
 
 def _records(

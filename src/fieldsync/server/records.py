@@ -117,6 +117,14 @@ def current_version(conn: Connection) -> int:
     )
 
 
+def take_version(conn: Connection) -> int:
+    """Take the next version for a write that is not a record's (a scope change), inside
+    a write transaction (see `Database.write`)."""
+    version = current_version(conn) + 1
+    conn.execute(sa.update(counters).where(counters.c.name == "version").values(value=version))
+    return version
+
+
 def get_many(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
     """The records (and tombstones) among `keys` that exist, in few queries."""
     by_entity: dict[str, list[str]] = {}

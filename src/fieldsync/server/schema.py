@@ -117,6 +117,18 @@ scope_exits = sa.Table(
     sa.Index("scope_exits_version", "version"),
 )
 
+# A published project that changed an entity's sync filter (an entity added or
+# dropped counts, as `none` on the side it is missing from), under a version of the
+# records' counter: pulls whose cursor is older send the difference (see `scopes`).
+scope_changes = sa.Table(
+    "scope_changes",
+    metadata,
+    sa.Column("version", sa.BigInteger, primary_key=True),
+    sa.Column("entity", sa.String(64), primary_key=True),
+    sa.Column("old_filter", sa.String(10), nullable=False),
+    sa.Column("new_filter", sa.String(10), nullable=False),
+)
+
 batches = sa.Table(
     "batches",
     metadata,

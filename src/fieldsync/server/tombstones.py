@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from fieldsync.server import meta
+from fieldsync.server import meta, scopes
 from fieldsync.server.schema import journal, records, scope_exits
 
 HORIZON_KEY = "tombstone_horizon"
@@ -35,7 +35,8 @@ def horizon(conn: Connection) -> int:
 
 
 def vacuum(conn: Connection, older_than: timedelta) -> Vacuumed:
-    """Purge tombstones (and scope exits) older than `older_than`; raise the horizon.
+    """Purge tombstones (and scope exits and changes) older than `older_than`; raise the
+    horizon.
 
     A tombstone an open conflict still needs (the device may restore the record) stays.
     """
@@ -53,6 +54,7 @@ def vacuum(conn: Connection, older_than: timedelta) -> Vacuumed:
         return Vacuumed(0, before)
     purged = conn.execute(sa.delete(records).where(old)).rowcount
     conn.execute(sa.delete(scope_exits).where(scope_exits.c.version <= newest))
+    scopes.purge(conn, newest)
     raised = max(before, int(newest))
     meta.put(conn, HORIZON_KEY, raised)
     return Vacuumed(purged, raised)

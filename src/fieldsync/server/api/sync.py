@@ -64,7 +64,7 @@ def sync_pull(
 ) -> JSON:
     """The latest state of each visible record changed after `cursor`, in commit order."""
     skip = device_id if skip_own else None
-    with db.read() as conn:
+    with db.snapshot() as conn:
         epoch = cursors.epoch(conn)
         project = projects.current(conn)
         page = pull.pull(conn, caller, project, cursors.parse(cursor, epoch), limit, skip)
