@@ -31,7 +31,7 @@ def log_in(page: Page, url: str, username: str = "admin", password: str = "secre
 def set_on_conflict(page: Page, url: str, entity: str, policy_label: str) -> None:
     page.goto(f"{url}/admin/entities")
     page.get_by_label(f"On Conflict of {entity}").select_option(label=policy_label)
-    page.locator(f"#entity-{entity}").get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_contain_text("Saved")
 
 
@@ -210,8 +210,8 @@ def test_a_form_without_the_session_csrf_token_changes_nothing(
     log_in(page, server.url)
     cookie = next(c for c in page.context.cookies() if c["name"] == "fieldsync_console")
     forged = httpx.post(
-        f"{server.url}/admin/entities/account",
-        data={"csrf": "guessed", "on_conflict": "full_device_wins"},
+        f"{server.url}/admin/entities",
+        data={"csrf": "guessed", "on_conflict.account": "full_device_wins"},
         cookies={"fieldsync_console": cookie["value"]},
     )
     assert forged.status_code == 403
