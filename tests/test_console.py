@@ -31,7 +31,7 @@ def log_in(page: Page, url: str, username: str = "admin", password: str = "secre
 def set_on_conflict(page: Page, url: str, entity: str, policy_label: str) -> None:
     page.goto(f"{url}/admin/entities")
     page.get_by_label(f"On Conflict of {entity}").select_option(label=policy_label)
-    page.locator(f"#entity-{entity}").get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_contain_text("Saved")
 
 
@@ -118,6 +118,47 @@ def test_user_action_conflict_resolved_in_the_console_reaches_the_device(
     assert device.get("account", record_id) == server_values(crm, record_id)
 
 
+def test_a_console_choice_made_before_the_office_changed_the_record_is_refused_and_shown_anew(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    log_in(page, server.url)
+    set_on_conflict(page, server.url, "account", "User Action")
+    device = server.device("tablet", "alice")
+    record_id = synced_account(device, phone="100", email="old@acme.example")
+    device.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    device.sync()
+    open_latest_conflict(page, server.url)
+    stale_url = page.url
+    office_edit(crm, record_id, phone="555", email="office@acme.example")  # while it is shown
+    newest = server_values(crm, record_id)
+
+    page.get_by_label("Use the device version").check()
+    page.get_by_role("button", name="Resolve").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("Not resolved")
+    expect(page.locator("h1 .badge").first).to_have_text("open")
+    expect(field_row(page, "phone").locator("td.server")).to_have_text("555")
+    expect(field_row(page, "city").locator("td.device")).to_have_text("Kosice")
+    assert server_values(crm, record_id) == newest
+    device.sync()
+    [shown] = device.errors()
+    assert (shown["server"], device.get("account", record_id)["city"]) == (newest, "Kosice")
+
+    page.get_by_label("Use the device version").check()  # decided on what the office wrote
+    page.get_by_role("button", name="Resolve").click()
+    expect(page.get_by_role("status")).to_contain_text("Resolved")
+    device.sync()
+    assert device.errors() == []
+    assert device.get("account", record_id) == server_values(crm, record_id)
+    assert device.get("account", record_id)["city"] == "Kosice"
+
+    page.goto(stale_url)
+    expect(page.locator("h1 .badge").first).to_have_text("superseded")
+    page.get_by_role("link", name="the conflict met next on this record").click()
+    expect(page.locator("h1 .badge").first).to_have_text("device_wins")
+
+
 def test_a_field_worker_is_refused_every_console_page(page: Page, server: Server) -> None:
     log_in(page, server.url, "alice")
     expect(page.get_by_role("alert")).to_have_text("Only admins may use the console.")
@@ -169,8 +210,8 @@ def test_a_form_without_the_session_csrf_token_changes_nothing(
     log_in(page, server.url)
     cookie = next(c for c in page.context.cookies() if c["name"] == "fieldsync_console")
     forged = httpx.post(
-        f"{server.url}/admin/entities/account",
-        data={"csrf": "guessed", "on_conflict": "full_device_wins"},
+        f"{server.url}/admin/entities",
+        data={"csrf": "guessed", "on_conflict.account": "full_device_wins"},
         cookies={"fieldsync_console": cookie["value"]},
     )
     assert forged.status_code == 403

@@ -6,12 +6,100 @@ import re
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 from tests.conftest import Server
 from tests.helpers import office_edit, server_values, set_entity, synced_account
 from tests.test_console import log_in
 
 from fieldsync.errors import ServerRefused
+
+
+def test_settings_changed_on_several_entities_are_all_saved_by_the_one_save(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    before = crm.get("/v1/project").json()["version"]
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/entities")
+    page.get_by_label("On Conflict of contact").select_option(label="User Action")
+    page.get_by_label("Conflict detection of appointment").select_option("field")
+    page.get_by_label("Label of appointment").fill("Visit")
+
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Saved")
+    expect(page.get_by_label("On Conflict of contact")).to_have_value("user_action")
+    expect(page.get_by_label("Conflict detection of appointment")).to_have_value("field")
+    contact = crm.get("/v1/admin/entities/contact").json()
+    appointment = crm.get("/v1/admin/entities/appointment").json()
+    assert contact["on_conflict"] == "user_action"
+    assert (appointment["conflict_detection"], appointment["label"]) == ("field", "Visit")
+    assert crm.get("/v1/admin/entities/account").json()["on_conflict"] == "server_wins"
+    assert crm.get("/v1/project").json()["version"] > before
+
+
+def test_leaving_the_entities_page_with_unsaved_settings_asks_first(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/entities")
+    page.get_by_label("On Conflict of contact").click()
+    page.get_by_label("On Conflict of contact").select_option(label="Full Device Wins")
+    asked: list[str] = []
+
+    def stay(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.once("dialog", stay)
+    page.get_by_role("link", name="Users").click()
+
+    expect(page.get_by_label("On Conflict of contact")).to_have_value("full_device_wins")
+    assert asked == ["beforeunload"]
+    assert crm.get("/v1/admin/entities/contact").json()["on_conflict"] == "server_wins"
+
+
+def test_adding_a_field_while_other_fields_are_edited_unsaved_asks_first(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/entities/account")
+    page.get_by_label("Label of phone").fill("Telephone")
+    add = page.locator("form", has=page.get_by_role("heading", name="Add a field"))
+    add.get_by_label("Name").fill("website")
+    asked: list[str] = []
+
+    def stay(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.once("dialog", stay)
+    add.get_by_role("button", name="Add field").click()
+
+    expect(page.get_by_label("Label of phone")).to_have_value("Telephone")
+    assert asked == ["beforeunload"]
+    assert all(
+        f["name"] != "website" for f in crm.get("/v1/admin/entities/account").json()["fields"]
+    )
+
+
+def test_a_bad_setting_among_good_ones_publishes_nothing_and_keeps_what_was_typed(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    before = crm.get("/v1/project").json()["version"]
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/entities")
+    page.get_by_label("On Conflict of contact").select_option(label="User Action")
+    page.get_by_label("Sync filter of account").evaluate(
+        "select => select.options[0].value = 'everyone'"  # what no option offers
+    )
+    page.get_by_label("Sync filter of account").select_option("everyone")
+
+    page.get_by_role("button", name="Save").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("sync_filter")
+    expect(page.get_by_label("On Conflict of contact")).to_have_value("user_action")
+    assert crm.get("/v1/project").json()["version"] == before
+    assert crm.get("/v1/admin/entities/contact").json()["on_conflict"] == "server_wins"
 
 
 def test_a_field_added_in_the_console_reaches_the_device(

@@ -194,3 +194,73 @@ def test_a_batch_the_server_refuses_whole_is_held_not_resent_forever(
     assert phone.sync().applied == 1
     assert server_values(crm, good)["name"] == "Good"
     assert phone.errors() == []
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [{"use": "device"}, {"use": "server"}, {"use": "merge", "fields": {"city": "device"}}],
+    ids=["device", "server", "merge"],
+)
+def test_a_remote_resolution_of_a_conflict_the_office_changed_since_is_refused_and_met_anew(
+    server: Server, crm: httpx.Client, choice: dict[str, object]
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone, phone="100", email="old@acme.example")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    [stale] = journal(crm, status="open")
+    office_edit(crm, record_id, phone="555", email="office@acme.example")  # after it opened
+    newest = server_values(crm, record_id)
+
+    answer = crm.post(f"/v1/admin/conflicts/{stale['id']}/resolve", json=choice)
+
+    assert answer.status_code == 409, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "conflict_superseded"
+    assert server_values(crm, record_id) == newest  # nothing the admin did not see overwritten
+    [met_anew] = journal(crm, status="open")
+    assert error["details"]["conflict_id"] == met_anew["id"] != stale["id"]
+    assert met_anew["server"] == newest
+    assert met_anew["device"]["city"] == "Kosice"
+    assert crm.get(f"/v1/admin/conflicts/{stale['id']}").json()["status"] == "superseded"
+
+    phone.sync()  # the phone keeps D in Sync errors, facing the newest server version
+    [error_shown] = phone.errors()
+    assert (error_shown["id"], error_shown["server"]) == (met_anew["id"], newest)
+    assert phone.get("account", record_id)["city"] == "Kosice"
+
+    decided = crm.post(f"/v1/admin/conflicts/{met_anew['id']}/resolve", json=choice)
+    assert decided.status_code == 200, decided.text
+    phone.sync()
+    assert phone.errors() == []
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+    if choice["use"] != "device":  # the device's version puts its own phone and email back
+        assert server_values(crm, record_id)["phone"] == "555"
+
+
+def test_a_choice_made_on_the_device_before_it_learns_its_conflict_was_met_anew_is_asked_again(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    [stale] = journal(crm, status="open")
+    office_edit(crm, record_id, phone="555")
+    assert (
+        crm.post(f"/v1/admin/conflicts/{stale['id']}/resolve", json={"use": "server"}).status_code
+        == 409
+    )
+    phone.resolve(stale["id"], "device")  # chosen on the server version it had seen
+
+    phone.sync()
+
+    [met_anew] = journal(crm, status="open")
+    [error_shown] = phone.errors()
+    assert (error_shown["id"], error_shown["choice"]) == (met_anew["id"], None)
+    assert server_values(crm, record_id)["phone"] == "555"
+    assert server_values(crm, record_id)["city"] == "Zilina"

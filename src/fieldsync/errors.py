@@ -7,6 +7,7 @@ FieldsyncError
 │   ├── Forbidden            403 the caller's role or device may not do this
 │   ├── NotFound             404 unknown entity, record, conflict…
 │   ├── Conflict             409 the request clashes with the current state
+│   │   └── Superseded       409 a choice for a conflict the server changed since
 │   ├── Gone                 410 resync_required: a cursor older than the horizon
 │   ├── PreconditionFailed   412 stale If-Match
 │   ├── PayloadTooLarge      413 a body or batch over the limits
@@ -81,6 +82,29 @@ class Conflict(ApiError):
 
     status = 409
     code = "conflict"
+
+
+class Superseded(Conflict):
+    """409: a choice for a conflict whose record the server changed after it opened.
+
+    Refused: nothing was written, and the conflict was met again with the newest
+    server version (`conflict_id` in the details, None when that left nothing to
+    decide)."""
+
+    code = "conflict_superseded"
+
+    def __init__(self, superseded: str, conflict_id: str | None) -> None:
+        again = (
+            f"decide again on conflict {conflict_id}"
+            if conflict_id
+            else "nothing is left to decide"
+        )
+        super().__init__(
+            "the server changed this record after the conflict opened, so nothing was "
+            f"written; the conflict was met again with the newest server version: {again}",
+            details={"superseded": superseded, "conflict_id": conflict_id},
+        )
+        self.conflict_id = conflict_id
 
 
 class Gone(ApiError):

@@ -1,36 +1,67 @@
-"""First phase of a sync: learn which open conflicts a console resolved meanwhile."""
+"""First phase of a sync: learn which open conflicts a console resolved (or met again)."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Any
 
+from fieldsync.conflicts import Kind
 from fieldsync.device.client import Client
 from fieldsync.device.rebase import Rebase, rebase
 from fieldsync.device.report import SyncReport
-from fieldsync.device.store import Store, among, loads
+from fieldsync.device.store import Store, among, dumps, loads
 
 # Conflict ids asked about per request (the server takes at most 5,000).
 ASK = 1000
 
 
 def fetch_resolutions(store: Store, client: Client, report: SyncReport) -> None:
-    """Apply the outcome of every local conflict that was resolved on the server."""
+    """Apply the outcome of every local conflict that was resolved on the server, and
+    follow those the server met again (a console's choice came after the record changed)."""
     ids = [r[0] for r in store.conn.execute("SELECT id FROM conflicts")]
     device_id = store.get_meta("device_id")
-    resolved: list[dict[str, Any]] = []
+    answers: list[dict[str, Any]] = []
     for start in range(0, len(ids), ASK):
         body = {"device_id": device_id, "ids": ids[start : start + ASK]}
-        answers = client.call("POST", "/v1/sync/conflicts", body)["conflicts"]
-        resolved += [a for a in answers if a["status"] == "resolved"]
-    if not resolved:
+        answered = client.call("POST", "/v1/sync/conflicts", body)["conflicts"]
+        answers += [a for a in answered if a["status"] != "open"]
+    if not answers:
         return
     with store.transaction() as conn:
-        conflicts = _conflicts(conn, [a["id"] for a in resolved])
-        settled = [(a, conflicts[a["id"]]) for a in resolved if a["id"] in conflicts]
+        conflicts = _conflicts(conn, [a["id"] for a in answers])
+        known = [(a, conflicts[a["id"]]) for a in answers if a["id"] in conflicts]
+        # Superseded with nothing left open: the server's record is the outcome.
+        settled = [(a, row) for a, row in known if not a.get("superseded_by")]
         rebase(conn, [_onto_outcome(answer, row) for answer, row in settled])
         conn.executemany("DELETE FROM conflicts WHERE id = ?", [(a["id"],) for a, _ in settled])
+        _met_again(conn, [(a, row) for a, row in known if a.get("superseded_by")])
     report.resolved_remotely += len(settled)
+
+
+def _met_again(conn: sqlite3.Connection, known: list[tuple[dict[str, Any], sqlite3.Row]]) -> None:
+    """Each conflict becomes the one that took its place: the same D facing the newest
+    server version, undecided (a choice made here on the older version is not applied
+    to one the user has not seen)."""
+    for answer, row in known:
+        server = dumps(answer["record"])
+        new_id, version, deleted = answer["superseded_by"], answer["version"], answer["deleted"]
+        conn.execute(
+            "UPDATE conflicts SET id = ?, kind = ?, server = ?, server_deleted = ?, "
+            "server_version = ?, choice = NULL, picks = NULL WHERE id = ?",
+            (new_id, _kind(row["device"], deleted), server, deleted, version, row["id"]),
+        )
+        conn.execute(
+            "UPDATE records SET conflict_id = ?, server_version = ?, server_data = ?, "
+            "server_deleted = ? WHERE entity = ? AND id = ?",
+            (new_id, version, server, deleted, row["entity"], row["record_id"]),
+        )
+
+
+def _kind(device: str | None, server_deleted: bool) -> str:
+    """What met what, as the push names it: the device's change, the server's state."""
+    if device is None:
+        return Kind.DELETE_UPDATE.value
+    return (Kind.UPDATE_DELETE if server_deleted else Kind.UPDATE_UPDATE).value
 
 
 def _conflicts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, sqlite3.Row]:

@@ -7,9 +7,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from fieldsync.conflicts import Choice, Op, Situation, decide, merge_fields
-from fieldsync.errors import Conflict, Unprocessable, ValidationFailed
-from fieldsync.project import Entity, apply_settings
+from fieldsync.clock import now
+from fieldsync.conflicts import (
+    Choice,
+    Op,
+    Outcome,
+    Situation,
+    decide,
+    differing,
+    merge_fields,
+    resolve,
+)
+from fieldsync.errors import Conflict, Superseded, Unprocessable, ValidationFailed
+from fieldsync.project import Detection, Entity, Policy, apply_settings
 from fieldsync.server import bulk, crm, journal, projects, records
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
@@ -27,48 +37,105 @@ def update_entity(conn: Connection, admin: Principal, name: str, changes: dict[s
 
 def resolve_conflict(
     conn: Connection, admin: Principal, entry_id: str, use: Choice, picks: dict[str, Choice]
-) -> journal.Entry:
-    """Settle an open User Action conflict from the console; the device receives the outcome."""
+) -> journal.Entry | Superseded:
+    """Settle an open User Action conflict from the console; the device receives the outcome.
+
+    A choice for a conflict whose record the server changed after it opened is refused,
+    as a device's is: the conflict is superseded and D meets the newest server version
+    again. The refusal is returned, not raised: the caller raises it once this
+    transaction is committed, which raising here would roll back.
+    """
     entry = journal.get(conn, entry_id)
     if not entry.is_open:
         raise Conflict("this conflict is not open any more", code="conflict_closed")
     row = entry.row
+    if use is Choice.MERGE and row["device"] is None:
+        raise _cannot_merge()
     entity = projects.entity(conn, row["entity"])
     current = records.get(conn, entity.name, row["record_id"])
     if current is None:
         raise Conflict("the record's tombstone was purged", code="record_purged")
-    situation = _situation(entity, row, current)
+    situation = _situation(row, current)
+    if current.version != row["server_version"]:
+        return _meet_again(conn, admin, entry, entity, situation, current)
     merged = None
     if use is Choice.MERGE:
-        if row["device"] is None or current.deleted:
-            raise Unprocessable("only two versions of a record can be merged", code="cannot_merge")
+        if current.deleted:
+            raise _cannot_merge()
         merged = merge_fields(row["device"], current.data, picks)
     outcome = decide(situation, use, merged)
-    if outcome.changed:
-        if outcome.result is not None:
-            try:
-                check_required(entity, outcome.result)
-            except ValidationFailed as failure:
-                raise failure.as_api_error() from None
-        records.save(conn, entity, current.id, outcome.result, actor=admin.user_id, current=current)
+    _write(conn, admin, entity, current, outcome)
     with bulk.Lane(conn) as lane:
         journal.settle(lane, entry.standing, outcome, admin.user_id)
     return journal.get(conn, entry.id)
 
 
-def _situation(entity: Entity, row: Any, current: StoredRecord) -> Situation:
-    device = row["device"]
+def _cannot_merge() -> Unprocessable:
+    return Unprocessable("only two versions of a record can be merged", code="cannot_merge")
+
+
+def _situation(row: Any, current: StoredRecord) -> Situation:
+    """D as the conflict met it, meeting the record as it is now, under the conflict's
+    own policy and detection."""
+    device, base = row["device"], row["base"]
+    known = base is not None and device is not None
     return Situation(
-        policy=entity.on_conflict,
-        detection=entity.conflict_detection,
+        policy=Policy(row["policy"]),
+        detection=Detection(row["detection"]),
         op=Op.DELETE if device is None else Op.UPDATE,
         device=device,
-        device_changed=frozenset(row["fields"]),
+        device_changed=differing(base, device) if known else frozenset(row["fields"]),
         server=current.data,
         server_deleted=current.deleted,
         server_modified=True,
         server_changed=current.changed_since(row["base_version"] or 0),
     )
+
+
+def _meet_again(
+    conn: Connection,
+    admin: Principal,
+    entry: journal.Entry,
+    entity: Entity,
+    situation: Situation,
+    current: StoredRecord,
+) -> Superseded:
+    """Supersede a conflict the server changed since, and meet D with the newest version:
+    a new open conflict, unless nothing is left to decide (both sides deleted the
+    record, or under field detection no overlapping change is left), which settles it."""
+    row = entry.row
+    outcome = resolve(situation)
+    _write(conn, admin, entity, current, outcome)
+    meeting = journal.Meeting(
+        entity=row["entity"],
+        record_id=row["record_id"],
+        change_id=row["change_id"],
+        base=row["base"],
+        base_version=row["base_version"],
+        server_version=current.version,
+        user_id=row["user_id"],
+        device_id=row["device_id"],
+    )
+    again = journal.new_entry(meeting, situation, outcome, now()) if outcome.is_conflict else None
+    with bulk.Lane(conn) as lane:
+        journal.supersede(lane, entry.standing, admin.user_id)
+        if again is not None:
+            journal.queue(lane, again)
+    return Superseded(entry.id, None if again is None else again["id"])
+
+
+def _write(
+    conn: Connection, admin: Principal, entity: Entity, current: StoredRecord, outcome: Outcome
+) -> None:
+    """Write an outcome that changes the record, once its required fields are checked."""
+    if not outcome.changed:
+        return
+    if outcome.result is not None:
+        try:
+            check_required(entity, outcome.result)
+        except ValidationFailed as failure:
+            raise failure.as_api_error() from None
+    records.save(conn, entity, current.id, outcome.result, actor=admin.user_id, current=current)
 
 
 def restore(

@@ -276,6 +276,39 @@ def standings(conn: Connection, device_id: str, ids: list[str]) -> list[Standing
     ]
 
 
+def open_ones(
+    conn: Connection, device_id: str, keys: list[tuple[str, str]]
+) -> dict[tuple[str, str], str]:
+    """The ids of the open conflicts `device_id` has on the records `keys` (entity, id)."""
+    if not keys:
+        return {}
+    query = sa.select(journal.c.entity, journal.c.record_id, journal.c.id).where(
+        journal.c.device_id == device_id,
+        journal.c.status == OPEN,
+        sa.tuple_(journal.c.entity, journal.c.record_id).in_(keys),
+    )
+    return {(entity, record_id): id_ for entity, record_id, id_ in conn.execute(query)}
+
+
+def successor(conn: Connection, entry: Entry) -> str | None:
+    """The id of the conflict that took a superseded entry's place (the next one its
+    device met on the same record), if there is one."""
+    row = entry.row
+    query = (
+        sa.select(journal.c.id)
+        .where(
+            journal.c.entity == row["entity"],
+            journal.c.record_id == row["record_id"],
+            journal.c.device_id == row["device_id"],
+            journal.c.created_at >= row["created_at"],
+            journal.c.id != entry.id,
+        )
+        .order_by(journal.c.created_at, journal.c.id)
+        .limit(1)
+    )
+    return conn.execute(query).scalar()
+
+
 def losing_values(entry: Entry) -> dict[str, Any] | None:
     """The values that lost in a resolved entry, to be written back by a restore.
 

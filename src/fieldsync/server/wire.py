@@ -171,6 +171,11 @@ class ConflictStatus(BaseModel):
     version: int | None
     deleted: bool
     record: dict[str, Any] | None
+    superseded_by: str | None = Field(
+        default=None,
+        description="for a superseded conflict, the open conflict of this device on the "
+        "same record that took its place, if there is one",
+    )
 
 
 class ConflictStatusOut(BaseModel):

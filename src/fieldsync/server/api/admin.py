@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from fieldsync.conflicts import Choice
+from fieldsync.errors import Superseded
 from fieldsync.server import admin, journal, projects, users
 from fieldsync.server.api.deps import JSON, Admin, Db, OrjsonRoute
 from fieldsync.server.wire import EntitySettingsIn, ResolveIn, RestoreIn, UserIn
@@ -84,10 +85,16 @@ def get_conflict(entry_id: str, _admin: Admin, db: Db) -> JSON:
 
 @router.post("/conflicts/{entry_id}/resolve")
 def resolve_conflict(entry_id: str, body: ResolveIn, who: Admin, db: Db) -> JSON:
-    """Remote resolution of an open User Action conflict; the device gets it next sync."""
+    """Remote resolution of an open User Action conflict; the device gets it next sync.
+
+    `409 conflict_superseded` when the server changed the record after the conflict
+    opened: nothing is written, and `details.conflict_id` names the new conflict
+    that shows the newest server version."""
     picks = {f: Choice(side) for f, side in body.fields.items()}
     with db.write() as conn:
         entry = admin.resolve_conflict(conn, who, entry_id, Choice(body.use), picks)
+    if isinstance(entry, Superseded):
+        raise entry  # once the new conflict is committed
     return JSON(entry.to_wire())
 
 

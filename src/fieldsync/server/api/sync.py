@@ -97,14 +97,21 @@ def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> JSON:
         entries = journal.standings(conn, body.device_id, body.ids)
         owned = [e for e in entries if e.user_id == caller.user_id]
         current = records.get_many(conn, [_record_key(e) for e in owned])
-    return JSON({"conflicts": [_status(e, current.get(_record_key(e))) for e in owned]})
+        superseded = [_record_key(e) for e in owned if e.status == journal.SUPERSEDED]
+        successors = journal.open_ones(conn, body.device_id, superseded)
+    return JSON({"conflicts": [_status(e, current.get(_record_key(e)), successors) for e in owned]})
 
 
 def _record_key(entry: journal.Standing) -> tuple[str, str]:
     return entry.entity, entry.record_id
 
 
-def _status(entry: journal.Standing, current: records.StoredRecord | None) -> dict[str, Any]:
+def _status(
+    entry: journal.Standing,
+    current: records.StoredRecord | None,
+    successors: dict[tuple[str, str], str],
+) -> dict[str, Any]:
+    superseded = entry.status == journal.SUPERSEDED
     return {
         "id": entry.id,
         "status": entry.status,
@@ -114,4 +121,5 @@ def _status(entry: journal.Standing, current: records.StoredRecord | None) -> di
         "version": current.version if current else None,
         "deleted": current.deleted if current else True,
         "record": None if current is None else current.data,
+        "superseded_by": successors.get(_record_key(entry)) if superseded else None,
     }

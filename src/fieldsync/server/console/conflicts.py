@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fieldsync.conflicts import differing
-from fieldsync.errors import ApiError
+from fieldsync.errors import ApiError, Superseded
 from fieldsync.forms import conflict_choice
 from fieldsync.server import admin, journal, projects, users
 from fieldsync.server.api.deps import Db
@@ -113,6 +113,8 @@ def _detail_page(
         entry = journal.get(conn, entry_id)
         names = users.usernames(conn)
         entity = projects.current(conn).entity(entry.row["entity"])
+        superseded = entry.row["status"] == journal.SUPERSEDED
+        successor = journal.successor(conn, entry) if superseded else None
     order = entity.field_names if entity else ()
     rows = _rows(entry.row, order)
     lost = None if entry.is_open else journal.losing_values(entry)
@@ -127,6 +129,7 @@ def _detail_page(
         names=names,
         lost=lost,
         mergeable=[r.name for r in rows if r.differs],
+        successor=successor,
         error=error,
     )
 
@@ -139,16 +142,33 @@ def conflict(entry_id: str, request: Request, current: Current, db: Db) -> HTMLR
 
 @router.post("/{entry_id}/resolve")
 def resolve(entry_id: str, request: Request, current: Current, form: Posted, db: Db) -> Response:
-    """Settle an open User Action conflict; the device receives the outcome next sync."""
+    """Settle an open User Action conflict; the device receives the outcome next sync.
+
+    A conflict whose record the server changed since it opened is not settled: the
+    page shows the conflict that took its place, with the newest server version."""
     try:
         use, picks = conflict_choice(form)
         with db.write() as conn:
-            admin.resolve_conflict(conn, current.admin, entry_id, use, picks)
+            entry = admin.resolve_conflict(conn, current.admin, entry_id, use, picks)
     except ValueError:
         return _detail_page(request, current, db, entry_id, "Choose device, server or merge.", 422)
     except ApiError as failure:
         return _detail_page(request, current, db, entry_id, failure.message, failure.status)
+    if isinstance(entry, Superseded):
+        shown = entry.conflict_id or entry_id
+        return _detail_page(request, current, db, shown, _met_again(entry), entry.status)
     return redirect(f"/admin/conflicts/{entry_id}", "resolved")
+
+
+def _met_again(refusal: Superseded) -> str:
+    """What the admin is told when their choice came after the server changed the record."""
+    told = (
+        "Not resolved: the server changed this record after the conflict opened, "
+        "so nothing was written."
+    )
+    if refusal.conflict_id is None:
+        return f"{told} Met again with the newest server version, nothing was left to decide."
+    return f"{told} Below is the conflict again with the newest server version; choose again."
 
 
 @router.post("/{entry_id}/restore")

@@ -23,11 +23,24 @@ def _text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+# The settings each row of the Entities page edits; a field is named `setting.entity`.
+SETTINGS = ("label", "on_conflict", "conflict_detection", "sync_filter")
+
+
 def _list_page(
-    request: Request, current: Session, db: Db, error: str | None = None, status: int = 200
+    request: Request,
+    current: Session,
+    db: Db,
+    error: str | None = None,
+    status: int = 200,
+    typed: FormData | None = None,
 ) -> HTMLResponse:
+    """The Entities page; `typed`: a refused form, whose values it shows again."""
     with db.read() as conn:
         project = projects.current(conn)
+    shown = [
+        {**e.to_dict(), **_changes(e, typed)} if typed else e.to_dict() for e in project.entities
+    ]
     return page(
         request,
         "entities.html",
@@ -35,6 +48,7 @@ def _list_page(
         session=current,
         nav="entities",
         project=project,
+        shown=shown,
         detections=[d.value for d in Detection],
         filters=[f.value for f in SyncFilter],
         error=error,
@@ -47,20 +61,26 @@ def entities(request: Request, current: Current, db: Db) -> HTMLResponse:
     return _list_page(request, current, db)
 
 
-@router.post("/{name}")
-def save_settings(name: str, request: Request, current: Current, form: Posted, db: Db) -> Response:
-    """Publish the entity's new settings as the next project version."""
-    changes = {
-        key: _text(form, key)
-        for key in ("label", "on_conflict", "conflict_detection", "sync_filter")
-        if _text(form, key)
-    }
+@router.post("")
+def save_settings(request: Request, current: Current, form: Posted, db: Db) -> Response:
+    """Publish what the form changed, of every entity at once; nothing when one is refused."""
     try:
         with db.write() as conn:
-            admin.update_entity(conn, current.admin, name, changes)
+            changed = {e.name: _changes(e, form) for e in projects.current(conn).entities}
+            for name, changes in changed.items():
+                if changes:
+                    admin.update_entity(conn, current.admin, name, changes)
     except ApiError as failure:
-        return _list_page(request, current, db, failure.message, failure.status)
-    return redirect("/admin/entities", "saved")
+        return _list_page(request, current, db, failure.message, failure.status, form)
+    return redirect("/admin/entities", "saved" if any(changed.values()) else "unchanged")
+
+
+def _changes(entity: Entity, form: FormData) -> dict[str, str]:
+    """The settings of `entity` whose value in the form differs from the stored one (a
+    field left empty changes nothing)."""
+    stored = entity.to_dict()
+    typed = {key: _text(form, f"{key}.{entity.name}") for key in SETTINGS}
+    return {key: value for key, value in typed.items() if value and value != stored[key]}
 
 
 def _fields_page(

@@ -8,6 +8,7 @@ from fieldsync.web import Pages
 # What a redirect after a successful form may say; only these codes are shown.
 NOTICES = {
     "saved": "Saved. Devices receive the new settings at their next sync.",
+    "unchanged": "Nothing was changed, so nothing was published.",
     "field_added": "Field added. Devices receive it at their next sync.",
     "resolved": "Resolved. The device receives the outcome at its next sync.",
     "restored": "Restored as a new server change; devices receive it at their next sync.",

@@ -18,6 +18,23 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  // A form that would lose what was typed in it asks before the page is left unsaved
+  // (by a link, or by sending another form).
+  for (const form of document.querySelectorAll("form[data-warn-unsaved]")) {
+    let unsaved = false;
+    const note = (event) => {
+      if (event.target.form === form) unsaved = true;
+    };
+    document.addEventListener("input", note);
+    document.addEventListener("change", note);
+    form.addEventListener("submit", () => {
+      unsaved = false;
+    });
+    window.addEventListener("beforeunload", (event) => {
+      if (unsaved) event.preventDefault();
+    });
+  }
+
   // The per-field merge picks show only when "Merge" is chosen.
   for (const merge of document.querySelectorAll("fieldset[data-show-when]")) {
     const form = merge.closest("form");
