@@ -155,6 +155,27 @@ def test_a_stale_record_form_asks_only_about_fields_both_changed_and_keeps_what_
     assert device.get("account", record_id) is None
 
 
+def test_a_record_form_without_a_version_is_refused_and_keeps_what_was_typed(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    device = server.device("tablet", "alice")
+    record_id = synced_account(device, name="Acme", phone="100")
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/records/account/{record_id}")
+    page.locator('form.record-form input[name="version"]').evaluate(
+        "input => { input.value = 'latest'; }"
+    )
+    page.get_by_label("Phone").fill("555")
+    with page.expect_response(re.compile(r"/admin/records/account/")) as answer:
+        page.get_by_role("button", name="Save").click()
+    assert answer.value.status == 400
+    expect(page.get_by_role("alert")).to_have_text(
+        "the form has no record version; reload the record"
+    )
+    expect(page.get_by_label("Phone")).to_have_value("555")
+    assert server_values(crm, record_id)["phone"] == "100"
+
+
 def test_users_are_added_given_passwords_and_disabled(
     page: Page, server: Server, crm: httpx.Client
 ) -> None:
