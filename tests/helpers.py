@@ -66,3 +66,44 @@ def create_batch(device_id: str, *record_ids: str, name: str = "Once") -> dict[s
             for i, record_id in enumerate(record_ids)
         ],
     }
+
+
+# Values a form must not touch when the user changes something else: a retired
+# picklist value, line breaks (also CR LF and a leading one), surrounding spaces,
+# a zero, a false, a null, a decimal, a date, a datetime with an offset.
+AWKWARD = {
+    "name": "  Acme  ",
+    "phone": "100",
+    "email": None,
+    "street": "Main St 1\nBuilding B",
+    "city": "Bratislava",
+    "zip": None,
+    "country": None,
+    "revenue": 1234.5,
+    "employees": 0,
+    "industry": "Retail",
+    "description": "\nFirst line\r\nsecond line\n",
+    "active": False,
+    "founded": "1999-12-31",
+    "visited": "2026-11-26T09:30:00+02:00",
+}
+
+
+def awkward_account(admin: httpx.Client) -> str:
+    """An account holding `AWKWARD`, whose industry "Retail" is then retired from the options."""
+    fields = admin.get("/v1/admin/entities/account").json()["fields"]
+    added = [
+        {"name": "founded", "type": "date", "label": "Founded"},
+        {"name": "visited", "type": "datetime", "label": "Visited"},
+    ]
+    set_entity(admin, "account", fields=fields + added)
+    created = admin.post("/v1/entities/account/records", json=AWKWARD)
+    assert created.status_code == 201, created.text
+    retired = [
+        f | {"options": [o for o in f["options"] if o != "Retail"]}
+        if f["name"] == "industry"
+        else f
+        for f in fields
+    ]
+    set_entity(admin, "account", fields=retired + added)
+    return str(created.json()["id"])

@@ -8,7 +8,15 @@ import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 from tests.conftest import Server
-from tests.helpers import office_edit, server_values, set_entity, synced_account
+from tests.helpers import (
+    AWKWARD,
+    awkward_account,
+    office_edit,
+    server_record,
+    server_values,
+    set_entity,
+    synced_account,
+)
 from tests.test_console import log_in
 
 from fieldsync.errors import ServerRefused
@@ -146,7 +154,30 @@ def test_a_bad_field_is_refused_with_a_message_and_nothing_published(
     assert crm.get("/v1/project").json()["version"] == before
 
 
-def test_a_stale_record_form_is_refused_and_a_fresh_one_saved(
+def test_saving_only_the_phone_keeps_every_other_value_byte_for_byte(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    record_id = awkward_account(crm)
+    device = server.device("tablet", "alice")
+    device.sync()
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/records/account/{record_id}")
+    expect(page.get_by_label("Industry")).to_have_value("Retail")  # retired, still shown
+    expect(page.get_by_label("Street")).to_have_value("Main St 1\nBuilding B")
+    page.get_by_label("Phone").fill("200")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_have_text("Record saved.")
+    assert server_values(crm, record_id) == {**AWKWARD, "phone": "200"}
+
+    version = server_record(crm, record_id)["version"]
+    page.get_by_role("button", name="Save").click()  # nothing changed: nothing written
+    expect(page.get_by_role("status")).to_have_text("Record saved.")
+    assert server_record(crm, record_id)["version"] == version
+    device.sync()
+    assert device.get("account", record_id) == {**AWKWARD, "phone": "200"}
+
+
+def test_a_stale_record_form_merges_edits_of_other_fields(
     page: Page, server: Server, crm: httpx.Client
 ) -> None:
     device = server.device("tablet", "alice")
@@ -157,19 +188,51 @@ def test_a_stale_record_form_is_refused_and_a_fresh_one_saved(
     page.get_by_label("Phone").fill("555")
     office_edit(crm, record_id, city="Vienna")  # someone else saves first
     page.get_by_role("button", name="Save").click()
-    expect(page.get_by_role("alert")).to_contain_text("reload it and try again")
-    assert server_values(crm, record_id)["phone"] == "100"
-    expect(page.get_by_label("City")).to_have_value("Vienna")  # the form shows what is stored now
+    expect(page.get_by_role("status")).to_have_text(
+        "Record saved, together with the changes someone else saved meanwhile."
+    )
+    saved = server_values(crm, record_id)
+    assert (saved["phone"], saved["city"]) == ("555", "Vienna")
+    expect(page.get_by_label("City")).to_have_value("Vienna")
+    device.sync()
+    assert device.get("account", record_id) == server_values(crm, record_id)
 
+
+def test_a_stale_record_form_asks_only_about_fields_both_changed_and_keeps_what_was_typed(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    device = server.device("tablet", "alice")
+    record_id = synced_account(device, name="Acme", phone="100")
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/records/account/{record_id}")
     page.get_by_label("Phone").fill("555")
+    page.get_by_label("Email").fill("mine@acme.example")
+    office_edit(crm, record_id, phone="777", city="Vienna")  # someone else saves first
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("alert")).to_contain_text("Someone else changed Phone meanwhile")
+    clash = page.locator('.clash[data-field="phone"]')
+    expect(clash.locator(".theirs")).to_have_text("777")
+    expect(clash.locator(".yours")).to_have_text("555")
+    expect(page.locator(".clash")).to_have_count(1)  # email and city are no question
+    expect(page.get_by_label("Phone")).to_have_value("555")
+    expect(page.get_by_label("Email")).to_have_value("mine@acme.example")
+    expect(page.get_by_label("City")).to_have_value("Vienna")
+    assert server_values(crm, record_id)["phone"] == "777"  # nothing written yet
+
     page.get_by_label("Employees").fill("forty")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("alert")).to_have_text("Employees must be a number, not 'forty'")
+    expect(page.get_by_label("Phone")).to_have_value("555")
     page.get_by_label("Employees").fill("40")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("Record saved.")
     saved = server_values(crm, record_id)
-    assert (saved["phone"], saved["employees"], saved["city"]) == ("555", 40, "Vienna")
+    assert (saved["phone"], saved["email"], saved["city"], saved["employees"]) == (
+        "555",
+        "mine@acme.example",
+        "Vienna",
+        40,
+    )
     device.sync()
     assert device.get("account", record_id) == server_values(crm, record_id)
 
@@ -178,6 +241,27 @@ def test_a_stale_record_form_is_refused_and_a_fresh_one_saved(
     expect(page.get_by_role("status")).to_have_text("Record deleted.")
     device.sync()
     assert device.get("account", record_id) is None
+
+
+def test_a_record_form_without_a_version_is_refused_and_keeps_what_was_typed(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    device = server.device("tablet", "alice")
+    record_id = synced_account(device, name="Acme", phone="100")
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/records/account/{record_id}")
+    page.locator('form.record-form input[name="version"]').evaluate(
+        "input => { input.value = 'latest'; }"
+    )
+    page.get_by_label("Phone").fill("555")
+    with page.expect_response(re.compile(r"/admin/records/account/")) as answer:
+        page.get_by_role("button", name="Save").click()
+    assert answer.value.status == 400
+    expect(page.get_by_role("alert")).to_have_text(
+        "the form has no record version; reload the record"
+    )
+    expect(page.get_by_label("Phone")).to_have_value("555")
+    assert server_values(crm, record_id)["phone"] == "100"
 
 
 def test_users_are_added_given_passwords_and_disabled(

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from tests.conftest import Server
-from tests.helpers import office_edit, server_values, set_entity
+from tests.helpers import AWKWARD, awkward_account, office_edit, server_values, set_entity
 
 from fieldsync.device import Device
 from fieldsync.device.app import create_app
@@ -94,6 +94,26 @@ def test_a_user_action_conflict_is_merged_field_by_field_on_the_phone(
         assert merged == server_values(crm, record_id)
         assert merged is not None
         assert (merged["phone"], merged["email"]) == ("200", "office@acme.example")
+
+
+def test_saving_only_the_phone_on_the_phone_keeps_every_other_value_byte_for_byte(
+    phone: Page, server: Server, crm: httpx.Client
+) -> None:
+    record_id = awkward_account(crm)
+    with app_for(server, "phone") as url:
+        phone.goto(url)
+        sync(phone)
+        phone.goto(f"{url}/e/account/{record_id}")
+        expect(phone.get_by_label("Industry")).to_have_value("Retail")  # retired, still shown
+        expect(phone.get_by_label("Street")).to_have_value("Main St 1\nBuilding B")
+        phone.get_by_label("Phone").fill("200")
+        phone.get_by_role("button", name="Save").click()
+        expect(phone.get_by_role("status")).to_have_text("Saved on this device.")
+        assert Device(server.tmp / "phone").get("account", record_id) == {**AWKWARD, "phone": "200"}
+
+        sync(phone)
+        expect(phone.locator("#errors-banner")).to_be_hidden()
+        assert server_values(crm, record_id) == {**AWKWARD, "phone": "200"}
 
 
 def test_a_refused_change_is_explained_fixed_and_retried(

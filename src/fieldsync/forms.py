@@ -34,14 +34,44 @@ def typed(fdef: Field, text: str) -> Any:
     return text
 
 
-def form_values(entity: Entity, form: Any, prefix: str = "f.") -> dict[str, Any]:
-    """The entity's fields present in a submitted form (`prefix` + name), typed."""
+def shown(value: Any) -> str:
+    """The text a record form shows for a stored value (and sends back untouched)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _same_text(sent: str, shown_text: str) -> bool:
+    # Browsers send every line break of a form as CR LF (the HTML form encoding).
+    return sent.replace("\r\n", "\n") == shown_text.replace("\r\n", "\n")
+
+
+def changed_values(entity: Entity, form: Any) -> dict[str, Any]:
+    """The fields the user changed in a submitted record form, typed.
+
+    Beside each input `f.NAME` the form carries `o.NAME`, the text the input was
+    shown with; a field whose input still holds it is left out, so its stored value
+    survives byte for byte (a retired picklist value, spaces, line breaks, a decimal
+    written otherwise). A field without `o.NAME` counts as changed. Line breaks of a
+    changed value are stored as LF, whatever the browser sent.
+    """
     values = {}
     for fdef in entity.fields:
-        text = form.get(prefix + fdef.name)
-        if isinstance(text, str):
-            values[fdef.name] = typed(fdef, text)
+        text = form.get("f." + fdef.name)
+        if not isinstance(text, str):
+            continue
+        original = form.get("o." + fdef.name)
+        if isinstance(original, str) and _same_text(text, original):
+            continue
+        values[fdef.name] = typed(fdef, text.replace("\r\n", "\n"))
     return values
+
+
+def submitted_texts(entity: Entity, form: Any, prefix: str) -> dict[str, Any]:
+    """The texts a submitted record form holds for each field (`prefix` + name)."""
+    return {f.name: form.get(prefix + f.name) for f in entity.fields}
 
 
 def conflict_choice(form: Any) -> tuple[Choice, dict[str, Choice]]:

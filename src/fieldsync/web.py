@@ -16,6 +16,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
 from fieldsync.errors import ApiError, ValidationFailed
+from fieldsync.forms import shown
 
 HEADERS = {
     "Content-Security-Policy": (
@@ -43,6 +44,7 @@ class Pages:
             trim_blocks=True,
             lstrip_blocks=True,
         )
+        self.env.filters["shown"] = shown  # a value as the shared record form shows it
         self.env.globals.update(globals_)
 
     def page(

@@ -14,7 +14,7 @@ from fieldsync.device.app.render import device, page, redirect, syncer
 from fieldsync.device.app.words import plain_words
 from fieldsync.device.store import loads
 from fieldsync.errors import ValidationFailed
-from fieldsync.forms import form_values
+from fieldsync.forms import changed_values, submitted_texts
 from fieldsync.project import Entity, FieldType
 
 router = APIRouter(prefix="/e")
@@ -70,8 +70,10 @@ def _form_page(
     if record_id and (row is None or row["data"] is None):
         return page(request, "missing.html", 404, entity=entity)
     values: dict[str, Any] = loads(row["data"]) if row else {}
-    if submitted is not None:  # show what was typed
-        values = {f.name: submitted.get(f"f.{f.name}") for f in entity.fields}
+    originals = values
+    if submitted is not None:  # show what was typed, against what the form was loaded with
+        values = submitted_texts(entity, submitted, "f.")
+        originals = submitted_texts(entity, submitted, "o.")
     rejection = loads(row["error"]) if row and row["error"] else None
     return page(
         request,
@@ -81,6 +83,7 @@ def _form_page(
         record_id=record_id,
         row=row,
         values=values,
+        originals=originals,
         pickers=_pickers(shown, entity),
         rejection=rejection,
         rejection_words=plain_words(entity, rejection) if rejection else None,
@@ -105,7 +108,7 @@ def create(entity: str, request: Request, form: Posted) -> Response:
     """Create the record on the device; the next sync sends it."""
     shown = device(request)
     try:
-        values = form_values(shown.entity(entity), form)
+        values = changed_values(shown.entity(entity), form)
         record_id = shown.create(entity, {k: v for k, v in values.items() if v is not None})
     except ValidationFailed as failure:
         return _form_page(request, entity, None, failure.message, form)
@@ -118,7 +121,7 @@ def save(entity: str, record_id: str, request: Request, form: Posted) -> Respons
     """Save the fields the form changed (saving a rejected record retries it)."""
     shown = device(request)
     try:
-        values = form_values(shown.entity(entity), form)
+        values = changed_values(shown.entity(entity), form)
         before = shown.get(entity, record_id) or {}
         changed = {k: v for k, v in values.items() if before.get(k) != v}
         row = shown.store.row(entity, record_id)

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from fieldsync.errors import ApiError, PreconditionFailed, ValidationFailed
-from fieldsync.forms import form_values
+from fieldsync.errors import ApiError, BadRequest, ValidationFailed
+from fieldsync.forms import changed_values, shown, submitted_texts
 from fieldsync.server import crm, projects, users
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted, Session
+from fieldsync.server.records import StoredRecord
 
 router = APIRouter(prefix="/records")
 PAGE = 50
@@ -70,16 +72,19 @@ def _form_page(
     record_id: str | None,
     error: str | None = None,
     status: int = 200,
-    submitted: FormData | None = None,
+    submitted: Mapping[str, Any] | None = None,
+    clashes: Mapping[str, Any] | None = None,
 ) -> HTMLResponse:
     with db.read() as conn:
         entity = projects.entity(conn, entity_name)
         stored = crm.read(conn, current.admin, entity_name, record_id) if record_id else None
         names = users.usernames(conn)
     values: dict[str, Any] = stored.data if stored else {}
+    originals = values
     version: object = stored.version if stored else None
     if submitted is not None:  # show what was typed, against the version it was typed on
-        values = {f.name: submitted.get(f"f.{f.name}") for f in entity.fields}
+        values = submitted_texts(entity, submitted, "f.")
+        originals = submitted_texts(entity, submitted, "o.")
         version = submitted.get("version")
     return page(
         request,
@@ -90,7 +95,9 @@ def _form_page(
         entity=entity,
         record=stored,
         values=values,
+        originals=originals,
         version=version,
+        clashes=clashes or {},
         owner=names.get(stored.owner_id, stored.owner_id) if stored else None,
         error=error,
     )
@@ -113,7 +120,7 @@ def create(entity: str, request: Request, current: Current, form: Posted, db: Db
     """Create a record from the form."""
     try:
         with db.write() as conn:
-            typed = form_values(projects.entity(conn, entity), form)
+            typed = changed_values(projects.entity(conn, entity), form)
             values = {k: v for k, v in typed.items() if v is not None}
             stored = crm.create(conn, current.admin, entity, values)
     except ValidationFailed as failure:
@@ -127,28 +134,69 @@ def create(entity: str, request: Request, current: Current, form: Posted, db: Db
 def save(
     entity: str, record_id: str, request: Request, current: Current, form: Posted, db: Db
 ) -> Response:
-    """Write the fields the form changed, refusing a stale form (as If-Match does)."""
+    """Write the fields the form changed, over the newest version of the record.
+
+    When someone else saved the record since the form was loaded, their changes stay;
+    only a field both changed, to different values, is asked about, and nothing is
+    written until the form is saved again.
+    """
     try:
         with db.write() as conn:
-            typed = form_values(projects.entity(conn, entity), form)
-            before = crm.read(conn, current.admin, entity, record_id)
-            changed = {k: v for k, v in typed.items() if before.data.get(k) != v}
-            crm.update(conn, current.admin, entity, record_id, changed, str(form.get("version")))
+            shape = projects.entity(conn, entity)
+            edited = changed_values(shape, form)
+            newest = crm.read(conn, current.admin, entity, record_id)
+            seen = _form_version(form)
+            clashes = _clashes(newest, seen, edited)
+            if not clashes:
+                crm.update(conn, current.admin, entity, record_id, edited, str(newest.version))
     except ValidationFailed as failure:
         return _form_page(request, current, db, entity, record_id, failure.message, 422, form)
     except ApiError as failure:
-        stale = isinstance(failure, PreconditionFailed)  # show what is stored now
         return _form_page(
-            request,
-            current,
-            db,
-            entity,
-            record_id,
-            failure.message,
-            failure.status,
-            None if stale else form,
+            request, current, db, entity, record_id, failure.message, failure.status, form
         )
-    return redirect(f"/admin/records/{entity}/{record_id}", "record_saved")
+    if clashes:
+        labels = ", ".join(f.label or f.name for f in shape.fields if f.name in clashes)
+        message = (
+            f"Someone else changed {labels} meanwhile. Their value and what you typed are "
+            "shown below; saving again keeps what you typed."
+        )
+        rebased = _rebased(form, newest, edited)
+        return _form_page(request, current, db, entity, record_id, message, 409, rebased, clashes)
+    notice = "record_saved" if newest.version == seen else "record_merged"
+    return redirect(f"/admin/records/{entity}/{record_id}", notice)
+
+
+def _form_version(form: FormData) -> int:
+    """The record version the form was loaded at."""
+    try:
+        return int(str(form.get("version")))
+    except ValueError:
+        raise BadRequest(
+            "the form has no record version; reload the record", code="bad_form"
+        ) from None
+
+
+def _clashes(newest: StoredRecord, seen: int, edited: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields the form changed that someone else changed since `seen` to another
+    value, with their value now (a deleted record has none: the update refuses it)."""
+    if newest.deleted:
+        return {}
+    theirs = newest.changed_since(seen)
+    return {
+        name: newest.data.get(name)
+        for name, value in edited.items()
+        if name in theirs and newest.data.get(name) != value
+    }
+
+
+def _rebased(form: FormData, newest: StoredRecord, edited: Mapping[str, Any]) -> dict[str, Any]:
+    """The form over the newest version: what was typed in the fields the user changed,
+    the newest values in the others."""
+    texts: dict[str, Any] = {f"o.{name}": shown(value) for name, value in newest.data.items()}
+    texts |= {f"f.{name}": shown(value) for name, value in newest.data.items()}
+    texts |= {f"f.{name}": form.get(f"f.{name}") for name in edited}
+    return {**texts, "version": newest.version}
 
 
 @router.post("/{entity}/{record_id}/delete")
