@@ -10,8 +10,10 @@ import httpx
 from fieldsync.device import Device
 
 
-def set_entity(admin: httpx.Client, entity: str, **settings: Any) -> None:
-    response = admin.put(f"/v1/admin/entities/{entity}", json=settings)
+def set_entity(admin: httpx.Client, entity: str, *, confirm: bool = False, **settings: Any) -> None:
+    """Change an entity's settings; `confirm` for a change that breaks stored values."""
+    params = {"confirm": "true"} if confirm else {}
+    response = admin.put(f"/v1/admin/entities/{entity}", params=params, json=settings)
     assert response.status_code == 200, response.text
 
 

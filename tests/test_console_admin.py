@@ -329,3 +329,29 @@ def test_the_dashboard_counts_syncs_and_conflicts_per_policy(
     expect(today.locator("td").nth(2)).to_have_text("1")  # one Server Wins conflict
     expect(page.locator("svg.chart rect.bar.server_wins")).to_have_count(1)
     expect(page.locator(".stat", has_text="records")).to_contain_text(re.compile(r"^\s*1\b"))
+
+
+def test_making_a_field_required_that_records_leave_empty_asks_for_confirmation(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    device = server.device("tablet", "alice")
+    synced_account(device, phone=None)
+    before = crm.get("/v1/project").json()["version"]
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/entities/account")
+    page.get_by_label("phone is required").check()
+    page.get_by_label("Label of phone").fill("Telephone")
+    page.get_by_role("button", name="Save fields").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("account.phone made required")
+    report = page.locator("section", has=page.get_by_role("heading", name="What this change"))
+    expect(report).to_contain_text("values of 1 record no longer fit")
+    expect(report).to_contain_text(device.device_id)
+    expect(report).to_contain_text("unknown to the server")
+    assert crm.get("/v1/project").json()["version"] == before
+
+    report.get_by_role("button", name="Apply this change anyway").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved")
+    expect(page.get_by_label("Label of phone")).to_have_value("Telephone")
+    phone = crm.get("/v1/admin/entities/account").json()["fields"][1]
+    assert (phone["name"], phone["required"], phone["label"]) == ("phone", True, "Telephone")

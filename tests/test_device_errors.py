@@ -14,12 +14,13 @@ from helpers import journal, office_edit, server_values, set_entity, synced_acco
 def test_rejected_change_is_kept_until_fixed_and_retried(server: Server, crm: httpx.Client) -> None:
     phone = server.device("phone", "alice")
     record_id = synced_account(phone)
-    # The admin makes email required after the phone downloaded the project.
+    # The admin makes email required after the phone downloaded the project (confirming
+    # that the stored record now lacks it).
     fields = crm.get("/v1/admin/entities/account").json()["fields"]
     for f in fields:
         if f["name"] == "email":
             f["required"] = True
-    set_entity(crm, "account", fields=fields)
+    set_entity(crm, "account", fields=fields, confirm=True)
     phone.update("account", record_id, {"city": "Kosice"})
     other = phone.create("account", {"name": "Other", "email": "o@example.com"})
     report = phone.sync()
@@ -41,7 +42,7 @@ def test_discarding_a_rejected_change_returns_to_the_server_version(
 ) -> None:
     phone = server.device("phone", "alice")
     record_id = synced_account(phone)
-    set_entity(crm, "account", fields=_shorter_city(crm))  # after the phone's download
+    set_entity(crm, "account", fields=_shorter_city(crm), confirm=True)  # after the download
     phone.update("account", record_id, {"city": "Kosice"})
     office_edit(crm, record_id, phone="555")  # the server moves on meanwhile
     phone.sync()

@@ -40,6 +40,19 @@ def test_openapi_lists_every_endpoint_of_the_contract(server: Server) -> None:
     assert push["security"] == [{"HTTPBearer": []}]
 
 
+def test_openapi_documents_the_dry_run_and_confirmation_of_entity_changes(
+    server: Server,
+) -> None:
+    document = httpx.get(f"{server.url}/openapi.json").json()
+    put = document["paths"]["/v1/admin/entities/{name}"]["put"]
+    params = {p["name"]: p["schema"]["type"] for p in put["parameters"] if p["in"] == "query"}
+    assert params == {"dry_run": "boolean", "confirm": "boolean"}
+    refused = put["responses"]["409"]["content"]["application/json"]["schema"]["$ref"]
+    assert refused.endswith("/DestructiveOut")
+    report = document["components"]["schemas"]["CustomizationReport"]["properties"]
+    assert {"destructive", "breakages", "devices", "pending_edits"} <= set(report)
+
+
 def test_health_needs_no_token(server: Server) -> None:
     assert httpx.get(f"{server.url}/health").json() == {"status": "ok"}
 

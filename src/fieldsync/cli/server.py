@@ -14,7 +14,7 @@ import yaml
 
 from fieldsync.cli.common import DbOption, console, failures
 from fieldsync.project import project_from_dict
-from fieldsync.server import admin, cursors, migrate, projects, tombstones, users
+from fieldsync.server import admin, cursors, customization, migrate, projects, tombstones, users
 from fieldsync.server.db import Database
 from fieldsync.server.users import Principal
 
@@ -114,16 +114,48 @@ def project_export(file: Path, db: DbOption = None) -> None:
 
 
 @project_app.command("import")
-def project_import(file: Path, db: DbOption = None) -> None:
+def project_import(
+    file: Path,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what it would break; publish nothing.")
+    ] = False,
+    confirm: Annotated[
+        bool, typer.Option("--confirm", help="Publish it even if it breaks stored data.")
+    ] = False,
+    db: DbOption = None,
+) -> None:
     """Publish a project from a YAML file as the next version.
 
-    Example: fieldsync project import project.yaml
+    A project that drops entities or fields, or that stored values no longer fit, is
+    refused unless --confirm; --dry-run shows what it would break.
+
+    Example: fieldsync project import project.yaml --dry-run
     """
+    if dry_run and confirm:
+        raise typer.BadParameter("--dry-run and --confirm exclude each other")
     with failures():
-        data = yaml.safe_load(file.read_text())
-        with _database(db) as database, database.write() as conn:
-            published = projects.replace_all(conn, project_from_dict(data), None)
+        imported = project_from_dict(yaml.safe_load(file.read_text()))
+        with _database(db) as database:
+            if dry_run:
+                with database.read() as conn:
+                    _show(admin.preview_import(conn, imported))
+                return
+            with database.write() as conn:
+                published = admin.import_project(conn, None, imported, confirm=confirm)
     console.print(f"published project version {published.version}")
+
+
+def _show(report: customization.Report) -> None:
+    """A dry run's report, one line per breakage."""
+    if not report.destructive:
+        console.print("nothing stored is broken by this change; nothing was published")
+        return
+    console.print("this change would break (nothing was published):")
+    for breakage in report.breakages:
+        console.print(f"  {breakage.message()}", markup=False)
+    console.print(f"devices that synced: {', '.join(report.devices) or 'none'}", markup=False)
+    console.print(customization.PENDING_EDITS)
+    console.print("publish it with --confirm")
 
 
 @project_app.command("set")

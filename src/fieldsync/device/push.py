@@ -275,7 +275,8 @@ def _change(row: Pending, change_id: str) -> tuple[dict[str, Any], Any]:
     elif row["state"] == DELETED:
         change.update(op="delete", fields={})
     else:
-        change.update(op="update", fields={f: data.get(f) for f in differing(base, data)})
+        # A field D lacks is not the device's change: the project dropped it since base.
+        change.update(op="update", fields={f: data[f] for f in differing(base, data) if f in data})
     if row["choice"] is not None:
         change.update(
             resolves=row["conflict_id"],

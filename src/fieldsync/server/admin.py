@@ -19,8 +19,8 @@ from fieldsync.conflicts import (
     resolve,
 )
 from fieldsync.errors import Conflict, Superseded, Unprocessable, ValidationFailed
-from fieldsync.project import Detection, Entity, Policy, apply_settings
-from fieldsync.server import bulk, crm, journal, projects, records
+from fieldsync.project import Detection, Entity, Policy, Project, apply_settings, with_entity
+from fieldsync.server import bulk, crm, customization, journal, projects, records
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
 from fieldsync.server.schema import journal as journal_table
@@ -28,11 +28,43 @@ from fieldsync.server.users import Principal
 from fieldsync.validation import check_required
 
 
-def update_entity(conn: Connection, admin: Principal, name: str, changes: dict[str, Any]) -> Entity:
-    """Change an entity's settings and publish the next project version."""
-    changed = apply_settings(projects.entity(conn, name), changes)
+def update_entity(
+    conn: Connection,
+    admin: Principal,
+    name: str,
+    changes: dict[str, Any],
+    *,
+    confirm: bool = False,
+) -> Entity:
+    """Change an entity's settings and publish the next project version.
+
+    A destructive change is refused (409 `destructive_change`) unless `confirm`.
+    """
+    before = projects.current(conn)
+    changed = apply_settings(projects.entity_in(before, name), changes)
+    customization.guard(conn, before, with_entity(before, changed), confirm=confirm)
     projects.publish_entity(conn, changed, admin.user_id)
     return changed
+
+
+def preview_entity(conn: Connection, name: str, changes: dict[str, Any]) -> customization.Report:
+    """What changing an entity's settings would break; nothing is changed."""
+    before = projects.current(conn)
+    changed = apply_settings(projects.entity_in(before, name), changes)
+    return customization.report(conn, before, with_entity(before, changed))
+
+
+def import_project(
+    conn: Connection, user_id: str | None, imported: Project, *, confirm: bool = False
+) -> Project:
+    """Publish an imported project as the next version; a destructive one only if `confirm`."""
+    customization.guard(conn, projects.current(conn), imported, confirm=confirm)
+    return projects.replace_all(conn, imported, user_id)
+
+
+def preview_import(conn: Connection, imported: Project) -> customization.Report:
+    """What publishing an imported project would break; nothing is changed."""
+    return customization.report(conn, projects.current(conn), imported)
 
 
 def resolve_conflict(

@@ -210,6 +210,36 @@ class EntitySettingsIn(Strict):
     fields: list[dict[str, Any]] | None = None
 
 
+class Breakage(BaseModel):
+    entity: str
+    field: str | None = Field(description="None when the whole entity is dropped")
+    change: Literal["entity_dropped", "field_dropped", "field_changed"]
+    what: str = Field(description="e.g. `dropped`, `type string → integer`")
+    records: int = Field(description="live records whose values no longer fit or are dropped")
+    open_conflicts: int
+    devices: int = Field(description="devices that synced the entity (0 for a changed field)")
+    message: str
+
+
+class CustomizationReport(BaseModel):
+    """What a change of the project would break, as far as the server can know."""
+
+    destructive: bool
+    breakages: list[Breakage]
+    devices: list[str] = Field(description="the devices that have synced")
+    pending_edits: str = Field(description="edits pending on devices are unknown to the server")
+    message: str
+
+
+class DestructiveBody(ErrorBody):
+    code: Literal["destructive_change"]
+    details: CustomizationReport
+
+
+class DestructiveOut(BaseModel):
+    error: DestructiveBody
+
+
 class ResolveIn(Strict):
     use: Literal["device", "server", "merge"]
     fields: dict[str, Literal["device", "server"]] = Field(default_factory=dict)

@@ -7,10 +7,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from fieldsync.conflicts import Choice
-from fieldsync.errors import Superseded
+from fieldsync.errors import Superseded, Unprocessable
 from fieldsync.server import admin, journal, projects, users
 from fieldsync.server.api.deps import JSON, Admin, Db, OrjsonRoute
-from fieldsync.server.wire import EntitySettingsIn, ResolveIn, RestoreIn, UserIn
+from fieldsync.server.wire import (
+    CustomizationReport,
+    DestructiveOut,
+    EntitySettingsIn,
+    ResolveIn,
+    RestoreIn,
+    UserIn,
+)
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=OrjsonRoute)
 
@@ -22,11 +29,41 @@ def get_entity(name: str, _admin: Admin, db: Db) -> dict[str, Any]:
         return projects.entity(conn, name).to_dict()
 
 
-@router.put("/entities/{name}")
-def put_entity(name: str, body: EntitySettingsIn, who: Admin, db: Db) -> dict[str, Any]:
-    """Change what is given (e.g. `{"on_conflict": "user_action"}`); devices get it next sync."""
+@router.put(
+    "/entities/{name}",
+    responses={
+        200: {
+            "model": dict[str, Any] | CustomizationReport,
+            "description": "the entity as published; with `dry_run`, the report",
+        },
+        409: {"model": DestructiveOut, "description": "`destructive_change`: not confirmed"},
+    },
+)
+def put_entity(
+    name: str,
+    body: EntitySettingsIn,
+    who: Admin,
+    db: Db,
+    dry_run: Annotated[
+        bool, Query(description="Return what the change would break; change nothing.")
+    ] = False,
+    confirm: Annotated[
+        bool, Query(description="Apply a destructive change (after a dry run showed it).")
+    ] = False,
+) -> dict[str, Any]:
+    """Change what is given (e.g. `{"on_conflict": "user_action"}`); devices get it next sync.
+
+    A change that breaks stored data (a field or the entity dropped, values that no
+    longer fit) is refused with 409 `destructive_change` unless `confirm=true`.
+    """
+    changes = body.model_dump(exclude_none=True)
+    if dry_run and confirm:
+        raise Unprocessable("dry_run and confirm exclude each other", code="invalid_params")
+    if dry_run:
+        with db.read() as conn:
+            return admin.preview_entity(conn, name, changes).to_dict()
     with db.write() as conn:
-        return admin.update_entity(conn, who, name, body.model_dump(exclude_none=True)).to_dict()
+        return admin.update_entity(conn, who, name, changes, confirm=confirm).to_dict()
 
 
 @router.get("/users")

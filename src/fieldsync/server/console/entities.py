@@ -90,6 +90,7 @@ def _fields_page(
     name: str,
     error: str | None = None,
     status: int = 200,
+    destructive: dict[str, Any] | None = None,
 ) -> HTMLResponse:
     with db.read() as conn:
         project = projects.current(conn)
@@ -104,7 +105,27 @@ def _fields_page(
         types=[t.value for t in FieldType],
         targets=[e.name for e in project.entities],
         error=error,
+        destructive=destructive,
     )
+
+
+def _refused(
+    request: Request, current: Session, db: Db, name: str, failure: ApiError, form: FormData
+) -> HTMLResponse:
+    """The fields page with the reason; for a destructive change, its report and a form
+    that posts the same values again, confirmed."""
+    destructive = None
+    if failure.code == "destructive_change":
+        destructive = {
+            "report": failure.details,
+            "action": request.url.path,
+            "values": [(k, v) for k, v in form.multi_items() if k not in ("csrf", "confirm")],
+        }
+    return _fields_page(request, current, db, name, failure.message, failure.status, destructive)
+
+
+def _confirmed(form: FormData) -> bool:
+    return form.get("confirm") == "yes"
 
 
 @router.get("/{name}")
@@ -144,9 +165,10 @@ def save_fields(name: str, request: Request, current: Current, form: Posted, db:
     try:
         with db.write() as conn:
             entity = projects.entity(conn, name)
-            admin.update_entity(conn, current.admin, name, {"fields": _edited(entity, form)})
+            fields = {"fields": _edited(entity, form)}
+            admin.update_entity(conn, current.admin, name, fields, confirm=_confirmed(form))
     except ApiError as failure:
-        return _fields_page(request, current, db, name, failure.message, failure.status)
+        return _refused(request, current, db, name, failure, form)
     return redirect(f"/admin/entities/{name}", "saved")
 
 
@@ -173,7 +195,9 @@ def add_field(name: str, request: Request, current: Current, form: Posted, db: D
             if entity.field(added["name"]) is not None:
                 raise Unprocessable(f"{name} has a field {added['name']} already")
             fields = [f.to_dict() for f in entity.fields] + [added]
-            admin.update_entity(conn, current.admin, name, {"fields": fields})
+            admin.update_entity(
+                conn, current.admin, name, {"fields": fields}, confirm=_confirmed(form)
+            )
     except ApiError as failure:
-        return _fields_page(request, current, db, name, failure.message, failure.status)
+        return _refused(request, current, db, name, failure, form)
     return redirect(f"/admin/entities/{name}", "field_added")
