@@ -7,6 +7,7 @@ failing deep inside a query.
 
 from __future__ import annotations
 
+import email.message
 from urllib.parse import unquote_to_bytes
 
 import orjson
@@ -16,8 +17,7 @@ from fieldsync.errors import ApiError, BadRequest, PayloadTooLarge
 
 MAX_BODY = 10 * 1024 * 1024
 NUL_MESSAGE = "text must not contain NUL (U+0000) characters"
-# How a NUL looks in each kind of body.
-NUL_IN_BODY = {b"application/json": b"\\u0000", b"application/x-www-form-urlencoded": b"%00"}
+JSON_NUL, FORM_NUL, RAW_NUL = b"\\u0000", b"%00", b"\x00"
 
 
 class RequestGuard:
@@ -43,8 +43,7 @@ class RequestGuard:
         if body is None:
             await _refuse(scope, send, self._too_large())
             return
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if NUL_IN_BODY.get(content_type, b"\x00") in body:
+        if _nul_in_body(headers.get(b"content-type")) in body:
             await _refuse(scope, send, BadRequest(NUL_MESSAGE, code="nul_character"))
             return
         await self.app(scope, _replay(body, receive), send)
@@ -66,6 +65,26 @@ class RequestGuard:
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"the body is over {self.limit} bytes", code="body_too_large")
+
+
+def _nul_in_body(content_type: bytes | None) -> bytes:
+    """How a NUL looks in a body of this media type.
+
+    A body is JSON exactly when FastAPI would decode it as JSON (`application/json`
+    and every `application/*+json`, parameters and letter case aside), so the check
+    and the parser never disagree on which bodies are JSON.
+    """
+    if content_type is None:
+        return RAW_NUL
+    message = email.message.Message()
+    message["content-type"] = content_type.decode("latin-1")
+    subtype = message.get_content_subtype()
+    if message.get_content_maintype() == "application":
+        if subtype == "json" or subtype.endswith("+json"):
+            return JSON_NUL
+        if subtype == "x-www-form-urlencoded":
+            return FORM_NUL
+    return RAW_NUL
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

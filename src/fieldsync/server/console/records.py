@@ -14,6 +14,7 @@ from fieldsync.server import crm, projects, users
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted, Session
+from fieldsync.server.wire import MAX_OFFSET
 
 router = APIRouter(prefix="/records")
 PAGE = 50
@@ -35,7 +36,7 @@ def listing(
     current: Current,
     db: Db,
     q: Annotated[str, Query(max_length=200)] = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> HTMLResponse:
     """An entity's live records, most recently changed first, with a search box."""
     with db.read() as conn:
