@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 from tests.conftest import Server
+from tests.helpers import journal, office_edit, set_entity, synced_account
 
 from fieldsync.errors import TooManyRequests, Unauthorized
 from fieldsync.server.throttle import LoginThrottle
@@ -103,3 +106,44 @@ def test_a_user_cannot_read_change_or_pull_records_outside_their_scope(
         pulled = alice.get("/v1/sync/pull").json()["changes"]
         assert [c for c in pulled if c["id"] == record_id] == []
     assert crm.get(f"/v1/entities/account/records/{record_id}").json()["record"]["name"] == "Bob's"
+
+
+def test_a_conflicts_status_never_shows_a_record_that_left_the_callers_scope(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action", sync_filter="owned")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    [entry] = journal(crm, status="open")
+    token = phone.store.get_meta("token")
+    ask = {"device_id": phone.device_id, "ids": [entry["id"]]}
+
+    def asked() -> dict[str, Any]:
+        answer = httpx.post(
+            f"{server.url}/v1/sync/conflicts",
+            json=ask,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 200, answer.text
+        [status] = answer.json()["conflicts"]
+        assert "Bob's" not in answer.text
+        return dict(status)
+
+    assert asked()["record"]["city"] == "Zilina"  # alice's own record: she sees it
+    assigned = crm.post(f"/v1/entities/account/records/{record_id}/assign", json={"owner": "bob"})
+    assert assigned.status_code == 200, assigned.text
+    with server.client("bob") as bob:
+        office_edit(bob, record_id, city="Bob's city")
+    status = asked()
+    assert (status["status"], status["record"], status["deleted"]) == ("open", None, True)
+    resolved = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
+    assert resolved.status_code == 200, resolved.text
+    status = asked()
+    assert (status["status"], status["record"], status["deleted"]) == ("resolved", None, True)
+    set_entity(crm, "account", sync_filter="none")
+    assert asked()["record"] is None
+    phone.sync()
+    assert phone.get("account", record_id) is None
