@@ -16,6 +16,7 @@ FieldsyncError
 └── DeviceError              raised by the device library
     ├── NotLoggedIn          the device directory has no session
     ├── Offline              the server cannot be reached
+    │   └── CertificateRejected  its TLS certificate failed verification
     └── ServerRefused        the server answered with an error
 """
 
@@ -151,6 +152,10 @@ class NotLoggedIn(DeviceError):
 
 class Offline(DeviceError):
     """The server could not be reached; local work goes on."""
+
+
+class CertificateRejected(Offline):
+    """The server's TLS certificate failed verification: nothing was sent, nothing is lost."""
 
 
 class ServerRefused(DeviceError):
