@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from tests.conftest import Server
 from tests.helpers import journal, office_edit, set_entity, synced_account
@@ -16,7 +18,7 @@ from typer.testing import CliRunner
 from fieldsync.cli.main import app
 from fieldsync.device import Device, address
 from fieldsync.errors import CertificateRejected, TooManyRequests, Unauthorized, ValidationFailed
-from fieldsync.server.background import running
+from fieldsync.server.background import running, spawn
 from fieldsync.server.db import Database
 from fieldsync.server.throttle import LoginThrottle
 
@@ -253,3 +255,39 @@ def test_device_login_on_the_command_line_trusts_a_private_ca_only_when_told(
         assert trusted.exit_code == 0, trusted.output
         synced = CliRunner().invoke(app, ["device", "sync", "--dir", phone])
         assert synced.exit_code == 0, synced.output
+
+
+def answer_to_a_stalled_body(url: str, path: str) -> bytes:
+    """What the server sends a client that sends half a body and then nothing, until it
+    closes the connection (bounded: a server that never does fails the test)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as client:
+        client.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 1000\r\n\r\n".encode()
+            + b'{"username": "alice", '
+        )
+        received = b""
+        for _ in range(100):
+            chunk = client.recv(65536)
+            if not chunk:
+                return received
+            received += chunk
+    raise AssertionError(f"the connection stayed open after {received!r}")
+
+
+def test_a_client_that_stalls_halfway_through_a_body_is_answered_408_and_let_go(
+    backend_db: Database,
+) -> None:
+    process, url = spawn(backend_db.url, "--body-timeout", "0.5")
+    try:
+        stalled = [answer_to_a_stalled_body(url, "/v1/auth/login") for _ in range(3)]
+        assert httpx.get(f"{url}/health").status_code == 200  # the server goes on
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    for answer in stalled:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 ")
+        assert b"connection: close" in head.lower()
+        assert orjson.loads(body)["error"]["code"] == "body_timeout"

@@ -8,6 +8,7 @@ FieldsyncError
 │   ├── NotFound             404 unknown entity, record, conflict…
 │   ├── Conflict             409 the request clashes with the current state
 │   ├── Gone                 410 resync_required: a cursor older than the horizon
+│   ├── RequestTimeout       408 the body did not arrive in time
 │   ├── PreconditionFailed   412 stale If-Match
 │   ├── PayloadTooLarge      413 a body or batch over the limits
 │   ├── Unprocessable        422 well-formed but invalid values
@@ -89,6 +90,18 @@ class Gone(ApiError):
 
     status = 410
     code = "resync_required"
+
+
+class RequestTimeout(ApiError):
+    """408: the request's body did not arrive within the server's time limit."""
+
+    status = 408
+    code = "body_timeout"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Connection: close, so a stalled client's connection is not kept."""
+        return {"Connection": "close"}
 
 
 class PreconditionFailed(ApiError):

@@ -1,30 +1,41 @@
-"""Checks on every request before the app sees it: body size, and no NUL characters.
+"""Checks on every request before the app sees it: body size and time, no NUL characters.
 
 PostgreSQL text cannot hold NUL (U+0000), and no CRM value needs one: a NUL in the
 path, the query or a body is refused with 400 on both backends alike, instead of
 failing deep inside a query.
+
+uvicorn has no limit on how long a client may take to send a body, so a client that
+trickles one, or stops halfway, would hold its connection for as long as it likes:
+the whole body must arrive within `body_timeout` seconds, or the answer is 408 and
+the connection is closed. (uvicorn has no such limit for headers either; a reverse
+proxy in front sets it, see docs/operations.md.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import email.message
 from urllib.parse import unquote_to_bytes
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fieldsync.errors import ApiError, BadRequest, PayloadTooLarge
+from fieldsync.errors import ApiError, BadRequest, PayloadTooLarge, RequestTimeout
 
 MAX_BODY = 10 * 1024 * 1024
+BODY_TIMEOUT = 30.0  # seconds: 10 MB on a 3 Mbit/s mobile link, with room to spare
 NUL_MESSAGE = "text must not contain NUL (U+0000) characters"
 JSON_NUL, FORM_NUL, RAW_NUL = b"\\u0000", b"%00", b"\x00"
 
 
 class RequestGuard:
-    """Refuses bodies over `limit` bytes (413) and NULs anywhere in a request (400)."""
+    """Refuses bodies over `limit` bytes (413) or slower than `body_timeout` seconds (408),
+    and NULs anywhere in a request (400)."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
-        self.app, self.limit = app, limit
+    def __init__(
+        self, app: ASGIApp, limit: int = MAX_BODY, body_timeout: float = BODY_TIMEOUT
+    ) -> None:
+        self.app, self.limit, self.body_timeout = app, limit, body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,7 +50,12 @@ class RequestGuard:
         if b"\x00" in unquote_to_bytes(target):
             await _refuse(scope, send, BadRequest(NUL_MESSAGE, code="nul_character"))
             return
-        body = await self._read(receive)
+        try:
+            body = await asyncio.wait_for(self._read(receive), self.body_timeout)
+        except TimeoutError:
+            late = RequestTimeout(f"the body did not arrive within {self.body_timeout:g} seconds")
+            await _refuse(scope, send, late)
+            return
         if body is None:
             await _refuse(scope, send, self._too_large())
             return
@@ -110,6 +126,7 @@ async def _refuse(scope: Scope, send: Send, error: ApiError) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", b"%d" % len(body)),
+                *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
             ],
         }
     )
