@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from fieldsync.errors import ApiError, BadRequest, PayloadTooLarge, RequestTimeout
 
 MAX_BODY = 10 * 1024 * 1024
-BODY_TIMEOUT = 30.0  # seconds: 10 MB on a 3 Mbit/s mobile link, with room to spare
+BODY_TIMEOUT = 30.0  # seconds: a device's largest push (4 MB) over a link of ~1 Mbit/s
 NUL_MESSAGE = "text must not contain NUL (U+0000) characters"
 JSON_NUL, FORM_NUL, RAW_NUL = b"\\u0000", b"%00", b"\x00"
 
@@ -51,7 +51,8 @@ class RequestGuard:
             await _refuse(scope, send, BadRequest(NUL_MESSAGE, code="nul_character"))
             return
         try:
-            body = await asyncio.wait_for(self._read(receive), self.body_timeout)
+            async with asyncio.timeout(self.body_timeout):
+                body = await self._read(receive)
         except TimeoutError:
             late = RequestTimeout(f"the body did not arrive within {self.body_timeout:g} seconds")
             await _refuse(scope, send, late)
