@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import Page, expect
 
 from conftest import Server
 from helpers import journal, server_record, set_entity
+from test_console import log_in
 
 
 def new_id() -> str:
@@ -414,3 +417,88 @@ def test_nul_characters_are_refused_on_every_backend(
     login = {"username": "al\x00ice", "password": "secret"}
     assert_error(httpx.post(f"{server.url}/v1/auth/login", json=login), 400, "nul_character")
     assert nothing_written(crm)
+
+
+@pytest.mark.parametrize(
+    "media_type",
+    ["application/x+json", "application/vnd.api+json", "Application/JSON; charset=utf-8"],
+)
+def test_nul_characters_are_refused_under_every_json_media_type(
+    server: Server, crm: httpx.Client, media_type: str
+) -> None:
+    device = server.device("phone", "alice")
+    token = device.store.get_meta("token")
+    headers = {"Content-Type": media_type, "Authorization": f"Bearer {token}"}
+    bodies = {
+        "/v1/auth/login": {"username": "al\x00ice", "password": "secret"},
+        "/v1/entities/account/records": {"name": "Nul\x00byte"},
+        "/v1/sync/push": {
+            "device_id": device.device_id,
+            "batch_id": new_id(),
+            "changes": [change(fields={"name": "Nul\x00byte"})],
+        },
+        "/v1/sync/conflicts": {"device_id": device.device_id, "ids": ["a\x00"]},
+    }
+    with httpx.Client(base_url=server.url, headers=headers) as client:
+        for path, body in bodies.items():
+            sent = client.post(path, content=json.dumps(body).encode())
+            assert_error(sent, 400, "nul_character")
+    assert nothing_written(crm)
+
+
+@pytest.mark.parametrize("offset", [2**63, 10**30])
+def test_an_offset_past_any_listing_is_refused(crm: httpx.Client, offset: int) -> None:
+    for path in ("/v1/entities/account/records", "/v1/admin/conflicts"):
+        assert_error(crm.get(path, params={"offset": offset}), 422, "invalid_request")
+
+
+def test_a_base_version_past_64_bits_is_refused(crm: httpx.Client, alice: httpx.Client) -> None:
+    record_id = crm.post("/v1/entities/account/records", json={"name": "Acme"}).json()["id"]
+    update = change(op="update", id=record_id, base_version=2**63, fields={"name": "Mine"})
+    assert_error(push(alice, update), 422, "invalid_request")
+    assert server_record(crm, record_id)["record"]["name"] == "Acme"
+
+
+@pytest.mark.parametrize("value", [2**63, 2**64 - 1, -(2**63) - 1, 10**30])
+def test_an_integer_past_64_bits_is_refused_with_its_field(
+    crm: httpx.Client, alice: httpx.Client, value: int
+) -> None:
+    pushed = rejection(push(alice, change(fields={"name": "A", "employees": value})))
+    assert pushed["code"] in ("out_of_range", "wrong_type")
+    assert pushed["details"]["field"] == "employees"
+    created = crm.post("/v1/entities/account/records", json={"name": "A", "employees": value})
+    assert created.status_code == 422, created.text
+    assert created.json()["error"]["details"]["field"] == "employees"
+    assert nothing_written(crm)
+    record_id = crm.post("/v1/entities/account/records", json={"name": "B"}).json()["id"]
+    patched = crm.patch(f"/v1/entities/account/records/{record_id}", json={"employees": value})
+    assert patched.status_code == 422, patched.text
+    assert patched.json()["error"]["code"] in ("out_of_range", "wrong_type")
+    assert server_record(crm, record_id)["record"]["employees"] is None
+
+
+def test_the_largest_64_bit_integers_are_kept(crm: httpx.Client) -> None:
+    for value in (2**63 - 1, -(2**63)):
+        created = crm.post("/v1/entities/account/records", json={"name": "A", "employees": value})
+        assert created.json()["record"]["employees"] == value
+
+
+def test_the_console_refuses_offsets_and_integers_past_64_bits(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    log_in(page, server.url)
+    for path in ("/admin/records/account", "/admin/conflicts"):
+        shown = page.goto(f"{server.url}{path}?offset={2**63}")
+        assert shown is not None
+        assert shown.status == 422
+    page.goto(f"{server.url}/admin/records/account/new")
+    page.get_by_label("Name").fill("Acme")
+    page.get_by_label("Employees").fill(str(2**63))
+    page.get_by_role("button", name="Create").click()
+    expect(page.get_by_role("alert")).to_contain_text("account.employees")
+    assert nothing_written(crm)
+    page.goto(f"{server.url}/admin/entities/account")
+    page.get_by_label("Max length of phone").fill("9" * 30)
+    page.get_by_role("button", name="Save fields").click()
+    expect(page.get_by_role("alert")).to_contain_text("max length of phone")
+    assert crm.get("/v1/project").json()["version"] == 1

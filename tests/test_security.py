@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import socket
+import ssl
+import subprocess
+from pathlib import Path
+from typing import Any
+
 import httpx
+import orjson
 import pytest
 from tests.conftest import Server
+from tests.helpers import journal, office_edit, set_entity, synced_account
+from typer.testing import CliRunner
 
-from fieldsync.errors import TooManyRequests, Unauthorized
+from fieldsync.cli.main import app
+from fieldsync.device import Device, address
+from fieldsync.errors import CertificateRejected, TooManyRequests, Unauthorized, ValidationFailed
+from fieldsync.server.background import running, spawn
+from fieldsync.server.db import Database
 from fieldsync.server.throttle import LoginThrottle
 
 
@@ -103,3 +116,178 @@ def test_a_user_cannot_read_change_or_pull_records_outside_their_scope(
         pulled = alice.get("/v1/sync/pull").json()["changes"]
         assert [c for c in pulled if c["id"] == record_id] == []
     assert crm.get(f"/v1/entities/account/records/{record_id}").json()["record"]["name"] == "Bob's"
+
+
+def test_a_conflicts_status_never_shows_a_record_that_left_the_callers_scope(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action", sync_filter="owned")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    [entry] = journal(crm, status="open")
+    token = phone.store.get_meta("token")
+    ask = {"device_id": phone.device_id, "ids": [entry["id"]]}
+
+    def asked() -> dict[str, Any]:
+        answer = httpx.post(
+            f"{server.url}/v1/sync/conflicts",
+            json=ask,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 200, answer.text
+        [status] = answer.json()["conflicts"]
+        assert "Bob's" not in answer.text
+        return dict(status)
+
+    assert asked()["record"]["city"] == "Zilina"  # alice's own record: she sees it
+    assigned = crm.post(f"/v1/entities/account/records/{record_id}/assign", json={"owner": "bob"})
+    assert assigned.status_code == 200, assigned.text
+    with server.client("bob") as bob:
+        office_edit(bob, record_id, city="Bob's city")
+    status = asked()
+    assert (status["status"], status["record"], status["deleted"]) == ("open", None, True)
+    resolved = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
+    assert resolved.status_code == 200, resolved.text
+    status = asked()
+    assert (status["status"], status["record"], status["deleted"]) == ("resolved", None, True)
+    set_entity(crm, "account", sync_filter="none")
+    assert asked()["record"] is None
+    phone.sync()
+    assert phone.get("account", record_id) is None
+
+
+def certificates(directory: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a certificate it signed for 127.0.0.1: (CA, certificate, key)."""
+    (directory / "server.ext").write_text(
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=critical,CA:FALSE\n"
+        "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
+    )
+    key = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+    for command in (
+        f"req -x509 {key} -keyout ca.key -out ca.pem -days 2 -subj /CN=Test_CA"
+        " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign",
+        f"req {key} -keyout server.key -out server.csr -subj /CN=127.0.0.1",
+        "x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem"
+        " -days 2 -extfile server.ext",
+    ):
+        subprocess.run(
+            ["openssl", *command.split()], cwd=directory, check=True, capture_output=True
+        )
+    return directory / "ca.pem", directory / "server.pem", directory / "server.key"
+
+
+@pytest.mark.parametrize("scheme", ["HTTPS", "Https", "https"])
+def test_a_device_verifies_the_servers_certificate_however_https_is_spelled(
+    backend_db: Database, tmp_path: Path, scheme: str
+) -> None:
+    ca, cert, key = certificates(tmp_path)
+    with running(backend_db, ssl_certfile=str(cert), ssl_keyfile=str(key)) as url:
+        spelled = url.replace("https", scheme, 1) + "/"
+        with pytest.raises(CertificateRejected, match="certificate is not trusted"):
+            Device.login(tmp_path / "phone", spelled, "alice", "secret")
+        phone = Device.login(tmp_path / "phone", spelled, "alice", "secret", ca_file=ca)
+        ca.unlink()  # the device keeps its own copy
+        assert phone.store.get_meta("server") == url
+        record_id = phone.create("account", {"name": "Over TLS"})
+        phone.sync()
+        with httpx.Client(
+            base_url=url,
+            verify=ssl.create_default_context(cafile=phone.directory / "server-ca.pem"),
+        ) as office:
+            token = office.post(
+                "/v1/auth/login", json={"username": "admin", "password": "secret"}
+            ).json()["token"]
+            shown = office.get(
+                f"/v1/entities/account/records/{record_id}",
+                headers={"Authorization": f"Bearer {token}"},
+            )
+        assert shown.json()["record"]["name"] == "Over TLS"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://crm.example.com",
+        "crm.example.com",
+        "https://alice:secret@crm.example.com",
+        "https://crm.example.com/?next=1",
+        "https://crm.example.com#top",
+        "https://crm.example.com:port",
+        "https:///v1",
+    ],
+)
+def test_a_server_url_that_is_not_plainly_http_or_https_is_refused(
+    tmp_path: Path, url: str
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        Device.login(tmp_path / "phone", url, "alice", "secret")
+    assert refused.value.code == "bad_server_url"
+
+
+def test_server_urls_are_normalized_and_plain_http_to_another_machine_warns() -> None:
+    assert address.server_url("HTTPS://CRM.Example.com:8443/Sync/") == (
+        "https://crm.example.com:8443/Sync"
+    )
+    assert address.plain_http_warning("http://crm.example.com") is not None
+    for quiet in (
+        "https://crm.example.com",
+        "http://127.0.0.1:8765",
+        "http://localhost",
+        "http://[::1]:80",
+    ):
+        assert address.plain_http_warning(quiet) is None
+
+
+def test_device_login_on_the_command_line_trusts_a_private_ca_only_when_told(
+    backend_db: Database, tmp_path: Path
+) -> None:
+    ca, cert, key = certificates(tmp_path)
+    phone = str(tmp_path / "phone")
+    with running(backend_db, ssl_certfile=str(cert), ssl_keyfile=str(key)) as url:
+        login = ["device", "login", "--dir", phone, "--server", url.upper(), "--user", "alice"]
+        refused = CliRunner().invoke(app, [*login, "--password", "secret"])
+        assert refused.exit_code == 1
+        assert "certificate is not trusted" in refused.output
+        trusted = CliRunner().invoke(app, [*login, "--password", "secret", "--ca-file", str(ca)])
+        assert trusted.exit_code == 0, trusted.output
+        synced = CliRunner().invoke(app, ["device", "sync", "--dir", phone])
+        assert synced.exit_code == 0, synced.output
+
+
+def answer_to_a_stalled_body(url: str, path: str) -> bytes:
+    """What the server sends a client that sends half a body and then nothing, until it
+    closes the connection (bounded: a server that never does fails the test)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as client:
+        client.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            "Content-Length: 1000\r\n\r\n".encode()
+            + b'{"username": "alice", '
+        )
+        received = b""
+        for _ in range(100):
+            chunk = client.recv(65536)
+            if not chunk:
+                return received
+            received += chunk
+    raise AssertionError(f"the connection stayed open after {received!r}")
+
+
+def test_a_client_that_stalls_halfway_through_a_body_is_answered_408_and_let_go(
+    backend_db: Database,
+) -> None:
+    process, url = spawn(backend_db.url, "--body-timeout", "0.5")
+    try:
+        stalled = [answer_to_a_stalled_body(url, "/v1/auth/login") for _ in range(3)]
+        assert httpx.get(f"{url}/health").status_code == 200  # the server goes on
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    for answer in stalled:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 408 ")
+        assert b"connection: close" in head.lower()
+        assert orjson.loads(body)["error"]["code"] == "body_timeout"

@@ -9,6 +9,7 @@ FieldsyncError
 │   ├── Conflict             409 the request clashes with the current state
 │   │   └── Superseded       409 a choice for a conflict the server changed since
 │   ├── Gone                 410 resync_required: a cursor older than the horizon
+│   ├── RequestTimeout       408 the body did not arrive in time
 │   ├── PreconditionFailed   412 stale If-Match
 │   ├── PayloadTooLarge      413 a body or batch over the limits
 │   ├── Unprocessable        422 well-formed but invalid values
@@ -17,6 +18,7 @@ FieldsyncError
 └── DeviceError              raised by the device library
     ├── NotLoggedIn          the device directory has no session
     ├── Offline              the server cannot be reached
+    │   └── CertificateRejected  its TLS certificate failed verification
     └── ServerRefused        the server answered with an error
 """
 
@@ -114,6 +116,18 @@ class Gone(ApiError):
     code = "resync_required"
 
 
+class RequestTimeout(ApiError):
+    """408: the request's body did not arrive within the server's time limit."""
+
+    status = 408
+    code = "body_timeout"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Connection: close, so a stalled client's connection is not kept."""
+        return {"Connection": "close"}
+
+
 class PreconditionFailed(ApiError):
     """412: If-Match names a version that is no longer current."""
 
@@ -175,6 +189,10 @@ class NotLoggedIn(DeviceError):
 
 class Offline(DeviceError):
     """The server could not be reached; local work goes on."""
+
+
+class CertificateRejected(Offline):
+    """The server's TLS certificate failed verification: nothing was sent, nothing is lost."""
 
 
 class ServerRefused(DeviceError):

@@ -55,6 +55,10 @@ class FieldType(StrEnum):
     LOOKUP = "lookup"
 
 
+# The integers every store keeps exactly (SQL BIGINT, orjson, the device's SQLite):
+# an integer field's values and any count a client sends stay within them.
+SMALLEST_INTEGER, LARGEST_INTEGER = -(2**63), 2**63 - 1
+
 POLICY_DESCRIPTIONS = {
     Policy.SERVER_WINS: "The server's version is kept, whatever the device changed.",
     Policy.PARTIAL_DEVICE_WINS: "Only the fields changed on the device are written to the server.",
@@ -181,9 +185,11 @@ def field_from_dict(data: dict[str, Any]) -> Field:
     if ftype is FieldType.LOOKUP and not isinstance(target, str):
         raise Unprocessable(f"lookup {name} needs a target entity", code="invalid_setting")
     max_length = data.get("max_length")
-    if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
+    if max_length is not None and (
+        not isinstance(max_length, int) or not 1 <= max_length <= LARGEST_INTEGER
+    ):
         raise Unprocessable(
-            f"max_length of {name} must be a positive integer", code="invalid_setting"
+            f"max_length of {name} must be a positive 64-bit integer", code="invalid_setting"
         )
     return Field(
         name=name,

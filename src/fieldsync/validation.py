@@ -1,7 +1,7 @@
 """Checks of record values against an entity's fields (pure; lookups are checked by the caller).
 
 Every failure is a `ValidationFailed` whose `code` is what a rejected change carries:
-`unknown_field`, `wrong_type`, `required`, `too_long`, `not_an_option`.
+`unknown_field`, `wrong_type`, `out_of_range`, `required`, `too_long`, `not_an_option`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from fieldsync.errors import ValidationFailed
-from fieldsync.project import Entity, Field, FieldType
+from fieldsync.project import LARGEST_INTEGER, SMALLEST_INTEGER, Entity, Field, FieldType
 
 STRING_LIMIT = 4_000
 TEXT_LIMIT = 100_000
@@ -73,6 +73,13 @@ def check_value(entity: Entity, fdef: Field, value: Any) -> None:
         raise ValidationFailed(
             "wrong_type",
             f"{_where(entity, fdef)} must be {expected}, not {value!r:.80}",
+            {"field": fdef.name},
+        )
+    if fdef.type is FieldType.INTEGER and not SMALLEST_INTEGER <= value <= LARGEST_INTEGER:
+        raise ValidationFailed(
+            "out_of_range",
+            f"{_where(entity, fdef)} must be a 64-bit integer "
+            f"(from {SMALLEST_INTEGER} to {LARGEST_INTEGER}), not {value!r:.80}",
             {"field": fdef.name},
         )
     if isinstance(value, str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,7 +11,14 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
 from fieldsync import forms
-from fieldsync.cli.common import JsonOption, console, failures, parse_assignments, print_json
+from fieldsync.cli.common import (
+    JsonOption,
+    console,
+    errors,
+    failures,
+    parse_assignments,
+    print_json,
+)
 from fieldsync.device import Device, SyncReport
 from fieldsync.errors import ValidationFailed
 from fieldsync.project import Entity
@@ -42,13 +50,23 @@ def login(
     server: Annotated[str, typer.Option(help="The server URL.")],
     user: Annotated[str, typer.Option(help="Username.")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Trust this CA certificate (PEM) alone for the server's TLS certificate; "
+            "kept in the device directory."
+        ),
+    ] = None,
 ) -> None:
     """Log a device directory in to a server and download the project.
 
-    Example: fieldsync device login --dir ./phone --server http://127.0.0.1:8765 --user alice
+    Example: fieldsync device login --dir ./phone --server https://crm.example.com --user alice
     """
-    with failures():
-        device = Device.login(directory, server, user, password)
+    with failures(), warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        device = Device.login(directory, server, user, password, ca_file)
+    for warning in warned:
+        errors.print(f"[yellow]warning:[/yellow] {warning.message}")
     console.print(f"device {device.device_id} logged in as {user}; run `fieldsync device sync`")
 
 

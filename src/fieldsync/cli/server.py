@@ -15,6 +15,7 @@ import yaml
 from fieldsync.cli.common import DbOption, console, failures
 from fieldsync.project import project_from_dict
 from fieldsync.server import admin, cursors, customization, migrate, projects, tombstones, users
+from fieldsync.server.api.guards import BODY_TIMEOUT
 from fieldsync.server.db import Database
 from fieldsync.server.users import Principal
 
@@ -47,6 +48,17 @@ def serve(
     upgrade: Annotated[
         bool, typer.Option("--upgrade", help="Upgrade an older database schema first.")
     ] = False,
+    body_timeout: Annotated[
+        float,
+        typer.Option(min=0.1, help="Seconds a request's body may take to arrive (then 408)."),
+    ] = BODY_TIMEOUT,
+    keep_alive_timeout: Annotated[
+        int, typer.Option(min=1, help="Seconds an idle connection is kept between requests.")
+    ] = 5,
+    limit_concurrency: Annotated[
+        int | None,
+        typer.Option(min=1, help="Connections and requests at once per process (then 503)."),
+    ] = None,
 ) -> None:
     """Run the CRM server and sync endpoint.
 
@@ -59,10 +71,26 @@ def serve(
     with _database(db, upgrade=upgrade) as database:
         console.print(f"fieldsync serving {database.display_url} on http://{host}:{port}")
         if workers == 1:
-            uvicorn.run(serving(database), host=host, port=port, log_level="info")
+            uvicorn.run(
+                serving(database, body_timeout),
+                host=host,
+                port=port,
+                log_level="info",
+                timeout_keep_alive=keep_alive_timeout,
+                limit_concurrency=limit_concurrency,
+            )
             return
     os.environ["FIELDSYNC_DB"] = database.url
-    uvicorn.run("fieldsync.server.asgi:create", factory=True, host=host, port=port, workers=workers)
+    os.environ["FIELDSYNC_BODY_TIMEOUT"] = str(body_timeout)
+    uvicorn.run(
+        "fieldsync.server.asgi:create",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        timeout_keep_alive=keep_alive_timeout,
+        limit_concurrency=limit_concurrency,
+    )
 
 
 @user_app.command("add")

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+import ssl
 import uuid
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from fieldsync.conflicts import Choice
-from fieldsync.device import browse, edits, engine, pull, sync_errors
+from fieldsync.device import address, browse, edits, engine, pull, sync_errors
 from fieldsync.device.browse import Item
 from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport, no_progress
 from fieldsync.device.store import SYNCED, Store, loads
 from fieldsync.errors import NotLoggedIn, ValidationFailed
 from fieldsync.project import Entity, Project
+
+CA_FILE = "server-ca.pem"  # in the device directory: the private CA given at login
 
 
 class Device:
@@ -25,8 +31,25 @@ class Device:
         self.store = Store(self.directory)
 
     @classmethod
-    def login(cls, directory: str | Path, server: str, username: str, password: str) -> Device:
-        """Log a device directory in to a server and download the project."""
+    def login(
+        cls,
+        directory: str | Path,
+        server: str,
+        username: str,
+        password: str,
+        ca_file: str | Path | None = None,
+    ) -> Device:
+        """Log a device directory in to a server and download the project.
+
+        `ca_file` (PEM) is the one CA trusted for the server's certificate from now on,
+        kept in the directory; without it, the system's CAs are. Plain HTTP to another
+        machine than this one warns (a UserWarning).
+        """
+        server = address.server_url(server)
+        warning = address.plain_http_warning(server)
+        if warning is not None:
+            warnings.warn(warning, stacklevel=2)
+        ca = None if ca_file is None else _checked_ca(Path(ca_file))
         device = cls(directory)
         previous = device.store.get_meta("user")
         if previous is not None and previous["username"] != username and device.unsynced():
@@ -35,7 +58,7 @@ class Device:
                 f"{previous['username']} has unsynced changes here; sync before switching user",
             )
         device_id = device.store.get_meta("device_id") or str(uuid.uuid4())
-        anonymous = Client(server)
+        anonymous = Client(server, ca_file=ca)
         try:
             answer = anonymous.call(
                 "POST",
@@ -52,17 +75,30 @@ class Device:
                 "device_id": device_id,
             }.items():
                 device.store.set_meta(conn, key, value)
+            device._trust(conn, ca)
         if previous is not None and previous["id"] != answer["user"]["id"]:
             pull.start_resync(device.store)
         with device._client() as client:
             engine.refresh_project(device.store, client)
         return device
 
+    def _trust(self, conn: sqlite3.Connection, ca: str | None) -> None:
+        """Keep a copy of the CA given at login, or forget the one of an earlier login."""
+        if ca is None:
+            conn.execute("DELETE FROM meta WHERE key = 'ca_file'")
+            return
+        kept = self.directory / CA_FILE
+        if Path(ca).resolve() != kept.resolve():
+            shutil.copyfile(ca, kept)
+        self.store.set_meta(conn, "ca_file", CA_FILE)
+
     def _client(self) -> _Session:
         server, token = self.store.get_meta("server"), self.store.get_meta("token")
         if server is None or token is None:
             raise NotLoggedIn(f"{self.directory} is not logged in; run `fieldsync device login`")
-        return _Session(Client(server, token))
+        ca_file = self.store.get_meta("ca_file")
+        ca = None if ca_file is None else str(self.directory / ca_file)
+        return _Session(Client(server, token, ca))
 
     @property
     def project(self) -> Project:
@@ -166,6 +202,17 @@ class Device:
     def close(self) -> None:
         """Close the local store."""
         self.store.close()
+
+
+def _checked_ca(path: Path) -> str:
+    """`path` when it holds CA certificates TLS can load; a ValidationFailed otherwise."""
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (OSError, ssl.SSLError) as failure:
+        raise ValidationFailed(
+            "bad_ca_file", f"{path} is not a readable PEM file of CA certificates: {failure}"
+        ) from None
+    return str(path)
 
 
 class _Session:

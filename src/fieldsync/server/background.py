@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import httpx
 import uvicorn
@@ -33,17 +34,18 @@ class _ThreadServer(uvicorn.Server):
 
 
 @contextmanager
-def running(db: Database) -> Iterator[str]:
-    """Serve `db` over HTTP until the block ends; yields the base URL."""
-    with serving(create_app(db)) as url:
+def running(db: Database, **options: Any) -> Iterator[str]:
+    """Serve `db` over HTTP until the block ends; yields the base URL. `options` are
+    uvicorn's (`ssl_certfile` and `ssl_keyfile` serve HTTPS)."""
+    with serving(create_app(db), **options) as url:
         yield url
 
 
 @contextmanager
-def serving(app: ASGIApp) -> Iterator[str]:
+def serving(app: ASGIApp, **options: Any) -> Iterator[str]:
     """Serve an ASGI app on a free loopback port until the block ends; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     server = _ThreadServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -53,7 +55,7 @@ def serving(app: ASGIApp) -> Iterator[str]:
             raise RuntimeError("the server did not start")
         time.sleep(0.01)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"{'https' if 'ssl_certfile' in options else 'http'}://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -95,6 +95,13 @@ def may_see(user: Principal, entity: Entity, record: StoredRecord) -> bool:
     return record.owner_id == user.user_id
 
 
+def may_sync(user: Principal, entity: Entity | None, record: StoredRecord) -> bool:
+    """True when the record may reach the user's devices: in scope, of a synced entity."""
+    if entity is None or entity.sync_filter is SyncFilter.NONE:
+        return False
+    return may_see(user, entity, record)
+
+
 def is_live_parent(user: Principal, target: Entity | None, parent: StoredRecord | None) -> bool:
     """True when a lookup may point at `parent`: it exists, is not deleted, is in scope."""
     if target is None or parent is None:

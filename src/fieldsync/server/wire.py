@@ -14,8 +14,12 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from fieldsync.project import LARGEST_INTEGER
+
 MAX_CHANGES = 5_000
 MAX_PULL = 10_000
+# Past any listing anyone pages through, and well inside the databases' 64-bit integers.
+MAX_OFFSET = 1_000_000_000
 Name = Field(min_length=1, max_length=100)
 CANONICAL_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
@@ -113,7 +117,7 @@ class ChangeIn(Strict):
     entity: str = Field(min_length=1, max_length=64)
     id: RecordId
     op: Literal["create", "update", "delete"]
-    base_version: int | None = Field(default=None, ge=0)
+    base_version: int | None = Field(default=None, ge=0, le=LARGEST_INTEGER)
     fields: Values = Field(default_factory=dict)
     record: Values | None = None
     base: Values | None = None

@@ -17,7 +17,7 @@ from fieldsync.errors import ApiError
 from fieldsync.server import checkpoints, console
 from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.deps import JSON
-from fieldsync.server.api.guards import RequestGuard
+from fieldsync.server.api.guards import BODY_TIMEOUT, RequestGuard
 from fieldsync.server.db import Database
 from fieldsync.server.throttle import LoginThrottle
 from fieldsync.server.wire import HealthOut
@@ -66,8 +66,9 @@ def _allowed(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def create_app(db: Database) -> FastAPI:
-    """The fieldsync server over `db` (whose tables must exist)."""
+def create_app(db: Database, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
+    """The fieldsync server over `db` (whose tables must exist); a request body must
+    arrive within `body_timeout` seconds."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -104,5 +105,5 @@ def create_app(db: Database) -> FastAPI:
 
     console.mount(app)
 
-    app.add_middleware(RequestGuard)
+    app.add_middleware(RequestGuard, body_timeout=body_timeout)
     return app

@@ -11,6 +11,7 @@ from fieldsync.errors import Superseded, Unprocessable
 from fieldsync.server import admin, journal, projects, users
 from fieldsync.server.api.deps import JSON, Admin, Db, OrjsonRoute
 from fieldsync.server.wire import (
+    MAX_OFFSET,
     CustomizationReport,
     DestructiveOut,
     EntitySettingsIn,
@@ -98,7 +99,7 @@ def list_conflicts(
     status: Literal["open", "resolved", "superseded"] | None = None,
     device_id: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> JSON:
     """The journal, newest first: every conflict with base, device and server values."""
     filters = {

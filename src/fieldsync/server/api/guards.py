@@ -1,30 +1,41 @@
-"""Checks on every request before the app sees it: body size, and no NUL characters.
+"""Checks on every request before the app sees it: body size and time, no NUL characters.
 
 PostgreSQL text cannot hold NUL (U+0000), and no CRM value needs one: a NUL in the
 path, the query or a body is refused with 400 on both backends alike, instead of
 failing deep inside a query.
+
+uvicorn has no limit on how long a client may take to send a body, so a client that
+trickles one, or stops halfway, would hold its connection for as long as it likes:
+the whole body must arrive within `body_timeout` seconds, or the answer is 408 and
+the connection is closed. (uvicorn has no such limit for headers either; a reverse
+proxy in front sets it, see docs/operations.md.)
 """
 
 from __future__ import annotations
 
+import asyncio
+import email.message
 from urllib.parse import unquote_to_bytes
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from fieldsync.errors import ApiError, BadRequest, PayloadTooLarge
+from fieldsync.errors import ApiError, BadRequest, PayloadTooLarge, RequestTimeout
 
 MAX_BODY = 10 * 1024 * 1024
+BODY_TIMEOUT = 30.0  # seconds: a device's largest push (4 MB) over a link of ~1 Mbit/s
 NUL_MESSAGE = "text must not contain NUL (U+0000) characters"
-# How a NUL looks in each kind of body.
-NUL_IN_BODY = {b"application/json": b"\\u0000", b"application/x-www-form-urlencoded": b"%00"}
+JSON_NUL, FORM_NUL, RAW_NUL = b"\\u0000", b"%00", b"\x00"
 
 
 class RequestGuard:
-    """Refuses bodies over `limit` bytes (413) and NULs anywhere in a request (400)."""
+    """Refuses bodies over `limit` bytes (413) or slower than `body_timeout` seconds (408),
+    and NULs anywhere in a request (400)."""
 
-    def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
-        self.app, self.limit = app, limit
+    def __init__(
+        self, app: ASGIApp, limit: int = MAX_BODY, body_timeout: float = BODY_TIMEOUT
+    ) -> None:
+        self.app, self.limit, self.body_timeout = app, limit, body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -39,12 +50,17 @@ class RequestGuard:
         if b"\x00" in unquote_to_bytes(target):
             await _refuse(scope, send, BadRequest(NUL_MESSAGE, code="nul_character"))
             return
-        body = await self._read(receive)
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                body = await self._read(receive)
+        except TimeoutError:
+            late = RequestTimeout(f"the body did not arrive within {self.body_timeout:g} seconds")
+            await _refuse(scope, send, late)
+            return
         if body is None:
             await _refuse(scope, send, self._too_large())
             return
-        content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        if NUL_IN_BODY.get(content_type, b"\x00") in body:
+        if _nul_in_body(headers.get(b"content-type")) in body:
             await _refuse(scope, send, BadRequest(NUL_MESSAGE, code="nul_character"))
             return
         await self.app(scope, _replay(body, receive), send)
@@ -66,6 +82,26 @@ class RequestGuard:
 
     def _too_large(self) -> PayloadTooLarge:
         return PayloadTooLarge(f"the body is over {self.limit} bytes", code="body_too_large")
+
+
+def _nul_in_body(content_type: bytes | None) -> bytes:
+    """How a NUL looks in a body of this media type.
+
+    A body is JSON exactly when FastAPI would decode it as JSON (`application/json`
+    and every `application/*+json`, parameters and letter case aside), so the check
+    and the parser never disagree on which bodies are JSON.
+    """
+    if content_type is None:
+        return RAW_NUL
+    message = email.message.Message()
+    message["content-type"] = content_type.decode("latin-1")
+    subtype = message.get_content_subtype()
+    if message.get_content_maintype() == "application":
+        if subtype == "json" or subtype.endswith("+json"):
+            return JSON_NUL
+        if subtype == "x-www-form-urlencoded":
+            return FORM_NUL
+    return RAW_NUL
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
@@ -91,6 +127,7 @@ async def _refuse(scope: Scope, send: Send, error: ApiError) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", b"%d" % len(body)),
+                *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
             ],
         }
     )

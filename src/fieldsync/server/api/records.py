@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Header, Query, Response
 from fieldsync.server import crm, users
 from fieldsync.server.api.deps import JSON, Caller, Db, OrjsonRoute
 from fieldsync.server.records import StoredRecord
-from fieldsync.server.wire import AssignIn, RecordList, RecordOut
+from fieldsync.server.wire import MAX_OFFSET, AssignIn, RecordList, RecordOut
 
 router = APIRouter(
     prefix="/v1/entities/{entity}/records", tags=["records"], route_class=OrjsonRoute
@@ -28,7 +28,7 @@ def list_records(
     caller: Caller,
     db: Db,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     deleted: bool = False,
 ) -> dict[str, Any]:
     """The records of an entity in the caller's scope, most recently changed first."""

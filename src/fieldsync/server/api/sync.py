@@ -96,9 +96,16 @@ def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> JSON:
         users.check_device(conn, body.device_id, caller.user_id)
         entries = journal.standings(conn, body.device_id, body.ids)
         owned = [e for e in entries if e.user_id == caller.user_id]
-        current = records.get_many(conn, [_record_key(e) for e in owned])
+        found = records.get_many(conn, [_record_key(e) for e in owned])
+        project = projects.current(conn)
         superseded = [_record_key(e) for e in owned if e.status == journal.SUPERSEDED]
         successors = journal.open_ones(conn, body.device_id, superseded)
+    # A record that left the caller's scope reads as deleted, as a pull sends it.
+    current = {
+        key: stored
+        for key, stored in found.items()
+        if records.may_sync(caller, project.entity(stored.entity), stored)
+    }
     return JSON({"conflicts": [_status(e, current.get(_record_key(e)), successors) for e in owned]})
 
 

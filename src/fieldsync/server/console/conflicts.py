@@ -16,6 +16,7 @@ from fieldsync.server import admin, journal, projects, users
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted, Session
+from fieldsync.server.wire import MAX_OFFSET
 
 router = APIRouter(prefix="/conflicts")
 PAGE = 50
@@ -32,7 +33,7 @@ def conflicts(
     policy: Filter = None,
     outcome: Filter = None,
     open_only: bool = False,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> HTMLResponse:
     """Every conflict, newest first, filtered by entity, policy, outcome or open only."""
     filters = {

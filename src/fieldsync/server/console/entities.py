@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from fieldsync.errors import ApiError, Unprocessable
-from fieldsync.project import Detection, Entity, FieldType, SyncFilter
+from fieldsync.project import LARGEST_INTEGER, Detection, Entity, FieldType, SyncFilter
 from fieldsync.server import admin, projects
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
@@ -137,7 +137,9 @@ def entity_fields(name: str, request: Request, current: Current, db: Db) -> HTML
 def _max_length(raw: str, field: str) -> int | None:
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) < 1:
+    # ASCII digits only (str.isdigit() takes "²", which int() refuses), and few of them.
+    digits = raw.isascii() and raw.isdigit() and len(raw) <= len(str(LARGEST_INTEGER))
+    if not digits or not 1 <= int(raw) <= LARGEST_INTEGER:
         raise Unprocessable(f"max length of {field} must be a positive whole number")
     return int(raw)
 

@@ -16,6 +16,7 @@ from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted, Session
 from fieldsync.server.records import StoredRecord
+from fieldsync.server.wire import MAX_OFFSET
 
 router = APIRouter(prefix="/records")
 PAGE = 50
@@ -37,7 +38,7 @@ def listing(
     current: Current,
     db: Db,
     q: Annotated[str, Query(max_length=200)] = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> HTMLResponse:
     """An entity's live records, most recently changed first, with a search box."""
     with db.read() as conn:
