@@ -107,5 +107,5 @@ def awkward_account(admin: httpx.Client) -> str:
         else f
         for f in fields
     ]
-    set_entity(admin, "account", fields=retired + added)
+    set_entity(admin, "account", confirm=True, fields=retired + added)
     return str(created.json()["id"])
