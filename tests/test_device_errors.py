@@ -194,3 +194,59 @@ def test_a_batch_the_server_refuses_whole_is_held_not_resent_forever(
     assert phone.sync().applied == 1
     assert server_values(crm, good)["name"] == "Good"
     assert phone.errors() == []
+
+
+def test_discarding_a_create_refused_already_exists_takes_the_server_record(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = phone.create("account", {"name": "Acme from the phone"})
+    office = crm.post("/v1/entities/account/records", json={"id": record_id, "name": "Acme"})
+    assert office.status_code == 201, office.text  # the office used the same id first
+    phone.sync()
+    [error] = phone.errors()
+    assert (error["code"], error["record_id"]) == ("already_exists", record_id)
+    phone.discard("account", record_id)
+    phone.sync()
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+    assert phone.get("account", record_id)["name"] == "Acme"
+    assert phone.errors() == []
+    assert phone.sync().pushed == 0
+
+
+def test_discarding_a_create_refused_for_its_values_leaves_nothing(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = phone.create("account", {"name": "Acme", "city": "Kosice"})
+    set_entity(crm, "account", fields=_shorter_city(crm))  # after the phone's download
+    phone.sync()
+    assert phone.errors()[0]["code"] == "too_long"
+    phone.discard("account", record_id)
+    phone.sync()
+    assert phone.get("account", record_id) is None
+    assert crm.get(f"/v1/entities/account/records/{record_id}").status_code == 404
+    assert phone.errors() == []
+
+
+def test_discarding_an_update_of_a_record_the_server_never_had_removes_it(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    # A damaged store claims a version of a record the server never had.
+    phone.store.conn.execute(
+        "UPDATE records SET id = '0b8f5e2c-1111-4c3b-9a51-2d0c1e4b5f60', base_version = 999999 "
+        "WHERE id = ?",
+        (record_id,),
+    )
+    never = "0b8f5e2c-1111-4c3b-9a51-2d0c1e4b5f60"
+    phone.update("account", never, {"city": "Kosice"})
+    phone.sync()
+    [error] = phone.errors()
+    assert (error["code"], error["record_id"]) == ("not_found", never)
+    phone.discard("account", never)
+    phone.sync()
+    assert phone.get("account", never) is None
+    assert phone.errors() == []
+
