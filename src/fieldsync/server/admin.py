@@ -34,9 +34,7 @@ def resolve_conflict(
         raise Conflict("this conflict is not open any more", code="conflict_closed")
     row = entry.row
     entity = projects.entity(conn, row["entity"])
-    current = records.get(conn, entity.name, row["record_id"])
-    if current is None:
-        raise Conflict("the record's tombstone was purged", code="record_purged")
+    current = records.get(conn, entity.name, row["record_id"]) or _purged(entity, row)
     situation = _situation(entity, row, current)
     merged = None
     if use is Choice.MERGE:
@@ -54,6 +52,13 @@ def resolve_conflict(
     with bulk.Lane(conn) as lane:
         journal.settle(lane, entry.standing, outcome, admin.user_id)
     return journal.get(conn, entry.id)
+
+
+def _purged(entity: Entity, row: Any) -> StoredRecord:
+    """The record of an entry whose tombstone was purged, as the conflict met it."""
+    return records.purged(
+        entity.name, row["record_id"], row["server"], row["user_id"], row["server_version"]
+    )
 
 
 def _situation(entity: Entity, row: Any, current: StoredRecord) -> Situation:
@@ -89,7 +94,9 @@ def restore(
             )
         lost = {f: lost[f] for f in fields}
     row = entry.row
-    stored = crm.write_values(conn, admin, row["entity"], row["record_id"], lost)
+    last = row["server"] if row["result"] is None else row["result"]
+    purged = crm.Purged(last, owner_id=row["user_id"])  # should its tombstone be gone
+    stored = crm.write_values(conn, admin, row["entity"], row["record_id"], lost, purged)
     journal.mark_restored(conn, entry.id, admin.user_id)
     return stored
 

@@ -85,6 +85,7 @@ class Standing(NamedTuple):
     status: str
     outcome: str
     server: dict[str, Any]
+    server_version: int
 
     @property
     def is_open(self) -> bool:

@@ -39,7 +39,7 @@ from fieldsync.errors import (
     ValidationFailed,
 )
 from fieldsync.project import Entity, Project, SyncFilter
-from fieldsync.server import bulk, journal, ledger, projects, records, users
+from fieldsync.server import bulk, journal, ledger, projects, records, tombstones, users
 from fieldsync.server.db import Database
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
@@ -280,7 +280,7 @@ def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
 
 def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     entity = batch.entity(change.entity)
-    current = batch.record(entity.name, change.id)
+    current = _current(batch, entity, change)
     if current is not None and not records.may_see(batch.user, entity, current):
         raise ValidationFailed("no_permission", f"you may not change this {entity.name}")
     check_values(entity, change.fields)
@@ -292,6 +292,31 @@ def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     if change.resolves is not None:
         return _resolve_open(batch, change, current, situation)
     return _settle(batch, change, current, situation, resolve(situation))
+
+
+def _current(batch: Batch, entity: Entity, change: ChangeIn) -> StoredRecord | None:
+    """The server's record that a change meets.
+
+    A device has a base version only of records the server sent it: an edit with a
+    base older than the tombstone horizon, of a record the server no longer has,
+    meets the record's purged tombstone, as if it were still there, with the values
+    the device last received (or, when the edit settles an open conflict of it, those
+    the conflict met). With a newer base, the server never had the record at that
+    version: the change is rejected `not_found`.
+    """
+    current = batch.record(entity.name, change.id)
+    if current is not None or change.op == "create" or change.base_version is None:
+        return current
+    entry = batch.read.entries.get(change.resolves or "")
+    if entry is not None and (entry.entity, entry.record_id) == (entity.name, change.id):
+        return records.purged(
+            entity.name, change.id, entry.server, entry.user_id, entry.server_version
+        )
+    horizon = tombstones.horizon(batch.conn)
+    if change.base_version < horizon:
+        last = change.base or {}
+        return records.purged(entity.name, change.id, last, batch.user.user_id, horizon)
+    return None
 
 
 def _create(
