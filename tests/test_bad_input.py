@@ -188,7 +188,7 @@ def test_lookups_meet_the_records_the_server_holds_now(
     results = push(alice, *changes).json()["results"]
     assert [r["status"] for r in results[:2]] == ["applied", "applied"]
     assert [r["error"]["code"] for r in results[2:5]] == [
-        "missing_parent",  # deleted on the server
+        "parent_deleted",
         "wrong_type",
         "missing_parent",  # parents come before their children
     ]

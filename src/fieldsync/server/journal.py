@@ -199,6 +199,14 @@ def find(conn: Connection, entry_id: str) -> Entry | None:
     return Entry.of(row) if row else None
 
 
+def is_open(conn: Connection, entity: str, record_id: str) -> bool:
+    """True when a record has an open conflict (on any device)."""
+    query = sa.select(journal.c.id).where(
+        journal.c.entity == entity, journal.c.record_id == record_id, journal.c.status == OPEN
+    )
+    return conn.execute(query.limit(1)).first() is not None
+
+
 def settle(
     lane: bulk.Lane,
     entry: Standing,

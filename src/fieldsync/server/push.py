@@ -63,6 +63,7 @@ class Batch:
     writer: records.Writer
     read: Read
     rejected: set[tuple[str, str]] = field(default_factory=set)
+    met: dict[tuple[str, str], str] = field(default_factory=dict)  # the statuses so far
 
     @property
     def conn(self) -> Connection:
@@ -263,7 +264,9 @@ def _omit_as_sent(changes: list[ChangeIn], results: list[dict[str, Any]]) -> Non
 
 def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     try:
-        return _apply_change(batch, change)
+        result = _apply_change(batch, change)
+        batch.met[(change.entity, change.id)] = result["status"]
+        return result
     except ValidationFailed as failure:
         batch.rejected.add((change.entity, change.id))
         error = {"code": failure.code, "message": failure.message, "details": failure.details}
@@ -468,7 +471,8 @@ def _write(batch: Batch, current: StoredRecord, outcome: Outcome) -> StoredRecor
 def _check_record(
     batch: Batch, entity: Entity, values: Mapping[str, Any], before: Mapping[str, Any] | None
 ) -> None:
-    """Refuse empty required fields and lookups to missing, unseen or rejected records."""
+    """Refuse empty required fields and lookups to missing, unseen, deleted or rejected
+    records."""
     check_required(entity, values)
     for name, target, target_id in lookups(entity, values):
         if before is not None and before.get(name) == target_id:
@@ -481,11 +485,36 @@ def _check_record(
             )
         parent = batch.record(target, target_id)
         if not records.is_live_parent(batch.user, batch.project.entity(target), parent):
-            raise ValidationFailed(
-                "missing_parent",
-                f"{entity.name}.{name} points at a {target} that does not exist",
-                {"field": name, "parent": target_id},
-            )
+            raise _unusable_parent(batch, entity, (name, target, target_id), parent)
+
+
+def _unusable_parent(
+    batch: Batch, entity: Entity, lookup: tuple[str, str, str], parent: StoredRecord | None
+) -> ValidationFailed:
+    """The refusal of a lookup to a parent it may not point at, naming the real cause: a
+    deleted parent the user may see is in an open conflict (the device sends the child
+    again once it is settled) or was deleted on the server."""
+    name, target, parent_id = lookup
+    details = {"field": name, "parent": parent_id}
+    where = f"{entity.name}.{name}"
+    target_entity = batch.project.entity(target)
+    if (
+        parent is None
+        or target_entity is None
+        or not records.may_see(batch.user, target_entity, parent)
+    ):
+        message = f"{where} points at a {target} that does not exist"
+        return ValidationFailed("missing_parent", message, details)
+    # A conflict this batch met is open; one it settled is not, though its entry's
+    # closing may not be written yet.
+    met = batch.met.get((target, parent_id))
+    if met == Status.CONFLICT.value or (
+        met is None and journal.is_open(batch.conn, target, parent_id)
+    ):
+        message = f"{where}: its {target} has an open conflict"
+        return ValidationFailed("parent_conflict", message, details)
+    message = f"{where}: its {target} was deleted on the server"
+    return ValidationFailed("parent_deleted", message, details)
 
 
 def _result(
