@@ -81,7 +81,8 @@ def test_restore_recreates_a_record_whose_tombstone_was_purged(
     [entry] = journal(crm)
     restored = crm.post(f"/v1/admin/journal/{entry['id']}/restore")
     assert restored.status_code == 200, restored.text
-    assert server_values(crm, record_id) == {**entry["device"], "city": "Kosice", "phone": "100"}
+    assert server_values(crm, record_id) == entry["device"]  # the journal alone has them
+    assert entry["device"]["city"] == "Kosice"
     phone.sync()
     assert phone.get("account", record_id) == server_values(crm, record_id)
 
