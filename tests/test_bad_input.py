@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from conftest import Server
+from fieldsync.server import tombstones
 from helpers import journal, server_record, set_entity
 
 
@@ -413,4 +415,24 @@ def test_nul_characters_are_refused_on_every_backend(
     assert_error(alice.get("/v1/sync/pull", params={"device_id": "d\x00"}), 400, "nul_character")
     login = {"username": "al\x00ice", "password": "secret"}
     assert_error(httpx.post(f"{server.url}/v1/auth/login", json=login), 400, "nul_character")
+    assert nothing_written(crm)
+
+
+def test_the_base_of_an_edit_of_a_purged_record_is_checked_like_any_value(
+    server: Server, crm: httpx.Client, alice: httpx.Client
+) -> None:
+    gone = crm.post("/v1/entities/account/records", json={"name": "Gone"}).json()["id"]
+    crm.delete(f"/v1/entities/account/records/{gone}")
+    with server.db.write() as conn:  # a cutoff just ahead: the delete is purged at once
+        assert tombstones.vacuum(conn, timedelta(seconds=-1)).purged == 1
+    stale = change(
+        op="update",
+        id=gone,
+        base_version=1,
+        fields={"city": "Kosice"},
+        base={"name": "Gone", "employees": "many"},
+    )
+    set_entity(crm, "account", on_conflict="full_device_wins")
+    [result] = push(alice, stale).json()["results"]
+    assert (result["status"], result["error"]["code"]) == ("rejected", "wrong_type")
     assert nothing_written(crm)

@@ -317,7 +317,8 @@ def _current(batch: Batch, entity: Entity, change: ChangeIn) -> StoredRecord | N
         )
     horizon = tombstones.horizon(batch.conn)
     if change.base_version < horizon:
-        last = change.base or {}
+        last = normalize(entity, change.base or {})
+        check_values(entity, last)  # S comes from the device here
         return records.purged(entity.name, change.id, last, batch.user.user_id, horizon)
     return None
 
