@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from conftest import Server
+from fieldsync.server import tombstones
 from helpers import journal, server_record, set_entity
 from test_console import log_in
 
@@ -191,7 +193,7 @@ def test_lookups_meet_the_records_the_server_holds_now(
     results = push(alice, *changes).json()["results"]
     assert [r["status"] for r in results[:2]] == ["applied", "applied"]
     assert [r["error"]["code"] for r in results[2:5]] == [
-        "missing_parent",  # deleted on the server
+        "parent_deleted",
         "wrong_type",
         "missing_parent",  # parents come before their children
     ]
@@ -502,3 +504,23 @@ def test_the_console_refuses_offsets_and_integers_past_64_bits(
     page.get_by_role("button", name="Save fields").click()
     expect(page.get_by_role("alert")).to_contain_text("max length of phone")
     assert crm.get("/v1/project").json()["version"] == 1
+
+
+def test_the_base_of_an_edit_of_a_purged_record_is_checked_like_any_value(
+    server: Server, crm: httpx.Client, alice: httpx.Client
+) -> None:
+    gone = crm.post("/v1/entities/account/records", json={"name": "Gone"}).json()["id"]
+    crm.delete(f"/v1/entities/account/records/{gone}")
+    with server.db.write() as conn:  # a cutoff just ahead: the delete is purged at once
+        assert tombstones.vacuum(conn, timedelta(seconds=-1)).purged == 1
+    stale = change(
+        op="update",
+        id=gone,
+        base_version=1,
+        fields={"city": "Kosice"},
+        base={"name": "Gone", "employees": "many"},
+    )
+    set_entity(crm, "account", on_conflict="full_device_wins")
+    [result] = push(alice, stale).json()["results"]
+    assert (result["status"], result["error"]["code"]) == ("rejected", "wrong_type")
+    assert nothing_written(crm)

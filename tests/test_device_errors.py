@@ -265,3 +265,121 @@ def test_a_choice_made_on_the_device_before_it_learns_its_conflict_was_met_anew_
     assert (error_shown["id"], error_shown["choice"]) == (met_anew["id"], None)
     assert server_values(crm, record_id)["phone"] == "555"
     assert server_values(crm, record_id)["city"] == "Zilina"
+
+
+def test_discarding_a_create_refused_already_exists_takes_the_server_record(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = phone.create("account", {"name": "Acme from the phone"})
+    office = crm.post("/v1/entities/account/records", json={"id": record_id, "name": "Acme"})
+    assert office.status_code == 201, office.text  # the office used the same id first
+    phone.sync()
+    [error] = phone.errors()
+    assert (error["code"], error["record_id"]) == ("already_exists", record_id)
+    phone.discard("account", record_id)
+    phone.sync()
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+    assert phone.get("account", record_id)["name"] == "Acme"
+    assert phone.errors() == []
+    assert phone.sync().pushed == 0
+
+
+def test_discarding_a_create_refused_for_its_values_leaves_nothing(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = phone.create("account", {"name": "Acme", "city": "Kosice"})
+    set_entity(crm, "account", fields=_shorter_city(crm))  # after the phone's download
+    phone.sync()
+    assert phone.errors()[0]["code"] == "too_long"
+    phone.discard("account", record_id)
+    phone.sync()
+    assert phone.get("account", record_id) is None
+    assert crm.get(f"/v1/entities/account/records/{record_id}").status_code == 404
+    assert phone.errors() == []
+
+
+def test_discarding_an_update_of_a_record_the_server_never_had_removes_it(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    # A damaged store claims a version of a record the server never had.
+    phone.store.conn.execute(
+        "UPDATE records SET id = '0b8f5e2c-1111-4c3b-9a51-2d0c1e4b5f60', base_version = 999999 "
+        "WHERE id = ?",
+        (record_id,),
+    )
+    never = "0b8f5e2c-1111-4c3b-9a51-2d0c1e4b5f60"
+    phone.update("account", never, {"city": "Kosice"})
+    phone.sync()
+    [error] = phone.errors()
+    assert (error["code"], error["record_id"]) == ("not_found", never)
+    phone.discard("account", never)
+    phone.sync()
+    assert phone.get("account", never) is None
+    assert phone.errors() == []
+
+
+def _account_in_conflict_with_a_new_contact(
+    server: Server, crm: httpx.Client
+) -> tuple[Device, str, str]:
+    """Under User Action: the phone edits an account the office deletes, and adds a
+    contact under it; the account's change opens a conflict, the contact is refused."""
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    account = synced_account(phone)
+    phone.update("account", account, {"city": "Kosice"})
+    contact = phone.create("contact", {"lastname": "Doe", "account": account})
+    crm.delete(f"/v1/entities/account/records/{account}")
+    report = phone.sync()
+    assert (report.conflicts, report.rejected) == (1, 1)
+    return phone, account, contact
+
+
+def test_a_child_refused_for_its_parents_conflict_says_so_and_goes_with_the_users_choice(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, account, contact = _account_in_conflict_with_a_new_contact(server, crm)
+    conflict, refused = phone.errors()
+    assert (refused["code"], refused["record_id"]) == ("parent_conflict", contact)
+    assert "its account has an open conflict" in refused["message"]
+    phone.resolve(conflict["id"], "device")  # Restore my version
+    report = phone.sync()
+    assert report.rejected == 0
+    assert phone.errors() == []
+    assert server_values(crm, account)["city"] == "Kosice"
+    assert server_values(crm, contact, "contact")["account"] == account
+    assert phone.get("contact", contact) == server_values(crm, contact, "contact")
+
+
+def test_a_child_is_sent_again_once_a_console_settles_its_parents_conflict(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, account, contact = _account_in_conflict_with_a_new_contact(server, crm)
+    [entry] = journal(crm, status="open")
+    answer = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "device"})
+    assert answer.status_code == 200, answer.text
+    phone.sync()  # learns the outcome first, then sends the contact
+    assert phone.errors() == []
+    assert server_values(crm, contact, "contact")["account"] == account
+
+
+def test_a_child_of_a_parent_deleted_on_the_server_says_so_until_the_user_acts(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    account = synced_account(phone)
+    phone.update("account", account, {"city": "Kosice"})
+    contact = phone.create("contact", {"lastname": "Doe", "account": account})
+    crm.delete(f"/v1/entities/account/records/{account}")
+    phone.sync()
+    conflict, _ = phone.errors()
+    phone.resolve(conflict["id"], "server")  # Accept delete
+    phone.sync()
+    [refused] = phone.errors()
+    assert (refused["code"], refused["record_id"]) == ("parent_deleted", contact)
+    assert "its account was deleted on the server" in refused["message"]
+    assert phone.sync().pushed == 0  # not resent until the user acts

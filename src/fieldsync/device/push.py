@@ -18,6 +18,7 @@ import orjson
 from fieldsync import failpoints
 from fieldsync.clock import now
 from fieldsync.conflicts import Choice, Kind, Status, differing, merge_fields
+from fieldsync.device import parents
 from fieldsync.device.client import Client
 from fieldsync.device.rebase import Key, Rebase, rebase
 from fieldsync.device.report import Progress, SyncReport
@@ -34,7 +35,7 @@ BATCH_BYTES = 4 * 1024 * 1024  # well under the server's 10 MB body limit
 
 # A change that met an open User Action conflict: its record, what was sent, the result.
 Opened = tuple[Key, dict[str, Any], dict[str, Any]]
-# A pending row of `PENDING`, by column name.
+# A row of `PENDING` (or `REFUSED`), by column name.
 Pending = dict[str, Any]
 
 
@@ -46,13 +47,15 @@ class Batch(NamedTuple):
     snapshots: list[dict[str, Any]]
 
 
-PENDING = """
+CHANGES = """
 SELECT r.*, c.choice, c.picks, c.server AS conflict_server, c.server_version AS conflict_version
 FROM records r LEFT JOIN conflicts c ON c.id = r.conflict_id
-WHERE r.state != 'synced' AND r.error IS NULL AND r.seq <= ?
+WHERE r.state != 'synced' AND r.error IS {} NULL AND r.seq <= ?
   AND (r.conflict_id IS NULL OR c.choice IS NOT NULL)
 ORDER BY r.seq
 """
+PENDING = CHANGES.format("")
+REFUSED = CHANGES.format("NOT")  # Sync errors' rejected changes
 
 
 def push(
@@ -177,18 +180,25 @@ def _queue(store: Store, upto: int, flight: _Flight | None) -> list[Pending]:
     """
     busy = flight.keys if flight else set()
     rows = [r for r in _pending(store, upto) if (r["entity"], r["id"]) not in busy]
-    ranks = _parent_ranks(store.project())
+    project = store.project()
+    refused = [r for r in _pending(store, upto, REFUSED) if (r["entity"], r["id"]) not in busy]
+    if refused:  # children refused for their parent go again with it
+        sending = busy | {(r["entity"], r["id"]) for r in rows}
+        with store.transaction() as conn:
+            rows += parents.released(conn, project, refused, sending)
+    ranks = _parent_ranks(project)
     rows.sort(key=lambda r: (ranks.get(r["entity"], 0), r["seq"]))
     return rows
 
 
-def _pending(store: Store, upto: int) -> list[Pending]:
-    """The rows of `PENDING` as dicts: each is read by column name some twenty times,
-    which a `sqlite3.Row` does by comparing the name with each column's (a push of
-    1k edits: 15 M instructions of the device's 174 M; building the dicts takes 8 M)."""
+def _pending(store: Store, upto: int, query: str = PENDING) -> list[Pending]:
+    """The rows of `query` (the pending changes, or `REFUSED`) as dicts: each is read by
+    column name some twenty times, which a `sqlite3.Row` does by comparing the name
+    with each column's (a push of 1k edits: 15 M instructions of the device's 174 M;
+    building the dicts takes 8 M)."""
     cursor = store.conn.cursor()
     cursor.row_factory = None
-    rows = cursor.execute(PENDING, (upto,)).fetchall()
+    rows = cursor.execute(query, (upto,)).fetchall()
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in rows]
 

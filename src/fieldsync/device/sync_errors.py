@@ -136,20 +136,35 @@ def retry(store: Store, entity: str, record_id: str) -> None:
 
 
 def discard(store: Store, entity: str, record_id: str) -> None:
-    """Drop a rejected change: the record goes back to the server's newest known version."""
+    """Drop a rejected change: the record goes back to the server's newest known version.
+
+    That is the state a pull brought while the change was refused (kept beside it, see
+    `store`), else the device's base; a record the server has none of for this user
+    (a refused create with nothing pulled, `not_found`, deleted there) is removed, and
+    a later pull brings it should the server have it after all.
+    """
     row = store.row(entity, record_id)
     if row is None or row["error"] is None:
         raise ValidationFailed("not_rejected", f"{entity} {record_id} has no rejected change")
+    server = _server_state(row)
     with store.transaction() as conn:
         key = (entity, record_id)
-        if row["state"] == CREATED or bool(row["server_deleted"]):
+        if server is None:
             conn.execute("DELETE FROM records WHERE entity = ? AND id = ?", key)
             return
-        version = row["server_version"] or row["base_version"]
-        values = row["server_data"] or row["base"]
         conn.execute(
             "UPDATE records SET base_version = ?, base = NULL, data = ?, state = ?, error = NULL, "
             "server_version = NULL, server_data = NULL, server_deleted = NULL "
             "WHERE entity = ? AND id = ?",
-            (version, values, SYNCED, *key),
+            (*server, SYNCED, *key),
         )
+
+
+def _server_state(row: Any) -> tuple[int, str] | None:
+    """The server's newest state of a record that the device knows (version and values
+    as stored JSON), or None when the server holds none this user may see."""
+    if row["server_version"] is not None:
+        return None if row["server_deleted"] else (row["server_version"], row["server_data"])
+    if row["state"] == CREATED or loads(row["error"])["code"] == "not_found":
+        return None
+    return row["base_version"], row["base"]

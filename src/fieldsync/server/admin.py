@@ -84,9 +84,7 @@ def resolve_conflict(
     if use is Choice.MERGE and row["device"] is None:
         raise _cannot_merge()
     entity = projects.entity(conn, row["entity"])
-    current = records.get(conn, entity.name, row["record_id"])
-    if current is None:
-        raise Conflict("the record's tombstone was purged", code="record_purged")
+    current = records.get(conn, entity.name, row["record_id"]) or _purged(entity, row)
     situation = _situation(row, current)
     if current.version != row["server_version"]:
         return _meet_again(conn, admin, entry, entity, situation, current)
@@ -104,6 +102,13 @@ def resolve_conflict(
 
 def _cannot_merge() -> Unprocessable:
     return Unprocessable("only two versions of a record can be merged", code="cannot_merge")
+
+
+def _purged(entity: Entity, row: Any) -> StoredRecord:
+    """The record of an entry whose tombstone was purged, as the conflict met it."""
+    return records.purged(
+        entity.name, row["record_id"], row["server"], row["user_id"], row["server_version"]
+    )
 
 
 def _situation(row: Any, current: StoredRecord) -> Situation:
@@ -188,7 +193,9 @@ def restore(
             )
         lost = {f: lost[f] for f in fields}
     row = entry.row
-    stored = crm.write_values(conn, admin, row["entity"], row["record_id"], lost)
+    last = row["server"] if row["result"] is None else row["result"]
+    purged = crm.Purged(last, owner_id=row["user_id"])  # should its tombstone be gone
+    stored = crm.write_values(conn, admin, row["entity"], row["record_id"], lost, purged)
     journal.mark_restored(conn, entry.id, admin.user_id)
     return stored
 

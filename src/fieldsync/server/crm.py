@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -159,13 +159,33 @@ def delete(
     return records.save(conn, entity, record_id, None, actor=user.user_id, current=found)
 
 
+class Purged(NamedTuple):
+    """What stands for a record whose tombstone was purged: its last values as known
+    elsewhere (the journal), and whose it becomes when re-created."""
+
+    last: Mapping[str, Any]
+    owner_id: str
+
+
 def write_values(
-    conn: Connection, user: Principal, entity_name: str, record_id: str, values: Mapping[str, Any]
+    conn: Connection,
+    user: Principal,
+    entity_name: str,
+    record_id: str,
+    values: Mapping[str, Any],
+    purged: Purged | None = None,
 ) -> StoredRecord:
-    """Write `values` over a record, re-creating it if it was deleted (used by restore)."""
+    """Write `values` over a record, re-creating it if it was deleted (used by restore).
+
+    With `purged`, a record whose tombstone was purged is re-created too, from its
+    last values laid under `values`.
+    """
     project = projects.current(conn)
     entity = projects.entity_in(project, entity_name)
-    found = _visible(conn, user, entity, record_id)
+    if purged is not None and records.get(conn, entity.name, record_id) is None:
+        found = records.purged(entity.name, record_id, purged.last, purged.owner_id)
+    else:
+        found = _visible(conn, user, entity, record_id)
     data = _validated(conn, user, project, entity, values, found)
     return records.save(conn, entity, record_id, data, actor=user.user_id, current=found)
 

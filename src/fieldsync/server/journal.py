@@ -85,6 +85,7 @@ class Standing(NamedTuple):
     status: str
     outcome: str
     server: dict[str, Any]
+    server_version: int
 
     @property
     def is_open(self) -> bool:
@@ -196,6 +197,14 @@ def find(conn: Connection, entry_id: str) -> Entry | None:
     """One entry, if it exists."""
     row = conn.execute(sa.select(journal).where(journal.c.id == entry_id)).mappings().first()
     return Entry.of(row) if row else None
+
+
+def is_open(conn: Connection, entity: str, record_id: str) -> bool:
+    """True when a record has an open conflict (on any device)."""
+    query = sa.select(journal.c.id).where(
+        journal.c.entity == entity, journal.c.record_id == record_id, journal.c.status == OPEN
+    )
+    return conn.execute(query.limit(1)).first() is not None
 
 
 def settle(

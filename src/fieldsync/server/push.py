@@ -39,7 +39,7 @@ from fieldsync.errors import (
     ValidationFailed,
 )
 from fieldsync.project import Entity, Project, SyncFilter
-from fieldsync.server import bulk, journal, ledger, projects, records, users
+from fieldsync.server import bulk, journal, ledger, projects, records, tombstones, users
 from fieldsync.server.db import Database
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
@@ -63,6 +63,7 @@ class Batch:
     writer: records.Writer
     read: Read
     rejected: set[tuple[str, str]] = field(default_factory=set)
+    met: dict[tuple[str, str], str] = field(default_factory=dict)  # the statuses so far
 
     @property
     def conn(self) -> Connection:
@@ -263,7 +264,9 @@ def _omit_as_sent(changes: list[ChangeIn], results: list[dict[str, Any]]) -> Non
 
 def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     try:
-        return _apply_change(batch, change)
+        result = _apply_change(batch, change)
+        batch.met[(change.entity, change.id)] = result["status"]
+        return result
     except ValidationFailed as failure:
         batch.rejected.add((change.entity, change.id))
         error = {"code": failure.code, "message": failure.message, "details": failure.details}
@@ -280,7 +283,7 @@ def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
 
 def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     entity = batch.entity(change.entity)
-    current = batch.record(entity.name, change.id)
+    current = _current(batch, entity, change)
     if current is not None and not records.may_see(batch.user, entity, current):
         raise ValidationFailed("no_permission", f"you may not change this {entity.name}")
     check_values(entity, change.fields)
@@ -292,6 +295,32 @@ def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     if change.resolves is not None:
         return _resolve_open(batch, change, current, situation)
     return _settle(batch, change, current, situation, resolve(situation))
+
+
+def _current(batch: Batch, entity: Entity, change: ChangeIn) -> StoredRecord | None:
+    """The server's record that a change meets.
+
+    A device has a base version only of records the server sent it: an edit with a
+    base older than the tombstone horizon, of a record the server no longer has,
+    meets the record's purged tombstone, as if it were still there, with the values
+    the device last received (or, when the edit settles an open conflict of it, those
+    the conflict met). With a newer base, the server never had the record at that
+    version: the change is rejected `not_found`.
+    """
+    current = batch.record(entity.name, change.id)
+    if current is not None or change.op == "create" or change.base_version is None:
+        return current
+    entry = batch.read.entries.get(change.resolves or "")
+    if entry is not None and (entry.entity, entry.record_id) == (entity.name, change.id):
+        return records.purged(
+            entity.name, change.id, entry.server, entry.user_id, entry.server_version
+        )
+    horizon = tombstones.horizon(batch.conn)
+    if change.base_version < horizon:
+        last = normalize(entity, change.base or {})
+        check_values(entity, last)  # S comes from the device here
+        return records.purged(entity.name, change.id, last, batch.user.user_id, horizon)
+    return None
 
 
 def _create(
@@ -443,7 +472,8 @@ def _write(batch: Batch, current: StoredRecord, outcome: Outcome) -> StoredRecor
 def _check_record(
     batch: Batch, entity: Entity, values: Mapping[str, Any], before: Mapping[str, Any] | None
 ) -> None:
-    """Refuse empty required fields and lookups to missing, unseen or rejected records."""
+    """Refuse empty required fields and lookups to missing, unseen, deleted or rejected
+    records."""
     check_required(entity, values)
     for name, target, target_id in lookups(entity, values):
         if before is not None and before.get(name) == target_id:
@@ -456,11 +486,36 @@ def _check_record(
             )
         parent = batch.record(target, target_id)
         if not records.is_live_parent(batch.user, batch.project.entity(target), parent):
-            raise ValidationFailed(
-                "missing_parent",
-                f"{entity.name}.{name} points at a {target} that does not exist",
-                {"field": name, "parent": target_id},
-            )
+            raise _unusable_parent(batch, entity, (name, target, target_id), parent)
+
+
+def _unusable_parent(
+    batch: Batch, entity: Entity, lookup: tuple[str, str, str], parent: StoredRecord | None
+) -> ValidationFailed:
+    """The refusal of a lookup to a parent it may not point at, naming the real cause: a
+    deleted parent the user may see is in an open conflict (the device sends the child
+    again once it is settled) or was deleted on the server."""
+    name, target, parent_id = lookup
+    details = {"field": name, "parent": parent_id}
+    where = f"{entity.name}.{name}"
+    target_entity = batch.project.entity(target)
+    if (
+        parent is None
+        or target_entity is None
+        or not records.may_see(batch.user, target_entity, parent)
+    ):
+        message = f"{where} points at a {target} that does not exist"
+        return ValidationFailed("missing_parent", message, details)
+    # A conflict this batch met is open; one it settled is not, though its entry's
+    # closing may not be written yet.
+    met = batch.met.get((target, parent_id))
+    if met == Status.CONFLICT.value or (
+        met is None and journal.is_open(batch.conn, target, parent_id)
+    ):
+        message = f"{where}: its {target} has an open conflict"
+        return ValidationFailed("parent_conflict", message, details)
+    message = f"{where}: its {target} was deleted on the server"
+    return ValidationFailed("parent_deleted", message, details)
 
 
 def _result(

@@ -26,6 +26,9 @@ from fieldsync.validation import normalize
 class StoredRecord(NamedTuple):
     """A record as the server holds it; a tombstone keeps its last values.
 
+    `purged` marks a stand-in for a tombstone that was purged (see `purged`): it is
+    not stored, and writing over it inserts the record again.
+
     Immutable (a NamedTuple: a push makes two for each change, and a frozen
     dataclass is ~4x slower to make)."""
 
@@ -36,6 +39,7 @@ class StoredRecord(NamedTuple):
     deleted: bool
     data: dict[str, Any]
     field_versions: dict[str, int]
+    purged: bool = False
 
     def changed_since(self, version: int) -> frozenset[str]:
         """The fields changed on the server after `version`."""
@@ -81,6 +85,15 @@ def stored_record(row: Sequence[Any]) -> StoredRecord:
         bulk.json_value(data),
         bulk.json_value(versions),
     )
+
+
+def purged(
+    entity: str, record_id: str, last: Mapping[str, Any], owner_id: str, version: int = 0
+) -> StoredRecord:
+    """A stand-in for the purged tombstone of a record the server no longer has: deleted,
+    with its last values as known elsewhere (a device's base, the journal), as of
+    `version`, owned by `owner_id` should it be re-created."""
+    return StoredRecord(entity, record_id, version, owner_id, True, dict(last), {}, purged=True)
 
 
 def get(conn: Connection, entity: str, record_id: str) -> StoredRecord | None:
@@ -204,7 +217,7 @@ class Writer:
             "updated_by": actor,
             "written_by_device": self.device_id,
         }
-        if current is None:
+        if current is None or current.purged:
             new = {"entity": entity.name, "id": record_id, "created_at": row["updated_at"], **row}
             self.lane.queue_insert(records, new)
         else:

@@ -26,6 +26,10 @@ def plain_words(entity: Entity, error: dict[str, Any]) -> str:
         "unknown_field": "A field of this record no longer exists on the server.",
         "missing_parent": "It points at a record the server does not have.",
         "parent_rejected": "It points at a record whose change was refused; fix that first.",
+        "parent_deleted": "It points at a record that was deleted on the server.",
+        "parent_conflict": (
+            "It points at a record with an open conflict; it is sent again once that is settled."
+        ),
         "no_permission": f"You may not change this {entity.label.lower()}.",
         "not_found": f"This {entity.label.lower()} no longer exists on the server.",
         "already_exists": f"A {entity.label.lower()} with the same id exists on the server.",
