@@ -42,14 +42,42 @@ def login(
     server: Annotated[str, typer.Option(help="The server URL.")],
     user: Annotated[str, typer.Option(help="Username.")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    discard_unsynced: Annotated[
+        bool,
+        typer.Option(
+            "--discard-unsynced",
+            help="Switching user: drop the previous user's changes not yet synced.",
+        ),
+    ] = False,
 ) -> None:
     """Log a device directory in to a server and download the project.
 
+    Another user than the last one gets a new device id and their own records; that is
+    refused while the previous user has unsynced changes, unless --discard-unsynced.
     Example: fieldsync device login --dir ./phone --server http://127.0.0.1:8765 --user alice
     """
     with failures():
-        device = Device.login(directory, server, user, password)
+        try:
+            device = Device.login(
+                directory, server, user, password, discard_unsynced=discard_unsynced
+            )
+        except ValidationFailed as refusal:
+            if refusal.code != "unsynced_changes":
+                raise
+            raise _losing_changes(refusal, directory) from None
     console.print(f"device {device.device_id} logged in as {user}; run `fieldsync device sync`")
+
+
+def _losing_changes(refusal: ValidationFailed, directory: Path) -> ValidationFailed:
+    """The refusal to switch user, with the commands that settle it."""
+    previous = refusal.details["user"]
+    head = refusal.message.rpartition(": ")[0]  # the library's advice is replaced
+    return ValidationFailed(
+        refusal.code,
+        f"{head}: run `fieldsync device sync --dir {directory}` first (and settle "
+        f"`fieldsync device errors`), or log in again with --discard-unsynced to drop "
+        f"{previous}'s changes",
+    )
 
 
 @app.command("list")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldsync.conflicts import Choice
-from fieldsync.device import browse, edits, engine, pull, sync_errors
+from fieldsync.device import browse, edits, engine, sync_errors
 from fieldsync.device.browse import Item
 from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport, no_progress
@@ -25,16 +25,28 @@ class Device:
         self.store = Store(self.directory)
 
     @classmethod
-    def login(cls, directory: str | Path, server: str, username: str, password: str) -> Device:
-        """Log a device directory in to a server and download the project."""
+    def login(
+        cls,
+        directory: str | Path,
+        server: str,
+        username: str,
+        password: str,
+        *,
+        discard_unsynced: bool = False,
+    ) -> Device:
+        """Log a device directory in to a server and download the project.
+
+        Another user than the last one gets a new device id and none of the previous
+        user's records (their own download follows at the first sync). That is refused
+        while the previous user has unsynced changes here, unless `discard_unsynced`.
+        """
         device = cls(directory)
         previous = device.store.get_meta("user")
-        if previous is not None and previous["username"] != username and device.unsynced():
-            raise ValidationFailed(
-                "unsynced_changes",
-                f"{previous['username']} has unsynced changes here; sync before switching user",
-            )
-        device_id = device.store.get_meta("device_id") or str(uuid.uuid4())
+        switching = previous is not None and previous["username"] != username
+        if switching and not discard_unsynced:
+            device._refuse_losing_changes(previous["username"], username)
+        kept_id = None if switching else device.store.get_meta("device_id")
+        device_id = kept_id or str(uuid.uuid4())
         anonymous = Client(server)
         try:
             answer = anonymous.call(
@@ -45,6 +57,8 @@ class Device:
         finally:
             anonymous.close()
         with device.store.transaction() as conn:
+            if switching:
+                device.store.forget_records(conn)
             for key, value in {
                 "server": server,
                 "token": answer["token"],
@@ -52,11 +66,28 @@ class Device:
                 "device_id": device_id,
             }.items():
                 device.store.set_meta(conn, key, value)
-        if previous is not None and previous["id"] != answer["user"]["id"]:
-            pull.start_resync(device.store)
         with device._client() as client:
             engine.refresh_project(device.store, client)
         return device
+
+    def _refuse_losing_changes(self, previous: str, username: str) -> None:
+        """Refuse a switch of user that would drop changes the server has not taken yet."""
+        rows = self.store.conn.execute(
+            "SELECT entity, count(*) FROM records WHERE state != ? GROUP BY entity ORDER BY entity",
+            (SYNCED,),
+        )
+        unsynced = {entity: int(count) for entity, count in rows}
+        if not unsynced:
+            return
+        total = sum(unsynced.values())
+        counts = ", ".join(f"{entity} {count}" for entity, count in unsynced.items())
+        raise ValidationFailed(
+            "unsynced_changes",
+            f"{previous} has {total} unsynced change{'s' if total > 1 else ''} ({counts}) "
+            f"that logging in as {username} would lose: sync first (and settle Sync errors), "
+            "or discard them",
+            details={"user": previous, "unsynced": unsynced},
+        )
 
     def _client(self) -> _Session:
         server, token = self.store.get_meta("server"), self.store.get_meta("token")
