@@ -17,8 +17,9 @@ FieldsyncError
 ├── ValidationFailed         a change's values break the project's rules
 └── DeviceError              raised by the device library
     ├── NotLoggedIn          the device directory has no session
-    ├── Offline              the server cannot be reached
-    │   └── CertificateRejected  its TLS certificate failed verification
+    ├── Offline              the server cannot be reached, or something else answered
+    │   ├── CertificateRejected  its TLS certificate failed verification
+    │   └── TooLarge         a request body refused as too large (413), by the server or a proxy
     └── ServerRefused        the server answered with an error
 """
 
@@ -188,7 +189,14 @@ class NotLoggedIn(DeviceError):
 
 
 class Offline(DeviceError):
-    """The server could not be reached; local work goes on."""
+    """The server could not be reached, or what answered was not a fieldsync server (a
+    captive portal, a proxy's error page, a cut answer): nothing was refused, local work
+    goes on and the changes stay pending."""
+
+
+class TooLarge(Offline):
+    """A request body was refused as too large (413), by the server or a proxy on the way:
+    a push then sends its batch in smaller parts."""
 
 
 class CertificateRejected(Offline):

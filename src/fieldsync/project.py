@@ -16,6 +16,10 @@ from fieldsync.errors import Unprocessable
 
 E = TypeVar("E", bound=StrEnum)
 
+# The longest entity or field name: the server stores entity names in columns of 64
+# characters (`records.entity`, `journal.entity`), and field names are held to the same.
+NAME_LENGTH = 64
+
 
 class Policy(StrEnum):
     """The On Conflict picklist."""
@@ -172,11 +176,39 @@ def _enum(kind: type[E], value: Any, what: str) -> E:
         raise Unprocessable(f"{what} must be one of: {allowed}", code="invalid_setting") from None
 
 
+def _name(value: Any, what: str) -> str:
+    """An entity's or a field's name, or a clear refusal."""
+    if not isinstance(value, str) or not value.isidentifier():
+        raise Unprocessable(
+            f"{what} name {value!r:.80} is not an identifier", code="invalid_setting"
+        )
+    if len(value) > NAME_LENGTH:
+        raise Unprocessable(
+            f"{what} name {value[:20]}… is {len(value)} characters; "
+            f"names are at most {NAME_LENGTH} characters",
+            code="invalid_setting",
+        )
+    return value
+
+
+def _items(value: Any, what: str, of: str = "") -> list[dict[str, Any]]:
+    """A list of mappings (entities, fields), absent meaning empty, or a clear refusal."""
+    owner = f" of {of}" if of else ""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise Unprocessable(f"{what}{owner} must be a list", code="invalid_setting")
+    for n, item in enumerate(value, start=1):
+        if not isinstance(item, dict):
+            raise Unprocessable(
+                f"{what}[{n}]{owner} must be a mapping, not {item!r:.40}", code="invalid_setting"
+            )
+    return value
+
+
 def field_from_dict(data: dict[str, Any]) -> Field:
     """Parse one field definition, refusing anything malformed."""
-    name = data.get("name")
-    if not isinstance(name, str) or not name.isidentifier():
-        raise Unprocessable(f"field name {name!r} is not an identifier", code="invalid_setting")
+    name = _name(data.get("name"), "field")
     ftype = _enum(FieldType, data.get("type"), f"type of field {name}")
     options = tuple(str(o) for o in data.get("options") or ())
     if ftype is FieldType.PICKLIST and not options:
@@ -204,10 +236,8 @@ def field_from_dict(data: dict[str, Any]) -> Field:
 
 def entity_from_dict(data: dict[str, Any]) -> Entity:
     """Parse one entity definition, refusing anything malformed."""
-    name = data.get("name")
-    if not isinstance(name, str) or not name.isidentifier():
-        raise Unprocessable(f"entity name {name!r} is not an identifier", code="invalid_setting")
-    fields = tuple(field_from_dict(f) for f in data.get("fields") or ())
+    name = _name(data.get("name"), "entity")
+    fields = tuple(field_from_dict(f) for f in _items(data.get("fields"), "fields", name))
     if len({f.name for f in fields}) != len(fields):
         raise Unprocessable(f"entity {name} has duplicate field names", code="invalid_setting")
     return Entity(
@@ -236,9 +266,16 @@ def apply_settings(entity: Entity, changes: dict[str, Any]) -> Entity:
 
 def project_from_dict(data: dict[str, Any]) -> Project:
     """Parse a whole project (as exported), checking lookups point at real entities."""
-    entities = tuple(entity_from_dict(e) for e in data.get("entities") or ())
+    entities = tuple(entity_from_dict(e) for e in _items(data.get("entities"), "entities"))
     check_references(entities)
-    return Project(version=int(data.get("version", 1)), entities=entities)
+    try:
+        version = int(data.get("version", 1))
+    except (TypeError, ValueError):
+        raise Unprocessable(
+            f"version must be a whole number, not {data.get('version')!r:.40}",
+            code="invalid_setting",
+        ) from None
+    return Project(version=version, entities=entities)
 
 
 def check_references(entities: tuple[Entity, ...]) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from fieldsync.errors import ApiError, DeviceError, FieldsyncError, ValidationFailed
+from fieldsync.errors import ApiError, DeviceError, FieldsyncError, Offline, ValidationFailed
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # one line, however long
@@ -33,6 +33,9 @@ def failures() -> Iterator[None]:
         yield
     except (ApiError, ValidationFailed) as failure:
         errors.print(f"[red]error:[/red] {failure.message} ({failure.code})")
+        raise typer.Exit(1) from None
+    except Offline as failure:
+        errors.print(f"[red]offline:[/red] {failure}; nothing is lost, changes stay pending")
         raise typer.Exit(1) from None
     except (DeviceError, FieldsyncError) as failure:
         errors.print(f"[red]error:[/red] {failure}")

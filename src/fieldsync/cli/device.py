@@ -57,17 +57,45 @@ def login(
             "kept in the device directory."
         ),
     ] = None,
+    discard_unsynced: Annotated[
+        bool,
+        typer.Option(
+            "--discard-unsynced",
+            help="Switching user: drop the previous user's changes not yet synced.",
+        ),
+    ] = False,
 ) -> None:
     """Log a device directory in to a server and download the project.
 
+    Another user than the last one gets a new device id and their own records; that is
+    refused while the previous user has unsynced changes, unless --discard-unsynced.
     Example: fieldsync device login --dir ./phone --server https://crm.example.com --user alice
     """
     with failures(), warnings.catch_warnings(record=True) as warned:
         warnings.simplefilter("always")
-        device = Device.login(directory, server, user, password, ca_file)
+        try:
+            device = Device.login(
+                directory, server, user, password, ca_file, discard_unsynced=discard_unsynced
+            )
+        except ValidationFailed as refusal:
+            if refusal.code != "unsynced_changes":
+                raise
+            raise _losing_changes(refusal, directory) from None
     for warning in warned:
         errors.print(f"[yellow]warning:[/yellow] {warning.message}")
     console.print(f"device {device.device_id} logged in as {user}; run `fieldsync device sync`")
+
+
+def _losing_changes(refusal: ValidationFailed, directory: Path) -> ValidationFailed:
+    """The refusal to switch user, with the commands that settle it."""
+    previous = refusal.details["user"]
+    head = refusal.message.rpartition(": ")[0]  # the library's advice is replaced
+    return ValidationFailed(
+        refusal.code,
+        f"{head}: run `fieldsync device sync --dir {directory}` first (and settle "
+        f"`fieldsync device errors`), or log in again with --discard-unsynced to drop "
+        f"{previous}'s changes",
+    )
 
 
 @app.command("list")

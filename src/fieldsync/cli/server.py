@@ -7,13 +7,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import yaml
 
 from fieldsync.cli.common import DbOption, console, failures
-from fieldsync.project import project_from_dict
+from fieldsync.errors import BadRequest, Unprocessable
+from fieldsync.project import Project, project_from_dict
 from fieldsync.server import admin, cursors, customization, migrate, projects, tombstones, users
 from fieldsync.server.api.guards import BODY_TIMEOUT
 from fieldsync.server.db import Database
@@ -162,7 +163,7 @@ def project_import(
     if dry_run and confirm:
         raise typer.BadParameter("--dry-run and --confirm exclude each other")
     with failures():
-        imported = project_from_dict(yaml.safe_load(file.read_text()))
+        imported = _project_in(file)
         with _database(db) as database:
             if dry_run:
                 with database.read() as conn:
@@ -184,6 +185,49 @@ def _show(report: customization.Report) -> None:
     console.print(f"devices that synced: {', '.join(report.devices) or 'none'}", markup=False)
     console.print(customization.PENDING_EDITS)
     console.print("publish it with --confirm")
+
+
+def _project_in(file: Path) -> Project:
+    """The project a file defines, or a refusal that names the file."""
+    data = _project_file(file)
+    try:
+        return project_from_dict(data)
+    except Unprocessable as failure:
+        raise Unprocessable(f"{file}: {failure.message}", code=failure.code) from None
+
+
+def _project_file(file: Path) -> dict[str, Any]:
+    """The mapping a project file holds, or a refusal saying what is wrong and where."""
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as failure:
+        reason = getattr(failure, "strerror", None) or str(failure)
+        raise BadRequest(f"cannot read {file}: {reason}", code="unreadable_file") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as failure:
+        raise BadRequest(f"{file}: {_yaml_problem(failure)}", code="invalid_yaml") from None
+    except yaml.YAMLError as failure:
+        raise BadRequest(f"{file}: not valid YAML: {failure}", code="invalid_yaml") from None
+    if data is None:
+        raise BadRequest(
+            f"{file} is empty; export a project to see the format", code="not_a_project"
+        )
+    if not isinstance(data, dict):
+        kinds: dict[type, str] = {list: "a list", str: "a text"}
+        kind = kinds.get(type(data), type(data).__name__)
+        raise BadRequest(
+            f"{file} must hold a project (a mapping with `entities`), not {kind}",
+            code="not_a_project",
+        )
+    return data
+
+
+def _yaml_problem(failure: yaml.MarkedYAMLError) -> str:
+    """Where a YAML error is (1-based, as editors count) and what it is."""
+    mark = failure.problem_mark or failure.context_mark
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    return f"{where}{failure.problem or failure.context or 'not valid YAML'}"
 
 
 @project_app.command("set")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import functools
 import ssl
 import time
-from typing import Any
+from typing import Any, TypeGuard
 
 import httpcore  # noqa: F401  (httpx imports it on the first client; a sync should not wait)
 import httpx
 import orjson
 
 from fieldsync.device import address
-from fieldsync.errors import CertificateRejected, Offline, ServerRefused
+from fieldsync.errors import CertificateRejected, Offline, ServerRefused, TooLarge
 
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 ATTEMPTS = 3  # every call of the wire contract may be repeated: pushes carry their batch id
@@ -41,8 +41,11 @@ class Client:
     def call(self, method: str, path: str, body: Any = None, **params: Any) -> Any:
         """Send one request and return its JSON body; raise Offline or ServerRefused.
 
-        `body` is a JSON value, or bytes already encoded. A dropped connection or an
-        unavailable server is tried again with backoff before the device calls itself offline.
+        `body` is a JSON value, or bytes already encoded. Only a fieldsync server's JSON
+        answer counts: its error body raises ServerRefused. Anything else (a dropped
+        connection, an unavailable server, a captive portal's page, a redirect, a proxy's
+        error page, a cut answer) is tried again with backoff, then raises Offline; nothing
+        was refused. A 413, from the server or from a proxy, raises TooLarge at once.
         """
         content = body if body is None or isinstance(body, bytes) else orjson.dumps(body)
         headers = {"Content-Type": "application/json"} if content is not None else {}
@@ -62,9 +65,12 @@ class Client:
             if response.status_code in UNAVAILABLE:
                 problem = f"the server is unavailable ({response.status_code})"
                 continue
-            if response.status_code >= 400:
-                raise _refusal(response)
-            return orjson.loads(response.content) if response.content else None
+            if response.status_code == 413:
+                raise TooLarge(_too_large(response))
+            try:
+                return _answer(response)
+            except Offline as stranger:
+                problem = str(stranger)
         raise Offline(problem)
 
     def close(self) -> None:
@@ -85,9 +91,51 @@ def _check_certificate(failure: httpx.TransportError) -> None:
         ) from failure
 
 
-def _refusal(response: httpx.Response) -> ServerRefused:
+def _answer(response: httpx.Response) -> Any:
+    """A fieldsync answer's JSON; ServerRefused for its error body, Offline for anything
+    else (every v1 answer is a JSON object, but for 204 No Content)."""
+    if response.status_code == 204:
+        return None
     try:
-        error = orjson.loads(response.content)["error"]
-        return ServerRefused(response.status_code, str(error["code"]), str(error["message"]))
-    except (orjson.JSONDecodeError, KeyError, TypeError):
-        return ServerRefused(response.status_code, "http_error", response.text[:200])
+        data = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise Offline(_stranger(response))
+    if response.is_success:
+        return data
+    error = data.get("error")
+    if response.is_error and _is_error_body(error):
+        raise ServerRefused(response.status_code, error["code"], error["message"])
+    raise Offline(_stranger(response))
+
+
+def _is_error_body(error: object) -> TypeGuard[dict[str, str]]:
+    """True for the `error` of the wire contract's error body."""
+    return (
+        isinstance(error, dict)
+        and isinstance(error.get("code"), str)
+        and isinstance(error.get("message"), str)
+    )
+
+
+def _stranger(response: httpx.Response) -> str:
+    """What answered instead of a fieldsync server, in one line."""
+    request = response.request
+    what = f"{response.status_code} {response.headers.get('content-type', 'no content type')}"
+    if response.is_redirect:
+        what = f"{response.status_code} to {response.headers.get('location', 'nowhere')}"
+    return (
+        f"the answer to {request.method} {request.url.path} is not a fieldsync server's "
+        f"({what}): a captive portal, a proxy, or an answer cut short"
+    )
+
+
+def _too_large(response: httpx.Response) -> str:
+    try:
+        error = orjson.loads(response.content).get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        error = None
+    if _is_error_body(error):
+        return f"the server refused the request as too large: {error['message']}"
+    return "the request is too large for a proxy between the device and the server (413)"

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fieldsync.conflicts import Choice
-from fieldsync.device import address, browse, edits, engine, pull, sync_errors
+from fieldsync.device import address, browse, edits, engine, sync_errors
 from fieldsync.device.browse import Item
 from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport, no_progress
@@ -38,12 +38,17 @@ class Device:
         username: str,
         password: str,
         ca_file: str | Path | None = None,
+        *,
+        discard_unsynced: bool = False,
     ) -> Device:
         """Log a device directory in to a server and download the project.
 
         `ca_file` (PEM) is the one CA trusted for the server's certificate from now on,
         kept in the directory; without it, the system's CAs are. Plain HTTP to another
-        machine than this one warns (a UserWarning).
+        machine than this one warns (a UserWarning). Another user than the last one gets
+        a new device id and none of the previous user's records (their own download
+        follows at the first sync). That is refused while the previous user has unsynced
+        changes here, unless `discard_unsynced`.
         """
         server = address.server_url(server)
         warning = address.plain_http_warning(server)
@@ -52,12 +57,11 @@ class Device:
         ca = None if ca_file is None else _checked_ca(Path(ca_file))
         device = cls(directory)
         previous = device.store.get_meta("user")
-        if previous is not None and previous["username"] != username and device.unsynced():
-            raise ValidationFailed(
-                "unsynced_changes",
-                f"{previous['username']} has unsynced changes here; sync before switching user",
-            )
-        device_id = device.store.get_meta("device_id") or str(uuid.uuid4())
+        switching = previous is not None and previous["username"] != username
+        if switching and not discard_unsynced:
+            device._refuse_losing_changes(previous["username"], username)
+        kept_id = None if switching else device.store.get_meta("device_id")
+        device_id = kept_id or str(uuid.uuid4())
         anonymous = Client(server, ca_file=ca)
         try:
             answer = anonymous.call(
@@ -68,6 +72,8 @@ class Device:
         finally:
             anonymous.close()
         with device.store.transaction() as conn:
+            if switching:
+                device.store.forget_records(conn)
             for key, value in {
                 "server": server,
                 "token": answer["token"],
@@ -76,8 +82,6 @@ class Device:
             }.items():
                 device.store.set_meta(conn, key, value)
             device._trust(conn, ca)
-        if previous is not None and previous["id"] != answer["user"]["id"]:
-            pull.start_resync(device.store)
         with device._client() as client:
             engine.refresh_project(device.store, client)
         return device
@@ -91,6 +95,25 @@ class Device:
         if Path(ca).resolve() != kept.resolve():
             shutil.copyfile(ca, kept)
         self.store.set_meta(conn, "ca_file", CA_FILE)
+
+    def _refuse_losing_changes(self, previous: str, username: str) -> None:
+        """Refuse a switch of user that would drop changes the server has not taken yet."""
+        rows = self.store.conn.execute(
+            "SELECT entity, count(*) FROM records WHERE state != ? GROUP BY entity ORDER BY entity",
+            (SYNCED,),
+        )
+        unsynced = {entity: int(count) for entity, count in rows}
+        if not unsynced:
+            return
+        total = sum(unsynced.values())
+        counts = ", ".join(f"{entity} {count}" for entity, count in unsynced.items())
+        raise ValidationFailed(
+            "unsynced_changes",
+            f"{previous} has {total} unsynced change{'s' if total > 1 else ''} ({counts}) "
+            f"that logging in as {username} would lose: sync first (and settle Sync errors), "
+            "or discard them",
+            details={"user": previous, "unsynced": unsynced},
+        )
 
     def _client(self) -> _Session:
         server, token = self.store.get_meta("server"), self.store.get_meta("token")

@@ -23,12 +23,13 @@ from fieldsync.device.client import Client
 from fieldsync.device.rebase import Key, Rebase, rebase
 from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import CREATED, DELETED, Store, dumps, loads
-from fieldsync.errors import ServerRefused
+from fieldsync.errors import Offline, ServerRefused, TooLarge
 from fieldsync.project import FieldType, Project
 
-# A whole batch refused for what it is (malformed, too large, a batch id taken):
-# nothing was applied, and sending it again would be refused again.
-REFUSED_BATCH = frozenset({400, 409, 413, 422})
+# A whole batch refused for what it is (malformed, a batch id taken): nothing was
+# applied, and sending it again would be refused again. A batch too large (413) is
+# sent again in halves instead.
+REFUSED_BATCH = frozenset({400, 409, 422})
 BATCH_SIZE = 1000
 BATCH_BYTES = 4 * 1024 * 1024  # well under the server's 10 MB body limit
 
@@ -84,6 +85,10 @@ def push(
                 batch = _next_batch(store, queue)
             if flight:
                 flight.wait()  # raises Offline: nothing lost, the outbox keeps both batches
+                if flight.too_large:
+                    _split(store, flight, report)
+                    flight = None  # its halves are now the oldest batches of the outbox
+                    continue
             following = _Flight(sender, client, batch) if batch else None
             if following is None:
                 answered()
@@ -107,12 +112,19 @@ class _Flight:
         self.batch = batch
         self.coming = sender.submit(_send, client, batch.body)
         self.answer: list[dict[str, Any]] | ServerRefused = []
+        self.too_large = False
 
     def wait(self) -> None:
-        """Wait for the results, or for the refusal of the whole batch (a 4xx that would
-        come again)."""
+        """Wait for the results, for the refusal of the whole batch (a 4xx that would
+        come again), or for a 413 (`too_large`: the server or a proxy took none of it).
+
+        Raises Offline for any answer that is not a fieldsync server's results.
+        """
         try:
-            self.answer = self.coming.result()["results"]
+            self.answer = _results(self.coming.result(), len(self.batch.snapshots))
+        except TooLarge:
+            self.too_large = True
+            return
         except ServerRefused as refusal:
             if refusal.status not in REFUSED_BATCH:
                 raise
@@ -126,27 +138,87 @@ class _Flight:
         return {(s["entity"], s["id"]) for s in self.batch.snapshots}
 
 
+def _results(answer: Any, sent: int) -> list[dict[str, Any]]:
+    """The results of a push answer, one per change sent; Offline if it holds no such thing
+    (only a fieldsync server's results may settle a change)."""
+    results = answer.get("results") if isinstance(answer, dict) else None
+    if not (isinstance(results, list) and len(results) == sent and all(map(_is_result, results))):
+        raise Offline("the answer to a push is not a fieldsync server's results")
+    return results
+
+
+def _is_result(result: Any) -> bool:
+    return isinstance(result, dict) and result.get("status") in _STATUSES
+
+
+_STATUSES = frozenset(status.value for status in Status)
+
+
+def _split(store: Store, flight: _Flight, report: SyncReport) -> None:
+    """Put the two halves of a batch refused as too large in its place in the outbox,
+    each under a batch id of its own (written before either is sent, so a crash resends
+    the same ids); a single change too large is kept as a rejected change."""
+    batch = flight.batch
+    if len(batch.snapshots) == 1:
+        error = {"code": "too_large", "message": TOO_LARGE}
+        _hold(store, batch.id, batch.snapshots, error, report)
+        return
+    halves = _halves(store, batch)
+    with store.transaction() as conn:
+        rows = conn.execute("SELECT * FROM outbox ORDER BY created_at, rowid").fetchall()
+        conn.execute("DELETE FROM outbox")
+        for row in rows:  # written again in order: the halves take the batch's place
+            same = [(row["batch_id"], row["body"], row["snapshots"])]
+            parts = halves if row["batch_id"] == batch.id else same
+            conn.executemany(
+                "INSERT INTO outbox (batch_id, body, snapshots, created_at) VALUES (?, ?, ?, ?)",
+                [(*part, row["created_at"]) for part in parts],
+            )
+
+
+TOO_LARGE = (
+    "this change is too large for the server or a proxy on the way (413): "
+    "shorten its values, then retry, or discard it"
+)
+
+
+def _halves(store: Store, batch: Batch) -> list[tuple[str, str, str | None]]:
+    """A batch's changes as two outbox rows (batch id, body, snapshots), each change under
+    a change id of its new batch."""
+    changes = orjson.loads(batch.body)["changes"]
+    stored = [{k: v for k, v in s.items() if k != "data"} for s in batch.snapshots]
+    middle = len(changes) // 2
+    device_id = store.get_meta("device_id")
+    rows = []
+    for part in (slice(None, middle), slice(middle, None)):
+        batch_id = str(uuid.uuid4())
+        renamed = [{**c, "change_id": f"{batch_id}.{n}"} for n, c in enumerate(changes[part])]
+        body = orjson.dumps({"device_id": device_id, "batch_id": batch_id, "changes": renamed})
+        rows.append((batch_id, body.decode(), dumps(stored[part])))
+    return rows
+
+
 def _settle(store: Store, flight: _Flight, report: SyncReport) -> None:
     """Store an answered batch's results, and take it out of the outbox."""
     batch, answer = flight.batch, flight.answer
     if isinstance(answer, ServerRefused):
-        _hold_refused(store, batch.id, batch.snapshots, answer, report)
+        error = {"code": answer.code, "message": f"the server refused the batch: {answer}"}
+        _hold(store, batch.id, batch.snapshots, error, report)
         return
     with store.transaction() as conn:
         _apply_results(conn, batch.snapshots, answer, report)
         conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch.id,))
 
 
-def _hold_refused(
+def _hold(
     store: Store,
     batch_id: str,
     snapshots: list[dict[str, Any]],
-    refusal: ServerRefused,
+    error: dict[str, str],
     report: SyncReport,
 ) -> None:
-    """A batch the server refused as a whole changed nothing there: keep its changes as
+    """A batch refused as a whole changed nothing on the server: keep its changes as
     rejected (Sync errors: retry or discard) instead of resending it at every sync."""
-    error = {"code": refusal.code, "message": f"the server refused the batch: {refusal}"}
     with store.transaction() as conn:
         for snapshot in snapshots:
             _reject(conn, (snapshot["entity"], snapshot["id"]), snapshot, error)

@@ -179,6 +179,15 @@ class Store:
             "SELECT * FROM records WHERE entity = ? AND id = ?", (entity, record_id)
         ).fetchone()
 
+    def forget_records(self, conn: sqlite3.Connection) -> None:
+        """Drop every record, conflict and unsent batch, and start the download afresh:
+        the directory becomes another user's device."""
+        conn.execute("DELETE FROM records")
+        conn.execute("DELETE FROM conflicts")
+        conn.execute("DELETE FROM outbox")
+        self.set_meta(conn, "cursor", "")
+        self.set_meta(conn, "resync", False)
+
     def log(self, conn: sqlite3.Connection, at: str, event: str, details: dict[str, Any]) -> None:
         """Append to the sync log."""
         conn.execute(
