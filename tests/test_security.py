@@ -149,7 +149,12 @@ def test_a_conflicts_status_never_shows_a_record_that_left_the_callers_scope(
         office_edit(bob, record_id, city="Bob's city")
     status = asked()
     assert (status["status"], status["record"], status["deleted"]) == ("open", None, True)
-    resolved = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
+    stale = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
+    assert stale.status_code == 409, stale.text  # bob changed it since: met anew
+    status = asked()
+    assert (status["status"], status["record"], status["deleted"]) == ("superseded", None, True)
+    ask["ids"] = [stale.json()["error"]["details"]["conflict_id"]]
+    resolved = crm.post(f"/v1/admin/conflicts/{ask['ids'][0]}/resolve", json={"use": "server"})
     assert resolved.status_code == 200, resolved.text
     status = asked()
     assert (status["status"], status["record"], status["deleted"]) == ("resolved", None, True)
