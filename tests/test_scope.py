@@ -64,6 +64,23 @@ def test_assigning_a_record_moves_it_between_devices(server: Server, crm: httpx.
     assert tablet.get("account", record_id) == server_values(crm, record_id)
 
 
+def test_a_record_given_away_and_back_between_two_syncs_stays_on_the_device(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", sync_filter="owned")
+    phone = server.device("phone", "alice")
+    record_id = phone.create("account", {"name": "Boomerang"})
+    phone.sync()
+    for owner in ("bob", "alice"):  # one page brings its exit and its return
+        answer = crm.post(f"/v1/entities/account/records/{record_id}/assign", json={"owner": owner})
+        assert answer.status_code == 200, answer.text
+    later = server.device("tablet", "alice")
+    phone.sync()
+    later.sync()
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+    assert later.get("account", record_id) == server_values(crm, record_id)
+
+
 def test_a_device_never_sees_another_devices_conflicts(server: Server, crm: httpx.Client) -> None:
     set_entity(crm, "account", on_conflict="user_action")
     phone, tablet = server.device("phone", "alice"), server.device("tablet", "bob")

@@ -167,8 +167,9 @@ def _apply_page(
     conn: sqlite3.Connection, changes: list[dict[str, Any]], pending: set[tuple[str, str]]
 ) -> None:
     upserts, removals, remembered = [], [], []
-    for c in changes:
-        key = (c["entity"], c["id"])
+    # A page may hold a record twice (it left the scope, then came back): the last wins.
+    latest = {(c["entity"], c["id"]): c for c in changes}
+    for key, c in latest.items():
         if key in pending:
             remembered.append((c["version"], dumps(c["record"]), c["deleted"], *key))
         elif c["deleted"]:
