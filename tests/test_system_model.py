@@ -19,20 +19,27 @@ until quiet) and syncs twice more, and:
 from __future__ import annotations
 
 import itertools
+import shutil
 import tempfile
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, rule, run_state_machine_as_test
 
-from conftest import Server
+from conftest import BACKENDS, Server, drop_pg_database, fresh_pg_database, pg_url
 from fieldsync.device import Device
 from fieldsync.server import tombstones
+from fieldsync.server.background import running
+from fieldsync.server.db import Database
 from helpers import journal
 
 USERS = ("alice", "bob", "alice")  # the owners of the three devices
@@ -73,10 +80,12 @@ def ok(response: httpx.Response) -> httpx.Response:
 class SystemModel(RuleBasedStateMachine):
     """The server, three devices, the back office and the admin."""
 
-    server: ClassVar[Server]
+    fresh_server: ClassVar[Callable[[], AbstractContextManager[Server]]]
 
     def __init__(self) -> None:
         super().__init__()
+        self.stack = ExitStack()
+        self.server = self.stack.enter_context(self.fresh_server())
         self.office = self.server.client("admin")
         listed = ok(self.office.get("/v1/admin/users")).json()["users"]
         self.user_ids = {user["username"]: user["id"] for user in listed}
@@ -101,6 +110,7 @@ class SystemModel(RuleBasedStateMachine):
                 device.close()
             self.office.close()
             self.tmp.cleanup()
+            self.stack.close()
 
     # --- the field workers -------------------------------------------------------------
 
@@ -358,8 +368,37 @@ def _journaled(entries: list[dict[str, Any]], write: Write) -> bool:
 _SIDES = ("base", "device", "server", "result")
 
 
-def test_everything_anyone_does_converges_and_loses_nothing(server: Server) -> None:
-    machine = type("Model", (SystemModel,), {"server": server})
+@pytest.fixture(params=BACKENDS)
+def fresh_servers(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[[], AbstractContextManager[Server]]:
+    """A new server over a new seeded database for every example, so that each one replays."""
+
+    @contextmanager
+    def fresh() -> Iterator[Server]:
+        if request.param == "sqlite":
+            path = tmp_path / f"{uuid.uuid4().hex}.db"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            db, name = Database(str(path)), None
+        else:
+            admin = request.getfixturevalue("pg_admin")
+            name = fresh_pg_database(admin, request.getfixturevalue("pg_template"))
+            db = Database(pg_url(name))
+        try:
+            with running(db) as url:
+                yield Server(url, db, tmp_path)
+        finally:
+            db.dispose()
+            if name is not None:
+                drop_pg_database(admin, name)
+
+    return fresh
+
+
+def test_everything_anyone_does_converges_and_loses_nothing(
+    fresh_servers: Callable[[], AbstractContextManager[Server]],
+) -> None:
+    machine = type("Model", (SystemModel,), {"fresh_server": staticmethod(fresh_servers)})
     run_state_machine_as_test(
         machine,
         settings=settings(
