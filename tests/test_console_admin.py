@@ -171,7 +171,7 @@ def test_saving_only_the_phone_keeps_every_other_value_byte_for_byte(
 
     version = server_record(crm, record_id)["version"]
     page.get_by_role("button", name="Save").click()  # nothing changed: nothing written
-    expect(page.get_by_role("status")).to_have_text("Record saved.")
+    expect(page.get_by_role("status")).to_have_text("Nothing was changed, so nothing was saved.")
     assert server_record(crm, record_id)["version"] == version
     device.sync()
     assert device.get("account", record_id) == {**AWKWARD, "phone": "200"}

@@ -46,7 +46,7 @@ def test_dropping_a_field_records_hold_is_refused_with_what_it_would_break(
     assert refused.status_code == 409
     error = refused.json()["error"]
     assert error["code"] == "destructive_change"
-    assert "account.phone dropped: values of 1 record will no longer be served" in error["message"]
+    assert "account.phone dropped: values of 1 record are given up" in error["message"]
     [breakage] = error["details"]["breakages"]
     assert breakage | {"message": ""} == {
         "entity": "account",

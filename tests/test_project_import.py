@@ -50,6 +50,7 @@ def exported(crm: httpx.Client) -> dict[str, object]:
         ("entities:\n  - name: account\n    fields: phone\n", "fields of account must be a list"),
         ("entities:\n  - name: account\n    fields: [phone]\n", "fields[1] of account"),
         ("version: two\nentities: []\n", "version must be a whole number"),
+        ("version: 3\n", "has no `entities:` list"),
     ],
 )
 def test_a_malformed_project_file_is_one_line_saying_where(

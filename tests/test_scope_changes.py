@@ -309,3 +309,22 @@ def test_a_filter_changed_through_one_process_reaches_devices_of_another(
             for user, device in devices.items():
                 assert not device.sync().resynced
                 assert_holds(device, crm, in_scope(owners, sync_filter, user))
+
+
+def test_discarding_an_edit_refused_while_its_record_was_out_of_scope_takes_it_back(
+    server: Server, crm: httpx.Client
+) -> None:
+    created = crm.post("/v1/entities/appointment/records", json={"subject": "Visit"})
+    record_id = created.json()["id"]
+    phone = server.device("phone", "alice")
+    phone.sync()
+    phone.update("appointment", record_id, {"location": "typed"})
+    set_entity(crm, "appointment", sync_filter="owned")  # the office's record leaves
+    phone.sync()
+    set_entity(crm, "appointment", sync_filter="all")  # and comes back, at the same version
+    phone.sync()
+    [refused] = phone.errors()
+    assert refused["code"] == "no_permission"
+    phone.discard("appointment", record_id)
+    phone.sync()
+    assert phone.get("appointment", record_id) == server_values(crm, record_id, "appointment")

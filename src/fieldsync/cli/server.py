@@ -220,6 +220,8 @@ def _project_file(file: Path) -> dict[str, Any]:
             f"{file} must hold a project (a mapping with `entities`), not {kind}",
             code="not_a_project",
         )
+    if "entities" not in data:  # a forgotten key, not a wish to drop every entity
+        raise BadRequest(f"{file} has no `entities:` list", code="not_a_project")
     return data
 
 

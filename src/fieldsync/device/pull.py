@@ -41,7 +41,10 @@ REMEMBER = (
     "UPDATE records SET server_version = ?1, server_data = ?2, server_deleted = ?3, seen = 1 "
     # A User Action conflict's answer brought this version already (a full download
     # must still mark it seen).
-    "WHERE entity = ?4 AND id = ?5 AND (server_version IS NOT ?1 OR seen = 0)"
+    "WHERE entity = ?4 AND id = ?5 AND (server_version IS NOT ?1 OR seen = 0 "
+    # One version comes as deleted when it leaves the scope and as a record when it
+    # comes back.
+    "OR server_deleted IS NOT ?3)"
 )
 
 

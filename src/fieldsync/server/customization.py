@@ -59,7 +59,10 @@ class Breakage:
     def message(self) -> str:
         """One line: what changes and what it breaks."""
         where = self.entity if self.field is None else f"{self.entity}.{self.field}"
-        held = "no longer fit" if self.change == "field_changed" else "will no longer be served"
+        held = {
+            "field_changed": "no longer fit",
+            "field_dropped": "are given up (each is dropped when its record is next written)",
+        }.get(self.change, "will no longer be served")
         parts = [f"values of {_count(self.records, 'record')} {held}"] if self.records else []
         if self.open_conflicts:
             parts.append(_count(self.open_conflicts, "open conflict"))

@@ -164,7 +164,9 @@ def save(
         )
         rebased = _rebased(form, newest, edited)
         return _form_page(request, current, db, entity, record_id, message, 409, rebased, clashes)
-    notice = "record_saved" if newest.version == seen else "record_merged"
+    notice = "record_merged" if newest.version != seen else "record_saved"
+    if not edited:
+        notice = "record_unchanged"
     return redirect(f"/admin/records/{entity}/{record_id}", notice)
 
 

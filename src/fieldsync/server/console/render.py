@@ -13,6 +13,7 @@ NOTICES = {
     "resolved": "Resolved. The device receives the outcome at its next sync.",
     "restored": "Restored as a new server change; devices receive it at their next sync.",
     "record_saved": "Record saved.",
+    "record_unchanged": "Nothing was changed, so nothing was saved.",
     "record_merged": "Record saved, together with the changes someone else saved meanwhile.",
     "record_created": "Record created.",
     "record_deleted": "Record deleted.",
