@@ -13,17 +13,19 @@ from fastapi import FastAPI
 from fieldsync.server import heap
 from fieldsync.server.api import create_app
 from fieldsync.server.db import Database
+from fieldsync.server.settings import Settings
 
 
 def create() -> FastAPI:
-    """The app over the database in `FIELDSYNC_DB` (its schema must be current)."""
+    """The app over the database in `FIELDSYNC_DB` (its schema must be current), with the
+    settings of the environment."""
     database = Database(os.environ.get("FIELDSYNC_DB"))
     database.prepare()
-    return serving(database)
+    return serving(database, Settings.from_env())
 
 
-def serving(database: Database) -> FastAPI:
+def serving(database: Database, settings: Settings) -> FastAPI:
     """The app over `database`, in a process that is about to serve it (`heap`)."""
-    app = create_app(database)
+    app = create_app(database, settings)
     heap.set_for_serving()
     return app

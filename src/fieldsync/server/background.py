@@ -43,7 +43,9 @@ def running(db: Database) -> Iterator[str]:
 def serving(app: ASGIApp) -> Iterator[str]:
     """Serve an ASGI app on a free loopback port until the block ends; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False
+    )
     server = _ThreadServer(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
