@@ -50,9 +50,7 @@ def serve(
     ] = False,
     forwarded_allow_ips: Annotated[
         str,
-        typer.Option(
-            help=HELP["forwarded_allow_ips"], envvar=variable("forwarded_allow_ips")
-        ),
+        typer.Option(help=HELP["forwarded_allow_ips"], envvar=variable("forwarded_allow_ips")),
     ] = Settings.forwarded_allow_ips,
     devices_per_user: Annotated[
         int,
@@ -60,9 +58,7 @@ def serve(
     ] = Settings.devices_per_user,
     login_concurrency: Annotated[
         int,
-        typer.Option(
-            min=1, help=HELP["login_concurrency"], envvar=variable("login_concurrency")
-        ),
+        typer.Option(min=1, help=HELP["login_concurrency"], envvar=variable("login_concurrency")),
     ] = Settings.login_concurrency,
 ) -> None:
     """Run the CRM server and sync endpoint.
@@ -116,9 +112,7 @@ def user_add(
 @user_app.command("passwd")
 def user_passwd(
     name: str,
-    password: Annotated[
-        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
-    ],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
     db: DbOption = None,
 ) -> None:
     """Give a user a new password: every token they hold is revoked (devices log in again).

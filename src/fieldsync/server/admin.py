@@ -106,10 +106,7 @@ def list_devices(
     """The devices, oldest first (`limit` of them from `offset`), with their user, last
     sync times and open conflicts."""
     rows = conn.execute(
-        sa.select(devices)
-        .order_by(devices.c.created_at, devices.c.id)
-        .limit(limit)
-        .offset(offset)
+        sa.select(devices).order_by(devices.c.created_at, devices.c.id).limit(limit).offset(offset)
     ).all()
     open_counts: dict[str, int] = dict(
         conn.execute(

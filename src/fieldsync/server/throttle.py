@@ -82,38 +82,36 @@ class LoginThrottle:
     """The login gate of one server process: database-kept counts, a bound on checks."""
 
     def __init__(
-        self,
-        db: Database,
-        concurrency: int = CONCURRENCY,
-        clock: Callable[[], float] = time.time,
+        self, concurrency: int = CONCURRENCY, clock: Callable[[], float] = time.time
     ) -> None:
-        self.db, self.clock = db, clock
+        self.clock = clock
         self._checks = threading.BoundedSemaphore(concurrency)
         self._pruned_at = 0.0
 
-    def guard(self, username: str, address: str, check: Callable[[], T]) -> T:
-        """Run a password check once the attempt is reserved (429) and a slot free (503)."""
+    def guard(self, db: Database, username: str, address: str, check: Callable[[], T]) -> T:
+        """Run a password check once the attempt is reserved in `db` (or 429) and a slot is
+        free (or 503)."""
         keys = _keys(names.key(username), address)
-        self.reserve(keys)
+        self._reserve(db, keys)
         if not self._checks.acquire(blocking=False):
-            self._give_back(keys, success=False)
+            self._give_back(db, keys, success=False)
             raise ServiceUnavailable("the server is busy checking passwords", retry_after=1)
         try:
             who = check()
         except Unauthorized:
             raise  # a wrong password stays counted
         except Exception:
-            self._give_back(keys, success=False)  # no answer about the password: not counted
+            self._give_back(db, keys, success=False)  # no answer about the password: not counted
             raise
         finally:
             self._checks.release()
-        self._give_back(keys, success=True)
+        self._give_back(db, keys, success=True)
         return who
 
-    def reserve(self, keys: dict[str, Key]) -> None:
+    def _reserve(self, db: Database, keys: dict[str, Key]) -> None:
         """Count an attempt against every key, or refuse it (429) while one must wait."""
         now = self.clock()
-        with self.db.write_apart() as conn:
+        with db.write_apart() as conn:
             ordered = sorted(keys.items())  # rows locked in one order: no deadlock
             counts = {digest: _locked(conn, digest, key, now) for digest, key in ordered}
             wait = _wait(list(counts.values()), now)
@@ -126,23 +124,23 @@ class LoginThrottle:
                 failures = count.failures + 1
                 blocked = max(count.blocked_until, now + wait_after(failures, count.key.free))
                 _store(conn, digest, failures=failures, blocked_until=blocked, last_at=now)
-        self._prune(now)
+        self._prune(db, now)
 
-    def _give_back(self, keys: dict[str, Key], *, success: bool) -> None:
+    def _give_back(self, db: Database, keys: dict[str, Key], *, success: bool) -> None:
         """Take back an attempt's count; a success also clears its account's counts."""
-        with self.db.write_apart() as conn:
+        with db.write_apart() as conn:
             for digest, key in sorted(keys.items()):
                 if success and key is not ADDRESS:
                     _store(conn, digest, failures=0, blocked_until=0.0)
                 else:
                     _store(conn, digest, failures=_ONE_LESS)
 
-    def _prune(self, now: float) -> None:
+    def _prune(self, db: Database, now: float) -> None:
         """Drop quiet keys, at most once in a while per process."""
         if now - self._pruned_at < PRUNE_EVERY:
             return
         self._pruned_at = now
-        with self.db.write_apart() as conn:
+        with db.write_apart() as conn:
             conn.execute(sa.delete(login_attempts).where(login_attempts.c.last_at < now - FORGET))
 
 
@@ -175,16 +173,12 @@ def _store(conn: Connection, digest: str, **values: Any) -> None:
     conn.execute(sa.update(login_attempts).where(login_attempts.c.key == digest).values(**values))
 
 
-_ONE_LESS = sa.case(
-    (login_attempts.c.failures > 0, login_attempts.c.failures - 1), else_=0
-)
+_ONE_LESS = sa.case((login_attempts.c.failures > 0, login_attempts.c.failures - 1), else_=0)
 
 
 def _wait(counts: list[Count], now: float) -> float:
     """Seconds this attempt must wait; 0 when it may go ahead."""
     by_kind = {c.key.kind: c for c in counts}
     guessed_from_here = by_kind[NAME_FROM_ADDRESS.kind].failures > 0
-    waits = [
-        c.blocked_until - now for c in counts if c.key is not ADDRESS or guessed_from_here
-    ]
+    waits = [c.blocked_until - now for c in counts if c.key is not ADDRESS or guessed_from_here]
     return max(0.0, *waits)

@@ -190,6 +190,12 @@ def claim_device(
     is someone else's (403)."""
     if check_device(conn, who, device_id):
         return
+    check_room_for_device(conn, who, limit)
+    conn.execute(sa.insert(devices).values(id=device_id, user_id=who.user_id, created_at=now()))
+
+
+def check_room_for_device(conn: Connection, who: Principal, limit: int) -> None:
+    """Refuse (409) a new device to a user who has `limit` registered already."""
     owned = conn.execute(
         sa.select(sa.func.count()).select_from(devices).where(devices.c.user_id == who.user_id)
     ).scalar_one()
@@ -199,7 +205,6 @@ def claim_device(
             "remove old ones in the console (Devices)",
             code="too_many_devices",
         )
-    conn.execute(sa.insert(devices).values(id=device_id, user_id=who.user_id, created_at=now()))
 
 
 def check_device(conn: Connection, who: Principal, device_id: str) -> bool:

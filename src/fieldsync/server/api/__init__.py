@@ -94,7 +94,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     )
     app.state.db = db
     app.state.settings = settings
-    app.state.throttle = LoginThrottle(db, settings.login_concurrency)
+    app.state.throttle = LoginThrottle(settings.login_concurrency)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)

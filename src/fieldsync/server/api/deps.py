@@ -87,7 +87,7 @@ def checked_login(request: Request, db: Database, username: str, password: str) 
         with db.read() as conn:  # outside a write: Argon2 is slow on purpose
             return users.check_password(conn, username, password)
 
-    return throttle_of(request).guard(username, client_address(request), check)
+    return throttle_of(request).guard(db, username, client_address(request), check)
 
 
 def bearer_token(

@@ -67,14 +67,15 @@ def sync_pull(
 ) -> JSON:
     """The latest state of each visible record changed after `cursor`, in commit order."""
     skip = device_id if skip_own else None
+    devices_per_user = settings_of(request).devices_per_user
     with db.read() as conn:
-        if device_id is not None:
-            users.check_device(conn, caller, device_id)
+        if device_id is not None and not users.check_device(conn, caller, device_id):
+            users.check_room_for_device(conn, caller, devices_per_user)  # registered at the end
         epoch = cursors.epoch(conn)
         project = projects.current(conn)
         page = pull.pull(conn, caller, project, cursors.parse(cursor, epoch), limit, skip)
     if device_id is not None and not page.more:  # one write per sync, not per page
-        _note_pull(db, caller, device_id, settings_of(request).devices_per_user)
+        _note_pull(db, caller, device_id, devices_per_user)
     return JSON(
         {
             "changes": page.changes,

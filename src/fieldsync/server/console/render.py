@@ -15,7 +15,7 @@ NOTICES = {
     "record_created": "Record created.",
     "record_deleted": "Record deleted.",
     "user_added": "User added.",
-    "password_set": "Password changed; the user's devices and sessions must log in again.",
+    "password_set": "Password changed. The user's devices and sessions must log in again.",
     "user_disabled": "User disabled; their devices are signed out.",
     "user_enabled": "User enabled.",
     "device_revoked": "The device is signed out; it must log in again to sync.",
