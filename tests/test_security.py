@@ -118,6 +118,12 @@ def test_forty_parallel_guesses_get_no_more_than_five_passwords_checked(server: 
     assert login(server, "bob", "secret").status_code == 200
 
 
+def test_parallel_logins_with_the_right_password_all_get_in(server: Server) -> None:
+    names = ["admin"] * 5 + ["alice", "alice", "bob"]
+    bodies = [{"username": name, "password": "secret"} for name in names]
+    assert statuses([server.url], bodies) == {200: len(bodies)}
+
+
 @pytest.fixture
 def two_processes(pg_admin: sa.Engine, pg_template: str) -> Iterator[list[str]]:
     """Two `fieldsync serve` processes on one fresh PostgreSQL database."""

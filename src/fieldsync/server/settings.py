@@ -18,7 +18,8 @@ HELP = {
     ),
     "devices_per_user": "Devices one user may register; an admin removes old ones.",
     "login_concurrency": (
-        "Password checks at once per process (Argon2 takes 64 MiB each); more are answered 503."
+        "Password checks at once per process (Argon2 takes 64 MiB each); four times as many "
+        "wait their turn, more are answered 503."
     ),
 }
 

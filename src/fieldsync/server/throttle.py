@@ -21,8 +21,9 @@ rows and cannot all pass. A right password gives the attempt back and clears the
 account's counts; a wrong one stays counted. Rows quiet for a day are dropped.
 
 Password verification itself (Argon2, 64 MiB each) runs at most `concurrency`
-at a time per process; an attempt over that is answered 503 `busy` with
-Retry-After, and its reservation is given back.
+at a time per process, and `WAITING` times as many attempts wait their turn (a
+waiting thread holds no Argon2 memory); an attempt beyond those is answered 503
+`busy` with Retry-After, and its reservation is given back.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ FIRST_WAIT, MAX_WAIT = 30.0, 900.0  # seconds
 FORGET = 86_400.0  # a key quiet this long starts again from nothing
 PRUNE_EVERY = 3_600.0
 CONCURRENCY = 4  # password checks at once per process
+WAITING = 4  # attempts that may wait for a check, per check
 T = TypeVar("T")
 
 
@@ -86,6 +88,7 @@ class LoginThrottle:
     ) -> None:
         self.clock = clock
         self._checks = threading.BoundedSemaphore(concurrency)
+        self._admitted = threading.BoundedSemaphore(concurrency * (1 + WAITING))
         self._pruned_at = 0.0
 
     def guard(self, db: Database, username: str, address: str, check: Callable[[], T]) -> T:
@@ -93,18 +96,19 @@ class LoginThrottle:
         free (or 503)."""
         keys = _keys(names.key(username), address)
         self._reserve(db, keys)
-        if not self._checks.acquire(blocking=False):
+        if not self._admitted.acquire(blocking=False):
             self._give_back(db, keys, success=False)
             raise ServiceUnavailable("the server is busy checking passwords", retry_after=1)
         try:
-            who = check()
+            with self._checks:
+                who = check()
         except Unauthorized:
             raise  # a wrong password stays counted
         except Exception:
             self._give_back(db, keys, success=False)  # no answer about the password: not counted
             raise
         finally:
-            self._checks.release()
+            self._admitted.release()
         self._give_back(db, keys, success=True)
         return who
 
@@ -121,8 +125,9 @@ class LoginThrottle:
                     f"too many failed logins; try again in {retry} seconds", retry_after=retry
                 )
             for digest, count in counts.items():
-                failures = count.failures + 1
-                blocked = max(count.blocked_until, now + wait_after(failures, count.key.free))
+                failures, blocked = count.failures + 1, count.blocked_until
+                if failures >= count.key.free:
+                    blocked = max(blocked, now + wait_after(failures, count.key.free))
                 _store(conn, digest, failures=failures, blocked_until=blocked, last_at=now)
         self._prune(db, now)
 
