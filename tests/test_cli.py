@@ -34,8 +34,8 @@ def cli(*args: str, ok: bool = True) -> str:
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """`fieldsync serve` in its own process on a fresh SQLite file, with two users."""
     db = tmp_path / "crm.db"
-    cli("user", "add", "alice", "--password", "alice-pw", "--db", str(db))
-    cli("user", "add", "office", "--password", "office-pw", "--admin", "--db", str(db))
+    cli("user", "add", "alice", "--password", "harbour-lantern-7", "--db", str(db))
+    cli("user", "add", "office", "--password", "orchard-window-42", "--admin", "--db", str(db))
     process, url = spawn(str(db))
     yield url, db
     process.terminate()
@@ -48,7 +48,7 @@ def test_a_field_worker_session_from_the_command_line(
     url, db = served
     phone = str(tmp_path / "phone")
     cli("project", "set", "account", "--on-conflict", "user_action", "--db", str(db))
-    login(phone, url, "alice-pw")
+    login(phone, url, "harbour-lantern-7")
     record_id = cli(
         "device",
         "create",
@@ -105,7 +105,7 @@ def login(phone: str, url: str, password: str, *, ok: bool = True) -> str:
 
 def _office(url: str) -> httpx.Client:
     token = httpx.post(
-        f"{url}/v1/auth/login", json={"username": "office", "password": "office-pw"}
+        f"{url}/v1/auth/login", json={"username": "office", "password": "orchard-window-42"}
     ).json()["token"]
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
 
@@ -116,7 +116,7 @@ def test_cli_errors_are_one_clear_line(served: tuple[str, Path], tmp_path: Path)
     out = cli("device", "sync", "--dir", phone, ok=False)
     assert "not logged in" in out
     assert "wrong username or password" in login(phone, url, "nope", ok=False)
-    login(phone, url, "alice-pw")
+    login(phone, url, "harbour-lantern-7")
     assert "required" in cli("device", "create", "account", "city=X", "--dir", phone, ok=False)
     assert "must be a number" in cli(
         "device", "create", "account", "name=A", "revenue=lots", "--dir", phone, ok=False
@@ -188,8 +188,8 @@ def test_token_revoke_signs_a_user_or_a_device_out(
 ) -> None:
     url, db = served
     phone, tablet = str(tmp_path / "phone"), str(tmp_path / "tablet")
-    login(phone, url, "alice-pw")
-    login(tablet, url, "alice-pw")
+    login(phone, url, "harbour-lantern-7")
+    login(tablet, url, "harbour-lantern-7")
     device_id = Device(phone).device_id
     assert "revoked 1 token" in cli("token", "revoke", "--device", device_id, "--db", str(db))
     assert "log in again" in cli("device", "sync", "--dir", phone, ok=False)

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from conftest import Server
 from fieldsync.device import Device
+from fieldsync.server.settings import variable
 from helpers import journal, set_entity
 
 FIELDS = ("city", "phone")
@@ -39,6 +41,12 @@ server_step = st.tuples(
     st.sampled_from(FIELDS),
 )
 schedules = st.lists(st.one_of(device_step, server_step), min_size=6, max_size=20)
+
+
+@pytest.fixture(autouse=True)
+def devices_for_every_example(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every example logs in new devices on one server: more than a user's default limit."""
+    monkeypatch.setenv(variable("devices_per_user"), "1000")
 
 
 SETTLE = 10_000  # the step at which `settle` delivers what no scheduled sync did

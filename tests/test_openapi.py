@@ -24,6 +24,7 @@ CONTRACT = {
     ("get", "/v1/admin/users"),
     ("post", "/v1/admin/users"),
     ("get", "/v1/admin/devices"),
+    ("delete", "/v1/admin/devices/{device_id}"),
     ("get", "/v1/admin/conflicts"),
     ("get", "/v1/admin/conflicts/{entry_id}"),
     ("post", "/v1/admin/conflicts/{entry_id}/resolve"),

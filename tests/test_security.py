@@ -1,32 +1,52 @@
-"""Doors: login throttling, token lifetimes, scope over HTTP, headers."""
+"""Doors: login throttling, passwords, token lifetimes and revocation, devices, scope."""
 
 from __future__ import annotations
 
+import re
 import socket
 import ssl
 import subprocess
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from tests.conftest import Server
+import sqlalchemy as sa
+from playwright.sync_api import Page, expect
+from tests.conftest import Server, drop_pg_database, fresh_pg_database, pg_url
 from tests.helpers import journal, office_edit, set_entity, synced_account
+from tests.test_console import log_in
 from typer.testing import CliRunner
 
 from fieldsync.cli.main import app
 from fieldsync.device import Device, address
-from fieldsync.errors import CertificateRejected, TooManyRequests, Unauthorized, ValidationFailed
+from fieldsync.errors import (
+    CertificateRejected,
+    ServerRefused,
+    TooManyRequests,
+    Unauthorized,
+    ValidationFailed,
+)
 from fieldsync.server.background import running, spawn
 from fieldsync.server.db import Database
+from fieldsync.server.schema import devices
 from fieldsync.server.throttle import LoginThrottle
 
+runner = CliRunner()
 
-def login(server: Server, username: str, password: str) -> httpx.Response:
-    return httpx.post(
-        f"{server.url}/v1/auth/login", json={"username": username, "password": password}
-    )
+
+def login(
+    server: Server | str, username: str, password: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    url = server if isinstance(server, str) else server.url
+    body = {"username": username, "password": password}
+    return httpx.post(f"{url}/v1/auth/login", json=body, headers=headers)
 
 
 def test_five_wrong_passwords_lock_the_name_for_a_while(server: Server) -> None:
@@ -41,7 +61,7 @@ def test_five_wrong_passwords_lock_the_name_for_a_while(server: Server) -> None:
 
 class Clock:
     def __init__(self) -> None:
-        self.now = 1000.0
+        self.now = 1_000_000.0
 
     def __call__(self) -> float:
         return self.now
@@ -51,35 +71,142 @@ def wrong() -> str:
     raise Unauthorized("wrong username or password")
 
 
-def test_the_lock_lifts_when_the_window_moves_on_and_a_success_clears_it() -> None:
+def test_each_attempt_past_the_free_ones_waits_twice_as_long_up_to_a_cap(server: Server) -> None:
     clock = Clock()
-    throttle = LoginThrottle(per_name=3, per_address=10, window=60, clock=clock)
-    for _ in range(3):
+    throttle = LoginThrottle(clock=clock)
+    for _ in range(5):
         with pytest.raises(Unauthorized):
-            throttle.guard("alice", "10.0.0.1", wrong)
-    with pytest.raises(TooManyRequests) as refused:
-        throttle.guard("alice", "10.0.0.1", lambda: "alice")
-    assert refused.value.retry_after == 60
-    assert throttle.guard("alice", "10.0.0.2", lambda: "alice") == "alice"  # another address
-    clock.now += 61
-    assert throttle.guard("alice", "10.0.0.1", lambda: "alice") == "alice"
-    for _ in range(2):
+            throttle.guard(server.db, "alice", "10.0.0.1", wrong)
+    waits = []
+    for _ in range(7):
+        with pytest.raises(TooManyRequests) as refused:
+            throttle.guard(server.db, "alice", "10.0.0.1", wrong)
+        waits.append(refused.value.retry_after)
+        clock.now += refused.value.retry_after
         with pytest.raises(Unauthorized):
-            throttle.guard("alice", "10.0.0.1", wrong)
-    throttle.guard("alice", "10.0.0.1", lambda: "alice")  # clears the two failures
-    for _ in range(2):
+            throttle.guard(server.db, "alice", "10.0.0.1", wrong)
+    assert waits == [30, 60, 120, 240, 480, 900, 900]
+    elsewhere = throttle.guard(server.db, "alice", "10.0.0.2", lambda: "alice")
+    assert elsewhere == "alice"  # another address may still try
+    clock.now += 900
+    assert throttle.guard(server.db, "alice", "10.0.0.1", lambda: "alice") == "alice"
+    for _ in range(4):  # the success cleared the count: five are free again
         with pytest.raises(Unauthorized):
-            throttle.guard("alice", "10.0.0.1", wrong)
-    assert throttle.guard("alice", "10.0.0.1", lambda: "alice") == "alice"
+            throttle.guard(server.db, "alice", "10.0.0.1", wrong)
+    assert throttle.guard(server.db, "alice", "10.0.0.1", lambda: "alice") == "alice"
 
 
-def test_one_address_guessing_many_names_is_locked_too() -> None:
-    throttle = LoginThrottle(per_name=5, per_address=4, window=60, clock=Clock())
-    for n in range(4):
-        with pytest.raises(Unauthorized):
-            throttle.guard(f"user{n}", "10.0.0.9", wrong)
-    with pytest.raises(TooManyRequests):
-        throttle.guard("someone-else", "10.0.0.9", lambda: "x")
+def test_a_right_password_clears_the_names_failures(server: Server) -> None:
+    for _ in range(2):
+        for _ in range(4):
+            assert login(server, "alice", "guess").status_code == 401
+        assert login(server, "alice", "secret").status_code == 200
+
+
+def statuses(urls: list[str], bodies: list[dict[str, str]], **headers: str) -> Counter[int]:
+    """The answers to logins sent all at once, one thread each, spread over `urls`."""
+    start = threading.Barrier(len(bodies))
+
+    def attempt(n: int) -> int:
+        start.wait()
+        url = urls[n % len(urls)]
+        answer = httpx.post(f"{url}/v1/auth/login", json=bodies[n], headers=headers, timeout=60)
+        if answer.status_code in (429, 503):
+            assert int(answer.headers["Retry-After"]) > 0
+        return answer.status_code
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return Counter(pool.map(attempt, range(len(bodies))))
+
+
+GUESSES = [{"username": "alice", "password": f"guess {n}"} for n in range(40)]
+
+
+def test_forty_parallel_guesses_get_no_more_than_five_passwords_checked(server: Server) -> None:
+    answers = statuses([server.url], GUESSES)
+    assert set(answers) <= {401, 429, 503}
+    assert answers[401] <= 5
+    assert answers[429] >= 30
+    assert login(server, "alice", "secret").status_code == 429
+    assert login(server, "bob", "secret").status_code == 200
+
+
+def test_parallel_logins_with_the_right_password_all_get_in(server: Server) -> None:
+    names = ["admin"] * 5 + ["alice", "alice", "bob"]
+    bodies = [{"username": name, "password": "secret"} for name in names]
+    assert statuses([server.url], bodies) == {200: len(bodies)}
+
+
+@pytest.fixture
+def two_processes(pg_admin: sa.Engine, pg_template: str) -> Iterator[list[str]]:
+    """Two `fieldsync serve` processes on one fresh PostgreSQL database."""
+    name = fresh_pg_database(pg_admin, pg_template)
+    started = []
+    try:
+        started = [spawn(pg_url(name)) for _ in range(2)]
+        yield [url for _, url in started]
+    finally:
+        for process, _ in started:
+            process.terminate()
+            process.wait(timeout=10)
+        drop_pg_database(pg_admin, name)
+
+
+def test_two_server_processes_share_one_limit(two_processes: list[str]) -> None:
+    answers = statuses(two_processes, GUESSES)
+    assert set(answers) <= {401, 429, 503}
+    assert answers[401] <= 5
+
+
+def test_x_forwarded_for_is_ignored_by_default(server: Server) -> None:
+    for n in range(5):
+        rotated = {"X-Forwarded-For": f"10.0.0.{n}"}
+        assert login(server, "alice", "guess", rotated).status_code == 401
+    assert login(server, "alice", "guess", {"X-Forwarded-For": "10.0.0.99"}).status_code == 429
+
+
+@contextmanager
+def spawned(db: Database, *options: str) -> Iterator[str]:
+    """`fieldsync serve` with `options` in a child process over `db`."""
+    process, url = spawn(db.url, *options)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_x_forwarded_for_names_the_client_only_behind_a_trusted_proxy(
+    backend_db: Database,
+) -> None:
+    with spawned(backend_db, "--forwarded-allow-ips", "127.0.0.1") as url:
+        guesser, colleague = {"X-Forwarded-For": "10.0.0.1"}, {"X-Forwarded-For": "10.0.0.2"}
+        for _ in range(5):
+            assert login(url, "alice", "guess", guesser).status_code == 401
+        assert login(url, "alice", "secret", guesser).status_code == 429
+        assert login(url, "alice", "secret", colleague).status_code == 200
+    with spawned(backend_db, "--forwarded-allow-ips", "10.9.9.9") as url:  # not us
+        for n in range(5):
+            assert login(url, "bob", "guess", {"X-Forwarded-For": f"10.0.1.{n}"}).status_code == 401
+        assert login(url, "bob", "secret", {"X-Forwarded-For": "10.0.1.99"}).status_code == 429
+
+
+def test_an_address_full_of_failures_still_lets_in_a_name_nobody_guessed_from_it(
+    server: Server,
+) -> None:
+    sprayed = [{"username": f"user{n}", "password": "guess"} for n in range(50)]
+    for lot in range(0, 50, 4):  # no more at once than one process checks
+        assert statuses([server.url], sprayed[lot : lot + 4]) == {401: len(sprayed[lot : lot + 4])}
+    assert login(server, "bob", "secret").status_code == 200
+    assert login(server, "admin", "secret").status_code == 200
+    assert login(server, "user0", "guess").status_code == 429  # guessed at from here already
+
+
+def test_password_checks_past_the_process_bound_are_answered_busy(backend_db: Database) -> None:
+    strangers = [{"username": f"stranger{n}", "password": "guess"} for n in range(20)]
+    with spawned(backend_db, "--login-concurrency", "1") as url:
+        answers = statuses([url], strangers)
+    assert set(answers) == {401, 503}
 
 
 def test_a_logged_out_token_is_dead(server: Server) -> None:
@@ -116,6 +243,155 @@ def test_a_user_cannot_read_change_or_pull_records_outside_their_scope(
         pulled = alice.get("/v1/sync/pull").json()["changes"]
         assert [c for c in pulled if c["id"] == record_id] == []
     assert crm.get(f"/v1/entities/account/records/{record_id}").json()["record"]["name"] == "Bob's"
+
+
+def test_a_password_set_in_the_console_signs_the_user_out_of_every_device(
+    page: Page, server: Server
+) -> None:
+    phone = server.device("phone", "alice")
+    with server.client("alice") as api:
+        assert api.get("/v1/project").status_code == 200
+        record_id = phone.create("account", {"name": "Written offline"})
+        log_in(page, server.url)
+        page.goto(f"{server.url}/admin/users")
+        page.get_by_label("New password for alice").fill("a fresh passphrase")
+        page.locator("#user-alice").get_by_role("button", name="Set").click()
+        expect(page.get_by_role("status")).to_contain_text("Password changed")
+        assert api.get("/v1/project").json()["error"]["code"] == "bad_token"
+    with pytest.raises(ServerRefused, match="401"):
+        phone.sync()
+    assert phone.unsynced() == 1  # the edit waits on the device
+    phone = Device.login(phone.directory, server.url, "alice", "a fresh passphrase")
+    phone.sync()
+    with server.client("admin") as crm:
+        stored = crm.get(f"/v1/entities/account/records/{record_id}").json()
+    assert stored["record"]["name"] == "Written offline"
+
+
+def test_fieldsync_user_passwd_ends_the_users_console_sessions_too(
+    page: Page, server: Server
+) -> None:
+    log_in(page, server.url)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()
+    changed = runner.invoke(
+        app, ["user", "passwd", "admin", "--password", "a fresh passphrase", "--db", server.db.url]
+    )
+    assert changed.exit_code == 0, changed.output
+    assert "revoked 1 token" in changed.output
+    page.goto(f"{server.url}/admin/users")
+    expect(page).to_have_url(re.compile(r"/admin/login"))
+    assert login(server, "admin", "a fresh passphrase").status_code == 200
+
+
+def test_pull_refuses_another_users_device_from_the_first_page(
+    server: Server, crm: httpx.Client
+) -> None:
+    tablet = server.device("tablet", "bob")
+    for n in range(3):
+        crm.post("/v1/entities/account/records", json={"name": f"Account {n}"})
+    tablet.sync()
+    with server.client("alice") as alice:
+        query = {"device_id": tablet.device_id, "limit": 1, "skip_own": True}
+        refused = alice.get("/v1/sync/pull", params=query)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "foreign_device"
+
+
+def test_a_user_registers_at_most_twenty_devices_until_an_admin_removes_one(
+    server: Server, crm: httpx.Client
+) -> None:
+    def phone_login(device_id: str) -> httpx.Response:
+        body = {"username": "alice", "password": "secret", "device_id": device_id}
+        return httpx.post(f"{server.url}/v1/auth/login", json=body)
+
+    for n in range(20):
+        assert phone_login(f"phone-{n}").status_code == 200
+    refused = phone_login("phone-20")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["code"] == "too_many_devices"
+    assert "an admin can remove old ones" in refused.json()["error"]["message"]
+    with server.client("alice") as alice:
+        pushed = alice.post(
+            "/v1/sync/push", json={"device_id": "squatted", "batch_id": "b1", "changes": []}
+        )
+        assert pushed.status_code == 409
+        pulled = alice.get("/v1/sync/pull", params={"device_id": "squatted"})
+        assert pulled.status_code == 409
+    assert crm.delete("/v1/admin/devices/phone-0").status_code == 204
+    assert phone_login("phone-20").status_code == 200
+    ids = {d["id"] for d in crm.get("/v1/admin/devices").json()["devices"]}
+    assert "phone-0" not in ids
+    assert len(ids) == 20
+
+
+def test_the_console_lists_devices_a_page_at_a_time_and_removes_one(
+    page: Page, server: Server
+) -> None:
+    with server.db.write() as conn:
+        alice = conn.execute(sa.text("SELECT id FROM users WHERE username = 'alice'")).scalar()
+        rows = [
+            {"id": f"device-{n:02}", "user_id": alice, "created_at": f"2026-01-01T00:00:{n:02}Z"}
+            for n in range(60)
+        ]
+        conn.execute(sa.insert(devices), rows)
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/devices")
+    listed = page.locator("table.devices tbody tr")
+    expect(listed).to_have_count(50)
+    page.get_by_role("link", name=re.compile("^later")).click()
+    expect(listed).to_have_count(10)
+    page.get_by_role("link", name="device-59").click()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Remove device").click()
+    expect(page.get_by_role("status")).to_contain_text("Device removed")
+    page.goto(f"{server.url}/admin/devices?offset=50")
+    expect(listed).to_have_count(9)
+
+
+WEAK = ["1234", "    ", "        ", "password1", "Qwertyuiop", "carol-the-great"]
+
+
+def test_weak_passwords_are_refused_wherever_a_person_sets_one(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    for password in WEAK:
+        refused = crm.post("/v1/admin/users", json={"username": "carol", "password": password})
+        assert refused.status_code == 422, password
+        assert refused.json()["error"]["code"] == "weak_password"
+    boss = {"username": "boss", "password": "boss", "role": "admin"}
+    assert crm.post("/v1/admin/users", json=boss).status_code == 422
+    listed = [u["username"] for u in crm.get("/v1/admin/users").json()["users"]]
+    assert "carol" not in listed
+    assert "boss" not in listed
+    db = ["--db", server.db.url]
+    added = runner.invoke(app, ["user", "add", "dave", "--password", "12345678", *db])
+    assert added.exit_code == 1
+    assert "commonly used" in added.output
+    changed = runner.invoke(app, ["user", "passwd", "alice", "--password", "alice2026", *db])
+    assert changed.exit_code == 1
+    assert "must not contain the username" in changed.output
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/users")
+    add = page.locator("form", has=page.get_by_role("heading", name="Add a user"))
+    add.get_by_label("Username").fill("erin")
+    add.get_by_label("Password").fill("password1")
+    add.get_by_role("button", name="Add user").click()
+    expect(page.get_by_role("alert")).to_contain_text("commonly used passwords")
+    good = {"username": "carol", "password": "correct horse battery staple"}
+    assert crm.post("/v1/admin/users", json=good).status_code == 201
+
+
+def test_look_alike_usernames_are_refused(crm: httpx.Client) -> None:
+    password = "correct horse battery staple"
+    for name in ("ADMIN", "\uff41\uff4c\uff49\uff43\uff45"):  # upper case; full-width letters
+        taken = crm.post("/v1/admin/users", json={"username": name, "password": password})
+        assert taken.status_code == 409, name
+        assert taken.json()["error"]["code"] == "user_exists"
+    mixed = crm.post("/v1/admin/users", json={"username": "adm\u0456n", "password": password})
+    assert mixed.status_code == 422  # a Cyrillic i among Latin letters
+    assert "must not mix Cyrillic and Latin letters" in mixed.json()["error"]["message"]
+    listed = [u["username"] for u in crm.get("/v1/admin/users").json()["users"]]
+    assert sorted(listed) == ["admin", "alice", "bob"]
 
 
 def test_a_conflicts_status_never_shows_a_record_that_left_the_callers_scope(
@@ -212,18 +488,6 @@ def test_a_device_verifies_the_servers_certificate_however_https_is_spelled(
         assert shown.json()["record"]["name"] == "Over TLS"
 
 
-@pytest.mark.parametrize(
-    "url",
-    [
-        "ftp://crm.example.com",
-        "crm.example.com",
-        "https://alice:secret@crm.example.com",
-        "https://crm.example.com/?next=1",
-        "https://crm.example.com#top",
-        "https://crm.example.com:port",
-        "https:///v1",
-    ],
-)
 def test_a_server_url_that_is_not_plainly_http_or_https_is_refused(
     tmp_path: Path, url: str
 ) -> None:

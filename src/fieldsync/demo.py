@@ -49,13 +49,13 @@ def run(console: Console) -> None:
         db = Database(str(Path(tmp) / "server.db"))
         db.prepare()
         with db.write() as conn:
-            users.add(conn, "alice", "alice-pw")
-            users.add(conn, "office", "office-pw", admin=True)
+            users.enroll(conn, "alice", "harbour-lantern-7")
+            users.enroll(conn, "office", "orchard-window-42", admin=True)
         with running(db) as url:
             console.print(
                 f"[bold]fieldsync demo[/bold]: server at {url}, database {db.display_url}"
             )
-            phone = Device.login(Path(tmp) / "phone", url, "alice", "alice-pw")
+            phone = Device.login(Path(tmp) / "phone", url, "alice", "harbour-lantern-7")
             with _back_office(url) as office:
                 for policy in Policy:
                     console.print(_play(policy, phone, office))
@@ -65,7 +65,7 @@ def run(console: Console) -> None:
 
 def _back_office(url: str) -> httpx.Client:
     token = httpx.post(
-        f"{url}/v1/auth/login", json={"username": "office", "password": "office-pw"}
+        f"{url}/v1/auth/login", json={"username": "office", "password": "orchard-window-42"}
     ).json()["token"]
     return httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"})
 

@@ -14,6 +14,7 @@ FieldsyncError
 │   ├── PayloadTooLarge      413 a body or batch over the limits
 │   ├── Unprocessable        422 well-formed but invalid values
 │   └── TooManyRequests      429 too many failed logins: wait (Retry-After)
+│       └── ServiceUnavailable  503 too busy right now: try again (Retry-After)
 ├── ValidationFailed         a change's values break the project's rules
 └── DeviceError              raised by the device library
     ├── NotLoggedIn          the device directory has no session
@@ -164,6 +165,13 @@ class TooManyRequests(ApiError):
     def headers(self) -> dict[str, str]:
         """Retry-After, as HTTP clients expect."""
         return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceUnavailable(TooManyRequests):
+    """503: the server is too busy for this request now; try again after `retry_after` s."""
+
+    status = 503
+    code = "busy"
 
 
 class ValidationFailed(FieldsyncError):

@@ -22,10 +22,17 @@ from tests.faults.invariants import server_accounts
 from fieldsync.device import Device
 from fieldsync.errors import Offline, ServerRefused, ValidationFailed
 from fieldsync.project import Policy
+from fieldsync.server.settings import variable
 
 DEVICES = 50
 SECONDS = float(os.environ.get("FIELDSYNC_SOAK_SECONDS", "20"))
 USERS = ("alice", "bob")
+
+
+@pytest.fixture(autouse=True)
+def devices_for_everyone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fifty devices for two users: more than a user's default device limit."""
+    monkeypatch.setenv(variable("devices_per_user"), str(DEVICES))
 
 
 @dataclass

@@ -16,8 +16,8 @@ from fieldsync.cli.common import DbOption, console, failures
 from fieldsync.errors import BadRequest, Unprocessable
 from fieldsync.project import Project, project_from_dict
 from fieldsync.server import admin, cursors, customization, migrate, projects, tombstones, users
-from fieldsync.server.api.guards import BODY_TIMEOUT
 from fieldsync.server.db import Database
+from fieldsync.server.settings import HELP, Settings, variable
 from fieldsync.server.users import Principal
 
 user_app = typer.Typer(help="Manage server users.", no_args_is_help=True)
@@ -49,10 +49,22 @@ def serve(
     upgrade: Annotated[
         bool, typer.Option("--upgrade", help="Upgrade an older database schema first.")
     ] = False,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(help=HELP["forwarded_allow_ips"], envvar=variable("forwarded_allow_ips")),
+    ] = Settings.forwarded_allow_ips,
+    devices_per_user: Annotated[
+        int,
+        typer.Option(min=1, help=HELP["devices_per_user"], envvar=variable("devices_per_user")),
+    ] = Settings.devices_per_user,
+    login_concurrency: Annotated[
+        int,
+        typer.Option(min=1, help=HELP["login_concurrency"], envvar=variable("login_concurrency")),
+    ] = Settings.login_concurrency,
     body_timeout: Annotated[
         float,
-        typer.Option(min=0.1, help="Seconds a request's body may take to arrive (then 408)."),
-    ] = BODY_TIMEOUT,
+        typer.Option(min=0.1, help=HELP["body_timeout"], envvar=variable("body_timeout")),
+    ] = Settings.body_timeout,
     keep_alive_timeout: Annotated[
         int, typer.Option(min=1, help="Seconds an idle connection is kept between requests.")
     ] = 5,
@@ -64,25 +76,33 @@ def serve(
     """Run the CRM server and sync endpoint.
 
     Example: fieldsync serve --db postgresql://fieldsync@db-host/crm --workers 4
+    --forwarded-allow-ips 10.0.0.5
     """
     import uvicorn
 
     from fieldsync.server.asgi import serving
 
+    settings = Settings(forwarded_allow_ips, devices_per_user, login_concurrency, body_timeout)
+    # Without a trusted proxy, X-Forwarded-For is nobody's word: the peer is the client.
+    proxies = {
+        "proxy_headers": bool(forwarded_allow_ips),
+        "forwarded_allow_ips": forwarded_allow_ips or None,
+    }
     with _database(db, upgrade=upgrade) as database:
         console.print(f"fieldsync serving {database.display_url} on http://{host}:{port}")
         if workers == 1:
+            app = serving(database, settings)
             uvicorn.run(
-                serving(database, body_timeout),
+                app,
                 host=host,
                 port=port,
                 log_level="info",
                 timeout_keep_alive=keep_alive_timeout,
                 limit_concurrency=limit_concurrency,
+                **proxies,  # type: ignore[arg-type]
             )
             return
-    os.environ["FIELDSYNC_DB"] = database.url
-    os.environ["FIELDSYNC_BODY_TIMEOUT"] = str(body_timeout)
+    os.environ.update({"FIELDSYNC_DB": database.url, **settings.to_env()})
     uvicorn.run(
         "fieldsync.server.asgi:create",
         factory=True,
@@ -91,6 +111,7 @@ def serve(
         workers=workers,
         timeout_keep_alive=keep_alive_timeout,
         limit_concurrency=limit_concurrency,
+        **proxies,  # type: ignore[arg-type]
     )
 
 
@@ -101,13 +122,28 @@ def user_add(
     is_admin: Annotated[bool, typer.Option("--admin", help="Give the admin role.")] = False,
     db: DbOption = None,
 ) -> None:
-    """Add a user.
+    """Add a user (the password policy applies: docs/security.md).
 
-    Example: fieldsync user add alice --password secret
+    Example: fieldsync user add alice --password 'harbour lantern'
     """
     with failures(), _database(db) as database, database.write() as conn:
-        users.add(conn, name, password, admin=is_admin)
+        users.enroll(conn, name, password, admin=is_admin)
     console.print(f"added {'admin' if is_admin else 'user'} {name}")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    name: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+    db: DbOption = None,
+) -> None:
+    """Give a user a new password: every token they hold is revoked (devices log in again).
+
+    Example: fieldsync user passwd alice
+    """
+    with failures(), _database(db) as database, database.write() as conn:
+        count = users.set_password(conn, users.find(conn, name), password)
+    console.print(f"password of {name} changed; revoked {count} token{'' if count == 1 else 's'}")
 
 
 @token_app.command("revoke")

@@ -200,8 +200,20 @@ def restore(
     return stored
 
 
-def list_devices(conn: Connection) -> list[dict[str, Any]]:
-    """Every device with its user, last sync times and open conflicts."""
+def device_counts(conn: Connection) -> dict[str, int]:
+    """How many devices each user has registered."""
+    counted = sa.select(devices.c.user_id, sa.func.count()).group_by(devices.c.user_id)
+    return {user_id: count for user_id, count in conn.execute(counted)}
+
+
+def list_devices(
+    conn: Connection, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The devices, oldest first (`limit` of them from `offset`), with their user, last
+    sync times and open conflicts."""
+    rows = conn.execute(
+        sa.select(devices).order_by(devices.c.created_at, devices.c.id).limit(limit).offset(offset)
+    ).all()
     open_counts: dict[str, int] = dict(
         conn.execute(
             sa.select(journal_table.c.device_id, sa.func.count())
@@ -209,7 +221,6 @@ def list_devices(conn: Connection) -> list[dict[str, Any]]:
             .group_by(journal_table.c.device_id)
         ).all()
     )
-    rows = conn.execute(sa.select(devices).order_by(devices.c.created_at))
     return [
         {
             "id": r.id,

@@ -45,6 +45,7 @@ def running(db: Database, **options: Any) -> Iterator[str]:
 def serving(app: ASGIApp, **options: Any) -> Iterator[str]:
     """Serve an ASGI app on a free loopback port until the block ends; yields the base URL."""
     port = free_port()
+    options = {"proxy_headers": False, **options}
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **options)
     server = _ThreadServer(config)
     thread = threading.Thread(target=server.run, daemon=True)

@@ -33,7 +33,6 @@ from fieldsync.conflicts import (
 )
 from fieldsync.errors import (
     Conflict,
-    Forbidden,
     PayloadTooLarge,
     Unprocessable,
     ValidationFailed,
@@ -137,20 +136,27 @@ def _parents(project: Project, changes: list[ChangeIn]) -> set[tuple[str, str]]:
     return parents
 
 
-def push(db: Database, user: Principal, body: PushIn, omit_as_sent: bool = False) -> bytes:
+def push(
+    db: Database,
+    user: Principal,
+    body: PushIn,
+    omit_as_sent: bool = False,
+    devices_per_user: int = users.DEVICES_PER_USER,
+) -> bytes:
     """Apply a batch once; returns its results as a JSON array. A batch id seen before
     returns the results stored the first time, byte for byte. With `omit_as_sent`, the
-    records stored as their change sent them are left out (see `_omit_as_sent`)."""
+    records stored as their change sent them are left out (see `_omit_as_sent`). A new
+    device is registered to the user, up to `devices_per_user`."""
     digest = _digest(body)
-    _check_batch(user, body)
+    _check_batch(body)
     try:
         with db.write() as conn:
-            results = _push_once(conn, user, body, digest, omit_as_sent)
+            results = _push_once(conn, user, body, digest, omit_as_sent, devices_per_user)
             failpoints.hit("server.push.before_commit")
     except IntegrityError:
         # Another process stored the same batch id first: answer with its results.
         with db.write() as conn:
-            results = _push_once(conn, user, body, digest, omit_as_sent)
+            results = _push_once(conn, user, body, digest, omit_as_sent, devices_per_user)
     failpoints.hit("server.push.after_commit")
     return results
 
@@ -192,14 +198,12 @@ _NEWER: Any = {"changes": {"__all__": {"merged_from"}}}
 _OLDER_DIGESTS = (_unmerged_digest, _pydantic_digest, _legacy_digest)
 
 
-def _check_batch(user: Principal, body: PushIn) -> None:
+def _check_batch(body: PushIn) -> None:
     if len(body.changes) > MAX_CHANGES:
         raise PayloadTooLarge(
             f"a batch holds at most {MAX_CHANGES} changes; send the rest in another batch",
             code="batch_too_large",
         )
-    if user.device_id is not None and user.device_id != body.device_id:
-        raise Forbidden("this token belongs to another device", code="foreign_device")
     change_ids = [c.change_id for c in body.changes]
     keys = [(c.entity, c.id) for c in body.changes]
     if len(set(change_ids)) != len(change_ids):
@@ -209,15 +213,20 @@ def _check_batch(user: Principal, body: PushIn) -> None:
 
 
 def _push_once(
-    conn: Connection, user: Principal, body: PushIn, digest: str, omit_as_sent: bool
+    conn: Connection,
+    user: Principal,
+    body: PushIn,
+    digest: str,
+    omit_as_sent: bool,
+    devices_per_user: int,
 ) -> bytes:
+    users.claim_device(conn, user, body.device_id, devices_per_user)
     stored = ledger.find(conn, body.batch_id)
     if stored is not None:
         same = _fingerprinted(stored.request_hash, body, digest)
         if stored.user_id != user.user_id or not same:
             raise Conflict("this batch_id was used for another batch", code="batch_id_reused")
         return stored.answer
-    users.claim_device(conn, body.device_id, user.user_id)
     project = projects.current(conn)
     read = Read.of(conn, project, body.device_id, body.changes)
     with bulk.Lane(conn) as lane:

@@ -69,6 +69,18 @@ devices = sa.Table(
     sa.Column("last_pull_at", Stamp),
 )
 
+# Login attempts per throttled key (`throttle.py`): counted before the password is
+# checked, in seconds since the epoch, shared by every server process.
+login_attempts = sa.Table(
+    "login_attempts",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("blocked_until", sa.Float, nullable=False),
+    sa.Column("last_at", sa.Float, nullable=False),
+    sa.Index("login_attempts_last", "last_at"),
+)
+
 # How many syncs each device finished on each day (UTC), for the console's dashboard.
 sync_days = sa.Table(
     "sync_days",

@@ -1,89 +1,189 @@
-"""Login throttling: too many failed logins for a name, or from an address, wait.
+"""Login throttling, kept in the database so it holds across server processes.
 
-Counted in memory, per server process, over a sliding window: five failures for one
-username from one address, or fifty from one address, lock further attempts until
-the oldest failure leaves the window (429 with Retry-After). A success clears the
-name's failures. Several processes each count their own (docs/security.md).
+Every login attempt counts against three keys, each a row of `login_attempts`:
+
+| key | free attempts | guards against |
+|---|---|---|
+| the account from this address | 5 | one guesser, one account |
+| the account from any address | 20 | a guesser rotating addresses |
+| the address, over every account | 50 | one address trying many accounts |
+
+Past its free attempts a key waits before the next: 30 s, doubling with each
+further attempt up to 15 minutes (429 `too_many_attempts` with Retry-After). The
+address's wait applies only to accounts that have already failed from that
+address, so an address full of failures (a load balancer, an office's NAT) still
+lets in someone whose account nobody guessed at from it.
+
+An attempt is *reserved* before its password is verified, in one short
+transaction that locks the three rows (an upsert that returns the row), checks
+them and counts the attempt: concurrent attempts, in any process, queue on the
+rows and cannot all pass. A right password gives the attempt back and clears the
+account's counts; a wrong one stays counted. Rows quiet for a day are dropped.
+
+Password verification itself (Argon2, 64 MiB each) runs at most `concurrency`
+at a time per process, and `WAITING` times as many attempts wait their turn (a
+waiting thread holds no Argon2 memory); an attempt beyond those is answered 503
+`busy` with Retry-After, and its reservation is given back.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import time
-from collections import defaultdict, deque
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from fieldsync.errors import TooManyRequests, Unauthorized
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 
-PER_NAME, PER_ADDRESS, WINDOW = 5, 50, 300.0
-MAX_KEYS = 100_000  # beyond this many counted names, the expired ones are dropped
+from fieldsync.errors import ServiceUnavailable, TooManyRequests, Unauthorized
+from fieldsync.server import names
+from fieldsync.server.db import Database
+from fieldsync.server.schema import login_attempts
+
+FIRST_WAIT, MAX_WAIT = 30.0, 900.0  # seconds
+FORGET = 86_400.0  # a key quiet this long starts again from nothing
+PRUNE_EVERY = 3_600.0
+CONCURRENCY = 4  # password checks at once per process
+WAITING = 4  # attempts that may wait for a check, per check
 T = TypeVar("T")
 
 
+@dataclass(frozen=True)
+class Key:
+    """One throttled key: what it counts and how many attempts are free."""
+
+    kind: str
+    free: int
+
+
+NAME_FROM_ADDRESS, NAME, ADDRESS = Key("name_from_address", 5), Key("name", 20), Key("address", 50)
+
+
+@dataclass
+class Count:
+    """A key's row as this attempt found it."""
+
+    key: Key
+    failures: int
+    blocked_until: float
+
+
+def wait_after(failures: int, free: int) -> float:
+    """Seconds the next attempt waits once a key has counted `failures` attempts."""
+    if failures < free:
+        return 0.0
+    return min(MAX_WAIT, FIRST_WAIT * 2.0 ** min(failures - free, 16))
+
+
 class LoginThrottle:
-    """Failed logins per (username, address) and per address, over the last `window` s."""
+    """The login gate of one server process: database-kept counts, a bound on checks."""
 
     def __init__(
-        self,
-        per_name: int = PER_NAME,
-        per_address: int = PER_ADDRESS,
-        window: float = WINDOW,
-        clock: Callable[[], float] = time.monotonic,
+        self, concurrency: int = CONCURRENCY, clock: Callable[[], float] = time.time
     ) -> None:
-        self.limits = {"name": per_name, "address": per_address}
-        self.window, self.clock = window, clock
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
+        self.clock = clock
+        self._checks = threading.BoundedSemaphore(concurrency)
+        self._admitted = threading.BoundedSemaphore(concurrency * (1 + WAITING))
+        self._pruned_at = 0.0
 
-    def _keys(self, username: str, address: str) -> dict[str, tuple[str, str]]:
-        return {"name": (username.casefold(), address), "address": ("", address)}
-
-    def check(self, username: str, address: str) -> None:
-        """Refuse an attempt while either count is at its limit (429)."""
-        now = self.clock()
-        with self._lock:
-            for kind, key in self._keys(username, address).items():
-                failures = self._recent(key, now)
-                if len(failures) >= self.limits[kind]:
-                    wait = math.ceil(failures[0] + self.window - now)
-                    raise TooManyRequests(
-                        f"too many failed logins; try again in {wait} seconds", retry_after=wait
-                    )
-
-    def failed(self, username: str, address: str) -> None:
-        """Count a wrong password."""
-        now = self.clock()
-        with self._lock:
-            if len(self._failures) > MAX_KEYS:
-                self._prune(now)
-            for key in self._keys(username, address).values():
-                self._recent(key, now).append(now)
-
-    def succeeded(self, username: str, address: str) -> None:
-        """A right password clears the failures of this name from this address."""
-        with self._lock:
-            self._failures.pop(self._keys(username, address)["name"], None)
-
-    def guard(self, username: str, address: str, check: Callable[[], T]) -> T:
-        """Run a password check under the throttle: refused early, failures counted."""
-        self.check(username, address)
+    def guard(self, db: Database, username: str, address: str, check: Callable[[], T]) -> T:
+        """Run a password check once the attempt is reserved in `db` (or 429) and a slot is
+        free (or 503)."""
+        keys = _keys(names.key(username), address)
+        self._reserve(db, keys)
+        if not self._admitted.acquire(blocking=False):
+            self._give_back(db, keys, success=False)
+            raise ServiceUnavailable("the server is busy checking passwords", retry_after=1)
         try:
-            who = check()
+            with self._checks:
+                who = check()
         except Unauthorized:
-            self.failed(username, address)
+            raise  # a wrong password stays counted
+        except Exception:
+            self._give_back(db, keys, success=False)  # no answer about the password: not counted
             raise
-        self.succeeded(username, address)
+        finally:
+            self._admitted.release()
+        self._give_back(db, keys, success=True)
         return who
 
-    def _prune(self, now: float) -> None:
-        for key in list(self._failures):
-            if not self._recent(key, now):
-                del self._failures[key]
+    def _reserve(self, db: Database, keys: dict[str, Key]) -> None:
+        """Count an attempt against every key, or refuse it (429) while one must wait."""
+        now = self.clock()
+        with db.write_apart() as conn:
+            ordered = sorted(keys.items())  # rows locked in one order: no deadlock
+            counts = {digest: _locked(conn, digest, key, now) for digest, key in ordered}
+            wait = _wait(list(counts.values()), now)
+            if wait > 0:
+                retry = max(1, math.ceil(wait))
+                raise TooManyRequests(
+                    f"too many failed logins; try again in {retry} seconds", retry_after=retry
+                )
+            for digest, count in counts.items():
+                failures, blocked = count.failures + 1, count.blocked_until
+                if failures >= count.key.free:
+                    blocked = max(blocked, now + wait_after(failures, count.key.free))
+                _store(conn, digest, failures=failures, blocked_until=blocked, last_at=now)
+        self._prune(db, now)
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        return failures
+    def _give_back(self, db: Database, keys: dict[str, Key], *, success: bool) -> None:
+        """Take back an attempt's count; a success also clears its account's counts."""
+        with db.write_apart() as conn:
+            for digest, key in sorted(keys.items()):
+                if success and key is not ADDRESS:
+                    _store(conn, digest, failures=0, blocked_until=0.0)
+                else:
+                    _store(conn, digest, failures=_ONE_LESS)
+
+    def _prune(self, db: Database, now: float) -> None:
+        """Drop quiet keys, at most once in a while per process."""
+        if now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        with db.write_apart() as conn:
+            conn.execute(sa.delete(login_attempts).where(login_attempts.c.last_at < now - FORGET))
+
+
+def _keys(name: str, address: str) -> dict[str, Key]:
+    """Each key of an attempt by its digest (names and addresses are not stored)."""
+    parts = {NAME_FROM_ADDRESS: (name, address), NAME: (name, ""), ADDRESS: ("", address)}
+    return {_digest(key.kind, *values): key for key, values in parts.items()}
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
+def _locked(conn: Connection, digest: str, key: Key, now: float) -> Count:
+    """The key's row, created if new and locked until the transaction ends."""
+    t = login_attempts
+    insert = postgresql.insert(t) if conn.dialect.name == "postgresql" else sqlite.insert(t)
+    upsert = (
+        insert.values(key=digest, failures=0, blocked_until=0.0, last_at=now)
+        .on_conflict_do_update(index_elements=[t.c.key], set_={"key": digest})
+        .returning(t.c.failures, t.c.blocked_until, t.c.last_at)
+    )
+    row = conn.execute(upsert).one()
+    if row.last_at < now - FORGET:
+        return Count(key, 0, 0.0)
+    return Count(key, row.failures, row.blocked_until)
+
+
+def _store(conn: Connection, digest: str, **values: Any) -> None:
+    conn.execute(sa.update(login_attempts).where(login_attempts.c.key == digest).values(**values))
+
+
+_ONE_LESS = sa.case((login_attempts.c.failures > 0, login_attempts.c.failures - 1), else_=0)
+
+
+def _wait(counts: list[Count], now: float) -> float:
+    """Seconds this attempt must wait; 0 when it may go ahead."""
+    by_kind = {c.key.kind: c for c in counts}
+    guessed_from_here = by_kind[NAME_FROM_ADDRESS.kind].failures > 0
+    waits = [c.blocked_until - now for c in counts if c.key is not ADDRESS or guessed_from_here]
+    return max(0.0, *waits)

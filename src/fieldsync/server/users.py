@@ -1,4 +1,4 @@
-"""Users, password checks and bearer tokens (stored only as SHA-256 hashes)."""
+"""Users, password checks, bearer tokens (stored only as SHA-256 hashes) and their devices."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from sqlalchemy.engine import Connection
 
 from fieldsync.clock import now
 from fieldsync.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
+from fieldsync.server import names, passwords
 from fieldsync.server.schema import devices, tokens, users
 
 TOKEN_DAYS = 30
+DEVICES_PER_USER = 20
 _hasher = PasswordHasher()
 # Verified against when the user is unknown, so a wrong name costs as much as a wrong password.
 _DUMMY_HASH = _hasher.hash("not a password")
@@ -42,12 +44,19 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def enroll(conn: Connection, username: str, password: str, *, admin: bool = False) -> str:
+    """Create a user whose password a person chose: the password policy applies."""
+    passwords.check(password, username)
+    return add(conn, username, password, admin=admin)
+
+
 def add(conn: Connection, username: str, password: str, *, admin: bool = False) -> str:
-    """Create a user; returns its id."""
-    if not username or len(username) > 100 or not username.isprintable():
-        raise Unprocessable("a username is 1 to 100 printable characters", code="invalid_user")
+    """Create a user; returns its id. The password policy is `enroll`'s: this is for seeds."""
+    key = names.check(username)
     _check_password_rule(password)
-    if conn.execute(sa.select(users.c.id).where(users.c.username == username)).first():
+    # Writers take turns (`Database.write`), so no other user can take the name meanwhile.
+    taken = conn.execute(sa.select(users.c.username)).scalars()
+    if any(names.key(name) == key for name in taken):
         raise Conflict(f"user {username!r} exists already", code="user_exists")
     user_id = str(uuid.uuid4())
     conn.execute(
@@ -68,10 +77,15 @@ def _check_password_rule(password: str) -> None:
         raise Unprocessable("a password has 4 to 1000 characters", code="invalid_password")
 
 
-def set_password(conn: Connection, user_id: str, password: str) -> None:
-    """Give a user a new password; their tokens stay valid until revoked or expired."""
-    _check_password_rule(password)
+def set_password(conn: Connection, user_id: str, password: str) -> int:
+    """Give a user a new password (the policy applies) and revoke every token they hold:
+    whoever knew the old one is signed out everywhere. Returns how many were revoked."""
+    row = conn.execute(sa.select(users.c.username).where(users.c.id == user_id)).first()
+    if row is None:
+        raise NotFound(f"no user {user_id!r:.80}", code="unknown_user")
+    passwords.check(password, row.username)
     _update_user(conn, user_id, password_hash=_hasher.hash(password))
+    return revoke_user(conn, user_id)
 
 
 def set_disabled(conn: Connection, user_id: str, disabled: bool) -> None:
@@ -95,6 +109,12 @@ def _update_user(conn: Connection, user_id: str, **values: object) -> None:
     updated = conn.execute(sa.update(users).where(users.c.id == user_id).values(**values))
     if updated.rowcount == 0:
         raise NotFound(f"no user {user_id!r:.80}", code="unknown_user")
+
+
+def remove_device(conn: Connection, device_id: str) -> None:
+    """Forget a device: its tokens are revoked and its id is free for its user's next one."""
+    revoke_device(conn, device_id)
+    conn.execute(sa.delete(devices).where(devices.c.id == device_id))
 
 
 def revoke_device(conn: Connection, device_id: str) -> int:
@@ -127,9 +147,7 @@ def issue_token(
     device_id: str | None,
     lifetime: timedelta = timedelta(days=TOKEN_DAYS),
 ) -> tuple[str, Principal]:
-    """A new token for a checked user, bound to `device_id` when given."""
-    if device_id is not None:
-        claim_device(conn, device_id, who.user_id)
+    """A new token for a checked user, bound to `device_id` when given (see `claim_device`)."""
     token = secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + lifetime
     conn.execute(
@@ -165,16 +183,40 @@ def logout(conn: Connection, token: str) -> None:
     )
 
 
-def claim_device(conn: Connection, device_id: str, user_id: str) -> None:
-    """Register a device to a user, or refuse a device that belongs to someone else."""
-    if not check_device(conn, device_id, user_id):
-        conn.execute(sa.insert(devices).values(id=device_id, user_id=user_id, created_at=now()))
+def claim_device(
+    conn: Connection, who: Principal, device_id: str, limit: int = DEVICES_PER_USER
+) -> None:
+    """Register a device to the caller (at most `limit` per user, 409), or refuse one that
+    is someone else's (403)."""
+    if check_device(conn, who, device_id):
+        return
+    check_room_for_device(conn, who, limit)
+    conn.execute(sa.insert(devices).values(id=device_id, user_id=who.user_id, created_at=now()))
 
 
-def check_device(conn: Connection, device_id: str, user_id: str) -> bool:
-    """True when the device is registered to the user; 403 when it is someone else's."""
+def check_room_for_device(conn: Connection, who: Principal, limit: int) -> None:
+    """Refuse (409) a new device to a user who has `limit` registered already."""
+    owned = conn.execute(
+        sa.select(sa.func.count()).select_from(devices).where(devices.c.user_id == who.user_id)
+    ).scalar_one()
+    if owned >= limit:
+        raise Conflict(
+            f"{who.username} has {owned} devices registered, the most allowed; an admin can "
+            "remove old ones in the console (Devices)",
+            code="too_many_devices",
+        )
+
+
+def check_device(conn: Connection, who: Principal, device_id: str) -> bool:
+    """May the caller act as this device? True when it is registered to them, False when it is
+    not registered yet; 403 when it is someone else's or the token is another device's.
+
+    Every request that names a device asks this, before it reads or writes anything.
+    """
+    if who.device_id is not None and who.device_id != device_id:
+        raise Forbidden("this token belongs to another device", code="foreign_device")
     row = conn.execute(sa.select(devices.c.user_id).where(devices.c.id == device_id)).first()
-    if row is not None and row.user_id != user_id:
+    if row is not None and row.user_id != who.user_id:
         raise Forbidden("this device is registered to another user", code="foreign_device")
     return row is not None
 

@@ -255,5 +255,5 @@ class RestoreIn(Strict):
 
 class UserIn(Strict):
     username: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=4, max_length=1000)
+    password: str = Field(min_length=1, max_length=1000)
     role: Literal["admin", "user"] = "user"

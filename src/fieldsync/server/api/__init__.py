@@ -17,8 +17,9 @@ from fieldsync.errors import ApiError
 from fieldsync.server import checkpoints, console
 from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.deps import JSON
-from fieldsync.server.api.guards import BODY_TIMEOUT, RequestGuard
+from fieldsync.server.api.guards import RequestGuard
 from fieldsync.server.db import Database
+from fieldsync.server.settings import Settings
 from fieldsync.server.throttle import LoginThrottle
 from fieldsync.server.wire import HealthOut
 
@@ -66,9 +67,10 @@ def _allowed(request: Request) -> str:
     return ", ".join(sorted(methods))
 
 
-def create_app(db: Database, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
-    """The fieldsync server over `db` (whose tables must exist); a request body must
-    arrive within `body_timeout` seconds."""
+def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
+    """The fieldsync server over `db` (whose tables must exist), with `settings` (or the
+    environment's)."""
+    settings = settings or Settings.from_env()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -91,7 +93,8 @@ def create_app(db: Database, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
         responses={"4XX": {"description": '`{"error": {"code", "message", "details"}}`'}},
     )
     app.state.db = db
-    app.state.throttle = LoginThrottle()
+    app.state.settings = settings
+    app.state.throttle = LoginThrottle(settings.login_concurrency)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
@@ -105,5 +108,5 @@ def create_app(db: Database, body_timeout: float = BODY_TIMEOUT) -> FastAPI:
 
     console.mount(app)
 
-    app.add_middleware(RequestGuard, body_timeout=body_timeout)
+    app.add_middleware(RequestGuard, body_timeout=settings.body_timeout)
     return app

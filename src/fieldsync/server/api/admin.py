@@ -78,7 +78,7 @@ def list_users(_admin: Admin, db: Db) -> dict[str, Any]:
 def add_user(body: UserIn, _admin: Admin, db: Db) -> dict[str, Any]:
     """Add a user."""
     with db.write() as conn:
-        user_id = users.add(conn, body.username, body.password, admin=body.role == "admin")
+        user_id = users.enroll(conn, body.username, body.password, admin=body.role == "admin")
     return {"id": user_id, "username": body.username, "role": body.role}
 
 
@@ -87,6 +87,13 @@ def list_devices(_admin: Admin, db: Db) -> dict[str, Any]:
     """Every device with its last sync and open conflicts."""
     with db.read() as conn:
         return {"devices": admin.list_devices(conn)}
+
+
+@router.delete("/devices/{device_id}", status_code=204)
+def remove_device(device_id: str, _admin: Admin, db: Db) -> None:
+    """Forget a device: its tokens are revoked, and its user may register another."""
+    with db.write() as conn:
+        users.remove_device(conn, device_id)
 
 
 @router.get("/conflicts")

@@ -14,6 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fieldsync.errors import Forbidden, Unauthorized
 from fieldsync.server import users
 from fieldsync.server.db import Database
+from fieldsync.server.settings import Settings
 from fieldsync.server.throttle import LoginThrottle
 from fieldsync.server.users import Principal
 
@@ -67,8 +68,15 @@ def throttle_of(request: Request) -> LoginThrottle:
     return throttle
 
 
+def settings_of(request: Request) -> Settings:
+    """The server's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 def client_address(request: Request) -> str:
-    """The address a request came from (a proxy in front should pass the real one)."""
+    """The address a request came from: the peer's, or what a trusted proxy says it is
+    (`fieldsync serve --forwarded-allow-ips`)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -79,7 +87,7 @@ def checked_login(request: Request, db: Database, username: str, password: str) 
         with db.read() as conn:  # outside a write: Argon2 is slow on purpose
             return users.check_password(conn, username, password)
 
-    return throttle_of(request).guard(username, client_address(request), check)
+    return throttle_of(request).guard(db, username, client_address(request), check)
 
 
 def bearer_token(

@@ -21,9 +21,9 @@ import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from fieldsync.errors import ApiError, BadRequest, PayloadTooLarge, RequestTimeout
+from fieldsync.server.settings import Settings
 
 MAX_BODY = 10 * 1024 * 1024
-BODY_TIMEOUT = 30.0  # seconds: a device's largest push (4 MB) over a link of ~1 Mbit/s
 NUL_MESSAGE = "text must not contain NUL (U+0000) characters"
 JSON_NUL, FORM_NUL, RAW_NUL = b"\\u0000", b"%00", b"\x00"
 
@@ -33,7 +33,7 @@ class RequestGuard:
     and NULs anywhere in a request (400)."""
 
     def __init__(
-        self, app: ASGIApp, limit: int = MAX_BODY, body_timeout: float = BODY_TIMEOUT
+        self, app: ASGIApp, limit: int = MAX_BODY, body_timeout: float = Settings.body_timeout
     ) -> None:
         self.app, self.limit, self.body_timeout = app, limit, body_timeout
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from fieldsync.clock import now
-from fieldsync.errors import Forbidden
 from fieldsync.server import activity, cursors, journal, projects, pull, push, records, users
-from fieldsync.server.api.deps import JSON, Caller, Db, OrjsonRoute
+from fieldsync.server.api.deps import JSON, Caller, Db, OrjsonRoute, settings_of
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
+from fieldsync.server.users import Principal
 from fieldsync.server.wire import (
     MAX_PULL,
     ConflictStatusIn,
@@ -37,6 +37,7 @@ def sync_push(
     body: PushIn,
     caller: Caller,
     db: Db,
+    request: Request,
     echo: Annotated[
         Literal["all", "changed"],
         Query(
@@ -47,7 +48,8 @@ def sync_push(
 ) -> Response:
     """Apply a batch of device changes in one transaction, exactly once per batch_id."""
     # The JSON the ledger keeps, sent as it is (a batch seen before: as it was answered).
-    results = push.push(db, caller, body, omit_as_sent=echo == "changed")
+    limit = settings_of(request).devices_per_user
+    results = push.push(db, caller, body, omit_as_sent=echo == "changed", devices_per_user=limit)
     return Response(b'{"results":' + results + b"}", media_type="application/json")
 
 
@@ -55,6 +57,7 @@ def sync_push(
 def sync_pull(
     caller: Caller,
     db: Db,
+    request: Request,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = 1000,
     device_id: Annotated[str | None, Query(max_length=100)] = None,
@@ -64,12 +67,15 @@ def sync_pull(
 ) -> JSON:
     """The latest state of each visible record changed after `cursor`, in commit order."""
     skip = device_id if skip_own else None
+    devices_per_user = settings_of(request).devices_per_user
     with db.snapshot() as conn:
+        if device_id is not None and not users.check_device(conn, caller, device_id):
+            users.check_room_for_device(conn, caller, devices_per_user)  # registered at the end
         epoch = cursors.epoch(conn)
         project = projects.current(conn)
         page = pull.pull(conn, caller, project, cursors.parse(cursor, epoch), limit, skip)
     if device_id is not None and not page.more:  # one write per sync, not per page
-        _note_pull(db, caller.user_id, device_id)
+        _note_pull(db, caller, device_id, devices_per_user)
     return JSON(
         {
             "changes": page.changes,
@@ -80,20 +86,18 @@ def sync_pull(
     )
 
 
-def _note_pull(db: Database, user_id: str, device_id: str) -> None:
+def _note_pull(db: Database, caller: Principal, device_id: str, limit: int) -> None:
     with db.write() as conn:
-        users.claim_device(conn, device_id, user_id)
+        users.claim_device(conn, caller, device_id, limit)
         conn.execute(sa.update(devices).where(devices.c.id == device_id).values(last_pull_at=now()))
-        activity.note_sync(conn, device_id, user_id)
+        activity.note_sync(conn, device_id, caller.user_id)
 
 
 @router.post("/sync/conflicts", response_model=ConflictStatusOut)
 def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> JSON:
     """Where the given conflicts of this device stand (a console may have resolved them)."""
-    if caller.device_id is not None and caller.device_id != body.device_id:
-        raise Forbidden("this token belongs to another device", code="foreign_device")
     with db.read() as conn:
-        users.check_device(conn, body.device_id, caller.user_id)
+        users.check_device(conn, caller, body.device_id)
         entries = journal.standings(conn, body.device_id, body.ids)
         owned = [e for e in entries if e.user_id == caller.user_id]
         found = records.get_many(conn, [_record_key(e) for e in owned])

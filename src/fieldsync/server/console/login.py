@@ -59,9 +59,9 @@ def login(
         who = checked_login(request, db, username, password)
     except Unauthorized:
         return _login_page(request, _safe_next(next), "Wrong username or password.")
-    except TooManyRequests as refused:
+    except TooManyRequests as refused:  # or too busy: 503
         page = _login_page(request, _safe_next(next), refused.message.capitalize() + ".")
-        page.status_code = 429
+        page.status_code = refused.status
         page.headers.update(refused.headers)
         return page
     if not who.is_admin:

@@ -1,8 +1,10 @@
-"""Users and devices: add users, reset passwords, disable; sign a device out."""
+"""Users and devices: add users, reset passwords, disable; sign a device out, remove it."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fieldsync.errors import ApiError, Unprocessable
@@ -12,6 +14,7 @@ from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted, Session
 
 router = APIRouter()
+PAGE = 50  # devices per page
 
 
 def _users_page(
@@ -19,10 +22,7 @@ def _users_page(
 ) -> HTMLResponse:
     with db.read() as conn:
         people = users.list_users(conn)
-        fleet = admin.list_devices(conn)
-    counts: dict[object, int] = {}
-    for d in fleet:
-        counts[d["user_id"]] = counts.get(d["user_id"], 0) + 1
+        counts = admin.device_counts(conn)
     return page(
         request,
         "users.html",
@@ -46,7 +46,7 @@ def add_user(request: Request, current: Current, form: Posted, db: Db) -> Respon
     """Add a user (or an admin)."""
     try:
         with db.write() as conn:
-            users.add(
+            users.enroll(
                 conn,
                 str(form.get("username", "")).strip(),
                 str(form.get("password", "")),
@@ -61,7 +61,7 @@ def add_user(request: Request, current: Current, form: Posted, db: Db) -> Respon
 def set_password(
     user_id: str, request: Request, current: Current, form: Posted, db: Db
 ) -> Response:
-    """Give a user a new password."""
+    """Give a user a new password; every device and session of theirs must log in again."""
     try:
         with db.write() as conn:
             users.set_password(conn, user_id, str(form.get("password", "")))
@@ -87,12 +87,24 @@ def set_disabled(
 
 
 @router.get("/devices")
-def device_list(request: Request, current: Current, db: Db) -> HTMLResponse:
-    """Every device with its user, last syncs and open conflicts."""
+def device_list(
+    request: Request, current: Current, db: Db, offset: Annotated[int, Query(ge=0)] = 0
+) -> HTMLResponse:
+    """The devices, oldest first, a page at a time, with user, last syncs and open conflicts."""
     with db.read() as conn:
-        fleet = admin.list_devices(conn)
+        fleet = admin.list_devices(conn, limit=PAGE + 1, offset=offset)
         names = users.usernames(conn)
-    return page(request, "devices.html", session=current, nav="devices", fleet=fleet, names=names)
+    return page(
+        request,
+        "devices.html",
+        session=current,
+        nav="devices",
+        fleet=fleet[:PAGE],
+        names=names,
+        offset=offset,
+        more=len(fleet) > PAGE,
+        page_size=PAGE,
+    )
 
 
 @router.get("/devices/{device_id}")
@@ -122,3 +134,11 @@ def revoke(device_id: str, current: Current, form: Posted, db: Db) -> Response:
     with db.write() as conn:
         users.revoke_device(conn, device_id)
     return redirect(f"/admin/devices/{device_id}", "device_revoked")
+
+
+@router.post("/devices/{device_id}/remove")
+def remove(device_id: str, current: Current, form: Posted, db: Db) -> Response:
+    """Forget the device: signed out, and its user may register another in its place."""
+    with db.write() as conn:
+        users.remove_device(conn, device_id)
+    return redirect("/admin/devices", "device_removed")

@@ -18,10 +18,11 @@ NOTICES = {
     "record_created": "Record created.",
     "record_deleted": "Record deleted.",
     "user_added": "User added.",
-    "password_set": "Password changed.",
+    "password_set": "Password changed. The user's devices and sessions must log in again.",
     "user_disabled": "User disabled; their devices are signed out.",
     "user_enabled": "User enabled.",
     "device_revoked": "The device is signed out; it must log in again to sync.",
+    "device_removed": "Device removed; its user may register another.",
     "logged_out": "You are logged out.",
 }
 
