@@ -37,7 +37,8 @@ _JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def _json_nul(body: bytes) -> bool:
-    return b"\\u0000" in body and _JSON_NUL.search(body) is not None  # the search is slow
+    # The plain search first: it is much the faster, and almost every body stops there.
+    return b"\\u0000" in body and _JSON_NUL.search(body) is not None
 
 
 def _form_nul(body: bytes) -> bool:
