@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from fieldsync.cli.main import app
 from fieldsync.device import Device, address
+from fieldsync.device.app import create_app
 from fieldsync.errors import (
     CertificateRejected,
     ServerRefused,
@@ -33,7 +34,7 @@ from fieldsync.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from fieldsync.server.background import running, spawn
+from fieldsync.server.background import running, serving, spawn
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
 from fieldsync.server.throttle import LoginThrottle
@@ -560,3 +561,53 @@ def test_a_client_that_stalls_halfway_through_a_body_is_answered_408_and_let_go(
         assert head.startswith(b"HTTP/1.1 408 ")
         assert b"connection: close" in head.lower()
         assert orjson.loads(body)["error"]["code"] == "body_timeout"
+
+
+def console_login_page(client: httpx.Client) -> str:
+    """Open the console's login page (its cookie goes into `client`); returns its CSRF token."""
+    shown = client.get("/admin/login")
+    found = re.search(r'name="csrf" value="([^"]+)"', shown.text)
+    assert found is not None, shown.text
+    return found.group(1)
+
+
+def test_a_csrf_token_in_any_script_is_a_stale_form(server: Server) -> None:
+    with httpx.Client(base_url=server.url) as browser:
+        console_login_page(browser)
+        sent = {"username": "admin", "password": "secret", "csrf": "é"}
+        refused = browser.post("/admin/login", data=sent)
+        assert refused.status_code == 401
+        assert "The form expired" in refused.text
+    sent = {"username": "admin", "password": "secret", "csrf": "x"}
+    cookie = {"Cookie": "fieldsync_login=é".encode()}
+    refused = httpx.post(f"{server.url}/admin/login", data=sent, headers=cookie)
+    assert refused.status_code == 401
+    assert "The form expired" in refused.text
+    with httpx.Client(base_url=server.url) as browser:
+        token = console_login_page(browser)
+        sent = {"username": "admin", "password": "secret", "csrf": token}
+        assert browser.post("/admin/login", data=sent).status_code == 303
+        assert browser.post("/admin/logout", data={"csrf": "é"}).status_code == 403
+        assert browser.get("/admin/conflicts").status_code == 200  # still logged in
+    server.device("phone", "alice").close()
+    with serving(create_app(server.tmp / "phone")) as url:
+        assert httpx.post(f"{url}/sync", data={"csrf": "é"}).status_code == 403
+
+
+def test_the_device_app_logs_in_again_trusting_the_private_ca_of_the_device(
+    backend_db: Database, tmp_path: Path
+) -> None:
+    ca, cert, key = certificates(tmp_path)
+    with running(backend_db, ssl_certfile=str(cert), ssl_keyfile=str(key)) as url:
+        Device.login(tmp_path / "phone", url, "alice", "secret", ca_file=ca).close()
+        ca.unlink()  # the device keeps its own copy
+        for directory, status, shown in (
+            ("phone", 303, ""),
+            ("tablet", 502, "certificate is not trusted"),
+        ):
+            app = create_app(tmp_path / directory)
+            with serving(app) as app_url:
+                form = {"server": url, "username": "alice", "password": "secret"}
+                sent = httpx.post(f"{app_url}/login", data={**form, "csrf": app.state.csrf})
+            assert sent.status_code == status, sent.text
+            assert shown in sent.text

@@ -1,11 +1,14 @@
 """Text typed into a form or a command line, as the value a field holds.
 
 Shared by the CLI, the admin console and the device app, so "12", "yes" or an
-empty box mean the same everywhere; and the conflict forms' choices.
+empty box mean the same everywhere; the conflict forms' choices; and the check of a
+form's CSRF token.
 """
 
 from __future__ import annotations
 
+import hmac
+import re
 from typing import Any
 
 from fieldsync.conflicts import Choice
@@ -13,6 +16,26 @@ from fieldsync.errors import ValidationFailed
 from fieldsync.project import Entity, Field, FieldType
 
 TRUE = frozenset({"1", "true", "yes", "y", "on"})
+# ASCII digits only: int() also takes full-width and other scripts' digits, and "1_000".
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+
+
+def integer(text: str) -> int:
+    """The whole number written in `text` (ASCII digits, an optional sign); a
+    ValueError for anything else."""
+    if _INTEGER.fullmatch(text) is None:
+        raise ValueError(f"not a whole number: {text!r:.40}")
+    return int(text)
+
+
+def same_token(sent: Any, expected: str | None) -> bool:
+    """True when a form sent the CSRF token expected of it. Any text may arrive, so
+    both are compared as bytes (in constant time)."""
+    if not isinstance(sent, str) or not expected:
+        return False
+    return hmac.compare_digest(
+        sent.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def typed(fdef: Field, text: str) -> Any:
@@ -23,7 +46,7 @@ def typed(fdef: Field, text: str) -> Any:
         return None
     try:
         if fdef.type is FieldType.INTEGER:
-            return int(text)
+            return integer(text)
         if fdef.type is FieldType.DECIMAL:
             return float(text)
     except ValueError:

@@ -218,7 +218,7 @@ def field_from_dict(data: dict[str, Any]) -> Field:
         raise Unprocessable(f"lookup {name} needs a target entity", code="invalid_setting")
     max_length = data.get("max_length")
     if max_length is not None and (
-        not isinstance(max_length, int) or not 1 <= max_length <= LARGEST_INTEGER
+        type(max_length) is not int or not 1 <= max_length <= LARGEST_INTEGER  # not a bool
     ):
         raise Unprocessable(
             f"max_length of {name} must be a positive 64-bit integer", code="invalid_setting"

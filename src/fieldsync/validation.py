@@ -64,22 +64,37 @@ _TYPE_CHECKS: dict[FieldType, tuple[Callable[[Any], bool], str]] = {
 }
 
 
+def _beyond_64_bits(value: Any) -> bool:
+    """An integer outside 64 bits, also as the float a JSON decoder makes of one."""
+    if _is_int(value):
+        return not SMALLEST_INTEGER <= value <= LARGEST_INTEGER
+    return isinstance(value, float) and value.is_integer() and abs(value) > LARGEST_INTEGER
+
+
+def _shown(value: Any) -> str:
+    """A value as a message quotes it: a list or an object only by its kind, as it may
+    be nested deeper than a repr can go."""
+    if isinstance(value, list | dict):
+        return "a list" if isinstance(value, list) else "an object"
+    return f"{value!r:.80}"
+
+
 def check_value(entity: Entity, fdef: Field, value: Any) -> None:
     """Refuse one value that does not fit its field (None is always allowed here)."""
     if value is None:
         return
+    if fdef.type is FieldType.INTEGER and _beyond_64_bits(value):
+        raise ValidationFailed(
+            "out_of_range",
+            f"{_where(entity, fdef)} must be a 64-bit integer "
+            f"(from {SMALLEST_INTEGER} to {LARGEST_INTEGER}), not {int(value)!r:.80}",
+            {"field": fdef.name},
+        )
     check, expected = _TYPE_CHECKS[fdef.type]
     if not check(value):
         raise ValidationFailed(
             "wrong_type",
-            f"{_where(entity, fdef)} must be {expected}, not {value!r:.80}",
-            {"field": fdef.name},
-        )
-    if fdef.type is FieldType.INTEGER and not SMALLEST_INTEGER <= value <= LARGEST_INTEGER:
-        raise ValidationFailed(
-            "out_of_range",
-            f"{_where(entity, fdef)} must be a 64-bit integer "
-            f"(from {SMALLEST_INTEGER} to {LARGEST_INTEGER}), not {value!r:.80}",
+            f"{_where(entity, fdef)} must be {expected}, not {_shown(value)}",
             {"field": fdef.name},
         )
     if isinstance(value, str):
@@ -114,6 +129,30 @@ def check_values(entity: Entity, values: Mapping[str, Any]) -> None:
                 "unknown_field", f"{entity.name} has no field {name!r:.80}", {"field": name[:80]}
             )
         check_value(entity, fdef, value)
+
+
+def checked_base(entity: Entity, base: dict[str, Any]) -> dict[str, Any]:
+    """The base of a change as the server keeps it: only the entity's fields (a base
+    the device received before a field was dropped still holds it), each a single
+    value of any type (a base received before a field's type changed holds the old
+    type) no longer than a text field holds. Refuses a nested value (`wrong_type`) and
+    a longer text (`too_long`)."""
+    kept = {name: value for name, value in base.items() if entity.field(name) is not None}
+    for name, value in kept.items():
+        if isinstance(value, list | dict):
+            raise ValidationFailed(
+                "wrong_type",
+                f"the base of {entity.name}.{name} must be a single value, not {_shown(value)}",
+                {"field": name},
+            )
+        if isinstance(value, str) and len(value) > TEXT_LIMIT:
+            raise ValidationFailed(
+                "too_long",
+                f"the base of {entity.name}.{name} is {len(value)} characters long; "
+                f"at most {TEXT_LIMIT} are allowed",
+                {"field": name, "max_length": TEXT_LIMIT},
+            )
+    return base if len(kept) == len(base) else kept
 
 
 def check_required(entity: Entity, record: Mapping[str, Any]) -> None:

@@ -96,6 +96,12 @@ class Device:
             shutil.copyfile(ca, kept)
         self.store.set_meta(conn, "ca_file", CA_FILE)
 
+    @property
+    def trusted_ca(self) -> Path | None:
+        """The private CA this directory trusts for its server (kept at login), if any."""
+        ca_file = self.store.get_meta("ca_file")
+        return None if ca_file is None else self.directory / ca_file
+
     def _refuse_losing_changes(self, previous: str, username: str) -> None:
         """Refuse a switch of user that would drop changes the server has not taken yet."""
         rows = self.store.conn.execute(
@@ -119,9 +125,8 @@ class Device:
         server, token = self.store.get_meta("server"), self.store.get_meta("token")
         if server is None or token is None:
             raise NotLoggedIn(f"{self.directory} is not logged in; run `fieldsync device login`")
-        ca_file = self.store.get_meta("ca_file")
-        ca = None if ca_file is None else str(self.directory / ca_file)
-        return _Session(Client(server, token, ca))
+        ca = self.trusted_ca
+        return _Session(Client(server, token, None if ca is None else str(ca)))
 
     @property
     def project(self) -> Project:

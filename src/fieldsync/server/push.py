@@ -44,7 +44,13 @@ from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
 from fieldsync.server.users import Principal
 from fieldsync.server.wire import MAX_CHANGES, ChangeIn, PushIn
-from fieldsync.validation import check_required, check_values, lookups, normalize
+from fieldsync.validation import (
+    check_required,
+    check_values,
+    checked_base,
+    lookups,
+    normalize,
+)
 
 
 @dataclass
@@ -292,6 +298,7 @@ def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
 
 def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     entity = batch.entity(change.entity)
+    change = _with_checked_base(entity, change)
     current = _current(batch, entity, change)
     if current is not None and not records.may_see(batch.user, entity, current):
         raise ValidationFailed("no_permission", f"you may not change this {entity.name}")
@@ -304,6 +311,14 @@ def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     if change.resolves is not None:
         return _resolve_open(batch, change, current, situation)
     return _settle(batch, change, current, situation, resolve(situation))
+
+
+def _with_checked_base(entity: Entity, change: ChangeIn) -> ChangeIn:
+    """The change with its base limited to the entity's fields, as the journal keeps it."""
+    if change.base is None:
+        return change
+    base = checked_base(entity, change.base)
+    return change if base is change.base else change.model_copy(update={"base": base})
 
 
 def _current(batch: Batch, entity: Entity, change: ChangeIn) -> StoredRecord | None:

@@ -117,7 +117,8 @@ class ChangeIn(Strict):
     entity: str = Field(min_length=1, max_length=64)
     id: RecordId
     op: Literal["create", "update", "delete"]
-    base_version: int | None = Field(default=None, ge=0, le=LARGEST_INTEGER)
+    # strict: a version is a whole number, never `true` or `1.0`
+    base_version: int | None = Field(default=None, ge=0, le=LARGEST_INTEGER, strict=True)
     fields: Values = Field(default_factory=dict)
     record: Values | None = None
     base: Values | None = None

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from starlette.datastructures import FormData
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from fieldsync import forms
 from fieldsync.errors import Forbidden
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
@@ -48,7 +48,7 @@ async def posted(request: Request) -> FormData:
     form = await request.form()
     sent = form.get("csrf")
     expected: str = request.app.state.csrf
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
+    if not forms.same_token(sent, expected):
         raise Forbidden("the form is stale or not from this app; reload the page", code="csrf")
     return form
 

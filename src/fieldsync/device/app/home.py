@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from fieldsync.device import Device
+from fieldsync.device import Device, address
 from fieldsync.device.app.guard import Posted
 from fieldsync.device.app.render import device, page, redirect, syncer
 from fieldsync.device.app.syncer import SETTINGS_KEY, AutoSync
-from fieldsync.errors import DeviceError, Offline, ValidationFailed
+from fieldsync.errors import CertificateRejected, DeviceError, Offline, ValidationFailed
 
 router = APIRouter()
 
@@ -44,8 +45,12 @@ def login(request: Request, form: Posted) -> Response:
     """Check the password with the server and download the project."""
     server = str(form.get("server", "")).strip().rstrip("/")
     username, password = str(form.get("username", "")), str(form.get("password", ""))
+    current = device(request)
     try:
-        Device.login(device(request).directory, server, username, password).close()
+        ca = _trusted_ca(current, server)
+        Device.login(current.directory, server, username, password, ca).close()
+    except CertificateRejected as failure:
+        return _login_page(request, f"{server}: {failure}", 502)
     except Offline:
         return _login_page(request, f"Cannot reach {server}; check the address.", 502)
     except ValidationFailed as failure:
@@ -54,6 +59,14 @@ def login(request: Request, form: Posted) -> Response:
         return _login_page(request, str(failure), 401)
     syncer(request).request()
     return redirect("/", "logged_in")
+
+
+def _trusted_ca(current: Device, server: str) -> Path | None:
+    """The private CA the device trusts for its server (given at a login on the command
+    line), kept for a login to that same server; the app has no way to give one."""
+    if address.server_url(server) != current.store.get_meta("server"):
+        return None
+    return current.trusted_ca
 
 
 @router.get("/settings")

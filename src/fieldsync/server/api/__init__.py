@@ -38,12 +38,18 @@ async def _api_error(request: Request, exc: Exception) -> Response:
 async def _invalid_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     problems = [
-        {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("msg", "")}
+        {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": _problem(e)}
         for e in exc.errors()
     ]
     if any(e.get("type") == "json_invalid" for e in exc.errors()):
         return _error(400, "malformed_json", "the body is not valid JSON", problems)
     return _error(422, "invalid_request", "the request does not match the API", problems)
+
+
+def _problem(error: dict[str, Any]) -> str:
+    """What is wrong, with the JSON decoder's own words when it has them."""
+    decoder = (error.get("ctx") or {}).get("error") if error.get("type") == "json_invalid" else None
+    return f"{error.get('msg', '')}: {decoder}" if decoder else str(error.get("msg", ""))
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:

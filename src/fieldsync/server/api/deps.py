@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
@@ -32,13 +33,27 @@ class _OrjsonRequest(Request):
 
     Its errors are `json.JSONDecodeError`s, so a malformed body is still a 400. Unlike
     the standard library, orjson refuses NaN, Infinity and lone surrogates, which no
-    record can store anyway.
+    record can store anyway, and a body nested deeper than `MAX_DEPTH`.
     """
 
     async def json(self) -> Any:
         if not hasattr(self, "_json"):
-            self._json = orjson.loads(await self.body())
+            self._json = _within_depth(orjson.loads(await self.body()))
         return self._json
+
+
+# orjson writes no deeper than this; no field value is nested at all, so any deeper
+# body is refused before anything reads it (a record, a message, a fingerprint).
+MAX_DEPTH = 254
+
+
+def _within_depth(decoded: Any) -> Any:
+    """`decoded`, once it is known to be nested at most `MAX_DEPTH` levels deep."""
+    try:
+        orjson.dumps(decoded)  # a fraction of the cost of decoding it
+    except orjson.JSONEncodeError:
+        raise json.JSONDecodeError(f"nested deeper than {MAX_DEPTH} levels", "", 0) from None
+    return decoded
 
 
 class OrjsonRoute(APIRoute):

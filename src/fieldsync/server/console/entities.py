@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from fieldsync import forms
 from fieldsync.errors import ApiError, Unprocessable
 from fieldsync.project import LARGEST_INTEGER, Detection, Entity, FieldType, SyncFilter
 from fieldsync.server import admin, projects
@@ -137,11 +138,13 @@ def entity_fields(name: str, request: Request, current: Current, db: Db) -> HTML
 def _max_length(raw: str, field: str) -> int | None:
     if not raw:
         return None
-    # ASCII digits only (str.isdigit() takes "²", which int() refuses), and few of them.
-    digits = raw.isascii() and raw.isdigit() and len(raw) <= len(str(LARGEST_INTEGER))
-    if not digits or not 1 <= int(raw) <= LARGEST_INTEGER:
+    try:
+        value = forms.integer(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= LARGEST_INTEGER:
         raise Unprocessable(f"max length of {field} must be a positive whole number")
-    return int(raw)
+    return value
 
 
 def _options(raw: str) -> list[str]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
+from fieldsync import forms
 from fieldsync.errors import TooManyRequests, Unauthorized
 from fieldsync.server import users
 from fieldsync.server.api.deps import Db, checked_login
@@ -52,7 +52,7 @@ def login(
 ) -> Response:
     """Check the password of an admin and start a session."""
     expected = request.cookies.get(session.LOGIN_COOKIE, "")
-    if not expected or not hmac.compare_digest(csrf, expected):
+    if not forms.same_token(csrf, expected):
         return _login_page(request, _safe_next(next), "The form expired; please try again.")
 
     try:

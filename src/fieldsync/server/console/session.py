@@ -17,6 +17,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from starlette.datastructures import FormData
 
+from fieldsync import forms
 from fieldsync.errors import Forbidden, Unauthorized
 from fieldsync.server import users
 from fieldsync.server.api.deps import Db
@@ -79,7 +80,7 @@ async def posted(request: Request, current: Annotated[Session, Depends(session)]
     """The submitted form, once its CSRF token is checked."""
     form = await request.form()
     sent = form.get("csrf")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, current.csrf):
+    if not forms.same_token(sent, current.csrf):
         raise Forbidden("the form is stale or not from this console; reload the page", code="csrf")
     return form
 
