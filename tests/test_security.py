@@ -489,6 +489,18 @@ def test_a_device_verifies_the_servers_certificate_however_https_is_spelled(
         assert shown.json()["record"]["name"] == "Over TLS"
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://crm.example.com",
+        "crm.example.com",
+        "https://alice:secret@crm.example.com",
+        "https://crm.example.com/?next=1",
+        "https://crm.example.com#top",
+        "https://crm.example.com:port",
+        "https:///v1",
+    ],
+)
 def test_a_server_url_that_is_not_plainly_http_or_https_is_refused(
     tmp_path: Path, url: str
 ) -> None:
