@@ -10,7 +10,8 @@ FieldsyncError
 │   │   └── Superseded       409 a choice for a conflict the server changed since
 │   ├── Gone                 410 resync_required: a cursor older than the horizon
 │   ├── PreconditionFailed   412 stale If-Match
-│   ├── PayloadTooLarge      413 a body or batch over the limits
+│   ├── PayloadTooLarge      413 a body or batch over the limits (also once inflated)
+│   ├── UnsupportedEncoding  415 a Content-Encoding the server does not read
 │   ├── Unprocessable        422 well-formed but invalid values
 │   └── TooManyRequests      429 too many failed logins: wait (Retry-After)
 ├── ValidationFailed         a change's values break the project's rules
@@ -126,6 +127,18 @@ class PayloadTooLarge(ApiError):
 
     status = 413
     code = "too_large"
+
+
+class UnsupportedEncoding(ApiError):
+    """415: a request body in a Content-Encoding the server does not read."""
+
+    status = 415
+    code = "unsupported_encoding"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Accept-Encoding: the codings a request body may use (RFC 7694)."""
+        return {"Accept-Encoding": "zstd, gzip"}
 
 
 class Unprocessable(ApiError):

@@ -22,6 +22,9 @@ from fieldsync.device.store import SYNCED, Store, dumps
 from fieldsync.errors import ServerRefused
 
 PAGE_SIZE = 2500
+# A page's JSON stops short of this (the server's cap): on a slow link (2 Mbit/s) a
+# page of records with long texts is still seconds long, not minutes.
+PAGE_BYTES = 2 * 1024 * 1024
 # Each commit writes every index page it touched: at 1M records, commits of 50k
 # instead of 5k records made the initial pull ~1.5x faster.
 RECORDS_PER_COMMIT = 50_000
@@ -104,6 +107,7 @@ def _position(store: Store) -> tuple[str, dict[str, Any]]:
     """Where the pull starts: the cursor, and the query of every page."""
     query = {
         "limit": PAGE_SIZE,
+        "max_bytes": PAGE_BYTES,
         "device_id": store.get_meta("device_id"),
         # A full download must list every record, this device's own writes included.
         "skip_own": None if store.get_meta("resync", False) else "true",
@@ -125,7 +129,8 @@ def _write(
             store.set_meta(conn, "cursor", page["cursor"])
             written += len(page["changes"])
             report.pulled += len(page["changes"])
-            progress("pull", report.pulled)
+            report.downloaded += reader.received
+            progress("pull", report.pulled, report.downloaded)
             if not (page["more"] and written < RECORDS_PER_COMMIT and reader.ready()):
                 return page
             page = reader.next()
@@ -139,10 +144,11 @@ class _Reader:
     ) -> None:
         self.downloads, self.client, self.query = downloads, client, query
         self.coming = downloads.submit(_page, client, cursor, query)
+        self.received = 0  # bytes on the wire of the page `next` gave last
 
     def next(self) -> Page:
         """The next page (waiting for it), and the one after starts downloading."""
-        page = self.coming.result()
+        page, self.received = self.coming.result()
         if page["more"]:
             self.coming = self.downloads.submit(_page, self.client, page["cursor"], self.query)
         return page
@@ -152,9 +158,9 @@ class _Reader:
         return self.coming.done()
 
 
-def _page(client: Client, cursor: str, query: dict[str, Any]) -> Page:
-    page: Page = client.call("GET", "/v1/sync/pull", cursor=cursor, **query)
-    return page
+def _page(client: Client, cursor: str, query: dict[str, Any]) -> tuple[Page, int]:
+    page, size = client.measured_call("GET", "/v1/sync/pull", cursor=cursor, **query)
+    return page, size
 
 
 def _pending(conn: sqlite3.Connection) -> set[tuple[str, str]]:

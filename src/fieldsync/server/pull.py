@@ -4,6 +4,9 @@ The cursor names the last version the device has read (see `cursors`). Records o
 the user's own records of `owned` entities come in version order; a record that
 left the user's scope (its owner changed) comes as a deletion. When a sync filter
 changed after the cursor, the difference it makes comes first (see `scopes`).
+
+A page holds at most `limit` changes and, past its first change, at most `max_bytes`
+bytes of JSON, so that no page takes minutes on a slow link.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ from fieldsync.server.schema import records as records_table
 from fieldsync.server.schema import scope_exits
 from fieldsync.server.users import Principal
 
+DEFAULT_PAGE_BYTES = 4 * 1024 * 1024
+ENVELOPE = 2  # the comma and brackets around each change in the page's list
+
 
 @dataclass(frozen=True)
 class Page:
@@ -40,6 +46,7 @@ def pull(
     position: Position,
     limit: int,
     skip_device: str | None = None,
+    max_bytes: int = DEFAULT_PAGE_BYTES,
 ) -> Page:
     """The next page after `position` of what `user` may see.
 
@@ -58,16 +65,42 @@ def pull(
         raise Gone("the sync filters changed again meanwhile; download everything again")
     if not target or cursor == 0:  # a device that holds nothing needs no difference
         position = replace(position, scope=max(position.scope, target))
-        return _changes(conn, user, project, position, newest, limit, skip_device, [])
+        budget = Budget(limit, max_bytes)
+        return _changes(conn, user, project, position, newest, budget, skip_device, [])
     start = position.after if position.target else 0
     difference = scopes.difference(conn, user, shifts, cursor, start, limit + 1)
-    if len(difference) > limit:
-        last = int(difference[limit - 1]["version"])
-        return Page(difference[:limit], Position(cursor, position.scope, target, last), True)
+    fitting = _fitting(difference[:limit], max_bytes, at_least=1)
+    if len(difference) > fitting:
+        last = int(difference[fitting - 1]["version"])
+        return Page(difference[:fitting], Position(cursor, position.scope, target, last), True)
     done = Position(cursor, target)
     if len(difference) == limit:
         return Page(difference, done, True)
-    return _changes(conn, user, project, done, newest, limit, skip_device, difference)
+    budget = Budget(limit - len(difference), max_bytes - _bytes(difference))
+    return _changes(conn, user, project, done, newest, budget, skip_device, difference)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What is left of a page: changes, and bytes."""
+
+    changes: int
+    bytes: int
+
+
+def _bytes(changes: list[dict[str, Any]]) -> int:
+    return sum(len(orjson.dumps(c)) + ENVELOPE for c in changes)
+
+
+def _fitting(changes: list[dict[str, Any]], max_bytes: int, at_least: int) -> int:
+    """How many of `changes`, from the first, fit in `max_bytes` (`at_least` of them
+    whatever their size)."""
+    total = 0
+    for n, change in enumerate(changes):
+        total += len(orjson.dumps(change)) + ENVELOPE
+        if total > max_bytes and n >= at_least:
+            return n
+    return len(changes)
 
 
 def _changes(
@@ -76,19 +109,20 @@ def _changes(
     project: Project,
     position: Position,
     newest: int,
-    limit: int,
+    budget: Budget,
     skip_device: str | None,
     first: list[dict[str, Any]],
 ) -> Page:
-    """The usual changes after `position.version`, after the changes `first` (which
-    leave them fewer places in the page)."""
-    cursor, room = position.version, limit - len(first)
+    """The usual changes after `position.version`, within what the changes `first`
+    left of the page."""
+    cursor, room = position.version, budget.changes
     everyone = [e.name for e in project.entities if e.sync_filter is SyncFilter.ALL]
     owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]
     changes = _records(conn, user, everyone, owned, cursor, room + 1, skip_device)
     changes += _exits(conn, user, owned, cursor, room + 1)
     changes.sort(key=lambda c: int(c["version"]))
-    page, more = changes[:room], len(changes) > room
+    fitting = _fitting(changes[:room], budget.bytes, at_least=0 if first else 1)
+    page, more = changes[:fitting], len(changes) > fitting
     # A page that is not full holds every visible change up to `newest` at least (writers
     # commit in version order), so the cursor passes the skipped ones after the last.
     last = int(page[-1]["version"]) if page else cursor

@@ -16,6 +16,7 @@ from pydantic_core import core_schema
 
 MAX_CHANGES = 5_000
 MAX_PULL = 10_000
+MAX_PULL_BYTES = 64 * 1024 * 1024
 Name = Field(min_length=1, max_length=100)
 CANONICAL_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 

@@ -16,6 +16,7 @@ import fieldsync
 from fieldsync.errors import ApiError
 from fieldsync.server import checkpoints, console
 from fieldsync.server.api import admin, auth, records, sync
+from fieldsync.server.api.compression import ResponseCompression
 from fieldsync.server.api.deps import JSON
 from fieldsync.server.api.guards import RequestGuard
 from fieldsync.server.db import Database
@@ -104,5 +105,6 @@ def create_app(db: Database) -> FastAPI:
 
     console.mount(app)
 
+    app.add_middleware(ResponseCompression)
     app.add_middleware(RequestGuard)
     return app

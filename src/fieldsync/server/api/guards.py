@@ -1,4 +1,7 @@
-"""Checks on every request before the app sees it: body size, and no NUL characters.
+"""Checks on every request before the app sees it: body size, coding, and no NUL characters.
+
+A body sent with `Content-Encoding: zstd` or `gzip` is inflated here, under the same
+limit as a plain body: the app sees it as if it had been sent plain.
 
 PostgreSQL text cannot hold NUL (U+0000), and no CRM value needs one: a NUL in the
 path, the query or a body is refused with 400 on both backends alike, instead of
@@ -9,9 +12,11 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
+import anyio.to_thread
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from fieldsync import encoding
 from fieldsync.errors import ApiError, BadRequest, PayloadTooLarge
 
 MAX_BODY = 10 * 1024 * 1024
@@ -21,7 +26,8 @@ NUL_IN_BODY = {b"application/json": b"\\u0000", b"application/x-www-form-urlenco
 
 
 class RequestGuard:
-    """Refuses bodies over `limit` bytes (413) and NULs anywhere in a request (400)."""
+    """Refuses bodies over `limit` bytes, plain or inflated (413), codings it does not
+    read (415) and NULs anywhere in a request (400)."""
 
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY) -> None:
         self.app, self.limit = app, limit
@@ -43,6 +49,14 @@ class RequestGuard:
         if body is None:
             await _refuse(scope, send, self._too_large())
             return
+        coding = headers.get(b"content-encoding", b"").decode("latin-1")
+        if coding:
+            try:
+                body = await anyio.to_thread.run_sync(encoding.inflate, body, coding, self.limit)
+            except ApiError as refusal:
+                await _refuse(scope, send, refusal)
+                return
+            scope = _decoded(scope, len(body))
         content_type = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
         if NUL_IN_BODY.get(content_type, b"\x00") in body:
             await _refuse(scope, send, BadRequest(NUL_MESSAGE, code="nul_character"))
@@ -68,6 +82,13 @@ class RequestGuard:
         return PayloadTooLarge(f"the body is over {self.limit} bytes", code="body_too_large")
 
 
+def _decoded(scope: Scope, length: int) -> Scope:
+    """`scope` for the inflated body: its length, and no Content-Encoding."""
+    dropped = (b"content-encoding", b"content-length")
+    headers = [(k, v) for k, v in scope["headers"] if k.lower() not in dropped]
+    return {**scope, "headers": [*headers, (b"content-length", b"%d" % length)]}
+
+
 def _replay(body: bytes, receive: Receive) -> Receive:
     """A receive that hands the app the body read already, then the real messages."""
     sent = False
@@ -91,6 +112,7 @@ async def _refuse(scope: Scope, send: Send, error: ApiError) -> None:
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", b"%d" % len(body)),
+                *((k.lower().encode(), v.encode()) for k, v in error.headers.items()),
             ],
         }
     )

@@ -15,6 +15,7 @@ from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
 from fieldsync.server.wire import (
     MAX_PULL,
+    MAX_PULL_BYTES,
     ConflictStatusIn,
     ConflictStatusOut,
     PullOut,
@@ -57,6 +58,14 @@ def sync_pull(
     db: Db,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = 1000,
+    max_bytes: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_PULL_BYTES,
+            description="the page's JSON stops before this many bytes (past its first change)",
+        ),
+    ] = pull.DEFAULT_PAGE_BYTES,
     device_id: Annotated[str | None, Query(max_length=100)] = None,
     skip_own: Annotated[
         bool, Query(description="leave out records `device_id` wrote last (it has them)")
@@ -67,7 +76,8 @@ def sync_pull(
     with db.snapshot() as conn:
         epoch = cursors.epoch(conn)
         project = projects.current(conn)
-        page = pull.pull(conn, caller, project, cursors.parse(cursor, epoch), limit, skip)
+        position = cursors.parse(cursor, epoch)
+        page = pull.pull(conn, caller, project, position, limit, skip, max_bytes)
     if device_id is not None and not page.more:  # one write per sync, not per page
         _note_pull(db, caller.user_id, device_id)
     return JSON(
