@@ -154,8 +154,9 @@ class _Reader:
         return page
 
     def ready(self) -> bool:
-        """True when the next page has arrived (or failed)."""
-        return self.coming.done()
+        """True when the next page has arrived (a failed download is not ready: its
+        error must come after the pages written so far are committed)."""
+        return self.coming.done() and self.coming.exception() is None
 
 
 def _page(client: Client, cursor: str, query: dict[str, Any]) -> tuple[Page, int]:
