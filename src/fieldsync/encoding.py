@@ -20,7 +20,7 @@ CODINGS = (ZSTD, GZIP)  # in the order of preference: zstd costs less CPU for as
 # Below this a compressed body saves no packet on the wire (see docs/benchmarks.md).
 MIN_SIZE = 1024
 GZIP_LEVEL = 6
-ZSTD_LEVEL = 3
+ZSTD_LEVEL = 1
 # zstd windows the device's own level uses with room to spare; a frame asking for a
 # larger one (to make the server allocate it) is refused.
 ZSTD_MAX_WINDOW = 8 * 1024 * 1024

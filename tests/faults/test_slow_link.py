@@ -96,7 +96,9 @@ def loaded(served: Served) -> int:
 
 def fresh_phone(served: Served) -> Path:
     """A device logged in that has downloaded nothing yet."""
-    phone = Device.login(served.tmp / f"phone-{uuid.uuid4().hex[:6]}", served.url, "alice", "secret")
+    phone = Device.login(
+        served.tmp / f"phone-{uuid.uuid4().hex[:6]}", served.url, "alice", "secret"
+    )
     phone.close()
     return phone.directory
 
@@ -130,9 +132,8 @@ def test_a_first_download_whose_device_is_killed_midway_resumes_from_the_last_st
 
 
 def test_a_first_download_whose_network_goes_midway_resumes_from_the_last_stored_page(
-    served: Served, monkeypatch: pytest.MonkeyPatch
+    served: Served,
 ) -> None:
-    monkeypatch.setenv("FIELDSYNC_COMPRESSION", "zstd")  # as on a phone's link
     total = loaded(served)
     device = Device(fresh_phone(served))
     assert served.proxy is not None
@@ -144,5 +145,5 @@ def test_a_first_download_whose_network_goes_midway_resumes_from_the_last_stored
     served.proxy.faults.remove(gone)  # the network is back
     report = device.sync()
     assert report.pulled == total - kept
-    assert 0 < report.downloaded < len(DESCRIPTION) * report.pulled // 5
+    assert report.downloaded > len(DESCRIPTION) * report.pulled  # uncompressed on loopback
     assert len(device.records("account")) == total
