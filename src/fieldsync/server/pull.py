@@ -27,7 +27,9 @@ from fieldsync.server.schema import scope_exits
 from fieldsync.server.users import Principal
 
 DEFAULT_PAGE_BYTES = 4 * 1024 * 1024
-ENVELOPE = 2  # the comma and brackets around each change in the page's list
+# The JSON of a change around its record's (keys, id, version, flags), about.
+ENVELOPE = 100
+Sized = tuple[int, dict[str, Any]]  # a change and the bytes of its JSON, about
 
 
 @dataclass(frozen=True)
@@ -69,14 +71,15 @@ def pull(
         return _changes(conn, user, project, position, newest, budget, skip_device, [])
     start = position.after if position.target else 0
     difference = scopes.difference(conn, user, shifts, cursor, start, limit + 1)
-    fitting = _fitting(difference[:limit], max_bytes, at_least=1)
+    sizes = [len(orjson.dumps(c)) for c in difference[:limit]]
+    fitting = _fitting(sizes, max_bytes, at_least=1)
     if len(difference) > fitting:
         last = int(difference[fitting - 1]["version"])
         return Page(difference[:fitting], Position(cursor, position.scope, target, last), True)
     done = Position(cursor, target)
     if len(difference) == limit:
         return Page(difference, done, True)
-    budget = Budget(limit - len(difference), max_bytes - _bytes(difference))
+    budget = Budget(limit - len(difference), max_bytes - sum(sizes))
     return _changes(conn, user, project, done, newest, budget, skip_device, difference)
 
 
@@ -88,19 +91,15 @@ class Budget:
     bytes: int
 
 
-def _bytes(changes: list[dict[str, Any]]) -> int:
-    return sum(len(orjson.dumps(c)) + ENVELOPE for c in changes)
-
-
-def _fitting(changes: list[dict[str, Any]], max_bytes: int, at_least: int) -> int:
-    """How many of `changes`, from the first, fit in `max_bytes` (`at_least` of them
-    whatever their size)."""
+def _fitting(sizes: list[int], max_bytes: int, at_least: int) -> int:
+    """How many changes of these `sizes`, from the first, fit in `max_bytes` (`at_least`
+    of them whatever their size)."""
     total = 0
-    for n, change in enumerate(changes):
-        total += len(orjson.dumps(change)) + ENVELOPE
+    for n, size in enumerate(sizes):
+        total += size
         if total > max_bytes and n >= at_least:
             return n
-    return len(changes)
+    return len(sizes)
 
 
 def _changes(
@@ -120,9 +119,9 @@ def _changes(
     owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]
     changes = _records(conn, user, everyone, owned, cursor, room + 1, skip_device)
     changes += _exits(conn, user, owned, cursor, room + 1)
-    changes.sort(key=lambda c: int(c["version"]))
-    fitting = _fitting(changes[:room], budget.bytes, at_least=0 if first else 1)
-    page, more = changes[:fitting], len(changes) > fitting
+    changes.sort(key=lambda sized: int(sized[1]["version"]))
+    fitting = _fitting([size for size, _ in changes[:room]], budget.bytes, 0 if first else 1)
+    page, more = [change for _, change in changes[:fitting]], len(changes) > fitting
     # A page that is not full holds every visible change up to `newest` at least (writers
     # commit in version order), so the cursor passes the skipped ones after the last.
     last = int(page[-1]["version"]) if page else cursor
@@ -139,7 +138,7 @@ def _records(
     cursor: int,
     limit: int,
     skip_device: str | None,
-) -> list[dict[str, Any]]:
+) -> list[Sized]:
     """The next changes, one index range per entity (an OR of scopes would sort them all)."""
     t = records_table
     scopes = [t.c.entity == name for name in everyone]
@@ -147,7 +146,7 @@ def _records(
     if skip_device is not None:
         scopes = [sa.and_(s, t.c.written_by_device.is_distinct_from(skip_device)) for s in scopes]
     stored_json = sa.cast(t.c.data, sa.Text)  # passed through as it is stored, not decoded
-    changes: list[dict[str, Any]] = []
+    changes: list[Sized] = []
     for scope in scopes:
         rows = conn.execute(
             sa.select(t.c.entity, t.c.id, t.c.version, t.c.deleted, stored_json)
@@ -156,13 +155,16 @@ def _records(
             .limit(limit)
         )
         changes += [
-            {
-                "entity": entity,
-                "id": record_id,
-                "version": version,
-                "deleted": deleted,
-                "record": None if deleted else orjson.Fragment(data),
-            }
+            (
+                ENVELOPE if deleted else ENVELOPE + len(data),
+                {
+                    "entity": entity,
+                    "id": record_id,
+                    "version": version,
+                    "deleted": deleted,
+                    "record": None if deleted else orjson.Fragment(data),
+                },
+            )
             for entity, record_id, version, deleted, data in rows
         ]
     return changes
@@ -170,7 +172,7 @@ def _records(
 
 def _exits(
     conn: Connection, user: Principal, owned: list[str], cursor: int, limit: int
-) -> list[dict[str, Any]]:
+) -> list[Sized]:
     t = scope_exits
     rows = conn.execute(
         sa.select(t.c.entity, t.c.record_id, t.c.version)
@@ -179,12 +181,15 @@ def _exits(
         .limit(limit)
     )
     return [
-        {
-            "entity": r.entity,
-            "id": r.record_id,
-            "version": r.version,
-            "deleted": True,
-            "record": None,
-        }
+        (
+            ENVELOPE,
+            {
+                "entity": r.entity,
+                "id": r.record_id,
+                "version": r.version,
+                "deleted": True,
+                "record": None,
+            },
+        )
         for r in rows
     ]
