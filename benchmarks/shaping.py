@@ -1,9 +1,10 @@
 """A shaped link on one machine: a TCP proxy with a rate limit and a one-way delay.
 
-Each direction of each connection is a link of `rate` bytes/s whose chunks arrive
-`delay` seconds after they were put on it (half the round trip): a chunk read from
-one side leaves the proxy when the link has carried it (queued behind the chunks
-before it) plus the delay. The proxy counts the bytes each way.
+Each direction is a link of `rate` bytes/s, shared by every connection through the
+proxy, whose chunks arrive `delay` seconds after they were put on it (half the round
+trip): a chunk read from one side leaves the proxy when the link has carried it
+(queued behind the chunks before it, of any connection) plus the delay. The proxy
+counts the bytes each way.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class ShapedProxy:
     def __init__(self, upstream_port: int, link: Link) -> None:
         self.upstream_port, self.link = upstream_port, link
         self.counted = Counted()
+        self.free_at = {True: 0.0, False: 0.0}  # upward, downward: when the link is free
         self.loop = asyncio.new_event_loop()
         started = threading.Event()
         self.port = 0
@@ -79,14 +81,14 @@ class ShapedProxy:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue(BUFFERED)
         deliver = asyncio.ensure_future(_deliver(queue, sink))
         rate, delay = self.link.bits_per_second / 8, self.link.rtt / 2
-        free_at = 0.0  # when the link has carried every chunk put on it
         while chunk := await source.read(CHUNK):
             with self.counted.lock:
                 if upward:
                     self.counted.up += len(chunk)
                 else:
                     self.counted.down += len(chunk)
-            free_at = max(time.monotonic(), free_at) + len(chunk) / rate
+            free_at = max(time.monotonic(), self.free_at[upward]) + len(chunk) / rate
+            self.free_at[upward] = free_at
             await queue.put((free_at + delay, chunk))
         await queue.put((0.0, b""))
         await deliver

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import struct
+import time
 import uuid
 import zlib
 from pathlib import Path
@@ -117,10 +118,13 @@ def test_a_first_download_whose_device_is_killed_midway_resumes_from_the_last_st
     total = loaded(served)
     directory = fresh_phone(served)
     assert served.proxy is not None
-    # The last page is held back, and the device killed, while it stores the ones before.
+    # The last page is held back; once the device stored some pages before it, it is killed.
     fault = served.proxy.arm("hold", PULL, after=3)
     sync = device_sync_process(directory)
     assert fault.answered.wait(60), "the download never reached its last page"
+    deadline = time.monotonic() + 60
+    while stored(directory) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
     sync.send_signal(signal.SIGKILL)
     sync.wait(10)
     served.proxy.release()

@@ -13,6 +13,7 @@ import ipaddress
 import os
 import ssl
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpcore  # noqa: F401  (httpx imports it on the first client; a sync should not wait)
@@ -59,9 +60,15 @@ class Client:
         return self.measured_call(method, path, body, **params)[0]
 
     def measured_call(
-        self, method: str, path: str, body: Any = None, **params: Any
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        headed: Callable[[httpx.Headers], object] | None = None,
+        **params: Any,
     ) -> tuple[Any, int]:
-        """`call`, and how many bytes the answer's body took on the wire."""
+        """`call`, and how many bytes the answer's body took on the wire; `headed` is
+        given the headers of a successful answer before its body is read."""
         content = body if body is None or isinstance(body, bytes) else orjson.dumps(body)
         headers = {"Content-Type": "application/json"} if content is not None else {}
         if content is not None and self.coding and len(content) >= encoding.MIN_SIZE:
@@ -72,10 +79,11 @@ class Client:
         for attempt in range(ATTEMPTS):
             if attempt:
                 time.sleep(BACKOFF * 2 ** (attempt - 1))
+            request = self.http.build_request(
+                method, path, content=content, params=query, headers=headers
+            )
             try:
-                response = self.http.request(
-                    method, path, content=content, params=query, headers=headers
-                )
+                response = self._send(request, headed)
             except httpx.TransportError as failure:
                 problem = f"the server cannot be reached: {failure}"
                 continue
@@ -87,6 +95,18 @@ class Client:
             answer = orjson.loads(response.content) if response.content else None
             return answer, response.num_bytes_downloaded
         raise Offline(problem)
+
+    def _send(
+        self, request: httpx.Request, headed: Callable[[httpx.Headers], object] | None
+    ) -> httpx.Response:
+        response = self.http.send(request, stream=True)
+        try:
+            if headed is not None and response.status_code < 300:
+                headed(response.headers)
+            response.read()
+        finally:
+            response.close()
+        return response
 
     def close(self) -> None:
         """Close the connection."""

@@ -24,6 +24,7 @@ from fieldsync.server.wire import (
 )
 
 router = APIRouter(prefix="/v1", tags=["sync"], route_class=OrjsonRoute)
+CURSOR_HEADER, MORE_HEADER = "Fieldsync-Cursor", "Fieldsync-More"
 
 
 @router.get("/project")
@@ -80,14 +81,16 @@ def sync_pull(
         page = pull.pull(conn, caller, project, position, limit, skip, max_bytes)
     if device_id is not None and not page.more:  # one write per sync, not per page
         _note_pull(db, caller.user_id, device_id)
-    return JSON(
-        {
-            "changes": page.changes,
-            "cursor": cursors.format_cursor(epoch, page.cursor),
-            "more": page.more,
-            "project_version": project.version,
-        }
-    )
+    after = cursors.format_cursor(epoch, page.cursor)
+    body = {
+        "changes": page.changes,
+        "cursor": after,
+        "more": page.more,
+        "project_version": project.version,
+    }
+    # The same cursor ahead of the body: a device may ask for the next page while this
+    # one is still on its way.
+    return JSON(body, headers={CURSOR_HEADER: after, MORE_HEADER: str(page.more).lower()})
 
 
 def _note_pull(db: Database, user_id: str, device_id: str) -> None:
