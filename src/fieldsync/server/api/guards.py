@@ -50,7 +50,7 @@ class RequestGuard:
             await _refuse(scope, send, self._too_large())
             return
         coding = headers.get(b"content-encoding", b"").decode("latin-1")
-        if coding:
+        if coding and body:  # nothing to inflate in an empty body
             try:
                 body = await anyio.to_thread.run_sync(encoding.inflate, body, coding, self.limit)
             except ApiError as refusal:
