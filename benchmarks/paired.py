@@ -35,9 +35,10 @@ from benchmarks.data import seed, user_id
 from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
 
-# children: 1k new contacts under 1k accounts; choices: the sync that applies the user's
+# download: a fresh device's first download of every record; children: 1k new contacts
+# under 1k accounts; choices: the sync that applies the user's
 # choices for 1k User Action conflicts.
-SCENARIOS = ("push", "children", "choices", *POLICIES)
+SCENARIOS = ("download", "push", "children", "choices", *POLICIES)
 
 
 class Side:
@@ -64,9 +65,22 @@ class Side:
 
         return cpu.measured(self.process.pid, not self.db.is_sqlite, run)
 
+    def first_download(self) -> dict[str, Any]:
+        """A fresh device of this version downloads every record: a timed sync."""
+        with tempfile.TemporaryDirectory() as tmp:
+            phone = Path(tmp) / "phone"
+            task("login", phone, self.url, 0, self.env)
+            return cpu.measured(
+                self.process.pid,
+                not self.db.is_sqlite,
+                lambda: task("sync", phone, self.url, 0, self.env),
+            )
+
     def timed_sync(self, scenario: str, run: int) -> dict[str, Any]:
         """The device edits 1k records or makes 1k `children` (and, for a conflict, the
         office edits them too): a timed sync. For `choices`, the sync after it is timed."""
+        if scenario == "download":
+            return self.first_download()
         self.task("children" if scenario == "children" else "edit", 1000)
         if scenario in (*POLICIES, "choices"):  # conflicts: the office edits them too
             office_edits(self.db, self.first, {"city": f"Office {scenario} {run}"})

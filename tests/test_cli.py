@@ -197,3 +197,20 @@ def test_token_revoke_signs_a_user_or_a_device_out(
     assert "revoked 1 token" in cli("token", "revoke", "--user", "alice", "--db", str(db))
     assert "log in again" in cli("device", "sync", "--dir", tablet, ok=False)
     assert "give --user or --device" in cli("token", "revoke", "--db", str(db), ok=False)
+
+
+def test_device_sync_tells_the_records_and_megabytes_it_downloaded(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, _db = served
+    phone, tablet = str(tmp_path / "phone"), str(tmp_path / "tablet")
+    login(phone, url, "alice-pw")
+    for n in range(3):
+        cli("device", "create", "account", f"name=Acme {n}", "--dir", phone)
+    cli("device", "sync", "--dir", phone)
+    login(tablet, url, "alice-pw")
+    summary = cli("device", "sync", "--dir", tablet)
+    assert "pulled 3 (0.0 MB downloaded)" in summary
+    report = json.loads(cli("device", "sync", "--dir", tablet, "--json"))
+    assert report["pulled"] == 0
+    assert report["downloaded"] > 0  # the empty page that says so

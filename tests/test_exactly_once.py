@@ -220,7 +220,7 @@ def test_edits_made_while_a_sync_runs_are_kept(server: Server, crm: httpx.Client
     phone = server.device("phone", "alice")
     record_id = phone.create("account", {"name": "Acme", "city": "Bratislava"})
 
-    def edit_during_push(phase: str, done: int) -> None:
+    def edit_during_push(phase: str, done: int, downloaded: int = 0) -> None:
         if phase == "push":
             phone.update("account", record_id, {"phone": "777"})
 

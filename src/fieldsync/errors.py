@@ -11,7 +11,8 @@ FieldsyncError
 │   ├── Gone                 410 resync_required: a cursor older than the horizon
 │   ├── RequestTimeout       408 the body did not arrive in time
 │   ├── PreconditionFailed   412 stale If-Match
-│   ├── PayloadTooLarge      413 a body or batch over the limits
+│   ├── PayloadTooLarge      413 a body or batch over the limits (also once inflated)
+│   ├── UnsupportedEncoding  415 a Content-Encoding the server does not read
 │   ├── Unprocessable        422 well-formed but invalid values
 │   └── TooManyRequests      429 too many failed logins: wait (Retry-After)
 │       └── ServiceUnavailable  503 too busy right now: try again (Retry-After)
@@ -142,6 +143,18 @@ class PayloadTooLarge(ApiError):
 
     status = 413
     code = "too_large"
+
+
+class UnsupportedEncoding(ApiError):
+    """415: a request body in a Content-Encoding the server does not read."""
+
+    status = 415
+    code = "unsupported_encoding"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Accept-Encoding: the codings a request body may use (RFC 7694)."""
+        return {"Accept-Encoding": "zstd, gzip"}
 
 
 class Unprocessable(ApiError):

@@ -1,8 +1,8 @@
 """A TCP proxy between a device and the server that injects network faults.
 
 Faults are armed for the next request whose first bytes start with a prefix (e.g.
-`b"POST /v1/sync/push"`), so a kept-alive connection is hit exactly where a test
-wants it:
+`b"POST /v1/sync/push"`), or for the one after `after` such requests went through,
+so a kept-alive connection is hit exactly where a test wants it:
 
 - `refuse`: the connection is closed before the request reaches the server;
 - `reset`: the same, with a TCP reset (RST) instead of a clean close;
@@ -32,6 +32,8 @@ class Fault:
     times: int = 1
     keep: int = 0
     seconds: float = 0.0
+    after: int = 0
+    passed: int = 0
     hits: int = 0
     answered: threading.Event = field(default_factory=threading.Event)
 
@@ -70,6 +72,9 @@ class FaultProxy:
         with self._lock:
             for fault in self.faults:
                 if fault.hits < fault.times and first.startswith(fault.prefix):
+                    if fault.passed < fault.after:
+                        fault.passed += 1
+                        continue
                     fault.hits += 1
                     return fault
         return None

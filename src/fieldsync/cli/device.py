@@ -192,9 +192,21 @@ def sync(directory: DirOption, as_json: JsonOption = False) -> None:
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task("syncing…")
             report = device.sync(
-                lambda phase, done: bar.update(task, description=f"{phase}: {done}")
+                lambda phase, done, downloaded=0: bar.update(
+                    task, description=_progress_line(phase, done, downloaded)
+                )
             )
     _print_summary(report, device.error_count())
+
+
+def _progress_line(phase: str, done: int, downloaded: int) -> str:
+    if phase == "pull":
+        return f"pull: {done} records, {_megabytes(downloaded)}"
+    return f"{phase}: {done}"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
 
 
 def _print_summary(report: SyncReport, errors: int) -> None:
@@ -208,7 +220,8 @@ def _print_summary(report: SyncReport, errors: int) -> None:
         "rejected": report.rejected,
         "pulled": report.pulled,
     }
-    console.print("sync finished: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    summary = ", ".join(f"{k} {v}" for k, v in counts.items())
+    console.print(f"sync finished: {summary} ({_megabytes(report.downloaded)} downloaded)")
     if errors:
         console.print(f"[yellow]Sync errors ({errors})[/yellow]: run `fieldsync device errors`")
 

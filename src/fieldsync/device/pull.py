@@ -12,8 +12,12 @@ and, at its end, drops the synced records the server no longer sends.
 from __future__ import annotations
 
 import sqlite3
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
+
+import httpx
 
 from fieldsync import failpoints
 from fieldsync.device.client import Client
@@ -22,10 +26,17 @@ from fieldsync.device.store import SYNCED, Store, dumps
 from fieldsync.errors import ServerRefused
 
 PAGE_SIZE = 2500
+# A page's JSON stops short of this (the server's cap): on a slow link (2 Mbit/s) a
+# page of records with long texts is still seconds long, not minutes.
+PAGE_BYTES = 2 * 1024 * 1024
+# Compressed answers come over a network link, where each page costs a round trip:
+# pages twice larger, still a few seconds at 2 Mbit/s.
+COMPRESSED_PAGE_SIZE, COMPRESSED_PAGE_BYTES = 2 * PAGE_SIZE, 2 * PAGE_BYTES
 # Each commit writes every index page it touched: at 1M records, commits of 50k
 # instead of 5k records made the initial pull ~1.5x faster.
 RECORDS_PER_COMMIT = 50_000
 Page = dict[str, Any]  # one answer of GET /v1/sync/pull
+CURSOR_HEADER, MORE_HEADER = "fieldsync-cursor", "fieldsync-more"  # see the server's `api.sync`
 
 UPSERT = (  # a synced row keeps its values once, in `data` (see `store`)
     "INSERT INTO records (entity, id, base_version, base, data, state, seen) "
@@ -59,7 +70,7 @@ class Pull:
 
     def __init__(self, store: Store, client: Client) -> None:
         self.store, self.client = store, client
-        self.downloads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull")
+        self.downloads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pull")
         self.reader: _Reader | None = None
 
     def __enter__(self) -> Pull:
@@ -71,7 +82,8 @@ class Pull:
     def start(self) -> _Reader:
         """Ask for the first page (once); the pages from there on."""
         if self.reader is None:
-            self.reader = _Reader(self.downloads, self.client, *_position(self.store))
+            cursor, query = _position(self.store, compressed=self.client.coding is not None)
+            self.reader = _Reader(self.downloads, self.client, cursor, query)
         return self.reader
 
     def run(self, report: SyncReport, progress: Progress) -> int:
@@ -103,10 +115,11 @@ class Pull:
         return int(page["project_version"])
 
 
-def _position(store: Store) -> tuple[str, dict[str, Any]]:
+def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
     """Where the pull starts: the cursor, and the query of every page."""
     query = {
-        "limit": PAGE_SIZE,
+        "limit": COMPRESSED_PAGE_SIZE if compressed else PAGE_SIZE,
+        "max_bytes": COMPRESSED_PAGE_BYTES if compressed else PAGE_BYTES,
         "device_id": store.get_meta("device_id"),
         # A full download must list every record, this device's own writes included.
         "skip_own": None if store.get_meta("resync", False) else "true",
@@ -128,36 +141,84 @@ def _write(
             store.set_meta(conn, "cursor", page["cursor"])
             written += len(page["changes"])
             report.pulled += len(page["changes"])
-            progress("pull", report.pulled)
+            report.downloaded += reader.received
+            progress("pull", report.pulled, report.downloaded)
             if not (page["more"] and written < RECORDS_PER_COMMIT and reader.ready()):
                 return page
             page = reader.next()
 
 
 class _Reader:
-    """The pages after a cursor, in order: the next one downloads while the last is written."""
+    """The pages after a cursor, in order, at most two downloading at once.
+
+    The server names a page's cursor in its headers, ahead of its body: the next page
+    is asked for as soon as they arrive, so the server reads it while this one is on
+    its way (on a slow link, a round trip and the server's time per page hidden). Only
+    the cursor in a page's body counts: a page asked for early with another cursor
+    (its answer was tried again and differed) is dropped and asked for again.
+    """
 
     def __init__(
         self, downloads: ThreadPoolExecutor, client: Client, cursor: str, query: dict[str, Any]
     ) -> None:
         self.downloads, self.client, self.query = downloads, client, query
-        self.coming = downloads.submit(_page, client, cursor, query)
+        self.lock = threading.Lock()
+        self.following: _Download | None = None  # the page after `coming`, asked for early
+        with self.lock:  # its headers may come before `coming` is set
+            self.coming = self._download(cursor)  # the page `next` gives next
+        self.received = 0  # bytes on the wire of the page `next` gave last
 
     def next(self) -> Page:
-        """The next page (waiting for it), and the one after starts downloading."""
-        page = self.coming.result()
-        if page["more"]:
-            self.coming = self.downloads.submit(_page, self.client, page["cursor"], self.query)
+        """The next page (waiting for it); the one after is on its way."""
+        page, self.received = self.coming.future.result()
+        if not page["more"]:
+            return page
+        with self.lock:
+            following, self.following = self.following, None
+            if following is None or following.cursor != page["cursor"]:
+                following = self._download(page["cursor"])
+            self.coming = following
+            if following.announced is not None:  # its headers came while it waited its turn
+                self.following = self._download(following.announced)
         return page
 
     def ready(self) -> bool:
-        """True when the next page has arrived (or failed)."""
-        return self.coming.done()
+        """True when the next page has arrived (a failed download is not ready: its
+        error must come after the pages written so far are committed)."""
+        future = self.coming.future
+        return future.done() and future.exception() is None
+
+    def _download(self, cursor: str) -> _Download:
+        download = _Download(cursor)
+        download.future = self.downloads.submit(self._fetch, download)
+        return download
+
+    def _fetch(self, download: _Download) -> tuple[Page, int]:
+        def headed(headers: httpx.Headers) -> None:
+            if headers.get(MORE_HEADER) == "true" and CURSOR_HEADER in headers:
+                self._announced(download, headers[CURSOR_HEADER])
+
+        page, size = self.client.measured_call(
+            "GET", "/v1/sync/pull", headed=headed, cursor=download.cursor, **self.query
+        )
+        return page, size
+
+    def _announced(self, download: _Download, cursor: str) -> None:
+        """`download`'s headers name the cursor after it: ask for that page now if
+        `download` is the next to be written (not further ahead)."""
+        with self.lock:
+            download.announced = cursor
+            if download is self.coming and self.following is None:
+                self.following = self._download(cursor)
 
 
-def _page(client: Client, cursor: str, query: dict[str, Any]) -> Page:
-    page: Page = client.call("GET", "/v1/sync/pull", cursor=cursor, **query)
-    return page
+@dataclass
+class _Download:
+    """One page on its way: the cursor it was asked for, and the one its headers named."""
+
+    cursor: str
+    announced: str | None = None
+    future: Future[tuple[Page, int]] = field(init=False)
 
 
 def _pending(conn: sqlite3.Connection) -> set[tuple[str, str]]:

@@ -9,12 +9,13 @@ from fieldsync.conflicts import Status
 
 
 class Progress(Protocol):
-    """Told how a sync advances: phase `push` or `pull`, records done so far."""
+    """Told how a sync advances: phase `push` or `pull`, records done so far, and for
+    a pull the bytes downloaded so far (as they came over the wire, compressed)."""
 
-    def __call__(self, phase: str, done: int) -> None: ...
+    def __call__(self, phase: str, done: int, downloaded: int = 0) -> None: ...
 
 
-def no_progress(phase: str, done: int) -> None:
+def no_progress(phase: str, done: int, downloaded: int = 0) -> None:
     """A progress callback that shows nothing."""
 
 
@@ -33,6 +34,7 @@ class SyncReport:
     conflicts: int = 0
     rejected: int = 0
     pulled: int = 0
+    downloaded: int = 0  # bytes of pulled pages on the wire
     resolved_remotely: int = 0
     resynced: bool = False
 

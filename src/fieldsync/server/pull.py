@@ -4,6 +4,9 @@ The cursor names the last version the device has read (see `cursors`). Records o
 the user's own records of `owned` entities come in version order; a record that
 left the user's scope (its owner changed) comes as a deletion. When a sync filter
 changed after the cursor, the difference it makes comes first (see `scopes`).
+
+A page holds at most `limit` changes and, past its first change, at most `max_bytes`
+bytes of JSON, so that no page takes minutes on a slow link.
 """
 
 from __future__ import annotations
@@ -23,6 +26,11 @@ from fieldsync.server.schema import records as records_table
 from fieldsync.server.schema import scope_exits
 from fieldsync.server.users import Principal
 
+DEFAULT_PAGE_BYTES = 4 * 1024 * 1024
+# The JSON of a change around its record's (keys, id, version, flags), about.
+ENVELOPE = 100
+Sized = tuple[int, dict[str, Any]]  # a change and the bytes of its JSON, about
+
 
 @dataclass(frozen=True)
 class Page:
@@ -40,6 +48,7 @@ def pull(
     position: Position,
     limit: int,
     skip_device: str | None = None,
+    max_bytes: int = DEFAULT_PAGE_BYTES,
 ) -> Page:
     """The next page after `position` of what `user` may see.
 
@@ -58,16 +67,39 @@ def pull(
         raise Gone("the sync filters changed again meanwhile; download everything again")
     if not target or cursor == 0:  # a device that holds nothing needs no difference
         position = replace(position, scope=max(position.scope, target))
-        return _changes(conn, user, project, position, newest, limit, skip_device, [])
+        budget = Budget(limit, max_bytes)
+        return _changes(conn, user, project, position, newest, budget, skip_device, [])
     start = position.after if position.target else 0
     difference = scopes.difference(conn, user, shifts, cursor, start, limit + 1)
-    if len(difference) > limit:
-        last = int(difference[limit - 1]["version"])
-        return Page(difference[:limit], Position(cursor, position.scope, target, last), True)
+    sizes = [len(orjson.dumps(c)) for c in difference[:limit]]
+    fitting = _fitting(sizes, max_bytes, at_least=1)
+    if len(difference) > fitting:
+        last = int(difference[fitting - 1]["version"])
+        return Page(difference[:fitting], Position(cursor, position.scope, target, last), True)
     done = Position(cursor, target)
     if len(difference) == limit:
         return Page(difference, done, True)
-    return _changes(conn, user, project, done, newest, limit, skip_device, difference)
+    budget = Budget(limit - len(difference), max_bytes - sum(sizes))
+    return _changes(conn, user, project, done, newest, budget, skip_device, difference)
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What is left of a page: changes, and bytes."""
+
+    changes: int
+    bytes: int
+
+
+def _fitting(sizes: list[int], max_bytes: int, at_least: int) -> int:
+    """How many changes of these `sizes`, from the first, fit in `max_bytes` (`at_least`
+    of them whatever their size)."""
+    total = 0
+    for n, size in enumerate(sizes):
+        total += size
+        if total > max_bytes and n >= at_least:
+            return n
+    return len(sizes)
 
 
 def _changes(
@@ -76,19 +108,20 @@ def _changes(
     project: Project,
     position: Position,
     newest: int,
-    limit: int,
+    budget: Budget,
     skip_device: str | None,
     first: list[dict[str, Any]],
 ) -> Page:
-    """The usual changes after `position.version`, after the changes `first` (which
-    leave them fewer places in the page)."""
-    cursor, room = position.version, limit - len(first)
+    """The usual changes after `position.version`, within what the changes `first`
+    left of the page."""
+    cursor, room = position.version, budget.changes
     everyone = [e.name for e in project.entities if e.sync_filter is SyncFilter.ALL]
     owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]
     changes = _records(conn, user, everyone, owned, cursor, room + 1, skip_device)
     changes += _exits(conn, user, owned, cursor, room + 1)
-    changes.sort(key=lambda c: int(c["version"]))
-    page, more = changes[:room], len(changes) > room
+    changes.sort(key=lambda sized: int(sized[1]["version"]))
+    fitting = _fitting([size for size, _ in changes[:room]], budget.bytes, 0 if first else 1)
+    page, more = [change for _, change in changes[:fitting]], len(changes) > fitting
     # A page that is not full holds every visible change up to `newest` at least (writers
     # commit in version order), so the cursor passes the skipped ones after the last.
     last = int(page[-1]["version"]) if page else cursor
@@ -105,7 +138,7 @@ def _records(
     cursor: int,
     limit: int,
     skip_device: str | None,
-) -> list[dict[str, Any]]:
+) -> list[Sized]:
     """The next changes, one index range per entity (an OR of scopes would sort them all)."""
     t = records_table
     scopes = [t.c.entity == name for name in everyone]
@@ -113,7 +146,7 @@ def _records(
     if skip_device is not None:
         scopes = [sa.and_(s, t.c.written_by_device.is_distinct_from(skip_device)) for s in scopes]
     stored_json = sa.cast(t.c.data, sa.Text)  # passed through as it is stored, not decoded
-    changes: list[dict[str, Any]] = []
+    changes: list[Sized] = []
     for scope in scopes:
         rows = conn.execute(
             sa.select(t.c.entity, t.c.id, t.c.version, t.c.deleted, stored_json)
@@ -122,13 +155,16 @@ def _records(
             .limit(limit)
         )
         changes += [
-            {
-                "entity": entity,
-                "id": record_id,
-                "version": version,
-                "deleted": deleted,
-                "record": None if deleted else orjson.Fragment(data),
-            }
+            (
+                ENVELOPE if deleted else ENVELOPE + len(data),
+                {
+                    "entity": entity,
+                    "id": record_id,
+                    "version": version,
+                    "deleted": deleted,
+                    "record": None if deleted else orjson.Fragment(data),
+                },
+            )
             for entity, record_id, version, deleted, data in rows
         ]
     return changes
@@ -136,7 +172,7 @@ def _records(
 
 def _exits(
     conn: Connection, user: Principal, owned: list[str], cursor: int, limit: int
-) -> list[dict[str, Any]]:
+) -> list[Sized]:
     t = scope_exits
     rows = conn.execute(
         sa.select(t.c.entity, t.c.record_id, t.c.version)
@@ -145,12 +181,15 @@ def _exits(
         .limit(limit)
     )
     return [
-        {
-            "entity": r.entity,
-            "id": r.record_id,
-            "version": r.version,
-            "deleted": True,
-            "record": None,
-        }
+        (
+            ENVELOPE,
+            {
+                "entity": r.entity,
+                "id": r.record_id,
+                "version": r.version,
+                "deleted": True,
+                "record": None,
+            },
+        )
         for r in rows
     ]

@@ -20,6 +20,7 @@ MAX_CHANGES = 5_000
 MAX_PULL = 10_000
 # Past any listing anyone pages through, and well inside the databases' 64-bit integers.
 MAX_OFFSET = 1_000_000_000
+MAX_PULL_BYTES = 64 * 1024 * 1024
 Name = Field(min_length=1, max_length=100)
 CANONICAL_UUID = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 

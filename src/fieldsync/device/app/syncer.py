@@ -160,7 +160,7 @@ class Syncer:
         if settings.interval or settings.after_change:
             self._change_due = time.monotonic() + self._backoff
 
-    def _progress(self, phase: str, done: int) -> None:
+    def _progress(self, phase: str, done: int, downloaded: int = 0) -> None:
         with self._lock:
             self.state.phase = "pushing" if phase == "push" else "pulling"
             if phase == "push":

@@ -16,6 +16,7 @@ import fieldsync
 from fieldsync.errors import ApiError
 from fieldsync.server import checkpoints, console
 from fieldsync.server.api import admin, auth, records, sync
+from fieldsync.server.api.compression import ResponseCompression
 from fieldsync.server.api.deps import JSON
 from fieldsync.server.api.guards import RequestGuard
 from fieldsync.server.db import Database
@@ -114,5 +115,6 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
 
     console.mount(app)
 
+    app.add_middleware(ResponseCompression)
     app.add_middleware(RequestGuard, body_timeout=settings.body_timeout)
     return app

@@ -15,6 +15,7 @@ from fieldsync.server.schema import devices
 from fieldsync.server.users import Principal
 from fieldsync.server.wire import (
     MAX_PULL,
+    MAX_PULL_BYTES,
     ConflictStatusIn,
     ConflictStatusOut,
     PullOut,
@@ -23,6 +24,7 @@ from fieldsync.server.wire import (
 )
 
 router = APIRouter(prefix="/v1", tags=["sync"], route_class=OrjsonRoute)
+CURSOR_HEADER, MORE_HEADER = "Fieldsync-Cursor", "Fieldsync-More"
 
 
 @router.get("/project")
@@ -60,6 +62,14 @@ def sync_pull(
     request: Request,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PULL)] = 1000,
+    max_bytes: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=MAX_PULL_BYTES,
+            description="the page's JSON stops before this many bytes (past its first change)",
+        ),
+    ] = pull.DEFAULT_PAGE_BYTES,
     device_id: Annotated[str | None, Query(max_length=100)] = None,
     skip_own: Annotated[
         bool, Query(description="leave out records `device_id` wrote last (it has them)")
@@ -73,17 +83,20 @@ def sync_pull(
             users.check_room_for_device(conn, caller, devices_per_user)  # registered at the end
         epoch = cursors.epoch(conn)
         project = projects.current(conn)
-        page = pull.pull(conn, caller, project, cursors.parse(cursor, epoch), limit, skip)
+        position = cursors.parse(cursor, epoch)
+        page = pull.pull(conn, caller, project, position, limit, skip, max_bytes)
     if device_id is not None and not page.more:  # one write per sync, not per page
         _note_pull(db, caller, device_id, devices_per_user)
-    return JSON(
-        {
-            "changes": page.changes,
-            "cursor": cursors.format_cursor(epoch, page.cursor),
-            "more": page.more,
-            "project_version": project.version,
-        }
-    )
+    after = cursors.format_cursor(epoch, page.cursor)
+    body = {
+        "changes": page.changes,
+        "cursor": after,
+        "more": page.more,
+        "project_version": project.version,
+    }
+    # The same cursor ahead of the body: a device may ask for the next page while this
+    # one is still on its way.
+    return JSON(body, headers={CURSOR_HEADER: after, MORE_HEADER: str(page.more).lower()})
 
 
 def _note_pull(db: Database, caller: Principal, device_id: str, limit: int) -> None:
