@@ -9,12 +9,9 @@ stored results and changes nothing.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -37,8 +34,19 @@ from fieldsync.errors import (
     Unprocessable,
     ValidationFailed,
 )
-from fieldsync.project import Entity, Project, SyncFilter
-from fieldsync.server import bulk, journal, ledger, projects, records, tombstones, users
+from fieldsync.project import Entity
+from fieldsync.server import (
+    bulk,
+    fingerprints,
+    journal,
+    ledger,
+    parents,
+    projects,
+    purged,
+    records,
+    users,
+)
+from fieldsync.server.batch import Batch, Read
 from fieldsync.server.db import Database
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
@@ -48,98 +56,8 @@ from fieldsync.validation import (
     check_required,
     check_values,
     checked_base,
-    lookups,
     normalize,
 )
-
-
-@dataclass
-class Batch:
-    """What the changes of one batch share: the records they touch, the writes they queue.
-
-    Records and journal entries are queued on the writer's `bulk.Lane` and go to the
-    database in lots while the batch goes on: it reads through `conn`, which waits
-    for the lots on their way.
-    """
-
-    user: Principal
-    device_id: str
-    project: Project
-    writer: records.Writer
-    read: Read
-    rejected: set[tuple[str, str]] = field(default_factory=set)
-    met: dict[tuple[str, str], str] = field(default_factory=dict)  # the statuses so far
-
-    @property
-    def conn(self) -> Connection:
-        """The transaction, once the writes on their way have landed."""
-        return self.writer.lane.conn
-
-    def record(self, entity: str, record_id: str) -> StoredRecord | None:
-        """A record as this batch left it so far (the database's, until the batch wrote it)."""
-        key = (entity, record_id)
-        if key in self.writer.written:
-            return self.writer.written[key]
-        if key not in self.read.keys:
-            self.read.add(key, records.get(self.conn, entity, record_id))
-        return self.read.found.get(key)
-
-    def entity(self, name: str) -> Entity:
-        """The synced entity called `name`, or a rejection."""
-        entity = self.project.entity(name)
-        if entity is None:
-            raise ValidationFailed("unknown_entity", f"there is no entity {name!r:.80}")
-        if entity.sync_filter is SyncFilter.NONE:
-            raise ValidationFailed("entity_not_synced", f"{name} is not synchronized to devices")
-        return entity
-
-
-@dataclass
-class Read:
-    """What a batch read from the database: the records `found` among all the `keys` it
-    read, and where the conflicts its changes resolve stand (`entries`)."""
-
-    keys: set[tuple[str, str]]
-    found: dict[tuple[str, str], StoredRecord]
-    entries: dict[str, journal.Standing]
-
-    @classmethod
-    def of(
-        cls, conn: Connection, project: Project, device_id: str, changes: list[ChangeIn]
-    ) -> Read:
-        """The records the changes name and those their lookups point at, and the
-        device's conflicts they resolve: in a query per entity and one for the conflicts.
-
-        One at a time, on PostgreSQL each waiting for the writes on their way, a push
-        of 1k new contacts under 1k accounts took 1.4 s and one of 1k users' choices
-        1.2 s.
-        """
-        keys = {(c.entity, c.id) for c in changes} | _parents(project, changes)
-        resolved = [c.resolves for c in changes if c.resolves is not None]
-        entries = journal.standings(conn, device_id, resolved) if resolved else []
-        found = records.get_many(conn, list(keys))
-        return cls(keys, found, {entry.id: entry for entry in entries})
-
-    def add(self, key: tuple[str, str], record: StoredRecord | None) -> None:
-        """Note a record read later (None: there is none)."""
-        self.keys.add(key)
-        if record is not None:
-            self.found[key] = record
-
-
-def _parents(project: Project, changes: list[ChangeIn]) -> set[tuple[str, str]]:
-    """The records the changes' lookup fields point at (whatever their values, checked
-    later)."""
-    parents = set()
-    for change in changes:
-        entity = project.entity(change.entity)
-        if entity is None or not entity.lookup_fields:
-            continue
-        for values in (change.fields, change.record or {}):
-            for _name, target, target_id in lookups(entity, values):
-                if isinstance(target_id, str):
-                    parents.add((target, target_id))
-    return parents
 
 
 def push(
@@ -153,7 +71,7 @@ def push(
     returns the results stored the first time, byte for byte. With `omit_as_sent`, the
     records stored as their change sent them are left out (see `_omit_as_sent`). A new
     device is registered to the user, up to `devices_per_user`."""
-    digest = _digest(body)
+    digest = fingerprints.of(body)
     _check_batch(body)
     try:
         with db.write() as conn:
@@ -165,43 +83,6 @@ def push(
             results = _push_once(conn, user, body, digest, omit_as_sent, devices_per_user)
     failpoints.hit("server.push.after_commit")
     return results
-
-
-def _digest(body: PushIn) -> str:
-    """The batch's fingerprint: a resent batch must match it (whitespace aside)."""
-    changes = [change.__dict__ for change in body.changes]  # a model's fields, in order
-    return hashlib.sha256(orjson.dumps((body.device_id, body.batch_id, changes))).hexdigest()
-
-
-def _pydantic_digest(body: PushIn) -> str:
-    """The fingerprint of batches stored in 2026-11 (pydantic's JSON; slower to make)."""
-    return hashlib.sha256(body.model_dump_json(exclude=_NEWER).encode()).hexdigest()
-
-
-def _legacy_digest(body: PushIn) -> str:
-    """The fingerprint of batches stored before 2026-11 (sorted keys; slower still)."""
-    canonical = orjson.dumps(body.model_dump(exclude=_NEWER), option=orjson.OPT_SORT_KEYS)
-    return hashlib.sha256(canonical).hexdigest()
-
-
-def _unmerged_digest(body: PushIn) -> str:
-    """The fingerprint of batches stored before 2026-11-27 (no `merged_from` yet)."""
-    changes = [{k: v for k, v in c.__dict__.items() if k != "merged_from"} for c in body.changes]
-    return hashlib.sha256(orjson.dumps((body.device_id, body.batch_id, changes))).hexdigest()
-
-
-def _fingerprinted(stored: str, body: PushIn, digest: str) -> bool:
-    """True when a stored fingerprint, of whichever version made it, is this batch's."""
-    if stored == digest:
-        return True
-    if any(change.merged_from is not None for change in body.changes):
-        return False  # only this version sends it
-    return any(stored == older(body) for older in _OLDER_DIGESTS)
-
-
-# What earlier versions' fingerprints did not know.
-_NEWER: Any = {"changes": {"__all__": {"merged_from"}}}
-_OLDER_DIGESTS = (_unmerged_digest, _pydantic_digest, _legacy_digest)
 
 
 def _check_batch(body: PushIn) -> None:
@@ -229,7 +110,7 @@ def _push_once(
     users.claim_device(conn, user, body.device_id, devices_per_user)
     stored = ledger.find(conn, body.batch_id)
     if stored is not None:
-        same = _fingerprinted(stored.request_hash, body, digest)
+        same = fingerprints.matches(stored.request_hash, body, digest)
         if stored.user_id != user.user_id or not same:
             raise Conflict("this batch_id was used for another batch", code="batch_id_reused")
         return stored.answer
@@ -278,22 +159,26 @@ def _omit_as_sent(changes: list[ChangeIn], results: list[dict[str, Any]]) -> Non
 
 
 def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
+    """Apply one change; what it met (a rejection too) is noted for its children."""
     try:
         result = _apply_change(batch, change)
-        batch.met[(change.entity, change.id)] = result["status"]
-        return result
     except ValidationFailed as failure:
-        batch.rejected.add((change.entity, change.id))
-        error = {"code": failure.code, "message": failure.message, "details": failure.details}
-        return {
-            "change_id": change.change_id,
-            "status": Status.REJECTED.value,
-            "version": None,
-            "record": None,
-            "deleted": False,
-            "conflict_id": None,
-            "error": error,
-        }
+        result = _rejected(change, failure)
+    batch.met[(change.entity, change.id)] = result["status"]
+    return result
+
+
+def _rejected(change: ChangeIn, failure: ValidationFailed) -> dict[str, Any]:
+    error = {"code": failure.code, "message": failure.message, "details": failure.details}
+    return {
+        "change_id": change.change_id,
+        "status": Status.REJECTED.value,
+        "version": None,
+        "record": None,
+        "deleted": False,
+        "conflict_id": None,
+        "error": error,
+    }
 
 
 def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
@@ -322,29 +207,12 @@ def _with_checked_base(entity: Entity, change: ChangeIn) -> ChangeIn:
 
 
 def _current(batch: Batch, entity: Entity, change: ChangeIn) -> StoredRecord | None:
-    """The server's record that a change meets.
-
-    A device has a base version only of records the server sent it: an edit with a
-    base older than the tombstone horizon, of a record the server no longer has,
-    meets the record's purged tombstone, as if it were still there, with the values
-    the device last received (or, when the edit settles an open conflict of it, those
-    the conflict met). With a newer base, the server never had the record at that
-    version: the change is rejected `not_found`.
-    """
+    """The server's record that a change meets: the stand-in of its purged tombstone
+    when the server no longer has it (see `purged`)."""
     current = batch.record(entity.name, change.id)
-    if current is not None or change.op == "create" or change.base_version is None:
-        return current
-    entry = batch.read.entries.get(change.resolves or "")
-    if entry is not None and (entry.entity, entry.record_id) == (entity.name, change.id):
-        return records.purged(
-            entity.name, change.id, entry.server, entry.user_id, entry.server_version
-        )
-    horizon = tombstones.horizon(batch.conn)
-    if change.base_version < horizon:
-        last = normalize(entity, change.base or {})
-        check_values(entity, last)  # S comes from the device here
-        return records.purged(entity.name, change.id, last, batch.user.user_id, horizon)
-    return None
+    if current is None and change.op != "create":
+        return purged.stand_in(batch, entity, change)
+    return current
 
 
 def _create(
@@ -496,50 +364,9 @@ def _write(batch: Batch, current: StoredRecord, outcome: Outcome) -> StoredRecor
 def _check_record(
     batch: Batch, entity: Entity, values: Mapping[str, Any], before: Mapping[str, Any] | None
 ) -> None:
-    """Refuse empty required fields and lookups to missing, unseen, deleted or rejected
-    records."""
+    """Refuse empty required fields and lookups to parents a record may not point at."""
     check_required(entity, values)
-    for name, target, target_id in lookups(entity, values):
-        if before is not None and before.get(name) == target_id:
-            continue
-        if (target, target_id) in batch.rejected:
-            raise ValidationFailed(
-                "parent_rejected",
-                f"{entity.name}.{name} points at a {target} that was rejected",
-                {"field": name, "parent": target_id},
-            )
-        parent = batch.record(target, target_id)
-        if not records.is_live_parent(batch.user, batch.project.entity(target), parent):
-            raise _unusable_parent(batch, entity, (name, target, target_id), parent)
-
-
-def _unusable_parent(
-    batch: Batch, entity: Entity, lookup: tuple[str, str, str], parent: StoredRecord | None
-) -> ValidationFailed:
-    """The refusal of a lookup to a parent it may not point at, naming the real cause: a
-    deleted parent the user may see is in an open conflict (the device sends the child
-    again once it is settled) or was deleted on the server."""
-    name, target, parent_id = lookup
-    details = {"field": name, "parent": parent_id}
-    where = f"{entity.name}.{name}"
-    target_entity = batch.project.entity(target)
-    if (
-        parent is None
-        or target_entity is None
-        or not records.may_see(batch.user, target_entity, parent)
-    ):
-        message = f"{where} points at a {target} that does not exist"
-        return ValidationFailed("missing_parent", message, details)
-    # A conflict this batch met is open; one it settled is not, though its entry's
-    # closing may not be written yet.
-    met = batch.met.get((target, parent_id))
-    if met == Status.CONFLICT.value or (
-        met is None and journal.is_open(batch.conn, target, parent_id)
-    ):
-        message = f"{where}: its {target} has an open conflict"
-        return ValidationFailed("parent_conflict", message, details)
-    message = f"{where}: its {target} was deleted on the server"
-    return ValidationFailed("parent_deleted", message, details)
+    parents.check_lookups(batch, entity, values, before)
 
 
 def _result(
