@@ -204,11 +204,11 @@ def test_device_sync_tells_the_records_and_megabytes_it_downloaded(
 ) -> None:
     url, _db = served
     phone, tablet = str(tmp_path / "phone"), str(tmp_path / "tablet")
-    login(phone, url, "alice-pw")
+    login(phone, url, "harbour-lantern-7")
     for n in range(3):
         cli("device", "create", "account", f"name=Acme {n}", "--dir", phone)
     cli("device", "sync", "--dir", phone)
-    login(tablet, url, "alice-pw")
+    login(tablet, url, "harbour-lantern-7")
     summary = cli("device", "sync", "--dir", tablet)
     assert "pulled 3 (0.0 MB downloaded)" in summary
     report = json.loads(cli("device", "sync", "--dir", tablet, "--json"))
