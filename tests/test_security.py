@@ -34,6 +34,7 @@ from fieldsync.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from fieldsync.server import users
 from fieldsync.server.background import running, serving, spawn
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
@@ -95,6 +96,44 @@ def test_each_attempt_past_the_free_ones_waits_twice_as_long_up_to_a_cap(server:
         with pytest.raises(Unauthorized):
             throttle.guard(server.db, "alice", "10.0.0.1", wrong)
     assert throttle.guard(server.db, "alice", "10.0.0.1", lambda: "alice") == "alice"
+
+
+def test_one_address_obeying_retry_after_cannot_lock_the_name_out_everywhere(
+    server: Server,
+) -> None:
+    clock = Clock()
+    throttle = LoginThrottle(clock=clock)
+    for _ in range(5):
+        with pytest.raises(Unauthorized):
+            throttle.guard(server.db, "alice", "10.0.0.1", wrong)
+    for _ in range(20):  # each further guess after the wait it was told
+        with pytest.raises(TooManyRequests) as refused:
+            throttle.guard(server.db, "alice", "10.0.0.1", wrong)
+        clock.now += refused.value.retry_after
+        with pytest.raises(Unauthorized):
+            throttle.guard(server.db, "alice", "10.0.0.1", wrong)
+    assert throttle.guard(server.db, "alice", "10.0.0.2", lambda: "alice") == "alice"
+
+
+def test_a_login_checked_before_a_password_change_gets_no_token(server: Server) -> None:
+    with server.db.read() as conn:  # the login's check, as the API runs it
+        checked = users.check_password(conn, "alice", "secret")
+    with server.db.write() as conn:
+        users.set_password(conn, checked.user_id, "a fresh passphrase")
+    with pytest.raises(Unauthorized) as refused, server.db.write() as conn:
+        users.issue_token(conn, checked, None)
+    assert refused.value.code == "bad_credentials"
+    assert login(server, "alice", "secret").status_code == 401
+    assert login(server, "alice", "a fresh passphrase").status_code == 200
+
+
+def test_a_login_checked_before_the_user_is_disabled_gets_no_token(server: Server) -> None:
+    with server.db.read() as conn:
+        checked = users.check_password(conn, "alice", "secret")
+    with server.db.write() as conn:
+        users.set_disabled(conn, checked.user_id, True)
+    with pytest.raises(Unauthorized), server.db.write() as conn:
+        users.issue_token(conn, checked, None)
 
 
 def test_a_right_password_clears_the_names_failures(server: Server) -> None:
