@@ -106,7 +106,7 @@ def test_a_batch_answered_before_the_ledger_was_compressed_gets_the_same_answer_
 ) -> None:
     older_database(empty_db, "0006")
     created, refused = str(uuid.uuid4()), str(uuid.uuid4())
-    body = PushIn.model_validate(create_batch("dev-1", created, refused))
+    body = PushIn.model_validate(create_batch(str(uuid.uuid4()), created, refused))
     error = {"code": "missing_parent", "message": "no such parent", "details": None}
     results: list[dict[str, object]] = [
         {"change_id": "c0", "status": "applied", "version": 1, "record": {"name": "Once"},

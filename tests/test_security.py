@@ -7,6 +7,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -344,24 +345,49 @@ def test_a_user_registers_at_most_twenty_devices_until_an_admin_removes_one(
         body = {"username": "alice", "password": "secret", "device_id": device_id}
         return httpx.post(f"{server.url}/v1/auth/login", json=body)
 
-    for n in range(20):
-        assert phone_login(f"phone-{n}").status_code == 200
-    refused = phone_login("phone-20")
+    phones = [str(uuid.uuid4()) for _ in range(21)]
+    for phone in phones[:20]:
+        assert phone_login(phone).status_code == 200
+    refused = phone_login(phones[20])
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "too_many_devices"
     assert "an admin can remove old ones" in refused.json()["error"]["message"]
+    squatted = str(uuid.uuid4())
     with server.client("alice") as alice:
         pushed = alice.post(
-            "/v1/sync/push", json={"device_id": "squatted", "batch_id": "b1", "changes": []}
+            "/v1/sync/push", json={"device_id": squatted, "batch_id": "b1", "changes": []}
         )
         assert pushed.status_code == 409
-        pulled = alice.get("/v1/sync/pull", params={"device_id": "squatted"})
+        pulled = alice.get("/v1/sync/pull", params={"device_id": squatted})
         assert pulled.status_code == 409
-    assert crm.delete("/v1/admin/devices/phone-0").status_code == 204
-    assert phone_login("phone-20").status_code == 200
+    assert crm.delete(f"/v1/admin/devices/{phones[0]}").status_code == 204
+    assert phone_login(phones[20]).status_code == 200
     ids = {d["id"] for d in crm.get("/v1/admin/devices").json()["devices"]}
-    assert "phone-0" not in ids
+    assert phones[0] not in ids
     assert len(ids) == 20
+
+
+NOT_UUIDS = ["a/b", "..", "q?x=1", "<b>x</b>", "PHONE-1", "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"]
+
+
+@pytest.mark.parametrize("device_id", NOT_UUIDS)
+def test_a_device_id_that_is_not_a_lowercase_uuid_is_refused_everywhere(
+    server: Server, crm: httpx.Client, device_id: str
+) -> None:
+    body = {"username": "alice", "password": "secret", "device_id": device_id}
+    answers = [httpx.post(f"{server.url}/v1/auth/login", json=body)]
+    with server.client("alice") as alice:
+        push = {"device_id": device_id, "batch_id": "b1", "changes": []}
+        answers.append(alice.post("/v1/sync/push", json=push))
+        answers.append(alice.get("/v1/sync/pull", params={"device_id": device_id}))
+        asked = {"device_id": device_id, "ids": []}
+        answers.append(alice.post("/v1/sync/conflicts", json=asked))
+    for answer in answers:
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "invalid_request"
+        assert "a device id must be a UUID" in str(error["details"])
+    assert crm.get("/v1/admin/devices").json()["devices"] == []
 
 
 def test_the_console_lists_devices_a_page_at_a_time_and_removes_one(
