@@ -118,7 +118,7 @@ def test_a_batch_answered_before_the_ledger_was_compressed_gets_the_same_answer_
     migrate.upgrade(empty_db.engine)
     with empty_db.read() as conn:
         alice = users.check_password(conn, "alice", "secret")
-        refusals = ledger.rejected_changes(conn, "dev-1")
+        refusals = ledger.rejected_changes(conn, body.device_id)
     resent = push.push(empty_db, alice, body)
     assert orjson.loads(resent) == results
     with empty_db.read() as conn:  # answered from the ledger: nothing was applied again
