@@ -23,6 +23,9 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+DEVICE_ID = new_id()
+
+
 def change(entity: str = "account", op: str = "create", **kw: Any) -> dict[str, Any]:
     body = {"change_id": new_id(), "entity": entity, "id": new_id(), "op": op}
     body.setdefault("fields", {"name": "Acme"})
@@ -32,7 +35,7 @@ def change(entity: str = "account", op: str = "create", **kw: Any) -> dict[str, 
 def push(
     client: httpx.Client, *changes: dict[str, Any], batch_id: str | None = None
 ) -> httpx.Response:
-    body = {"device_id": "dev-1", "batch_id": batch_id or new_id(), "changes": list(changes)}
+    body = {"device_id": DEVICE_ID, "batch_id": batch_id or new_id(), "changes": list(changes)}
     return client.post("/v1/sync/push", json=body)
 
 
@@ -490,7 +493,7 @@ def test_the_console_refuses_offsets_and_integers_past_64_bits(
     page: Page, server: Server, crm: httpx.Client
 ) -> None:
     log_in(page, server.url)
-    for path in ("/admin/records/account", "/admin/conflicts"):
+    for path in ("/admin/records/account", "/admin/conflicts", "/admin/devices"):
         shown = page.goto(f"{server.url}{path}?offset={2**63}")
         assert shown is not None
         assert shown.status == 422
@@ -634,7 +637,7 @@ def test_a_push_with_a_value_nested_past_any_record_is_refused(
     update = change(op="update", id=record_id, base_version=1, fields={"name": "Mine"})
     update[where] = {"name": "Mine", "phone": "__nested__"}
     for depth, status in ((254, 400), (1000, 400), (100, 200)):
-        body = json.dumps({"device_id": "d", "batch_id": new_id(), "changes": [update]})
+        body = json.dumps({"device_id": DEVICE_ID, "batch_id": new_id(), "changes": [update]})
         sent = alice.post(
             "/v1/sync/push",
             content=body.encode().replace(b'"__nested__"', nested(depth)),

@@ -23,10 +23,11 @@ ROUNDS = 25  # per writer: one push of 4 new records and one back-office patch
 
 
 def _writer(server: Server, name: str, created: list[str], errors: list[str]) -> None:
+    device_id = str(uuid.uuid4())
     with server.client(name) as client:
         for round_ in range(ROUNDS):
             ids = [str(uuid.uuid4()) for _ in range(4)]
-            body = create_batch(f"{name}-device", *ids, name=f"{name} {round_}")
+            body = create_batch(device_id, *ids, name=f"{name} {round_}")
             response = client.post("/v1/sync/push", json=body)
             if response.status_code != 200:
                 errors.append(response.text)

@@ -216,3 +216,10 @@ def test_forms_from_other_pages_and_other_hosts_are_refused(server: Server) -> N
         rebound = httpx.get(url, headers={"Host": "attacker.example"})
         assert rebound.status_code == 403
         assert Device(server.tmp / "phone").records("account") == {}
+
+
+def test_an_offset_past_any_list_is_refused_by_the_device_app(server: Server) -> None:
+    with app_for(server, "phone") as url:
+        refused = httpx.get(f"{url}/e/account", params={"offset": 2**63})
+        assert refused.status_code == 422
+        assert httpx.get(f"{url}/e/account", params={"offset": 50}).status_code == 200

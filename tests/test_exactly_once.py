@@ -33,7 +33,7 @@ def test_a_resent_batch_returns_the_stored_results_and_changes_nothing(
 ) -> None:
     with server.client("alice") as alice:
         record_id = str(uuid.uuid4())
-        body = create_batch("dev-1", record_id)
+        body = create_batch(str(uuid.uuid4()), record_id)
         first = alice.post("/v1/sync/push", json=body).json()
         office_edit(crm, record_id, city="Zilina")
         again = alice.post("/v1/sync/push", json=body).json()
@@ -67,14 +67,14 @@ def test_a_batch_stored_by_an_earlier_version_is_still_answered_when_resent(
     server: Server, crm: httpx.Client, fingerprint: Callable[[PushIn], bytes]
 ) -> None:
     record_id = str(uuid.uuid4())
-    body = create_batch("dev-1", record_id)
+    body = create_batch(str(uuid.uuid4()), record_id)
     stored = hashlib.sha256(fingerprint(PushIn.model_validate(body))).hexdigest()
     with server.client("alice") as alice:
         first = alice.post("/v1/sync/push", json=body).json()
         with server.db.write() as conn:  # as that version fingerprinted it
             conn.execute(sa.update(batches).values(request_hash=stored))
         again = alice.post("/v1/sync/push", json=body)
-        other = {**create_batch("dev-1", str(uuid.uuid4())), "batch_id": body["batch_id"]}
+        other = {**create_batch(body["device_id"], str(uuid.uuid4())), "batch_id": body["batch_id"]}
         reused = alice.post("/v1/sync/push", json=other)
     assert (again.status_code, again.json()) == (200, first)
     assert reused.status_code == 409

@@ -106,7 +106,7 @@ def test_a_batch_answered_before_the_ledger_was_compressed_gets_the_same_answer_
 ) -> None:
     older_database(empty_db, "0006")
     created, refused = str(uuid.uuid4()), str(uuid.uuid4())
-    body = PushIn.model_validate(create_batch("dev-1", created, refused))
+    body = PushIn.model_validate(create_batch(str(uuid.uuid4()), created, refused))
     error = {"code": "missing_parent", "message": "no such parent", "details": None}
     results: list[dict[str, object]] = [
         {"change_id": "c0", "status": "applied", "version": 1, "record": {"name": "Once"},
@@ -118,7 +118,7 @@ def test_a_batch_answered_before_the_ledger_was_compressed_gets_the_same_answer_
     migrate.upgrade(empty_db.engine)
     with empty_db.read() as conn:
         alice = users.check_password(conn, "alice", "secret")
-        refusals = ledger.rejected_changes(conn, "dev-1")
+        refusals = ledger.rejected_changes(conn, body.device_id)
     resent = push.push(empty_db, alice, body)
     assert orjson.loads(resent) == results
     with empty_db.read() as conn:  # answered from the ledger: nothing was applied again

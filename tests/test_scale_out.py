@@ -88,7 +88,7 @@ def test_devices_syncing_through_three_processes_converge(
 
 def test_a_batch_resent_to_another_process_is_applied_once(cluster: list[str]) -> None:
     record_id = str(uuid.uuid4())
-    body = create_batch("roaming", record_id)
+    body = create_batch(str(uuid.uuid4()), record_id)
     answers = []
     for url in cluster[:3]:
         with _client(url, "alice") as alice:

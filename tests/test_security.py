@@ -7,6 +7,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -34,6 +35,7 @@ from fieldsync.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from fieldsync.server import users
 from fieldsync.server.background import running, serving, spawn
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
@@ -95,6 +97,44 @@ def test_each_attempt_past_the_free_ones_waits_twice_as_long_up_to_a_cap(server:
         with pytest.raises(Unauthorized):
             throttle.guard(server.db, "alice", "10.0.0.1", wrong)
     assert throttle.guard(server.db, "alice", "10.0.0.1", lambda: "alice") == "alice"
+
+
+def test_one_address_obeying_retry_after_cannot_lock_the_name_out_everywhere(
+    server: Server,
+) -> None:
+    clock = Clock()
+    throttle = LoginThrottle(clock=clock)
+    for _ in range(5):
+        with pytest.raises(Unauthorized):
+            throttle.guard(server.db, "alice", "10.0.0.1", wrong)
+    for _ in range(20):  # each further guess after the wait it was told
+        with pytest.raises(TooManyRequests) as refused:
+            throttle.guard(server.db, "alice", "10.0.0.1", wrong)
+        clock.now += refused.value.retry_after
+        with pytest.raises(Unauthorized):
+            throttle.guard(server.db, "alice", "10.0.0.1", wrong)
+    assert throttle.guard(server.db, "alice", "10.0.0.2", lambda: "alice") == "alice"
+
+
+def test_a_login_checked_before_a_password_change_gets_no_token(server: Server) -> None:
+    with server.db.read() as conn:  # the login's check, as the API runs it
+        checked = users.check_password(conn, "alice", "secret")
+    with server.db.write() as conn:
+        users.set_password(conn, checked.user_id, "a fresh passphrase")
+    with pytest.raises(Unauthorized) as refused, server.db.write() as conn:
+        users.issue_token(conn, checked, None)
+    assert refused.value.code == "bad_credentials"
+    assert login(server, "alice", "secret").status_code == 401
+    assert login(server, "alice", "a fresh passphrase").status_code == 200
+
+
+def test_a_login_checked_before_the_user_is_disabled_gets_no_token(server: Server) -> None:
+    with server.db.read() as conn:
+        checked = users.check_password(conn, "alice", "secret")
+    with server.db.write() as conn:
+        users.set_disabled(conn, checked.user_id, True)
+    with pytest.raises(Unauthorized), server.db.write() as conn:
+        users.issue_token(conn, checked, None)
 
 
 def test_a_right_password_clears_the_names_failures(server: Server) -> None:
@@ -305,24 +345,49 @@ def test_a_user_registers_at_most_twenty_devices_until_an_admin_removes_one(
         body = {"username": "alice", "password": "secret", "device_id": device_id}
         return httpx.post(f"{server.url}/v1/auth/login", json=body)
 
-    for n in range(20):
-        assert phone_login(f"phone-{n}").status_code == 200
-    refused = phone_login("phone-20")
+    phones = [str(uuid.uuid4()) for _ in range(21)]
+    for phone in phones[:20]:
+        assert phone_login(phone).status_code == 200
+    refused = phone_login(phones[20])
     assert refused.status_code == 409
     assert refused.json()["error"]["code"] == "too_many_devices"
     assert "an admin can remove old ones" in refused.json()["error"]["message"]
+    squatted = str(uuid.uuid4())
     with server.client("alice") as alice:
         pushed = alice.post(
-            "/v1/sync/push", json={"device_id": "squatted", "batch_id": "b1", "changes": []}
+            "/v1/sync/push", json={"device_id": squatted, "batch_id": "b1", "changes": []}
         )
         assert pushed.status_code == 409
-        pulled = alice.get("/v1/sync/pull", params={"device_id": "squatted"})
+        pulled = alice.get("/v1/sync/pull", params={"device_id": squatted})
         assert pulled.status_code == 409
-    assert crm.delete("/v1/admin/devices/phone-0").status_code == 204
-    assert phone_login("phone-20").status_code == 200
+    assert crm.delete(f"/v1/admin/devices/{phones[0]}").status_code == 204
+    assert phone_login(phones[20]).status_code == 200
     ids = {d["id"] for d in crm.get("/v1/admin/devices").json()["devices"]}
-    assert "phone-0" not in ids
+    assert phones[0] not in ids
     assert len(ids) == 20
+
+
+NOT_UUIDS = ["a/b", "..", "q?x=1", "<b>x</b>", "PHONE-1", "0A1B2C3D-4E5F-4A6B-8C7D-9E0F1A2B3C4D"]
+
+
+@pytest.mark.parametrize("device_id", NOT_UUIDS)
+def test_a_device_id_that_is_not_a_lowercase_uuid_is_refused_everywhere(
+    server: Server, crm: httpx.Client, device_id: str
+) -> None:
+    body = {"username": "alice", "password": "secret", "device_id": device_id}
+    answers = [httpx.post(f"{server.url}/v1/auth/login", json=body)]
+    with server.client("alice") as alice:
+        push = {"device_id": device_id, "batch_id": "b1", "changes": []}
+        answers.append(alice.post("/v1/sync/push", json=push))
+        answers.append(alice.get("/v1/sync/pull", params={"device_id": device_id}))
+        asked = {"device_id": device_id, "ids": []}
+        answers.append(alice.post("/v1/sync/conflicts", json=asked))
+    for answer in answers:
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert error["code"] == "invalid_request"
+        assert "a device id must be a UUID" in str(error["details"])
+    assert crm.get("/v1/admin/devices").json()["devices"] == []
 
 
 def test_the_console_lists_devices_a_page_at_a_time_and_removes_one(

@@ -5,7 +5,7 @@ Every login attempt counts against three keys, each a row of `login_attempts`:
 | key | free attempts | guards against |
 |---|---|---|
 | the account from this address | 5 | one guesser, one account |
-| the account from any address | 20 | a guesser rotating addresses |
+| the account from any address | 20, at most 5 from each address | a guesser rotating addresses |
 | the address, over every account | 50 | one address trying many accounts |
 
 Past its free attempts a key waits before the next: 30 s, doubling with each
@@ -94,8 +94,7 @@ class LoginThrottle:
     def guard(self, db: Database, username: str, address: str, check: Callable[[], T]) -> T:
         """Run a password check once the attempt is reserved in `db` (or 429) and a slot is
         free (or 503)."""
-        keys = _keys(names.key(username), address)
-        self._reserve(db, keys)
+        keys = self._reserve(db, _keys(names.key(username), address))
         if not self._admitted.acquire(blocking=False):
             self._give_back(db, keys, success=False)
             raise ServiceUnavailable("the server is busy checking passwords", retry_after=1)
@@ -112,8 +111,9 @@ class LoginThrottle:
         self._give_back(db, keys, success=True)
         return who
 
-    def _reserve(self, db: Database, keys: dict[str, Key]) -> None:
-        """Count an attempt against every key, or refuse it (429) while one must wait."""
+    def _reserve(self, db: Database, keys: dict[str, Key]) -> dict[str, Key]:
+        """Count an attempt against its keys, or refuse it (429) while one must wait.
+        Returns the keys it counted against, to give back."""
         now = self.clock()
         with db.write_apart() as conn:
             ordered = sorted(keys.items())  # rows locked in one order: no deadlock
@@ -124,12 +124,15 @@ class LoginThrottle:
                 raise TooManyRequests(
                     f"too many failed logins; try again in {retry} seconds", retry_after=retry
                 )
-            for digest, count in counts.items():
+            counted = _counted(counts)
+            for digest in counted:
+                count = counts[digest]
                 failures, blocked = count.failures + 1, count.blocked_until
                 if failures >= count.key.free:
                     blocked = max(blocked, now + wait_after(failures, count.key.free))
                 _store(conn, digest, failures=failures, blocked_until=blocked, last_at=now)
         self._prune(db, now)
+        return {digest: keys[digest] for digest in counted}
 
     def _give_back(self, db: Database, keys: dict[str, Key], *, success: bool) -> None:
         """Take back an attempt's count; a success also clears its account's counts."""
@@ -179,6 +182,15 @@ def _store(conn: Connection, digest: str, **values: Any) -> None:
 
 
 _ONE_LESS = sa.case((login_attempts.c.failures > 0, login_attempts.c.failures - 1), else_=0)
+
+
+def _counted(counts: dict[str, Count]) -> list[str]:
+    """The keys an attempt counts against: the name-wide key only while this address is
+    under its own limit for the name, so one address adds at most its free attempts to
+    the name-wide count and cannot lock the name out from every address."""
+    from_here = next(c for c in counts.values() if c.key is NAME_FROM_ADDRESS)
+    over = from_here.failures >= NAME_FROM_ADDRESS.free
+    return [digest for digest, c in counts.items() if not (over and c.key is NAME)]
 
 
 def _wait(counts: list[Count], now: float) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -33,6 +33,8 @@ class Principal:
     username: str
     role: str
     device_id: str | None = None
+    # The hash a login verified, so a token is issued only while it is still the user's.
+    password_hash: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_admin(self) -> bool:
@@ -138,7 +140,7 @@ def check_password(conn: Connection, username: str, password: str) -> Principal:
         row = None
     if row is None or row.disabled:
         raise Unauthorized("wrong username or password", code="bad_credentials")
-    return Principal(row.id, row.username, row.role)
+    return Principal(row.id, row.username, row.role, password_hash=row.password_hash)
 
 
 def issue_token(
@@ -147,7 +149,9 @@ def issue_token(
     device_id: str | None,
     lifetime: timedelta = timedelta(days=TOKEN_DAYS),
 ) -> tuple[str, Principal]:
-    """A new token for a checked user, bound to `device_id` when given (see `claim_device`)."""
+    """A new token for a user `check_password` let in, bound to `device_id` when given (see
+    `claim_device`), or 401 if their password changed or they were disabled since."""
+    _check_still_valid(conn, who)
     token = secrets.token_urlsafe(32)
     expires = datetime.now(UTC) + lifetime
     conn.execute(
@@ -160,6 +164,16 @@ def issue_token(
         )
     )
     return token, Principal(who.user_id, who.username, who.role, device_id)
+
+
+def _check_still_valid(conn: Connection, who: Principal) -> None:
+    """Refuse a login whose password was verified against a hash the user no longer has:
+    a password change must lock out logins still in flight with the old password."""
+    row = conn.execute(
+        sa.select(users.c.password_hash, users.c.disabled).where(users.c.id == who.user_id)
+    ).first()
+    if row is None or row.disabled or row.password_hash != who.password_hash:
+        raise Unauthorized("wrong username or password", code="bad_credentials")
 
 
 def authenticate(conn: Connection, token: str) -> Principal:

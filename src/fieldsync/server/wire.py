@@ -54,6 +54,21 @@ RecordId = Annotated[
 ]
 
 
+# A device id: a UUID in its canonical text (lowercase, dashes), as a device makes it
+# with uuid4. Nothing else, so every id can be named in a URL path and removed.
+DeviceId = Annotated[
+    str,
+    GetPydanticSchema(
+        lambda _type, _handler: core_schema.custom_error_schema(
+            core_schema.str_schema(pattern=CANONICAL_UUID),
+            "bad_id",
+            custom_error_message="a device id must be a UUID in lowercase text, as uuid4 makes",
+        )
+    ),
+    WithJsonSchema({"type": "string", "format": "uuid"}),
+]
+
+
 # A JSON object of field values, passed through as decoded and serialized natively:
 # copying it would be a third of the cost of reading a push; its values are checked
 # against the entity's fields when the change is applied.
@@ -83,7 +98,7 @@ class HealthOut(BaseModel):
 class LoginIn(Strict):
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1000)
-    device_id: str | None = Field(default=None, min_length=1, max_length=100)
+    device_id: DeviceId | None = None
 
 
 class UserOut(BaseModel):
@@ -129,7 +144,7 @@ class ChangeIn(Strict):
 
 
 class PushIn(Strict):
-    device_id: str = Name
+    device_id: DeviceId
     batch_id: str = Name
     changes: list[ChangeIn] = Field(description=f"at most {MAX_CHANGES} changes")
 
@@ -164,7 +179,7 @@ class PullOut(BaseModel):
 
 
 class ConflictStatusIn(Strict):
-    device_id: str = Name
+    device_id: DeviceId
     ids: list[str] = Field(max_length=MAX_CHANGES)
 
 

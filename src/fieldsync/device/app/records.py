@@ -20,6 +20,8 @@ from fieldsync.project import Entity, FieldType
 router = APIRouter(prefix="/e")
 PAGE = 50
 PICKER_LIMIT = 500
+# Past any list anyone pages through, and well inside SQLite's 64-bit integers.
+MAX_OFFSET = 1_000_000_000
 
 
 @router.get("/{entity}")
@@ -27,7 +29,7 @@ def listing(
     entity: str,
     request: Request,
     q: Annotated[str, Query(max_length=200)] = "",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> HTMLResponse:
     """An entity's records on the device, unsynced first, with a search box."""
     shown = device(request)

@@ -18,6 +18,7 @@ from fieldsync.server.wire import (
     MAX_PULL_BYTES,
     ConflictStatusIn,
     ConflictStatusOut,
+    DeviceId,
     PullOut,
     PushIn,
     PushOut,
@@ -70,7 +71,7 @@ def sync_pull(
             description="the page's JSON stops before this many bytes (past its first change)",
         ),
     ] = pull.DEFAULT_PAGE_BYTES,
-    device_id: Annotated[str | None, Query(max_length=100)] = None,
+    device_id: DeviceId | None = None,
     skip_own: Annotated[
         bool, Query(description="leave out records `device_id` wrote last (it has them)")
     ] = False,

@@ -12,6 +12,7 @@ from fieldsync.server import activity, admin, journal, ledger, users
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted, Session
+from fieldsync.server.wire import MAX_OFFSET
 
 router = APIRouter()
 PAGE = 50  # devices per page
@@ -88,7 +89,10 @@ def set_disabled(
 
 @router.get("/devices")
 def device_list(
-    request: Request, current: Current, db: Db, offset: Annotated[int, Query(ge=0)] = 0
+    request: Request,
+    current: Current,
+    db: Db,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> HTMLResponse:
     """The devices, oldest first, a page at a time, with user, last syncs and open conflicts."""
     with db.read() as conn:
