@@ -12,6 +12,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from fieldsync.device import Device
 from fieldsync.server import users
-from fieldsync.server.background import running
+from fieldsync.server.background import running, spawn
 from fieldsync.server.db import Database, database_url
 
 BACKENDS = os.environ.get("FIELDSYNC_TEST_BACKENDS", "sqlite,postgresql").split(",")
@@ -116,6 +117,30 @@ def pg_template(request: pytest.FixtureRequest) -> Iterator[str]:
     db.dispose()
     yield PG_TEMPLATE
     drop_pg_database(admin, PG_TEMPLATE)
+
+
+@contextmanager
+def processes(pg_admin: sa.Engine, template: str, *options: tuple[str, ...]) -> Iterator[list[str]]:
+    """`fieldsync serve` processes on one fresh PostgreSQL database, one for each tuple of
+    `options`; yields their URLs."""
+    name = fresh_pg_database(pg_admin, template)
+    started = []
+    try:
+        started = [spawn(pg_url(name), *given) for given in options]
+        yield [url for _, url in started]
+    finally:
+        for process, _ in started:
+            process.terminate()
+        for process, _ in started:
+            process.wait(timeout=10)
+        drop_pg_database(pg_admin, name)
+
+
+@pytest.fixture
+def two_processes(pg_admin: sa.Engine, pg_template: str) -> Iterator[list[str]]:
+    """Two `fieldsync serve` processes on one fresh PostgreSQL database."""
+    with processes(pg_admin, pg_template, (), ()) as urls:
+        yield urls
 
 
 @pytest.fixture(params=BACKENDS)

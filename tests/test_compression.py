@@ -17,6 +17,8 @@ from fieldsync.device import Device
 
 DESCRIPTION = "Visited on Tuesday; wants the spring catalogue and a call back. " * 30
 
+DEVICE_ID = str(uuid.uuid4())  # one device pushes every body of this module
+
 
 @pytest.fixture
 def alice(server: Server) -> Iterator[httpx.Client]:
@@ -35,7 +37,7 @@ def push_body(count: int, description: str = DESCRIPTION) -> dict[str, Any]:
         }
         for n in range(count)
     ]
-    return {"device_id": "dev-1", "batch_id": str(uuid.uuid4()), "changes": changes}
+    return {"device_id": DEVICE_ID, "batch_id": str(uuid.uuid4()), "changes": changes}
 
 
 def post_encoded(

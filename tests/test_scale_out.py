@@ -15,9 +15,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from conftest import drop_pg_database, fresh_pg_database, pg_url
+from conftest import processes
 from fieldsync.device import Device
-from fieldsync.server.background import spawn
 from helpers import create_batch
 
 USERS = ("alice", "bob", "alice")
@@ -29,18 +28,9 @@ def cluster(pg_admin: sa.Engine, pg_template: str) -> Iterator[list[str]]:
 
     The fourth, for the back office, runs two worker processes itself.
     """
-    name = fresh_pg_database(pg_admin, pg_template)
-    started = []
-    try:
-        started = [spawn(pg_url(name)) for _ in range(3)]
-        started.append(spawn(pg_url(name), "--workers", "2"))
-        yield [url for _, url in started]
-    finally:
-        for process, _ in started:
-            process.terminate()
-        for process, _ in started:
-            process.wait(timeout=10)
-        drop_pg_database(pg_admin, name)
+    servers = ((), (), (), ("--workers", "2"))
+    with processes(pg_admin, pg_template, *servers) as urls:
+        yield urls
 
 
 def _client(url: str, user: str) -> httpx.Client:

@@ -4,23 +4,20 @@ next sync, without downloading everything again, whichever way the change was ma
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import yaml
 from playwright.sync_api import Page, expect
 from typer.testing import CliRunner
 
-from conftest import Server, drop_pg_database, fresh_pg_database, pg_url
+from conftest import Server
 from fieldsync.cli.main import app
 from fieldsync.device import Device
 from fieldsync.server import tombstones
-from fieldsync.server.background import spawn
 from helpers import office_delete, server_values, set_entity
 from test_console import log_in
 
@@ -275,22 +272,6 @@ def test_a_filter_changed_in_the_console_reaches_the_devices(
     expect(page.get_by_role("status")).to_contain_text("Saved")
     phone.sync()
     assert_holds(phone, crm, set(owners))
-
-
-@pytest.fixture
-def two_processes(pg_admin: sa.Engine, pg_template: str) -> Iterator[list[str]]:
-    """Two `fieldsync serve` processes on one fresh PostgreSQL database."""
-    name = fresh_pg_database(pg_admin, pg_template)
-    started = []
-    try:
-        started = [spawn(pg_url(name)) for _ in range(2)]
-        yield [url for _, url in started]
-    finally:
-        for process, _ in started:
-            process.terminate()
-        for process, _ in started:
-            process.wait(timeout=10)
-        drop_pg_database(pg_admin, name)
 
 
 def test_a_filter_changed_through_one_process_reaches_devices_of_another(

@@ -20,7 +20,7 @@ import orjson
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
-from tests.conftest import Server, drop_pg_database, fresh_pg_database, pg_url
+from tests.conftest import Server
 from tests.helpers import journal, office_edit, set_entity, synced_account
 from tests.test_console import log_in
 from typer.testing import CliRunner
@@ -176,21 +176,6 @@ def test_parallel_logins_with_the_right_password_all_get_in(server: Server) -> N
     names = ["admin"] * 5 + ["alice", "alice", "bob"]
     bodies = [{"username": name, "password": "secret"} for name in names]
     assert statuses([server.url], bodies) == {200: len(bodies)}
-
-
-@pytest.fixture
-def two_processes(pg_admin: sa.Engine, pg_template: str) -> Iterator[list[str]]:
-    """Two `fieldsync serve` processes on one fresh PostgreSQL database."""
-    name = fresh_pg_database(pg_admin, pg_template)
-    started = []
-    try:
-        started = [spawn(pg_url(name)) for _ in range(2)]
-        yield [url for _, url in started]
-    finally:
-        for process, _ in started:
-            process.terminate()
-            process.wait(timeout=10)
-        drop_pg_database(pg_admin, name)
 
 
 def test_two_server_processes_share_one_limit(two_processes: list[str]) -> None:

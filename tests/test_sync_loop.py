@@ -154,7 +154,7 @@ def test_a_push_asking_echo_changed_leaves_out_the_records_stored_as_sent(
          "fields": record, "record": record}
         for n, record in enumerate((whole, short))
     ]  # fmt: skip
-    body = {"device_id": "dev-1", "batch_id": str(uuid.uuid4()), "changes": changes}
+    body = {"device_id": str(uuid.uuid4()), "batch_id": str(uuid.uuid4()), "changes": changes}
     with server.client("alice") as alice:
         answer = alice.post("/v1/sync/push", params={"echo": "changed"}, json=body)
         results = answer.json()["results"]

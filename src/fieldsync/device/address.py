@@ -44,7 +44,7 @@ def is_tls(url: str) -> bool:
 def plain_http_warning(url: str) -> str | None:
     """A warning for a (normalized) URL that sends passwords and tokens in the clear to
     another machine; None for TLS or the loopback interface."""
-    if is_tls(url) or _is_loopback(urlsplit(url).hostname or ""):
+    if is_tls(url) or is_loopback(urlsplit(url).hostname or ""):
         return None
     return (
         f"{url} is plain HTTP: the password and the token cross the network unencrypted; "
@@ -52,7 +52,8 @@ def plain_http_warning(url: str) -> str | None:
     )
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """True for a host name or address of this machine's loopback."""
     if host == "localhost":
         return True
     try:

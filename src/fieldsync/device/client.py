@@ -9,7 +9,6 @@ more CPU than the bytes it saves. `FIELDSYNC_COMPRESSION` (`auto`, `zstd`, `gzip
 from __future__ import annotations
 
 import functools
-import ipaddress
 import os
 import ssl
 import time
@@ -129,17 +128,8 @@ def coding(server: str) -> str | None:
             "bad_setting", f"{COMPRESSION} must be one of {', '.join(CHOICES)}, not {chosen!r}"
         )
     if chosen == "auto":
-        return None if _loopback(httpx.URL(server).host) else encoding.ZSTD
+        return None if address.is_loopback(httpx.URL(server).host) else encoding.ZSTD
     return None if chosen == "none" else chosen
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _accepted(chosen: str | None) -> str:
