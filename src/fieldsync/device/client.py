@@ -33,9 +33,9 @@ CHOICES = ("auto", encoding.ZSTD, encoding.GZIP, "none")
 
 @functools.cache
 def _tls(ca_file: str | None) -> ssl.SSLContext:
-    """One verifying TLS context per process and CA file: building it costs ~40 ms, every
-    sync paid it. Without a CA file: the system's CAs (or `SSL_CERT_FILE`'s); with one:
-    that CA alone."""
+    """One verifying TLS context per process and CA file: building one is costly, and
+    every sync would pay it. Without a CA file: the system's CAs (or `SSL_CERT_FILE`'s);
+    with one: that CA alone."""
     return ssl.create_default_context(cafile=ca_file)
 
 

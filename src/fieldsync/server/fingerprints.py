@@ -35,7 +35,7 @@ def _hashed(body: PushIn, changes: list[dict[str, Any]]) -> str:
 
 
 def _unmerged(body: PushIn) -> str:
-    """The fingerprint of batches stored before 2026-11-27 (no `merged_from` yet)."""
+    """The fingerprint of batches stored before changes carried `merged_from`."""
     changes = [{k: v for k, v in c.__dict__.items() if k != "merged_from"} for c in body.changes]
     return _hashed(body, changes)
 
@@ -46,7 +46,7 @@ def _pydantic(body: PushIn) -> str:
 
 
 def _legacy(body: PushIn) -> str:
-    """The fingerprint of batches stored before 2026-11 (sorted keys; slower still)."""
+    """The fingerprint of the oldest stored batches (sorted keys)."""
     canonical = orjson.dumps(body.model_dump(exclude=_NEWER), option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(canonical).hexdigest()
 
