@@ -6,7 +6,9 @@ import re
 import socket
 import ssl
 import subprocess
+import sys
 import threading
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -36,7 +38,7 @@ from fieldsync.errors import (
     ValidationFailed,
 )
 from fieldsync.server import users
-from fieldsync.server.background import running, serving, spawn
+from fieldsync.server.background import free_port, running, serving, spawn
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
 from fieldsync.server.throttle import LoginThrottle
@@ -673,3 +675,38 @@ def test_the_device_app_logs_in_again_trusting_the_private_ca_of_the_device(
                 sent = httpx.post(f"{app_url}/login", data={**form, "csrf": app.state.csrf})
             assert sent.status_code == status, sent.text
             assert shown in sent.text
+
+
+def test_fieldsync_serve_serves_https_with_a_certificate(tmp_path: Path) -> None:
+    """A phone's browser runs the field app's service worker only from an HTTPS origin."""
+    ca, cert, key = certificates(tmp_path)
+    db = f"sqlite:///{tmp_path / 'crm.db'}"
+    port = free_port()
+    command = [sys.executable, "-m", "fieldsync", "serve", "--db", db, "--port", str(port)]
+    tls = ["--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
+    process = subprocess.Popen([*command, *tls], stdout=subprocess.DEVNULL)
+    try:
+        trusted = ssl.create_default_context(cafile=ca)
+        health = None
+        with httpx.Client(verify=trusted) as client:
+            for _ in range(300):
+                try:
+                    health = client.get(f"https://127.0.0.1:{port}/health")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            assert health is not None
+            assert health.status_code == 200
+            with pytest.raises(httpx.ConnectError):
+                httpx.get(f"https://127.0.0.1:{port}/health")  # the private CA is not trusted
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_fieldsync_serve_wants_both_the_certificate_and_its_key(tmp_path: Path) -> None:
+    _, cert, _ = certificates(tmp_path)
+    db = f"sqlite:///{tmp_path / 'crm.db'}"
+    result = CliRunner().invoke(app, ["serve", "--db", db, "--ssl-certfile", str(cert)])
+    assert result.exit_code == 2
+    assert "--ssl-certfile and --ssl-keyfile go together" in result.output

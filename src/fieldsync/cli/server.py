@@ -72,6 +72,13 @@ def serve(
         int | None,
         typer.Option(min=1, help="Connections and requests at once per process (then 503)."),
     ] = None,
+    ssl_certfile: Annotated[
+        Path | None,
+        typer.Option(help="Serve HTTPS with this certificate (PEM, the chain after it)."),
+    ] = None,
+    ssl_keyfile: Annotated[
+        Path | None, typer.Option(help="The certificate's private key (PEM).")
+    ] = None,
 ) -> None:
     """Run the CRM server and sync endpoint.
 
@@ -88,8 +95,10 @@ def serve(
         "proxy_headers": bool(forwarded_allow_ips),
         "forwarded_allow_ips": forwarded_allow_ips or None,
     }
+    certfile, keyfile = _tls(ssl_certfile, ssl_keyfile)
+    scheme = "https" if certfile else "http"
     with _database(db, upgrade=upgrade) as database:
-        console.print(f"fieldsync serving {database.display_url} on http://{host}:{port}")
+        console.print(f"fieldsync serving {database.display_url} on {scheme}://{host}:{port}")
         if workers == 1:
             app = serving(database, settings)
             uvicorn.run(
@@ -99,6 +108,8 @@ def serve(
                 log_level="info",
                 timeout_keep_alive=keep_alive_timeout,
                 limit_concurrency=limit_concurrency,
+                ssl_certfile=certfile,
+                ssl_keyfile=keyfile,
                 **proxies,  # type: ignore[arg-type]
             )
             return
@@ -111,8 +122,23 @@ def serve(
         workers=workers,
         timeout_keep_alive=keep_alive_timeout,
         limit_concurrency=limit_concurrency,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
         **proxies,  # type: ignore[arg-type]
     )
+
+
+def _tls(certfile: Path | None, keyfile: Path | None) -> tuple[str | None, str | None]:
+    """uvicorn's TLS options: both files or neither (a phone's browser runs the field app's
+    service worker only from an HTTPS origin)."""
+    if certfile is None and keyfile is None:
+        return None, None
+    if certfile is None or keyfile is None:
+        raise typer.BadParameter("--ssl-certfile and --ssl-keyfile go together")
+    for path in (certfile, keyfile):
+        if not path.is_file():
+            raise typer.BadParameter(f"{path} is not a file")
+    return str(certfile), str(keyfile)
 
 
 @user_app.command("add")
