@@ -270,3 +270,54 @@ def test_integers_past_2_pow_53_stay_exact_on_the_phone(phone: Page, server: Ser
     app_sync(phone)
     stored = phone_records(phone)[created["id"]]
     assert stored["employees"] == big
+
+
+LIST = """async ([entity, search, limit]) => {
+  const { activeEngine } = await import("/app/js/sync.js");
+  const store = activeEngine().store;
+  const titles = [];
+  let page = await store.listRecords(entity, { search, limit });
+  titles.push(...page.rows.map((r) => r.title));
+  while (page.more) {
+    page = await store.listRecords(entity, { search, limit, after: page.next });
+    titles.push(...page.rows.map((r) => r.title));
+  }
+  return titles;
+}"""
+
+
+def listed(page: Page, entity: str, search: str = "", limit: int = 2) -> list[str]:
+    """The titles a list shows, page after page of `limit`."""
+    titles: list[str] = page.evaluate(LIST, [entity, search, limit])
+    return titles
+
+
+def test_appointments_list_upcoming_first_and_search_finds_across_pages(
+    phone: Page, server: Server
+) -> None:
+    starts = {
+        "Last week": "2020-01-01T09:00:00+00:00",
+        "Yesterday": "2020-06-01T09:00:00+01:00",
+        "Tomorrow": "2999-01-01T09:00:00+00:00",
+        "Next month": "2999-02-01T09:00:00+00:00",
+        "Undated": None,
+    }
+    with server.client("admin") as admin:
+        for subject, start in starts.items():
+            admin.post(
+                "/v1/entities/appointment/records", json={"subject": subject, "start": start}
+            )
+        for name in ("Orchard Farm", "Bakery", "Orchard Hill", "Quarry", "orchard lane"):
+            admin.post("/v1/entities/account/records", json={"name": name})
+    app_login(phone, server, "alice")
+    app_sync(phone)
+    assert listed(phone, "appointment") == [
+        "Tomorrow",
+        "Next month",
+        "Undated",
+        "Yesterday",
+        "Last week",
+    ]
+    assert listed(phone, "account", "ORCHARD") == ["Orchard Farm", "Orchard Hill", "orchard lane"]
+    store_call(phone, "searchEntries", "account")  # the searches after the first one
+    assert listed(phone, "account", "orchard") == ["Orchard Farm", "Orchard Hill", "orchard lane"]
