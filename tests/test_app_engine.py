@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from benchmarks.data import seed, user_id
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -209,15 +210,21 @@ def test_resync_downloads_everything_again_and_keeps_an_unsynced_edit(
     assert store_call(phone, "getMeta", "resync") is False
 
 
-def test_a_revoked_token_asks_for_the_password_and_keeps_unsynced_edits(
-    phone: Page, server: Server
+@pytest.mark.parametrize("ended_by", ["token revoked", "admin deleted the device"])
+def test_an_ended_session_asks_for_the_password_and_keeps_unsynced_edits(
+    phone: Page, server: Server, ended_by: str
 ) -> None:
     ids = seeded(server, 20)
     app_login(phone, server, "alice")
     app_sync(phone)
     edit(phone, "updateRecord", "account", ids[0], {"city": "Kept"})
-    token = store_call(phone, "getMeta", "token")
-    httpx.post(f"{server.url}/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    if ended_by == "token revoked":
+        token = store_call(phone, "getMeta", "token")
+        httpx.post(f"{server.url}/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    else:
+        device_id = store_call(phone, "getMeta", "device_id")
+        with server.client("admin") as admin:
+            assert admin.delete(f"/v1/admin/devices/{device_id}").status_code == 204
     result = app_sync(phone)
     assert (result["ok"], result["error"]) == (False, "auth_needed")
     assert store_call(phone, "getMeta", "auth_needed") is True
