@@ -29,7 +29,7 @@ export const BATCH_BYTES = 4 * 1024 * 1024;
  * @returns {string[]}
  */
 export function differing(a, b) {
-  if (a == null || b == null) return Object.keys(a ?? b ?? {});
+  if (!a || !b) return Object.keys(a ?? b ?? {});
   const names = new Set([...Object.keys(a), ...Object.keys(b)]);
   return [...names].filter((name) => !same(a[name], b[name]));
 }

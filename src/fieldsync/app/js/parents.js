@@ -37,5 +37,5 @@ export function parentOf(entities, row) {
  * @param {{state: string, data: unknown}|null|undefined} row
  */
 export function settledHere(row) {
-  return row != null && row.state === "synced" && row.data != null;
+  return Boolean(row?.data) && row?.state === "synced";
 }

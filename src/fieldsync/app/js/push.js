@@ -182,8 +182,8 @@ async function pushQueue(store, tx, upto, sent) {
   );
   const fresh = pending.filter((r) => r.seq <= upto && !sent.has(`${r.entity}:${r.id}`));
   const waiting = (/** @type {Row} */ r) => r.conflict_id && !conflicts.get(r.conflict_id)?.choice;
-  const rows = fresh.filter((r) => r.error === null && !waiting(r));
-  rows.push(...(await released(store, tx, fresh.filter((r) => r.error !== null), rows, sent)));
+  const rows = fresh.filter((r) => !r.error && !waiting(r));
+  rows.push(...(await released(store, tx, fresh.filter((r) => r.error), rows, sent)));
   const ranks = parentRanks(store.project()?.entities ?? []);
   return inPushOrder(rows, ranks).map((row) => ({
     row,
@@ -300,6 +300,7 @@ async function write(store, tx, writes) {
   const records = tx.objectStore("records");
   const conflicts = tx.objectStore("conflicts");
   const notices = tx.objectStore("notices");
+  /** @type {IDBRequest<any>[]} */
   const requests = [
     ...writes.removes.map((key) => records.delete(key)),
     ...writes.puts.map((row) => store.putRow(tx, /** @type {Row} */ (row))),
@@ -375,7 +376,7 @@ function halvesOf(batch) {
     const batchId = crypto.randomUUID();
     const part = changes
       .slice(from, to)
-      .map((/** @type {Change} */ c, n) => stringifyJSON({ ...c, change_id: `${batchId}.${n}` }));
+      .map((/** @type {Change} */ c, /** @type {number} */ n) => stringifyJSON({ ...c, change_id: `${batchId}.${n}` }));
     return {
       batch_id: batchId,
       body: batchBody(deviceId, batchId, part),
@@ -431,7 +432,7 @@ async function resolvedRemotely(store, tx, conflict, answer) {
   const server = { version: answer.version, record: answer.record, deleted: answer.deleted };
   const sent = { rev: conflict.rev, data: conflict.device };
   const next = settle(conflict.entity, conflict.record_id, row, sent, server);
-  if (next) await request(store.putRow(tx, next));
+  if (next) await request(store.putRow(tx, /** @type {Row} */ (next)));
   else if (row) await request(records.delete(key));
   await request(tx.objectStore("conflicts").delete(conflict.id));
 }

@@ -31,7 +31,7 @@ const UNSYNCED = {
  * @returns {Row|null}
  */
 export function synced(entity, id, row, server) {
-  if (server.deleted || server.record == null) return null;
+  if (server.deleted || !server.record) return null;
   return {
     rev: 0,
     seq: 0,
@@ -55,7 +55,7 @@ export function synced(entity, id, row, server) {
  * @returns {Row|null}
  */
 export function layOver(row, server) {
-  if (row == null || row.state === "synced") return synced(server.entity, server.id, row, server);
+  if (!row || row.state === "synced") return synced(server.entity, server.id, row, server);
   return {
     ...row,
     server_version: server.version,
@@ -75,11 +75,11 @@ export function layOver(row, server) {
  * @returns {Row|null}
  */
 export function settle(entity, id, row, sent, server) {
-  if (row != null && row.rev === sent.rev) return synced(entity, id, row, server);
+  if (row && row.rev === sent.rev) return synced(entity, id, row, server);
   const gone = server.deleted
     ? null
     : deletedHere(entity, id, row, server.version, server.record);
-  if (row == null || row.data == null) return gone;
+  if (!row?.data) return gone;
   return rebased(row, sent, server);
 }
 
@@ -94,7 +94,8 @@ export function settle(entity, id, row, sent, server) {
  * @returns {Row}
  */
 function deletedHere(entity, id, row, version, values) {
-  const { rev = 1, seq = 0 } = row ?? {};
+  const rev = row?.rev ?? 1;
+  const seq = row?.seq ?? 0;
   return {
     ...row,
     ...UNSYNCED,

@@ -140,7 +140,7 @@ function open(writes, row, snapshot, change, result, at) {
  * @param {boolean} serverDeleted
  */
 export function kindOf(device, serverDeleted) {
-  if (device == null) return "delete_update";
+  if (!device) return "delete_update";
   return serverDeleted ? "update_delete" : "update_update";
 }
 
