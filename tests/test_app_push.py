@@ -68,8 +68,9 @@ def app(page: Page, what: str, *args: Any) -> Any:
 
 @pytest.fixture
 def alice(phone: Page, server: Server) -> Page:
-    """The phone, signed in as alice."""
+    """The phone, signed in as alice, after its first sync."""
     app_login(phone, server, "alice")
+    assert app_sync(phone)["ok"]
     return phone
 
 
@@ -154,6 +155,7 @@ def test_a_tab_closed_while_its_push_is_on_the_way_is_applied_once(
 ) -> None:
     phone = new_device(browser, server.url, PHONE)
     app_login(phone, server, "alice")
+    assert app_sync(phone)["ok"]
     record_id = synced(phone)
     version = server_record(crm, record_id)["version"]
     app(phone, "update", "account", record_id, {"city": "Kosice"})
