@@ -306,6 +306,28 @@ def test_a_conflict_resolved_in_the_console_reaches_the_phone(
     assert row["data"]["city"] == "Kosice"
 
 
+def test_a_conflict_superseded_in_the_console_moves_and_asks_again(
+    alice: Page, crm: httpx.Client
+) -> None:
+    record_id, conflict = user_action_conflict(alice, crm)
+    app(alice, "decide", conflict["id"], "device", None)  # decided, not sent yet
+    office_edit(crm, record_id, phone="300")
+    path = f"/v1/admin/conflicts/{conflict['id']}/resolve"
+    refused = crm.post(path, json={"use": "server"})
+    assert refused.status_code == 409, refused.text
+    newer = refused.json()["error"]["details"]["conflict_id"]
+
+    assert app_sync(alice)["ok"]
+
+    [moved] = app(alice, "conflicts")
+    assert moved["id"] == newer
+    assert (moved["choice"], moved["superseded"]["previous_choice"]) == (None, "device")
+    assert (moved["device"]["city"], moved["server"]["phone"]) == ("Kosice", "300")
+    row = app(alice, "row", "account", record_id)
+    assert (row["conflict_id"], row["data"]["city"]) == (newer, "Kosice")
+    assert server_values(crm, record_id)["city"] == "Zilina"  # nothing sent undecided
+
+
 def too_large_when_many(route: Route) -> None:
     """A proxy that takes one change a request at most, with an HTML page."""
     body = json.loads(route.request.post_data or "{}")
