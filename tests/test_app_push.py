@@ -9,20 +9,21 @@ backends in test_policies_e2e.py and test_exactly_once.py; here the subject is t
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route
 from tests.app_fixtures import PHONE, app_login, app_sync, new_device
-from tests.app_fixtures import phone as phone  # the fixture
 
 from conftest import Server
+from fieldsync.server.background import running
+from fieldsync.server.db import Database
 from helpers import office_delete, office_edit, server_record, server_values, set_entity
-
-pytestmark = pytest.mark.usefixtures("sqlite_only")
 
 PUSH = "**/v1/sync/push*"
 
@@ -55,11 +56,14 @@ APP = """async ([what, args]) => {
 
 
 @pytest.fixture
-def sqlite_only(request: pytest.FixtureRequest) -> None:
-    """The browser tests run once, on SQLite (see the module's docstring)."""
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("backend_db", "sqlite") != "sqlite":
-        pytest.skip("the app's push is tested on SQLite; the server's on both backends")
+def server(tmp_path: Path, sqlite_template: Path) -> Iterator[Server]:
+    """A running server over a fresh seeded SQLite database (see the module's docstring)."""
+    path = tmp_path / "server.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(str(path))
+    with running(db) as url:
+        yield Server(url, db, tmp_path)
+    db.dispose()
 
 
 def app(page: Page, what: str, *args: Any) -> Any:
