@@ -83,7 +83,7 @@ async function pushAll(store, wire) {
     for (const s of batch?.snapshots ?? []) sent.add(`${s.entity}:${s.id}`);
     const answer = flight ? await answered(flight) : null;
     if (flight && answer && "tooLarge" in answer) {
-      await split(store, flight.batch); // its halves are now the oldest batches
+      await split(store, flight.batch, counts); // its halves are now the oldest batches
       flight = null;
       continue;
     }
@@ -379,6 +379,21 @@ async function write(store, tx, writes) {
     ...writes.notices.map((notice) => notices.put(notice)),
   ];
   await Promise.all(requests.map((r) => request(r)));
+  if (writes.notices.length > 0) await forgetOldNotices(notices);
+}
+
+/** How long a notice is kept (the screen shows those of the last seven days). */
+const NOTICE_DAYS = 7;
+
+/**
+ * Drop the notices past their days, when new ones come.
+ * @param {IDBObjectStore} notices
+ */
+async function forgetOldNotices(notices) {
+  const since = new Date(Date.now() - NOTICE_DAYS * 86_400_000).toISOString();
+  /** @type {{id: string, at: string}[]} */
+  const all = await request(notices.getAll());
+  await Promise.all(all.filter((n) => n.at < since).map((n) => request(notices.delete(n.id))));
 }
 
 /**
@@ -414,10 +429,10 @@ async function hold(store, batch, error, counts) {
  * same ids); a single change too large becomes a refused change.
  * @param {Store} store
  * @param {Batch} batch
+ * @param {PushCounts} counts
  */
-async function split(store, batch) {
+async function split(store, batch, counts) {
   if (batch.snapshots.length === 1) {
-    const counts = { pushed: 0, conflicts: 0, refused: 0, notices: 0, statuses: {} };
     await hold(store, batch, { code: "too_large", message: TOO_LARGE }, counts);
     return;
   }
