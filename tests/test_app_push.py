@@ -68,6 +68,15 @@ def server(tmp_path: Path, sqlite_template: Path) -> Iterator[Server]:
     db.dispose()
 
 
+def signed_in(page: Page, server: Server, user: str = "alice") -> None:
+    """Sign in through the app, and wait until its engine runs (after the login screen,
+    the app starts it a moment later)."""
+    app_login(page, server, user)
+    engine = "import('/app/js/sync.js').then((m) => m.activeEngine() !== null)"
+    while not page.evaluate(engine):
+        page.wait_for_timeout(50)
+
+
 def app(page: Page, what: str, *args: Any) -> Any:
     """Do `what` with the app's modules in the page (see APP)."""
     return page.evaluate(APP, [what, list(args)])
@@ -76,7 +85,7 @@ def app(page: Page, what: str, *args: Any) -> Any:
 @pytest.fixture
 def alice(phone: Page, server: Server) -> Page:
     """The phone, signed in as alice, after its first sync."""
-    app_login(phone, server, "alice")
+    signed_in(phone, server)
     assert app_sync(phone)["ok"]
     return phone
 
@@ -187,7 +196,7 @@ def test_a_tab_closed_while_its_push_is_on_the_way_is_applied_once(
     browser: Browser, server: Server, crm: httpx.Client
 ) -> None:
     phone = new_device(browser, server.url, PHONE)
-    app_login(phone, server, "alice")
+    signed_in(phone, server)
     assert app_sync(phone)["ok"]
     record_id = synced(phone)
     version = server_record(crm, record_id)["version"]
@@ -200,7 +209,7 @@ def test_a_tab_closed_while_its_push_is_on_the_way_is_applied_once(
     phone.close()  # the answer never reaches the app
 
     again = phone.context.new_page()
-    app_login(again, server, "alice")
+    signed_in(again, server)
     result = app_sync(again)
 
     assert result["ok"]
@@ -492,7 +501,7 @@ def test_a_child_refused_for_its_parent_goes_again_once_the_parent_settles(
 def second_phone(browser: Browser, server: Server) -> Iterator[Page]:
     """Another phone of alice's: a browser context of its own."""
     page = new_device(browser, server.url, PHONE)
-    app_login(page, server, "alice")
+    signed_in(page, server)
     yield page
     page.context.close()
 
