@@ -84,7 +84,7 @@ export async function render(view, ctx, route) {
       loaded = 0;
     } else cards.append(...items);
     loaded += page.rows.length;
-    after = page.rows.length ? page.rows[page.rows.length - 1].sort : after;
+    after = page.next ?? undefined;
     more.hidden = !page.more;
     status.textContent = loaded
       ? ""
