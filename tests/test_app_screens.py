@@ -54,8 +54,12 @@ def crm_data(crm: httpx.Client) -> dict[str, str]:
     create(crm, "account", name="Brno Seeds", city="Brno")
     jana = create(crm, "contact", firstname="Jana", lastname="Novak", account=farm)
     create(crm, "contact", firstname="Peter", lastname="Kral", account=farm)
-    later = create(crm, "appointment", subject="Harvest plan", start="2099-03-01T09:00:00Z", regarding=farm)
-    soon = create(crm, "appointment", subject="Seed order", start="2098-01-07T13:00:00Z", regarding=farm)
+    later = create(
+        crm, "appointment", subject="Harvest plan", start="2099-03-01T09:00:00Z", regarding=farm
+    )
+    soon = create(
+        crm, "appointment", subject="Seed order", start="2098-01-07T13:00:00Z", regarding=farm
+    )
     create(crm, "appointment", subject="First visit", start="2020-05-04T08:00:00Z", regarding=farm)
     return {"farm": farm, "jana": jana, "later": later, "soon": soon}
 
@@ -111,7 +115,9 @@ def test_lists_with_counts_search_and_a_record_with_its_links_and_related_lists(
     tiles = phone.locator(".tiles a")
     expect(tiles.filter(has_text="Accounts")).to_contain_text("3")
     expect(tiles.filter(has_text="Appointments")).to_contain_text("3")
-    expect(phone.get_by_role("navigation").get_by_role("link", name="Contacts")).to_contain_text("2")
+    expect(phone.get_by_role("navigation").get_by_role("link", name="Contacts")).to_contain_text(
+        "2"
+    )
     no_serious_findings(phone, "home")
 
     tiles.filter(has_text="Accounts").click()
@@ -129,18 +135,30 @@ def test_lists_with_counts_search_and_a_record_with_its_links_and_related_lists(
     phone.get_by_role("link", name="Bratislava Farm Supply").click()
     record = phone.locator(".detail-pane")
     expect(record.get_by_role("heading", level=1)).to_have_text("Bratislava Farm Supply")
-    fields = dict(zip(record.locator("dt").all_inner_texts(), record.locator("dd").all_inner_texts(), strict=True))
+    fields = dict(
+        zip(
+            record.locator("dt").all_inner_texts(),
+            record.locator("dd").all_inner_texts(),
+            strict=True,
+        )
+    )
     assert fields["Revenue"] == "2,860,000"
     assert fields["Employees"] == "42"
     assert fields["Active"] == "Yes"
     assert "2860000.0" not in record.inner_text() and "True" not in record.inner_text()
     expect(record.get_by_role("link", name="Call")).to_have_attribute("href", "tel:+42125550101")
-    expect(record.get_by_role("link", name="Email")).to_have_attribute("href", "mailto:info@farm.example")
+    expect(record.get_by_role("link", name="Email")).to_have_attribute(
+        "href", "mailto:info@farm.example"
+    )
     expect(record.get_by_role("link", name="Map")).to_have_attribute(
         "href", re.compile(r"query=Hlavna%201%2C%20Bratislava%2C%2081101$")
     )
     appointments = record.locator("section", has=phone.get_by_role("heading", name="Appointments"))
-    assert appointments.locator(".card .title").all_inner_texts() == ["Seed order", "Harvest plan", "First visit"]
+    assert appointments.locator(".card .title").all_inner_texts() == [
+        "Seed order",
+        "Harvest plan",
+        "First visit",
+    ]
     contacts = record.locator("section", has=phone.get_by_role("heading", name="Contacts"))
     expect(contacts.get_by_role("heading")).to_contain_text("(2)")
     no_serious_findings(phone, "record")
@@ -159,8 +177,15 @@ def test_appointments_list_upcoming_first_then_earlier_ones(
     phone.goto("/app/#/list/appointment")
     expect(phone.locator(".list-pane a.card")).to_have_count(3)
     items = phone.locator(".list-pane .cards > li").all_inner_texts()
-    assert [i.splitlines()[0] for i in items] == ["Seed order", "Harvest plan", "Earlier", "First visit"]
-    expect(phone.get_by_role("link", name=re.compile("Seed order"))).to_contain_text("Jan 7, 2098, 1:00 PM")
+    assert [i.splitlines()[0] for i in items] == [
+        "Seed order",
+        "Harvest plan",
+        "Earlier",
+        "First visit",
+    ]
+    expect(phone.get_by_role("link", name=re.compile("Seed order"))).to_contain_text(
+        "Jan 7, 2098, 1:00 PM"
+    )
 
 
 def test_a_new_appointment_with_the_phones_widgets_is_stored_with_its_time_zone(
@@ -181,7 +206,13 @@ def test_a_new_appointment_with_the_phones_widgets_is_stored_with_its_time_zone(
     record = page.locator(".detail-pane")
     expect(record.get_by_role("heading", level=1)).to_have_text("Soil samples")
     expect(record.locator(".mark.unsynced")).to_have_text(re.compile("Not synced"))
-    fields = dict(zip(record.locator("dt").all_inner_texts(), record.locator("dd").all_inner_texts(), strict=True))
+    fields = dict(
+        zip(
+            record.locator("dt").all_inner_texts(),
+            record.locator("dd").all_inner_texts(),
+            strict=True,
+        )
+    )
     assert fields["Start"] == "Dec 7, 2026, 2:00 PM"
     assert fields["Regarding"] == "Bratislava Farm Supply"
     app_sync(page)
@@ -189,7 +220,9 @@ def test_a_new_appointment_with_the_phones_widgets_is_stored_with_its_time_zone(
     record_id = page.url.rsplit("/", 1)[1]
     stored = server_values(crm, record_id, "appointment")
     assert stored["start"] == "2026-12-07T14:00:00+01:00"
-    assert datetime.fromisoformat(stored["start"]).astimezone(UTC) == datetime(2026, 12, 7, 13, tzinfo=UTC)
+    assert datetime.fromisoformat(stored["start"]).astimezone(UTC) == datetime(
+        2026, 12, 7, 13, tzinfo=UTC
+    )
     assert stored["regarding"] == crm_data["farm"]
 
 
@@ -301,7 +334,9 @@ def test_markers_and_the_sync_bar_say_what_is_unsynced_in_conflict_or_refused(
     farm_card = phone.locator(".list-pane a.card", has_text="Bratislava Farm Supply")
     expect(farm_card.locator(".mark")).to_have_text(re.compile("Conflict"))
     expect(vienna.locator(".mark")).to_have_text(re.compile("Refused"))
-    expect(phone.get_by_role("navigation").get_by_role("link", name=re.compile("Sync errors"))).to_contain_text("2")
+    expect(
+        phone.get_by_role("navigation").get_by_role("link", name=re.compile("Sync errors"))
+    ).to_contain_text("2")
     farm_card.click()
     record = phone.locator(".detail-pane")
     expect(record.locator(".problem")).to_contain_text("The office changed this record too")
@@ -342,7 +377,9 @@ def test_the_sync_bar_counts_a_first_download_per_entity(phone: Page, server: Se
         route.continue_()
     held = None
     expect(phone.locator("#sync-text")).to_contain_text("Synced")
-    expect(phone.get_by_role("navigation").get_by_role("link", name="Accounts")).to_contain_text("6,000")
+    expect(phone.get_by_role("navigation").get_by_role("link", name="Accounts")).to_contain_text(
+        "6,000"
+    )
 
 
 def test_a_tablet_shows_the_list_beside_the_record(
@@ -359,3 +396,47 @@ def test_a_tablet_shows_the_list_beside_the_record(
     detail_box = tablet.locator(".detail-pane").bounding_box()
     assert list_box and detail_box and list_box["x"] + list_box["width"] <= detail_box["x"]
     no_serious_findings(tablet, "tablet list and record")
+
+
+def test_an_ended_session_asks_the_same_users_password_and_keeps_the_edit(
+    phone: Page, server: Server, crm: httpx.Client, crm_data: dict[str, str]
+) -> None:
+    open_app(phone, server)
+    phone.goto(f"/app/#/edit/account/{crm_data['farm']}")
+    phone.get_by_label("City").fill("Nitra")
+    token = phone.evaluate(
+        "import('/app/js/sync.js').then((m) => m.activeEngine().store.getMeta('token'))"
+    )
+    httpx.post(f"{server.url}/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    phone.get_by_role("button", name="Save").click()
+    app_sync(phone)
+    expect(phone.locator("#sync-text")).to_contain_text("Signed out")
+    expect(phone.locator("#sync-text")).to_contain_text("1 change not sent yet, kept on this phone")
+    expect(phone.locator(".detail-pane h1")).to_have_text(
+        "Bratislava Farm Supply"
+    )  # data still open
+
+    phone.get_by_role("link", name="Signed out").click()
+    expect(phone.get_by_role("heading", name="Your session ended")).to_be_visible()
+    expect(phone.get_by_label("Username")).to_have_value("alice")
+    expect(phone.get_by_label("Username")).to_have_attribute("readonly", "")
+    no_serious_findings(phone, "session ended")
+    phone.get_by_label("Password", exact=True).fill("secret")
+    phone.get_by_role("button", name="Log in").click()
+    expect(phone.locator("#sync-text")).to_have_text(re.compile("^Synced"))
+    assert server_values(crm, crm_data["farm"])["city"] == "Nitra"
+
+
+def test_settings_say_who_is_logged_in_and_log_out_returns_to_the_login(
+    phone: Page, server: Server
+) -> None:
+    open_app(phone, server)
+    phone.get_by_role("navigation").get_by_role("link", name="Settings").click()
+    facts = phone.locator(".facts")
+    expect(facts).to_contain_text("alice")
+    expect(facts).to_contain_text(server.url.removeprefix("http://"))
+    no_serious_findings(phone, "settings")
+    phone.get_by_role("button", name="Log out").click()
+    phone.get_by_role("dialog").get_by_role("button", name="Log out").click()
+    expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
+    expect(phone.get_by_role("navigation")).to_be_hidden()
