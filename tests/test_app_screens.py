@@ -19,7 +19,7 @@ import httpx
 import pytest
 from benchmarks.data import seed, user_id
 from playwright.sync_api import Browser, Page, Route, expect
-from tests.app_fixtures import PHONE, TABLET, app_login, app_sync, axe
+from tests.app_fixtures import PHONE, app_login, app_sync, axe
 from tests.conftest import Server
 from tests.helpers import office_edit, server_values, set_entity
 
@@ -76,7 +76,7 @@ def zoned(browser: Browser, server: Server) -> Iterator[Page]:
     """A phone whose clock is in Bratislava (UTC+1 in winter), not in UTC."""
     context = browser.new_context(
         base_url=server.url,
-        viewport=PHONE,
+        viewport={"width": PHONE["width"], "height": PHONE["height"]},
         service_workers="allow",
         is_mobile=True,
         has_touch=True,
@@ -145,7 +145,8 @@ def test_lists_with_counts_search_and_a_record_with_its_links_and_related_lists(
     assert fields["Revenue"] == "2,860,000"
     assert fields["Employees"] == "42"
     assert fields["Active"] == "Yes"
-    assert "2860000.0" not in record.inner_text() and "True" not in record.inner_text()
+    assert "2860000.0" not in record.inner_text()
+    assert "True" not in record.inner_text()
     expect(record.get_by_role("link", name="Call")).to_have_attribute("href", "tel:+42125550101")
     expect(record.get_by_role("link", name="Email")).to_have_attribute(
         "href", "mailto:info@farm.example"
@@ -394,7 +395,9 @@ def test_a_tablet_shows_the_list_beside_the_record(
     expect(selected).to_have_text(re.compile("Brno Seeds"))
     list_box = tablet.locator(".list-pane").bounding_box()
     detail_box = tablet.locator(".detail-pane").bounding_box()
-    assert list_box and detail_box and list_box["x"] + list_box["width"] <= detail_box["x"]
+    assert list_box
+    assert detail_box
+    assert list_box["x"] + list_box["width"] <= detail_box["x"]
     no_serious_findings(tablet, "tablet list and record")
 
 
