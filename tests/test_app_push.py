@@ -20,7 +20,7 @@ from tests.app_fixtures import PHONE, app_login, app_sync, new_device
 from tests.app_fixtures import phone as phone  # the fixture
 
 from conftest import Server
-from helpers import office_edit, server_record, server_values, set_entity
+from helpers import office_delete, office_edit, server_record, server_values, set_entity
 
 pytestmark = pytest.mark.usefixtures("sqlite_only")
 
@@ -42,6 +42,7 @@ APP = """async ([what, args]) => {
     conflicts: () => store.allConflicts(),
     notices: () => store.notices(),
     outbox: () => all("outbox"),
+    records: (entity) => all("records").then((rows) => rows.filter((r) => r.entity === entity)),
     decide: (id, choice, picks) => store.transaction("conflicts", "readwrite", async (tx) => {
       const conflicts = tx.objectStore("conflicts");
       const conflict = await request(conflicts.get(id));
@@ -68,8 +69,9 @@ def app(page: Page, what: str, *args: Any) -> Any:
 
 @pytest.fixture
 def alice(phone: Page, server: Server) -> Page:
-    """The phone, signed in as alice."""
+    """The phone, signed in as alice, after its first sync."""
     app_login(phone, server, "alice")
+    assert app_sync(phone)["ok"]
     return phone
 
 
@@ -154,6 +156,7 @@ def test_a_tab_closed_while_its_push_is_on_the_way_is_applied_once(
 ) -> None:
     phone = new_device(browser, server.url, PHONE)
     app_login(phone, server, "alice")
+    assert app_sync(phone)["ok"]
     record_id = synced(phone)
     version = server_record(crm, record_id)["version"]
     app(phone, "update", "account", record_id, {"city": "Kosice"})
@@ -303,6 +306,28 @@ def test_a_conflict_resolved_in_the_console_reaches_the_phone(
     assert row["data"]["city"] == "Kosice"
 
 
+def test_a_conflict_superseded_in_the_console_moves_and_asks_again(
+    alice: Page, crm: httpx.Client
+) -> None:
+    record_id, conflict = user_action_conflict(alice, crm)
+    app(alice, "decide", conflict["id"], "device", None)  # decided, not sent yet
+    office_edit(crm, record_id, phone="300")
+    path = f"/v1/admin/conflicts/{conflict['id']}/resolve"
+    refused = crm.post(path, json={"use": "server"})
+    assert refused.status_code == 409, refused.text
+    newer = refused.json()["error"]["details"]["conflict_id"]
+
+    assert app_sync(alice)["ok"]
+
+    [moved] = app(alice, "conflicts")
+    assert moved["id"] == newer
+    assert (moved["choice"], moved["superseded"]["previous_choice"]) == (None, "device")
+    assert (moved["device"]["city"], moved["server"]["phone"]) == ("Kosice", "300")
+    row = app(alice, "row", "account", record_id)
+    assert (row["conflict_id"], row["data"]["city"]) == (newer, "Kosice")
+    assert server_values(crm, record_id)["city"] == "Zilina"  # nothing sent undecided
+
+
 def too_large_when_many(route: Route) -> None:
     """A proxy that takes one change a request at most, with an HTML page."""
     body = json.loads(route.request.post_data or "{}")
@@ -383,8 +408,90 @@ def test_an_edit_made_while_the_push_is_on_its_way_stays_pending(
     assert app(alice, "pending") == 0
 
 
+def test_server_wins_over_a_delete_tells_the_worker(alice: Page, crm: httpx.Client) -> None:
+    edited = synced(alice, name="Edited here")
+    deleted = synced(alice, name="Deleted here")
+    app(alice, "update", "account", edited, {"city": "Kosice"})
+    app(alice, "remove", "account", deleted)
+    office_delete(crm, edited)
+    office_edit(crm, deleted, city="Zilina")
+
+    assert app_sync(alice)["ok"]
+
+    assert app(alice, "row", "account", edited) is None  # stays deleted, as on the server
+    back = app(alice, "row", "account", deleted)  # the delete was dropped: S comes back
+    assert (back["state"], back["data"]["city"]) == ("synced", "Zilina")
+    notices = {n["record_id"]: n for n in app(alice, "notices")}
+    assert notices[edited]["deleted"] is True
+    assert notices[edited]["title"] == "Edited here"
+    assert notices[edited]["fields"] == [{"name": "city", "typed": "Kosice", "kept": None}]
+    assert (notices[deleted]["op"], notices[deleted]["deleted"]) == ("delete", False)
+
+
+@pytest.mark.parametrize("settled_by", ["phone", "console"])
+def test_a_child_refused_for_its_parent_goes_again_once_the_parent_settles(
+    alice: Page, crm: httpx.Client, settled_by: str
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    parent = synced(alice)
+    app(alice, "update", "account", parent, {"city": "Kosice"})
+    child = app(alice, "create", "contact", {"lastname": "Novak", "account": parent})
+    office_delete(crm, parent)
+    assert app_sync(alice)["ok"]
+    [conflict] = app(alice, "conflicts")
+    assert conflict["kind"] == "update_delete"
+    assert app(alice, "row", "contact", child)["error"]["code"] == "parent_conflict"
+
+    if settled_by == "phone":  # "Restore my version"
+        app(alice, "decide", conflict["id"], "device", None)
+    else:
+        path = f"/v1/admin/conflicts/{conflict['id']}/resolve"
+        assert crm.post(path, json={"use": "device"}).status_code == 200
+    assert app_sync(alice)["ok"]
+
+    assert server_values(crm, parent)["city"] == "Kosice"
+    assert server_values(crm, child, "contact")["account"] == parent
+    assert app(alice, "row", "contact", child)["error"] is None
+    assert app(alice, "pending") == 0
+    assert app(alice, "conflicts") == []
+
+
 @pytest.fixture
 def second_phone(browser: Browser, server: Server) -> Iterator[Page]:
+    """Another phone of alice's: a browser context of its own."""
     page = new_device(browser, server.url, PHONE)
+    app_login(page, server, "alice")
     yield page
     page.context.close()
+
+
+def test_two_phones_converge_with_the_server(
+    alice: Page, second_phone: Page, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", conflict_detection="field")
+    shared = synced(alice, phone="100")
+    gone = synced(alice, name="Gone")
+    assert app_sync(second_phone)["ok"]
+    app(alice, "update", "account", shared, {"city": "Kosice"})
+    app(second_phone, "update", "account", shared, {"phone": "200"})
+    app(second_phone, "remove", "account", gone)
+    app(second_phone, "create", "account", {"name": "Made on the second"})
+    office_edit(crm, shared, email="office@acme.example")
+
+    for _ in range(2):
+        for device in (alice, second_phone):
+            assert app_sync(device)["ok"]
+
+    answer = crm.get("/v1/entities/account/records", params={"limit": 1000}).json()
+    on_server = {r["id"]: r["record"] for r in answer["records"] if not r["deleted"]}
+    assert on_server[shared] == {
+        **START,
+        "city": "Kosice",
+        "phone": "200",
+        "email": "office@acme.example",
+    }
+    assert gone not in on_server
+    for device in (alice, second_phone):
+        rows = app(device, "records", "account")
+        assert {r["id"]: r["data"] for r in rows} == on_server
+        assert {r["state"] for r in rows} == {"synced"}
