@@ -9,6 +9,7 @@ import {
   summary,
   threeWay,
 } from "../../src/fieldsync/app/js/threeway.js";
+import { refusal } from "../../src/fieldsync/app/js/refusals.js";
 
 const base = { name: "Acme", city: "Lyon", note: "", phone: "1" };
 
@@ -89,4 +90,37 @@ test("apply to all says how many keep mine, keep the office's, leave this phone"
   assert.equal(summary(conflicts, "server").text, "3 keep the office's, 1 deleted from this phone");
   assert.equal(summary([{ kind: "update_update" }], "server").text, "1 keeps the office's");
   assert.equal(summary([], "device").text, "Nothing to decide");
+});
+
+const contact = {
+  name: "contact",
+  label: "Contact",
+  fields: [
+    { name: "name", label: "Name" },
+    { name: "phone", label: "Phone" },
+    { name: "account", label: "Account", type: "lookup", target: "account" },
+  ],
+};
+const account = { name: "account", label: "Account", fields: [] };
+
+test("a value too long names the field and the server's limit, and offers fix or discard", () => {
+  const error = { code: "too_long", message: "contact.phone is 27 characters long", details: { field: "phone", max_length: 20 } };
+  assert.deepEqual(refusal(error, contact), {
+    cause: "Phone is too long for the server's 20 characters.",
+    field: "phone",
+    actions: ["fix", "discard"],
+  });
+});
+
+test("a deleted parent is named by its kind", () => {
+  const error = { code: "parent_deleted", message: "x", details: { field: "account", parent: "a1" } };
+  const found = refusal(error, contact, [contact, account]);
+  assert.equal(found.cause, "Its account was deleted on the server.");
+  assert.deepEqual(found.actions, ["fix", "discard"]);
+});
+
+test("a refusal the same values meet again offers no retry; an unknown one does", () => {
+  assert.deepEqual(refusal({ code: "no_permission", message: "x" }, contact).actions, ["discard"]);
+  const unknown = refusal({ code: "something_new", message: "The server says no." }, contact);
+  assert.deepEqual(unknown, { cause: "The server says no.", field: null, actions: ["discard", "retry"] });
 });
