@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint typecheck check demo clean
+.PHONY: serve test lint typecheck jscheck check demo clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,20 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: lint typecheck  ## lint, type-check, then the whole test suite
+# The field app's JavaScript: its development tools come from package-lock.json.
+NODE_STAMP := node_modules/.installed
+
+$(NODE_STAMP): package-lock.json
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+jscheck: $(NODE_STAMP)  ## type-check and lint the field app (and run its unit tests)
+	npx tsc -p jsconfig.json
+	npx eslint src/fieldsync/app
+	if [ -d tests/js ]; then node --test tests/js/; fi
+
+test: lint typecheck jscheck  ## lint, type-check, then the whole test suite
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf node_modules $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException
 
 import fieldsync
 from fieldsync.errors import ApiError
-from fieldsync.server import checkpoints, console
+from fieldsync.server import checkpoints, console, field_app
 from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.compression import ResponseCompression
 from fieldsync.server.api.deps import JSON
@@ -114,6 +114,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
         return JSON({"status": "ok"})
 
     console.mount(app)
+    field_app.mount(app)
 
     app.add_middleware(ResponseCompression)
     app.add_middleware(RequestGuard, body_timeout=settings.body_timeout)

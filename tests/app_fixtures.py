@@ -1,0 +1,182 @@
+"""Fixtures and helpers for the field app's browser tests.
+
+A test module takes them with `pytest_plugins = ["tests.app_fixtures"]` and imports the
+helpers (`app_login`, `app_sync`, `axe`, `engine_call`) by name:
+
+- `phone`: a page in a fresh browser context at 390x844 (service workers allowed) on the
+  running `server`; `tablet`: the same at 1024x768. `page.goto("/app/")` opens the app.
+- `restartable`: a real server that a test can stop (a real network cut) and start again
+  on the same address (the same origin, so the app keeps its data and service worker).
+- `app_login(page, server, user)`: open the app and sign in (through the login screen when
+  it shows one, else through the engine).
+- `app_sync(page)`: sync now through the engine the app runs; returns its SyncResult.
+- `axe(page)`: the serious and critical axe-core findings on the page as it is.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from playwright.sync_api import Browser, Page
+from tests.conftest import Server
+
+from fieldsync.server.api import create_app
+from fieldsync.server.background import free_port
+from fieldsync.server.db import Database
+
+PHONE = {"width": 390, "height": 844}
+TABLET = {"width": 1024, "height": 768}
+AXE = Path(__file__).parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+TIMEOUT_MS = 15_000
+
+
+def new_device(browser: Browser, url: str, viewport: dict[str, int]) -> Page:
+    """A page in a fresh context (its own storage: a new phone) on the server at `url`."""
+    context = browser.new_context(
+        base_url=url,
+        viewport=viewport,
+        service_workers="allow",
+        is_mobile=viewport == PHONE,
+        has_touch=viewport == PHONE,
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
+
+
+@pytest.fixture
+def phone(browser: Browser, server: Server) -> Iterator[Page]:
+    """A phone (390x844) with a fresh browser on the running server."""
+    page = new_device(browser, server.url, PHONE)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def tablet(browser: Browser, server: Server) -> Iterator[Page]:
+    """A tablet (1024x768) with a fresh browser on the running server."""
+    page = new_device(browser, server.url, TABLET)
+    yield page
+    page.context.close()
+
+
+class _ThreadServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:
+        """Signals belong to the main thread."""
+
+
+class Restartable:
+    """A real server on a fixed loopback port that can be stopped and started again."""
+
+    def __init__(self, db: Database, tmp: Path) -> None:
+        self.db, self.tmp = db, tmp
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server: _ThreadServer | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            create_app(self.db), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = _ThreadServer(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the server did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        """Close every connection and stop listening (a real cut, not an emulated one)."""
+        if self.server is None or self.thread is None:
+            return
+        self.server.should_exit = True
+        self.server.force_exit = True
+        self.thread.join(timeout=10)
+        self.server = self.thread = None
+
+    def as_server(self) -> Server:
+        return Server(self.url, self.db, self.tmp)
+
+
+@pytest.fixture
+def restartable(tmp_path: Path, sqlite_template: Path) -> Iterator[Restartable]:
+    """A running server over a fresh seeded SQLite database, which the test may stop."""
+    path = tmp_path / "server.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(str(path))
+    server = Restartable(db, tmp_path)
+    server.start()
+    yield server
+    server.stop()
+    db.dispose()
+
+
+@pytest.fixture
+def restartable_phone(browser: Browser, restartable: Restartable) -> Iterator[Page]:
+    """A phone (390x844) on the `restartable` server."""
+    page = new_device(browser, restartable.url, PHONE)
+    yield page
+    page.context.close()
+
+
+ENGINE_CALL = """async ([name, args]) => {
+  const sync = await import("/app/js/sync.js");
+  return sync[name](...args);
+}"""
+
+
+def engine_call(page: Page, name: str, *args: Any) -> Any:
+    """Call an export of the app's engine (js/sync.js) in the page; returns its result."""
+    return page.evaluate(ENGINE_CALL, [name, list(args)])
+
+
+def app_login(page: Page, server: Server, user: str, password: str = "secret") -> None:
+    """Open the app and sign in as `user`: through the login screen when the app shows one,
+    else through the engine. Returns once the app holds a session."""
+    page.goto(f"{server.url}/app/")
+    page.wait_for_load_state("load")
+    password_field = page.get_by_label("Password", exact=True)
+    if password_field.count() and password_field.is_visible():
+        page.get_by_label("Username").fill(user)
+        password_field.fill(password)
+        password_field.press("Enter")
+    else:
+        engine_call(page, "login", server.url, user, password)
+    page.wait_for_function(
+        "import('/app/js/sync.js').then((m) => m.activeEngine() !== null)", polling=100
+    )
+
+
+def app_sync(page: Page) -> dict[str, Any]:
+    """Sync now with the engine the app runs; returns its SyncResult."""
+    result: dict[str, Any] = page.evaluate(
+        "import('/app/js/sync.js').then((m) => m.activeEngine().sync())"
+    )
+    return result
+
+
+def axe(page: Page) -> list[dict[str, Any]]:
+    """The serious and critical axe-core findings on the page as it shows now."""
+    if not AXE.exists():
+        pytest.fail(f"axe-core is missing at {AXE}: run `npm ci`", pytrace=False)
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    found: list[dict[str, Any]] = page.evaluate(
+        """async () => {
+          const result = await window.axe.run(document);
+          return result.violations
+            .filter((v) => v.impact === "serious" || v.impact === "critical")
+            .map((v) => ({id: v.id, impact: v.impact, help: v.help,
+                          targets: v.nodes.map((n) => n.target.join(" "))}));
+        }"""
+    )
+    return found
