@@ -1,0 +1,267 @@
+// Boot: open the last user's store (so the app works offline at once), or the login
+// screen; start the sync engine and its triggers; show the screen the hash names; keep
+// the nav's counts and the sync bar current; offer a waiting app update.
+
+import { formatCount } from "./format.js";
+import { href, navigate, startRouter } from "./router.js";
+import { lastSession, openStore } from "./store.js";
+import { SyncEngine, startAutoSync } from "./sync.js";
+import { h, show } from "./ui.js";
+import * as home from "./screens/home.js";
+import * as list from "./screens/list.js";
+import * as login from "./screens/login.js";
+import * as record from "./screens/record.js";
+import * as form from "./screens/form.js";
+import * as settings from "./screens/settings.js";
+import * as syncbar from "./screens/syncbar.js";
+
+/**
+ * @typedef {import("./store.js").Store} Store
+ * @typedef {import("./router.js").Route} Route
+ * @typedef {import("./ui.js").ScreenContext} ScreenContext
+ * @typedef {import("./ui.js").Screen} Screen
+ * @typedef {Screen & {select: (id: string|undefined) => void, entity: string}} ListScreen
+ */
+
+const REFRESH_MS = 400;
+const view = /** @type {HTMLElement} */ (document.getElementById("screen"));
+const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
+const bar = /** @type {HTMLElement} */ (document.getElementById("syncbar"));
+
+/** @type {ScreenContext|null} */
+let ctx = null;
+/** @type {{refresh: () => Promise<void>}|null} */
+let sync = null;
+/** @type {Screen|null} */
+let current = null;
+/** @type {{screen: ListScreen, pane: HTMLElement}|null} */
+let listPane = null;
+let routeName = "";
+
+async function boot() {
+  void registerServiceWorker();
+  const session = await lastSession();
+  const store = session ? await openStore(session.username) : null;
+  const known = store ? await store.getMeta("user") : null;
+  if (store && known && (await store.getMeta("token"))) {
+    await enter(store, known.username);
+    return;
+  }
+  await showLogin(session?.username, false);
+}
+
+/** @param {string|undefined} username @param {boolean} again */
+async function showLogin(username, again) {
+  nav.hidden = true;
+  await login.render(view, {
+    username,
+    again,
+    onLogin: async (store) => {
+      if (ctx) {
+        navigate(href.home());
+        void ctx.engine.sync();
+        return;
+      }
+      const user = await store.getMeta("user");
+      await enter(store, user?.username ?? username ?? "");
+      navigate(href.home());
+    },
+  });
+}
+
+/** Open the app on `store`: engine, sync bar, nav, and the screen of the hash. */
+async function enter(/** @type {Store} */ store, /** @type {string} */ username) {
+  const engine = new SyncEngine(store, { origin: location.origin });
+  ctx = { store, engine, username };
+  const who = document.getElementById("who");
+  if (who) who.textContent = username;
+  sync = syncbar.mount(bar, ctx);
+  store.subscribe(throttle(() => void refreshAll(), REFRESH_MS));
+  await drawNav();
+  startRouter((route) => void route_(route));
+  startAutoSync(engine);
+}
+
+/** Redraw what shows store data, except a form being typed in. */
+async function refreshAll() {
+  await Promise.all([drawNav(), sync?.refresh()]);
+  if (listPane?.pane.isConnected) await listPane.screen.refresh?.();
+  if (current && routeName !== "edit" && routeName !== "new") await current.refresh?.();
+}
+
+/** The sections: home, each entity with its count, Sync errors with a badge, settings. */
+async function drawNav() {
+  if (!ctx) return;
+  const store = ctx.store;
+  const entities = store.project()?.entities ?? [];
+  const counts = await Promise.all(entities.map((e) => store.countRecords(e.name)));
+  const [conflicts, refused] = await Promise.all([store.openConflicts(), store.refusedRecords()]);
+  const attention = conflicts.length + refused.length;
+  const here = location.hash || "#/";
+  /** @param {string} target @param {(string|Node)[]} content */
+  const item = (target, ...content) =>
+    h("li", {}, h("a", { href: target, "aria-current": current_(here, target) ? "page" : false }, ...content));
+  nav.hidden = false;
+  nav.replaceChildren(
+    h(
+      "ul",
+      {},
+      item(href.home(), "Home"),
+      ...entities.map((e, i) =>
+        item(href.list(e.name), list.plural(e.label ?? e.name), " ", h("span", { class: "badge" }, formatCount(counts[i]))),
+      ),
+      item(
+        href.errors(),
+        "Sync errors",
+        " ",
+        h("span", { class: `badge${attention ? " alert" : ""}`, "aria-label": `${attention} need you` }, formatCount(attention)),
+      ),
+      item(href.settings(), "Settings"),
+    ),
+  );
+}
+
+/** Whether the nav entry `target` is the section of the screen at `here`. */
+function current_(/** @type {string} */ here, /** @type {string} */ target) {
+  if (target === "#/") return here === "#/" || here === "#";
+  const [, section, entity] = target.split("/");
+  const [, hereSection, hereEntity] = here.split("/");
+  if (section === "list") return ["list", "record", "edit", "new"].includes(hereSection) && entity === hereEntity;
+  if (section === "errors") return hereSection === "errors" || hereSection === "conflict";
+  return section === hereSection;
+}
+
+/** Show the screen of `route`. */
+async function route_(/** @type {Route} */ route) {
+  if (!ctx) return;
+  const authNeeded = await ctx.store.getMeta("auth_needed");
+  current?.dispose?.();
+  current = null;
+  const previous = routeName;
+  routeName = route.name;
+  void drawNav();
+  if (route.name === "login") {
+    if (authNeeded) await showLogin(ctx.username, true);
+    else navigate(href.home());
+    return;
+  }
+  if (["list", "record", "edit", "new"].includes(route.name)) {
+    await split(route, previous);
+    return;
+  }
+  dropList();
+  current = await screenOf(route, view);
+  if (window.matchMedia("(max-width: 63.99rem)").matches) window.scrollTo(0, 0);
+  view.focus({ preventScroll: true });
+}
+
+/** A screen that is not a list or a record, by the route. @returns {Promise<Screen|null>} */
+async function screenOf(/** @type {Route} */ route, /** @type {HTMLElement} */ target) {
+  const c = /** @type {ScreenContext} */ (ctx);
+  switch (route.name) {
+    case "home":
+      return home.render(target, c);
+    case "settings":
+      return settings.render(target, c);
+    case "errors":
+      return external("./screens/errors.js", target, route);
+    case "conflict":
+      return external("./screens/conflict.js", target, route);
+    default:
+      show(target, h("h1", {}, "Not found"), h("p", {}, h("a", { href: href.home() }, "Go to the start")));
+      return null;
+  }
+}
+
+/**
+ * A screen of another module (Sync errors, conflict), loaded when first shown.
+ * @param {string} path @param {HTMLElement} target @param {Route} route
+ * @returns {Promise<Screen|null>}
+ */
+async function external(path, target, route) {
+  try {
+    /** @type {{render?: Function, show?: Function, default?: Function}} */
+    const module = await import(path);
+    const render = module.render ?? module.show ?? module.default;
+    if (render) return (await render(target, ctx, route)) ?? null;
+  } catch (failure) {
+    console.error(failure);
+  }
+  show(target, h("h1", {}, "Not available"), h("p", {}, "This screen could not be opened."));
+  return null;
+}
+
+/**
+ * An entity's list beside (tablet) or instead of (phone) one of its records or a form.
+ * @param {Route} route @param {string} previous the route shown before
+ */
+async function split(route, previous) {
+  const c = /** @type {ScreenContext} */ (ctx);
+  const entity = route.entity ?? "";
+  const focus = route.name === "list" ? "list" : "detail";
+  if (!listPane || listPane.screen.entity !== entity || !listPane.pane.isConnected) {
+    const pane = h("section", { class: "list-pane", "aria-label": "List" });
+    const detail = h("section", { class: "detail-pane", "aria-label": "Record", id: "detail" });
+    show(view, h("div", { class: "split", "data-focus": focus }, pane, detail));
+    listPane = { screen: await list.render(pane, c, route), pane };
+  }
+  const splitNode = /** @type {HTMLElement} */ (view.querySelector(".split"));
+  splitNode.dataset.focus = focus;
+  listPane.screen.select(route.id);
+  const detail = /** @type {HTMLElement} */ (view.querySelector(".detail-pane"));
+  if (route.name === "list") {
+    show(detail, h("p", { class: "empty" }, "Choose a record to see it here."));
+  } else {
+    current = route.name === "record" ? await record.render(detail, c, route) : await form.render(detail, c, route);
+  }
+  const phone = window.matchMedia("(max-width: 63.99rem)").matches;
+  if (phone && !(route.name === "list" && previous !== "list")) window.scrollTo(0, 0);
+  if (phone || route.name !== "list") (focus === "list" ? view : detail).focus?.({ preventScroll: true });
+}
+
+function dropList() {
+  listPane?.screen.dispose?.();
+  listPane = null;
+}
+
+/** `fn` at most once per `wait` ms, and once more after the last call. */
+function throttle(/** @type {() => void} */ fn, /** @type {number} */ wait) {
+  /** @type {ReturnType<typeof setTimeout>|undefined} */
+  let timer;
+  return () => {
+    if (timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      fn();
+    }, wait);
+  };
+}
+
+/** Register the service worker; when a new version waits, offer "Update ready — reload". */
+async function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
+  const registration = await navigator.serviceWorker.register("sw.js");
+  const banner = /** @type {HTMLElement} */ (document.getElementById("update"));
+  const button = /** @type {HTMLButtonElement} */ (document.getElementById("update-reload"));
+  let accepted = false;
+  /** @param {ServiceWorker} worker */
+  const offer = (worker) => {
+    banner.hidden = false;
+    button.onclick = () => {
+      accepted = true;
+      worker.postMessage({ type: "skip_waiting" });
+    };
+  };
+  if (registration.waiting && navigator.serviceWorker.controller) offer(registration.waiting);
+  registration.addEventListener("updatefound", () => {
+    const worker = registration.installing;
+    worker?.addEventListener("statechange", () => {
+      if (worker.state === "installed" && navigator.serviceWorker.controller) offer(worker);
+    });
+  });
+  navigator.serviceWorker.addEventListener("controllerchange", () => {
+    if (accepted) location.reload();
+  });
+}
+
+void boot();
