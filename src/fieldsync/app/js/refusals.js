@@ -8,7 +8,7 @@
  */
 
 /** @typedef {{code: string, message: string, field?: string, details?: unknown}} RefusalError */
-/** @typedef {{name: string, label?: string, type?: string, target?: string}} FieldDef */
+/** @typedef {{name: string, label?: string, type?: string, target?: string|null}} FieldDef */
 /** @typedef {{name: string, label?: string, fields: FieldDef[]}} EntityDef */
 /** @typedef {"fix"|"discard"|"retry"} Action */
 /**
