@@ -1,7 +1,7 @@
 """Fixtures and helpers for the field app's browser tests.
 
-A test module takes them with `pytest_plugins = ["tests.app_fixtures"]` and imports the
-helpers (`app_login`, `app_sync`, `axe`, `engine_call`) by name:
+The fixtures are registered for every test module (`pytest_plugins` in conftest.py); a
+test module imports the helpers (`app_login`, `app_sync`, `axe`, `engine_call`) by name:
 
 - `phone`: a page in a fresh browser context at 390x844 (service workers allowed) on the
   running `server`; `tablet`: the same at 1024x768. `page.goto("/app/")` opens the app.
@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page
+from starlette.types import ASGIApp, Receive, Scope, Send
 from tests.conftest import Server
 
 from fieldsync.server.api import create_app
@@ -78,12 +79,17 @@ class Restartable:
         self.db, self.tmp = db, tmp
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.requests: dict[str, int] = {}
         self.server: _ThreadServer | None = None
         self.thread: threading.Thread | None = None
 
-    def start(self) -> None:
+    def start(self, app: ASGIApp | None = None) -> None:
+        """Serve the fieldsync server (or another `app`, e.g. a captive portal)."""
         config = uvicorn.Config(
-            create_app(self.db), host="127.0.0.1", port=self.port, log_level="warning"
+            self.counting(app or create_app(self.db)),
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
         )
         self.server = _ThreadServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
@@ -93,6 +99,16 @@ class Restartable:
             if time.monotonic() > deadline or not self.thread.is_alive():
                 raise RuntimeError("the server did not start")
             time.sleep(0.01)
+
+    def counting(self, app: ASGIApp) -> ASGIApp:
+        """`app`, counting the requests per path in `self.requests`."""
+
+        async def counted(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == "http":
+                self.requests[scope["path"]] = self.requests.get(scope["path"], 0) + 1
+            await app(scope, receive, send)
+
+        return counted
 
     def stop(self) -> None:
         """Close every connection and stop listening (a real cut, not an emulated one)."""

@@ -26,6 +26,9 @@ from fieldsync.server import users
 from fieldsync.server.background import running, spawn
 from fieldsync.server.db import Database, database_url
 
+# The field app's browser fixtures (phone, tablet, restartable…), for every test module.
+pytest_plugins = ["tests.app_fixtures"]
+
 BACKENDS = os.environ.get("FIELDSYNC_TEST_BACKENDS", "sqlite,postgresql").split(",")
 PG_ADMIN_URL = os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PG_TEMPLATE = f"fieldsync_test_template_{uuid.uuid4().hex[:8]}"  # one per test run

@@ -102,12 +102,13 @@ export async function rememberSession(session) {
 /**
  * Open the user's local database, creating it (with a new device id) the first time.
  * @param {string} username as the server returned it at login
+ * @param {{deviceId?: string}} [options] the device id a new database takes
  * @returns {Promise<Store>}
  */
-export async function openStore(username) {
+export async function openStore(username, options = {}) {
   const db = await openDatabase(`fieldsync-${username}`, createSchema);
   const store = new Store(db, username);
-  await store.load();
+  await store.load(options.deviceId);
   return store;
 }
 
@@ -130,10 +131,15 @@ export class Store {
     this.channel.onmessage = (event) => this.tell(event.data, false);
   }
 
-  /** Read the project and make the device id (once per user database). */
-  async load() {
+  /**
+   * Read the project and make the device id (once per user database).
+   * @param {string} [deviceId]
+   */
+  async load(deviceId) {
     this.useProject(await this.getMeta("project"));
-    if (!(await this.getMeta("device_id"))) await this.setMeta("device_id", crypto.randomUUID());
+    if (!(await this.getMeta("device_id"))) {
+      await this.setMeta("device_id", deviceId ?? crypto.randomUUID());
+    }
     if ((await this.getMeta("cursor")) === undefined) await this.setMeta("cursor", "");
   }
 
@@ -150,10 +156,13 @@ export class Store {
    * @param {string | string[]} storeNames
    * @param {IDBTransactionMode} mode
    * @param {(tx: IDBTransaction) => T | Promise<T>} fn
+   * @param {{durability?: IDBTransactionDurability}} [options] `strict` unless told:
+   *   the pull's pages, which the server can send again, may be `relaxed`
    * @returns {Promise<T>}
    */
-  async transaction(storeNames, mode, fn) {
-    const tx = this.db.transaction(storeNames, mode, { durability: "strict" });
+  async transaction(storeNames, mode, fn, options = {}) {
+    const durability = options.durability ?? "strict";
+    const tx = this.db.transaction(storeNames, mode, { durability });
     const done = new Promise((resolve, reject) => {
       tx.oncomplete = resolve;
       tx.onerror = () => reject(tx.error);
@@ -246,6 +255,23 @@ export class Store {
    */
   putRow(tx, row) {
     return tx.objectStore("records").put(this.decorate(row));
+  }
+
+  /** Compute every row's keys again (the project changed: titles, order, search). */
+  async redecorate() {
+    await this.transaction("records", "readwrite", (tx) => {
+      const cursorRequest = tx.objectStore("records").openCursor();
+      return new Promise((resolve, reject) => {
+        cursorRequest.onerror = () => reject(cursorRequest.error);
+        cursorRequest.onsuccess = () => {
+          const cursor = cursorRequest.result;
+          if (!cursor) return resolve(null);
+          cursor.update(this.decorate(cursor.value));
+          cursor.continue();
+        };
+      });
+    });
+    this.notify("records");
   }
 
   /**

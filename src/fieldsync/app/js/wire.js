@@ -91,7 +91,8 @@ const TIMEOUT_MS = 120_000;
  * @typedef {{changes: {entity: string, id: string, version: number, deleted: boolean,
  *   record: Record<string, any> | null}[], cursor: string, more: boolean,
  *   project_version?: number}} Page
- * @typedef {{cursor: string | null, more: boolean, page: () => Promise<Page>}} PageAnswer
+ * @typedef {{cursor: string | null, more: boolean, bytes: number, page: () => Promise<Page>}}
+ *   PageAnswer `bytes`: the body's length, once `page()` has read it
  */
 
 export class Wire {
@@ -149,18 +150,22 @@ export class Wire {
     if (params.cursor) query.set("cursor", params.cursor);
     const response = await this.send("GET", `/v1/sync/pull?${query}`);
     if (!response.ok) throw await refusalOf(response);
-    const more = response.headers.get("Fieldsync-More");
-    return {
+    /** @type {PageAnswer} */
+    const answer = {
       cursor: response.headers.get("Fieldsync-Cursor"),
-      more: more === "true",
+      more: response.headers.get("Fieldsync-More") === "true",
+      bytes: 0,
       page: async () => {
-        const page = await bodyOf(response);
+        const text = await textOf(response);
+        answer.bytes = text.length;
+        const page = parsed(text);
         if (!Array.isArray(page?.changes) || typeof page.cursor !== "string") {
           throw new TransportError("the pull answer is not fieldsync's");
         }
         return page;
       },
     };
+    return answer;
   }
 
   /**
@@ -237,13 +242,24 @@ export class Wire {
  * @param {Response} response
  */
 async function bodyOf(response) {
+  return parsed(await textOf(response));
+}
+
+/**
+ * The text of a JSON answer; a TransportError for another type or a cut body.
+ * @param {Response} response
+ */
+async function textOf(response) {
   if (!isJSON(response)) throw new TransportError(`not a fieldsync answer (${response.status})`);
-  let text;
   try {
-    text = await response.text();
+    return await response.text();
   } catch (error) {
     throw new TransportError(`the answer was cut (${messageOf(error)})`);
   }
+}
+
+/** @param {string} text */
+function parsed(text) {
   try {
     return parseJSON(text);
   } catch {

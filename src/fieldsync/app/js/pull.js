@@ -1,0 +1,214 @@
+// The pull phase: page through the server's changes, each page written in one IndexedDB
+// transaction together with its cursor, so a download cut midway resumes after the last
+// page stored. The next page is asked for as soon as the answer's headers name its
+// cursor, so the server reads it while this page is still downloading and being written.
+//
+// A record with unsynced local changes is never overwritten: the newest server state is
+// kept beside it (`server_*`, laid over by rebase.js when present), and the next push
+// meets the server's version. A 410 `resync_required` starts a full download that keeps
+// local edits and, at its end, drops the synced records the server no longer sends.
+
+import { request } from "./store.js";
+import { ResyncRequired } from "./wire.js";
+
+/** @typedef {import("./store.js").Store} Store */
+/** @typedef {import("./store.js").Row} Row */
+/** @typedef {import("./wire.js").Wire} Wire */
+/** @typedef {import("./wire.js").Page} Page */
+/** @typedef {import("./wire.js").PageAnswer} PageAnswer */
+/**
+ * @typedef {{received: number, total: number | null, bytes: number,
+ *   per_entity: Record<string, number>}} Download
+ * @typedef {(row: Row, server: {version: number, deleted: boolean,
+ *   record: Record<string, any> | null}) => Row} LayOver
+ */
+
+// Pages from a server on this machine (no compression) and from any other: a round trip
+// per page is what a network link charges most.
+const LOOPBACK_PAGE = { limit: 2500, max_bytes: 2 * 1024 * 1024 };
+const REMOTE_PAGE = { limit: 5000, max_bytes: 4 * 1024 * 1024 };
+
+/**
+ * Pull until the server has nothing more, starting over once as a full download on 410.
+ * @param {Store} store
+ * @param {Wire} wire
+ * @param {{layOver: LayOver | null, onProgress: (d: Download) => void}} options
+ * @returns {Promise<{received: number, projectVersion: number | null, resynced: boolean}>}
+ */
+export async function pull(store, wire, options) {
+  try {
+    return { ...(await pages(store, wire, options)), resynced: false };
+  } catch (error) {
+    if (!(error instanceof ResyncRequired)) throw error;
+    await startResync(store);
+    return { ...(await pages(store, wire, options)), resynced: true };
+  }
+}
+
+/**
+ * Forget the cursor: the next pull downloads everything, marking what it receives.
+ * @param {Store} store
+ */
+export async function startResync(store) {
+  await store.transaction("meta", "readwrite", async (tx) => {
+    const generation = ((await request(tx.objectStore("meta").get("resync_generation"))) ?? 0) + 1;
+    await store.putMeta(tx, "resync_generation", generation);
+    await store.putMeta(tx, "resync", true);
+    await store.putMeta(tx, "cursor", "");
+  });
+}
+
+/**
+ * @param {Store} store
+ * @param {Wire} wire
+ * @param {{layOver: LayOver | null, onProgress: (d: Download) => void}} options
+ */
+async function pages(store, wire, options) {
+  const cursor = (await store.getMeta("cursor")) ?? "";
+  const resync = Boolean(await store.getMeta("resync"));
+  const generation = resync ? await store.getMeta("resync_generation") : null;
+  const full = resync || cursor === "";
+  const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(new URL(wire.origin).hostname);
+  const query = {
+    ...(loopback ? LOOPBACK_PAGE : REMOTE_PAGE),
+    device_id: await store.getMeta("device_id"),
+    // A full download lists every record, this device's own writes included.
+    skip_own: !full,
+  };
+  /** @type {Download} */
+  const download = (full && (await store.getMeta("download"))) || {
+    received: 0, total: null, bytes: 0, per_entity: {},
+  };
+  const ask = (/** @type {string} */ at) => wire.pull({ ...query, cursor: at });
+  let coming = ask(cursor);
+  let received = 0;
+  /** @type {Page} */
+  let page;
+  for (;;) {
+    const answer = await coming;
+    // The next page is on its way while this one downloads and is written.
+    const early = answer.more && answer.cursor ? ask(answer.cursor) : null;
+    early?.catch(() => {}); // its error, if any, is met when it is its turn
+    page = await answer.page();
+    if (full) count(download, page, answer.bytes);
+    await writePage(store, page, { layOver: options.layOver, generation, download: full ? download : null });
+    received += page.changes.length;
+    if (full) options.onProgress(download);
+    if (!page.more) break;
+    coming = early && answer.cursor === page.cursor ? early : ask(page.cursor);
+  }
+  if (resync) await finishResync(store, generation);
+  if (full) await store.setMeta("download", null);
+  return { received, projectVersion: page.project_version ?? null };
+}
+
+/**
+ * @param {Download} download
+ * @param {Page} page
+ * @param {number} bytes
+ */
+function count(download, page, bytes) {
+  download.received += page.changes.length;
+  download.bytes += bytes;
+  for (const change of page.changes) {
+    download.per_entity[change.entity] = (download.per_entity[change.entity] ?? 0) + 1;
+  }
+}
+
+/**
+ * Write one page and its cursor in one transaction.
+ * @param {Store} store
+ * @param {Page} page
+ * @param {{layOver: LayOver | null, generation: number | null, download: Download | null}} options
+ */
+async function writePage(store, page, options) {
+  await store.transaction(["records", "meta"], "readwrite", async (tx) => {
+    const records = tx.objectStore("records");
+    // Nobody else writes inside this transaction: the unsynced records stay the same.
+    const pendingKeys = await request(records.index("by_pending").getAllKeys(1));
+    const pending = new Set(pendingKeys.map((key) => keyOf(/** @type {any} */ (key))));
+    /** @type {Promise<any>[]} */
+    const held = [];
+    for (const change of latest(page.changes)) {
+      const key = `${change.entity}\u0000${change.id}`;
+      if (pending.has(key)) held.push(remember(store, tx, change, options.layOver));
+      else if (change.deleted) records.delete([change.entity, change.id]);
+      else store.putRow(tx, synced(change, options.generation));
+    }
+    await Promise.all(held);
+    store.putMeta(tx, "cursor", page.cursor);
+    if (options.download) store.putMeta(tx, "download", options.download);
+  }, { durability: "relaxed" });
+  store.notify("sync");
+}
+
+/**
+ * A page may hold a record twice (it left the scope, then came back): the last wins.
+ * @param {Page["changes"]} changes
+ */
+function latest(changes) {
+  const byKey = new Map(changes.map((c) => [`${c.entity}\u0000${c.id}`, c]));
+  return byKey.size === changes.length ? changes : [...byKey.values()];
+}
+
+/** @param {[string, string]} key */
+function keyOf(key) {
+  return `${key[0]}\u0000${key[1]}`;
+}
+
+/**
+ * A synced row holding the server's record (its base is its data: `base` null).
+ * @param {Page["changes"][number]} change
+ * @param {number | null} generation
+ * @returns {Row & {seen?: number}}
+ */
+function synced(change, generation) {
+  /** @type {Row & {seen?: number}} */
+  const row = {
+    entity: change.entity, id: change.id, base_version: change.version, base: null,
+    data: change.record, state: "synced", rev: 0, seq: 0, error: null, conflict_id: null,
+  };
+  if (generation !== null) row.seen = generation;
+  return row;
+}
+
+/**
+ * Keep the newest server state beside a row with unsynced changes.
+ * @param {Store} store
+ * @param {IDBTransaction} tx
+ * @param {Page["changes"][number]} change
+ * @param {LayOver | null} layOver
+ */
+async function remember(store, tx, change, layOver) {
+  const records = tx.objectStore("records");
+  const row = /** @type {Row} */ (await request(records.get([change.entity, change.id])));
+  const server = { version: change.version, deleted: change.deleted, record: change.record };
+  const laid = layOver
+    ? layOver(row, server)
+    : { ...row, server_version: server.version, server_data: server.record, server_deleted: server.deleted };
+  await request(store.putRow(tx, laid));
+}
+
+/**
+ * Drop the synced records this full download did not bring (the server no longer has
+ * them for this user); unsynced rows stay.
+ * @param {Store} store
+ * @param {number} generation
+ */
+async function finishResync(store, generation) {
+  await store.transaction(["records", "meta"], "readwrite", async (tx) => {
+    const cursorRequest = tx.objectStore("records").openCursor();
+    await new Promise((resolve, reject) => {
+      cursorRequest.onerror = () => reject(cursorRequest.error);
+      cursorRequest.onsuccess = () => {
+        const cursor = cursorRequest.result;
+        if (!cursor) return resolve(null);
+        const row = cursor.value;
+        if (row.state === "synced" && row.seen !== generation) cursor.delete();
+        cursor.continue();
+      };
+    });
+    await store.putMeta(tx, "resync", false);
+  });
+  store.notify("sync");
+}

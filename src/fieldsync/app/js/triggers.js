@@ -1,0 +1,67 @@
+// When the engine syncs by itself: when the app opens, a little after a local change,
+// when the network returns, every 5 minutes while the app is visible, when it becomes
+// visible after a while, and when Background Sync wakes the app (where the browser has it).
+
+import { requestBackgroundSync } from "./install.js";
+
+/** @typedef {import("./sync.js").SyncEngine} SyncEngine */
+
+const AFTER_CHANGE_MS = 2_000;
+const PERIOD_MS = 5 * 60_000;
+
+/**
+ * Start syncing by itself; returns the function that stops it (`engine.stop()` calls it).
+ * @param {SyncEngine} engine
+ * @returns {() => void}
+ */
+export function startAutoSync(engine) {
+  /** @type {ReturnType<typeof setTimeout> | null} */
+  let debounce = null;
+  const now = () => void engine.sync();
+  const soon = () => {
+    if (debounce) clearTimeout(debounce);
+    debounce = setTimeout(now, AFTER_CHANGE_MS);
+  };
+  const stale = () => {
+    if (document.visibilityState !== "visible") return;
+    const last = engine.lastFinished ?? 0;
+    if (Date.now() - last >= PERIOD_MS) now();
+  };
+  const woken = (/** @type {MessageEvent} */ event) => {
+    if (event.data?.type === "sync") now();
+  };
+  // Local edits take the next `seq`; the engine's own writes do not.
+  let seq = -1;
+  const unsubscribe = engine.store.subscribe((change) => {
+    if (change.what !== "records") return;
+    void engine.store.getMeta("seq").then((current) => {
+      if (current !== seq) soon();
+      seq = current;
+    });
+  });
+  const offDone = engine.on("done", (result) => {
+    if (result.error === "offline") void requestBackgroundSync();
+    void engine.store.getMeta("seq").then((current) => {
+      if (seq !== -1 && current !== seq) soon(); // edited while the sync ran
+      seq = current;
+    });
+  });
+  addEventListener("online", now);
+  document.addEventListener("visibilitychange", stale);
+  navigator.serviceWorker?.addEventListener("message", woken);
+  const timer = setInterval(stale, PERIOD_MS / 5);
+  engine.retrying = true;
+  now();
+  const stop = () => {
+    engine.retrying = false;
+    if (debounce) clearTimeout(debounce);
+    clearInterval(timer);
+    unsubscribe();
+    offDone();
+    removeEventListener("online", now);
+    document.removeEventListener("visibilitychange", stale);
+    navigator.serviceWorker?.removeEventListener("message", woken);
+  };
+  engine.stopAuto = stop;
+  return stop;
+}

@@ -1,0 +1,272 @@
+"""The field app's foundation and pull engine, in Debian's Chromium at phone size.
+
+The app runs as a phone runs it: served by a real server at /app/, its service worker
+installed, its data in IndexedDB, its engine (js/sync.js) syncing over HTTP. Network
+cuts are real: the server is stopped (and the browser set offline), a captive portal is
+a real HTTP server on the same address. These tests run on SQLite only: what they test
+is the app; the server's pull and push are tested on both backends elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import httpx
+from benchmarks.data import seed, user_id
+from fastapi import FastAPI
+from fastapi.responses import HTMLResponse
+from playwright.sync_api import Page
+from tests.app_fixtures import Restartable, app_login, app_sync, engine_call
+from tests.conftest import Server
+
+STORE_CALL = """async ([method, args]) => {
+  const { activeEngine } = await import("/app/js/sync.js");
+  return activeEngine().store[method](...args);
+}"""
+EDIT_CALL = """async ([name, args]) => {
+  const edits = await import("/app/js/edits.js");
+  const { activeEngine } = await import("/app/js/sync.js");
+  return edits[name](activeEngine().store, ...args);
+}"""
+PHONE_RECORDS = """async (entity) => {
+  const { activeEngine } = await import("/app/js/sync.js");
+  const { stringifyJSON } = await import("/app/js/wire.js");
+  const store = activeEngine().store;
+  const rows = [];
+  let page = await store.listRecords(entity, { limit: 1000 });
+  rows.push(...page.rows);
+  while (page.more) {
+    page = await store.listRecords(entity, { limit: 1000, after: page.next });
+    rows.push(...page.rows);
+  }
+  return stringifyJSON(Object.fromEntries(rows.map((r) => [r.id, r.data])));
+}"""
+
+
+def store_call(page: Page, method: str, *args: Any) -> Any:
+    """Call a method of the app's store in the page."""
+    return page.evaluate(STORE_CALL, [method, list(args)])
+
+
+def edit(page: Page, name: str, *args: Any) -> Any:
+    """Make a local edit as the app's forms do (edits.js)."""
+    return page.evaluate(EDIT_CALL, [name, list(args)])
+
+
+def phone_records(page: Page, entity: str = "account") -> dict[str, Any]:
+    """Every record of `entity` the phone lists, by id."""
+    records: dict[str, Any] = json.loads(page.evaluate(PHONE_RECORDS, entity))
+    return records
+
+
+def server_records(server: Server, entity: str = "account") -> dict[str, Any]:
+    """Every live record of `entity` on the server, as the back office reads them."""
+    found: dict[str, Any] = {}
+    with server.client("admin") as admin:
+        offset = 0
+        while True:
+            page = admin.get(
+                f"/v1/entities/{entity}/records", params={"limit": 1000, "offset": offset}
+            ).json()
+            items = page["records"] if isinstance(page, dict) else page
+            found.update({r["id"]: r["record"] for r in items if not r["deleted"]})
+            if len(items) < 1000:
+                return found
+            offset += 1000
+
+
+def seeded(server: Server, count: int) -> list[str]:
+    """`count` accounts owned by alice, straight into the server's database."""
+    return seed(server.db, count, user_id(server.db, "alice"))
+
+
+def test_app_installs_with_a_valid_manifest_and_an_active_service_worker(
+    phone: Page, server: Server
+) -> None:
+    phone.goto("/app/")
+    href = phone.locator("link[rel=manifest]").get_attribute("href")
+    answer = httpx.get(f"{server.url}/app/{href}")
+    manifest = answer.json()
+    assert answer.headers["content-type"] == "application/manifest+json"
+    assert (manifest["start_url"], manifest["scope"], manifest["display"]) == (
+        "/app/",
+        "/app/",
+        "standalone",
+    )
+    sizes = {icon["sizes"] for icon in manifest["icons"]}
+    assert {"192x192", "512x512"} <= sizes
+    assert any(icon.get("purpose") == "maskable" for icon in manifest["icons"])
+    for icon in manifest["icons"]:
+        image = httpx.get(f"{server.url}/app/{icon['src']}")
+        assert (image.status_code, image.headers["content-type"]) == (200, "image/png")
+    state = phone.evaluate("navigator.serviceWorker.ready.then((r) => r.active && r.active.state)")
+    assert state in ("activating", "activated")
+    phone.reload()
+    assert phone.evaluate("navigator.serviceWorker.controller !== null")
+
+
+def test_first_download_over_several_pages_holds_exactly_the_servers_records(
+    phone: Page, server: Server
+) -> None:
+    seeded(server, 6000)
+    app_login(phone, server, "alice")
+    progress = phone.evaluate(
+        """async () => {
+          const { activeEngine } = await import("/app/js/sync.js");
+          const seen = [];
+          activeEngine().on("progress", (p) => seen.push(p.received));
+          await activeEngine().sync();
+          return seen;
+        }"""
+    )
+    assert phone_records(phone) == server_records(server)
+    assert len(phone_records(phone)) == 6000
+    # Several pages, each counted as it was stored.
+    assert len([n for n in progress if 0 < n < 6000]) >= 2
+    result = store_call(phone, "getMeta", "last_result")
+    assert (result["ok"], result["received"]) == (True, 6000)
+
+
+def test_app_opens_with_its_data_after_a_reload_with_the_server_stopped_and_offline(
+    restartable_phone: Page, restartable: Restartable
+) -> None:
+    phone, server = restartable_phone, restartable.as_server()
+    seeded(server, 300)
+    app_login(phone, server, "alice")
+    phone.evaluate("navigator.serviceWorker.ready")
+    app_sync(phone)
+    restartable.stop()
+    phone.context.set_offline(True)
+    phone.reload()
+    opened = phone.evaluate(
+        """async () => {
+          const sync = await import("/app/js/sync.js");
+          const store = await sync.resumeSession();
+          return { user: store.username, count: await store.countRecords("account") };
+        }"""
+    )
+    assert opened == {"user": "alice", "count": 300}
+    result = app_sync(phone)
+    assert (result["ok"], result["error"]) == (False, "offline")
+    assert store_call(phone, "countRecords", "account") == 300
+
+
+def stop_after(server: Restartable, path: str, count: int) -> threading.Thread:
+    """Stop `server` (a real cut) as soon as it has been asked `path` `count` times."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 60
+        while server.requests.get(path, 0) < count and time.monotonic() < deadline:
+            time.sleep(0.005)
+        server.stop()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    return watcher
+
+
+def test_a_download_cut_midway_resumes_after_the_last_stored_page(
+    restartable_phone: Page, restartable: Restartable
+) -> None:
+    phone, server = restartable_phone, restartable.as_server()
+    seeded(server, 12_000)
+    app_login(phone, server, "alice")
+    watcher = stop_after(restartable, "/v1/sync/pull", 3)
+    cut = app_sync(phone)
+    watcher.join()
+    stored = store_call(phone, "countRecords", "account")
+    assert not cut["ok"]
+    assert 0 < stored < 12_000
+    assert stored % 2500 == 0  # whole pages only
+    restartable.start()
+    resumed = app_sync(phone)
+    assert resumed["ok"]
+    assert resumed["received"] == 12_000 - stored
+    assert phone_records(phone) == server_records(server)
+
+
+def test_resync_downloads_everything_again_and_keeps_an_unsynced_edit(
+    phone: Page, server: Server
+) -> None:
+    ids = seeded(server, 50)
+    app_login(phone, server, "alice")
+    app_sync(phone)
+    with server.client("admin") as admin:
+        assert admin.delete(f"/v1/entities/account/records/{ids[1]}").status_code == 204
+    edit(phone, "updateRecord", "account", ids[0], {"city": "Typed offline"})
+    # The server no longer knows the phone's cursor (as after a restored backup): 410.
+    epoch = store_call(phone, "getMeta", "cursor").split(".")[0]
+    store_call(phone, "setMeta", "cursor", f"{epoch}.999999999")
+    result = app_sync(phone)
+    assert result["ok"]
+    records = phone_records(phone)
+    assert records[ids[0]]["city"] == "Typed offline"
+    assert ids[1] not in records
+    assert set(records) == set(server_records(server))
+    assert store_call(phone, "getMeta", "resync") is False
+
+
+def test_a_revoked_token_asks_for_the_password_and_keeps_unsynced_edits(
+    phone: Page, server: Server
+) -> None:
+    ids = seeded(server, 20)
+    app_login(phone, server, "alice")
+    app_sync(phone)
+    edit(phone, "updateRecord", "account", ids[0], {"city": "Kept"})
+    token = store_call(phone, "getMeta", "token")
+    httpx.post(f"{server.url}/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    result = app_sync(phone)
+    assert (result["ok"], result["error"]) == (False, "auth_needed")
+    assert store_call(phone, "getMeta", "auth_needed") is True
+    assert store_call(phone, "pendingCount") == 1
+    engine_call(phone, "login", server.url, "alice", "secret")
+    assert store_call(phone, "getMeta", "auth_needed") is False
+    assert phone_records(phone)[ids[0]]["city"] == "Kept"
+    assert app_sync(phone)["ok"]
+    assert phone_records(phone)[ids[0]]["city"] == "Kept"
+
+
+def portal() -> FastAPI:
+    """A captive portal: every address answers its sign-in page."""
+    app = FastAPI()
+
+    @app.api_route("/{path:path}", methods=["GET", "POST"])
+    def sign_in(path: str) -> HTMLResponse:
+        return HTMLResponse("<html><body><h1>Welcome! Accept the terms</h1></body></html>")
+
+    return app
+
+
+def test_a_captive_portal_answer_refuses_nothing(
+    restartable_phone: Page, restartable: Restartable
+) -> None:
+    phone, server = restartable_phone, restartable.as_server()
+    ids = seeded(server, 20)
+    app_login(phone, server, "alice")
+    app_sync(phone)
+    edit(phone, "updateRecord", "account", ids[0], {"city": "Behind a portal"})
+    restartable.stop()
+    restartable.start(portal())
+    result = app_sync(phone)
+    assert (result["ok"], result["error"]) == (False, "offline")
+    assert store_call(phone, "refusedRecords") == []
+    assert store_call(phone, "pendingCount") == 1
+    assert phone_records(phone)[ids[0]]["city"] == "Behind a portal"
+    restartable.stop()
+    restartable.start()
+    assert app_sync(phone)["ok"]
+
+
+def test_integers_past_2_pow_53_stay_exact_on_the_phone(phone: Page, server: Server) -> None:
+    big = 2**62 + 1
+    with server.client("admin") as admin:
+        created = admin.post(
+            "/v1/entities/account/records", json={"name": "Big", "employees": big}
+        ).json()
+    app_login(phone, server, "alice")
+    app_sync(phone)
+    stored = phone_records(phone)[created["id"]]
+    assert stored["employees"] == big
