@@ -10,6 +10,8 @@ decisions; the server's side of conflicts is tested on both backends elsewhere.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -99,6 +101,14 @@ def sync(page: Page) -> dict[str, Any]:
 download = sync
 
 
+@contextmanager
+def offline(page: Page) -> Iterator[None]:
+    """The phone without network: decisions stay on it (no sync can send them) meanwhile."""
+    page.context.set_offline(True)
+    yield
+    page.context.set_offline(False)
+
+
 def open_errors(page: Page) -> None:
     page.evaluate("location.hash = '#/errors'")
     expect(page.get_by_role("heading", name="Sync errors", level=1)).to_be_visible()
@@ -165,11 +175,14 @@ def test_use_my_version_and_use_office_version_reach_the_server(
     office_edit(crm, theirs, city="Paris")
     assert sync(worker)["conflicts"] == 2
     open_errors(worker)
-    worker.get_by_role("link", name=re.compile("Mine Ltd")).click()
-    worker.get_by_role("button", name="Use my version").click()
-    expect(worker.get_by_role("heading", name="Decided — sent at the next sync")).to_be_visible()
-    worker.get_by_role("link", name=re.compile("Theirs Ltd")).click()
-    worker.get_by_role("button", name="Use office version").click()
+    with offline(worker):
+        worker.get_by_role("link", name=re.compile("Mine Ltd")).click()
+        worker.get_by_role("button", name="Use my version").click()
+        decided = worker.get_by_role("region", name="Decided — sent at the next sync")
+        expect(decided).to_contain_text("Use my version")
+        worker.get_by_role("link", name=re.compile("Theirs Ltd")).click()
+        worker.get_by_role("button", name="Use office version").click()
+        expect(decided).to_contain_text("Use office version")
     sync(worker)
     assert server_values(crm, mine)["city"] == "Nice"
     assert server_values(crm, theirs)["city"] == "Paris"
@@ -217,16 +230,20 @@ def test_apply_to_all_says_what_will_happen_and_asks_first(worker: Page, crm: ht
     office_delete(crm, gone)
     assert sync(worker)["conflicts"] == 3
     open_errors(worker)
-    worker.get_by_role("button", name="Keep the office's for all").click()
-    dialog = worker.get_by_role("dialog")
-    expect(dialog).to_contain_text("2 keep the office's, 1 deleted from this phone")
-    no_serious_findings(worker)
-    dialog.get_by_role("button", name="Cancel").click()
-    expect(worker.get_by_role("heading", name=re.compile("Conflicts — need you"))).to_be_visible()
-    assert in_app(worker, "decisions", "summarize", "device")["mine"] == 3  # nothing decided
-    worker.get_by_role("button", name="Keep the office's for all").click()
-    worker.get_by_role("dialog").get_by_role("button", name="Apply to all").click()
-    expect(worker.get_by_role("heading", name="Decided — sent at the next sync")).to_be_visible()
+    with offline(worker):
+        worker.get_by_role("button", name="Keep the office's for all").click()
+        dialog = worker.get_by_role("dialog")
+        expect(dialog).to_contain_text("2 keep the office's, 1 deleted from this phone")
+        no_serious_findings(worker)
+        dialog.get_by_role("button", name="Cancel").click()
+        expect(
+            worker.get_by_role("heading", name=re.compile("Conflicts — need you"))
+        ).to_be_visible()
+        assert in_app(worker, "decisions", "summarize", "device")["mine"] == 3  # none decided
+        worker.get_by_role("button", name="Keep the office's for all").click()
+        worker.get_by_role("dialog").get_by_role("button", name="Apply to all").click()
+        decided = worker.get_by_role("region", name="Decided — sent at the next sync")
+        expect(decided.get_by_role("listitem")).to_have_count(3)
     sync(worker)
     assert server_values(crm, first)["city"] == "Paris"
     assert server_values(crm, second)["city"] == "Paris"
@@ -242,14 +259,15 @@ def test_a_decision_can_be_undone_until_the_sync_sends_it(worker: Page, crm: htt
     office_edit(crm, record_id, city="Paris")
     sync(worker)
     open_errors(worker)
-    worker.get_by_role("link", name=re.compile("Undone")).click()
-    worker.get_by_role("button", name="Use my version").click()
-    decided = worker.get_by_role("region", name="Decided — sent at the next sync")
-    expect(decided).to_contain_text("Use my version")
-    no_serious_findings(worker)
-    decided.get_by_role("button", name=re.compile("Undo")).click()
-    expect(worker.get_by_role("heading", name="Decided — sent at the next sync")).to_have_count(0)
-    expect(worker.get_by_role("link", name=re.compile("Undone"))).to_be_visible()
+    with offline(worker):
+        worker.get_by_role("link", name=re.compile("Undone")).click()
+        worker.get_by_role("button", name="Use my version").click()
+        decided = worker.get_by_role("region", name="Decided — sent at the next sync")
+        expect(decided).to_contain_text("Use my version")
+        no_serious_findings(worker)
+        decided.get_by_role("button", name=re.compile("Undo")).click()
+        expect(decided).to_have_count(0)
+        expect(worker.get_by_role("link", name=re.compile("Undone"))).to_be_visible()
     assert sync(worker)["conflicts"] == 1  # still open, nothing sent
     assert server_values(crm, record_id)["city"] == "Paris"
 
@@ -263,9 +281,11 @@ def test_a_decision_the_office_overtook_comes_back_explained(
     office_edit(crm, record_id, city="Paris")
     sync(worker)
     open_errors(worker)
-    worker.get_by_role("link", name=re.compile("Overtaken")).click()
-    worker.get_by_role("button", name="Use my version").click()
-    office_edit(crm, record_id, city="Marseille")  # after the decision, before it is sent
+    with offline(worker):
+        worker.get_by_role("link", name=re.compile("Overtaken")).click()
+        worker.get_by_role("button", name="Use my version").click()
+        expect(worker.get_by_role("region", name="Decided — sent at the next sync")).to_be_visible()
+        office_edit(crm, record_id, city="Marseille")  # after the decision, before it is sent
     assert sync(worker)["conflicts"] == 1
     assert server_values(crm, record_id)["city"] == "Marseille"  # nothing overwritten unseen
     open_errors(worker)

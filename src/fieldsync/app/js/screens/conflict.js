@@ -36,13 +36,19 @@ export async function render(view, ctx, route) {
   /** @type {Picks|null} */
   let picks = null;
   const id = route.id ?? "";
+  let shownState = "";
   const draw = async () => {
     const conflict = (await ctx.store.allConflicts()).find((c) => c.id === id);
+    const row = conflict ? await ctx.store.getRecord(conflict.entity, conflict.record_id) : null;
+    // A sync writes the store often; redraw only when this conflict or its record changed,
+    // so a merge being made keeps its focus.
+    const state = JSON.stringify([conflict ?? null, row?.data ?? null, row?.rev ?? null, picks !== null]);
+    if (state === shownState) return;
+    shownState = state;
     if (!conflict) {
       show(view, backLink(), h("h1", {}, "Settled"), h("p", {}, "This conflict is settled already."));
       return;
     }
-    const row = await ctx.store.getRecord(conflict.entity, conflict.record_id);
     const entity = ctx.store.entity(conflict.entity);
     /** @type {FieldDef[]} */
     const fields = entity?.fields ?? [];

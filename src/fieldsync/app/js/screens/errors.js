@@ -36,9 +36,14 @@ export async function render(view, ctx) {
       status.hidden = false;
     }
   };
+  let shownState = "";
   const draw = async () => {
     const store = ctx.store;
     const [conflicts, refused, notices] = await Promise.all([store.allConflicts(), store.refusedRecords(), store.notices()]);
+    // A sync writes the store often; redraw only when what this screen shows changed.
+    const state = JSON.stringify([conflicts, refused.map((r) => [r.entity, r.id, r.rev, r.error, r.title]), notices]);
+    if (state === shownState) return;
+    shownState = state;
     const open = conflicts.filter((c) => !c.choice);
     const decided = conflicts.filter((c) => c.choice);
     const titles = await titlesOf(ctx, conflicts);
