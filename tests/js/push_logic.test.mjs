@@ -95,9 +95,13 @@ test("a decided merge is made at push time from the picks over the record as it 
   assert.deepEqual(change.fields, { city: "Zilina", phone: "3" });
 });
 
-test("a field without a pick is taken from the server", () => {
-  const merged = mergeFields({ a: 1, b: 2 }, { a: 5, b: 6, c: 7 }, { b: "device" });
-  assert.deepEqual(merged, { a: 5, b: 2, c: 7 });
+test("a field without a pick comes from the side that changed it", () => {
+  const base = { a: 0, b: 0, c: 0, d: 0 };
+  const device = { a: 1, b: 2, c: 0, d: 4 };
+  const server = { a: 5, b: 6, c: 7, d: 0 };
+  // a: both changed, not picked: the server's; b: picked; c: the server's change; d: ours.
+  const merged = mergeFields(device, server, { b: "device" }, base);
+  assert.deepEqual(merged, { a: 5, b: 2, c: 7, d: 4 });
 });
 
 test("parents are pushed before children, then in the order of the edits", () => {

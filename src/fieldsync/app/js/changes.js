@@ -47,19 +47,34 @@ export function same(a, b) {
 }
 
 /**
- * A record taking each field from the side picked for it (the server's when not picked).
+ * A record taking each field from the side picked for it. A field not picked (edited here
+ * after the user decided, say) comes from the side that changed it since `base`: the
+ * device's when only the device changed it, else the server's.
  * @param {Values} device
  * @param {Values} server
  * @param {Record<string, string>} picks
+ * @param {Values|null} [base]
  * @returns {Values}
  */
-export function mergeFields(device, server, picks) {
+export function mergeFields(device, server, picks, base = null) {
   /** @type {Values} */
   const merged = {};
   for (const name of new Set([...Object.keys(device), ...Object.keys(server)])) {
-    merged[name] = picks[name] === "device" ? device[name] : server[name];
+    const side = picks[name] ?? (onlyDeviceChanged(name, device, server, base) ? "device" : "server");
+    merged[name] = side === "device" ? device[name] : server[name];
   }
   return merged;
+}
+
+/**
+ * @param {string} name
+ * @param {Values} device
+ * @param {Values} server
+ * @param {Values|null} base
+ */
+function onlyDeviceChanged(name, device, server, base) {
+  const before = base?.[name] ?? null;
+  return !same(device[name] ?? null, before) && same(server[name] ?? null, before);
 }
 
 /**
@@ -124,7 +139,7 @@ function resolve(change, decision) {
   change.base_version = decision.server_version;
   const device = change.record;
   if (decision.choice !== "merge" || !decision.picks || !device || !decision.server) return;
-  const merged = mergeFields(device, decision.server, decision.picks);
+  const merged = mergeFields(device, decision.server, decision.picks, change.base);
   change.fields = {};
   for (const name of differing(change.base, merged)) change.fields[name] = merged[name];
   change.record = merged;

@@ -53,6 +53,18 @@ export const TOO_LARGE =
  * @returns {Promise<PushCounts>}
  */
 export async function pushOutbox(store, wire) {
+  // Two tabs of one user must not send the same rows in two batches: one pushes at a time.
+  const locks = globalThis.navigator?.locks;
+  if (!locks) return pushAll(store, wire);
+  return locks.request(`fieldsync-push-${store.username}`, () => pushAll(store, wire));
+}
+
+/**
+ * @param {Store} store
+ * @param {Wire} wire
+ * @returns {Promise<PushCounts>}
+ */
+async function pushAll(store, wire) {
   const upto = Number((await store.getMeta("seq")) ?? 0);
   /** @type {Set<string>} */
   const sent = new Set(); // records sent once in this push: an edit since waits for the next
