@@ -4,8 +4,9 @@
 
 import { formatCount } from "./format.js";
 import { href, navigate, startRouter } from "./router.js";
-import { lastSession, openStore } from "./store.js";
-import { SyncEngine, startAutoSync } from "./sync.js";
+import { registerWorker } from "./install.js";
+import { lastSession } from "./store.js";
+import { activeEngine, resumeSession, startAutoSync } from "./sync.js";
 import { h, show } from "./ui.js";
 import * as home from "./screens/home.js";
 import * as list from "./screens/list.js";
@@ -30,8 +31,11 @@ const bar = /** @type {HTMLElement} */ (document.getElementById("syncbar"));
 
 /** @type {ScreenContext|null} */
 let ctx = null;
-/** @type {{refresh: () => Promise<void>}|null} */
+/** @type {{refresh: () => Promise<void>, dispose: () => void}|null} */
 let sync = null;
+/** @type {(() => void)|null} */
+let unsubscribe = null;
+let routing = false;
 /** @type {Screen|null} */
 let current = null;
 /** @type {{screen: ListScreen, pane: HTMLElement}|null} */
@@ -39,29 +43,23 @@ let listPane = null;
 let routeName = "";
 
 async function boot() {
-  void registerServiceWorker();
-  const session = await lastSession();
-  const store = session ? await openStore(session.username) : null;
-  const known = store ? await store.getMeta("user") : null;
-  if (store && known && (await store.getMeta("token"))) {
-    await enter(store, known.username);
+  void registerWorker(offerUpdate);
+  const store = await resumeSession(location.origin);
+  const user = store ? await store.getMeta("user") : null;
+  if (store && user && ((await store.getMeta("token")) || (await store.getMeta("auth_needed")))) {
+    await enter(store, user.username);
     return;
   }
-  await showLogin(session?.username, false);
+  await showLogin((await lastSession())?.server_username, false);
 }
 
 /** @param {string|undefined} username @param {boolean} again */
 async function showLogin(username, again) {
-  nav.hidden = true;
+  nav.hidden = !ctx;
   await login.render(view, {
     username,
     again,
     onLogin: async (store) => {
-      if (ctx) {
-        navigate(href.home());
-        void ctx.engine.sync();
-        return;
-      }
       const user = await store.getMeta("user");
       await enter(store, user?.username ?? username ?? "");
       navigate(href.home());
@@ -69,16 +67,21 @@ async function showLogin(username, again) {
   });
 }
 
-/** Open the app on `store`: engine, sync bar, nav, and the screen of the hash. */
+/** Open the app on `store` with the session's engine: sync bar, nav, the hash's screen. */
 async function enter(/** @type {Store} */ store, /** @type {string} */ username) {
-  const engine = new SyncEngine(store, { origin: location.origin });
+  const engine = /** @type {import("./sync.js").SyncEngine} */ (activeEngine());
+  sync?.dispose();
+  unsubscribe?.();
   ctx = { store, engine, username };
   const who = document.getElementById("who");
   if (who) who.textContent = username;
   sync = syncbar.mount(bar, ctx);
-  store.subscribe(throttle(() => void refreshAll(), REFRESH_MS));
+  unsubscribe = store.subscribe(throttle(() => void refreshAll(), REFRESH_MS));
   await drawNav();
-  startRouter((route) => void route_(route));
+  if (!routing) {
+    routing = true;
+    startRouter((route) => void route_(route));
+  }
   startAutoSync(engine);
 }
 
@@ -141,7 +144,7 @@ async function route_(/** @type {Route} */ route) {
   routeName = route.name;
   void drawNav();
   if (route.name === "login") {
-    if (authNeeded) await showLogin(ctx.username, true);
+    if (authNeeded) await showLogin((await lastSession())?.server_username ?? ctx.username, true);
     else navigate(href.home());
     return;
   }
@@ -237,31 +240,15 @@ function throttle(/** @type {() => void} */ fn, /** @type {number} */ wait) {
   };
 }
 
-/** Register the service worker; when a new version waits, offer "Update ready — reload". */
-async function registerServiceWorker() {
-  if (!("serviceWorker" in navigator)) return;
-  const registration = await navigator.serviceWorker.register("sw.js");
+/** A new version of the app waits: offer "Update ready — reload". */
+function offerUpdate(/** @type {() => void} */ apply) {
   const banner = /** @type {HTMLElement} */ (document.getElementById("update"));
   const button = /** @type {HTMLButtonElement} */ (document.getElementById("update-reload"));
-  let accepted = false;
-  /** @param {ServiceWorker} worker */
-  const offer = (worker) => {
-    banner.hidden = false;
-    button.onclick = () => {
-      accepted = true;
-      worker.postMessage({ type: "skip_waiting" });
-    };
+  banner.hidden = false;
+  button.onclick = () => {
+    button.disabled = true;
+    apply();
   };
-  if (registration.waiting && navigator.serviceWorker.controller) offer(registration.waiting);
-  registration.addEventListener("updatefound", () => {
-    const worker = registration.installing;
-    worker?.addEventListener("statechange", () => {
-      if (worker.state === "installed" && navigator.serviceWorker.controller) offer(worker);
-    });
-  });
-  navigator.serviceWorker.addEventListener("controllerchange", () => {
-    if (accepted) location.reload();
-  });
 }
 
 void boot();

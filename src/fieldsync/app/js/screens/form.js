@@ -3,7 +3,7 @@
 // a number keyboard for numbers, a search by name for a lookup. Only the fields the person
 // changed are written; the errors edits.js finds are shown next to their field.
 
-import { createRecord, updateRecord } from "../edits.js";
+import { FieldErrors, createRecord, updateRecord } from "../edits.js";
 import { fromLocalInput, numberToInput, parseNumber, toLocalInput } from "../format.js";
 import { href, navigate } from "../router.js";
 import { h, show } from "../ui.js";
@@ -120,10 +120,7 @@ export async function render(view, ctx, route) {
 
 /** The `{field: message}` of a FieldErrors thrown by edits.js, or null for anything else. */
 function fieldErrors(/** @type {unknown} */ failure) {
-  if (!failure || typeof failure !== "object") return null;
-  const f = /** @type {{errors?: unknown, fields?: unknown}} */ (failure);
-  const found = f.errors ?? f.fields;
-  return found && typeof found === "object" ? /** @type {Record<string, string>} */ (found) : null;
+  return failure instanceof FieldErrors ? failure.fields : null;
 }
 
 /** @param {unknown} a @param {unknown} b */

@@ -66,6 +66,8 @@ export async function render(view, ctx, route) {
   let loaded = 0;
   let loading = false;
   const fields = /** @type {FieldDef[]} */ (entity.fields);
+  const start = fields.find((f) => f.type === "datetime" && f.name === "start")?.name;
+  let past = false;
 
   async function load(/** @type {boolean} */ reset, /** @type {number} */ limit = PAGE) {
     const mine = reset ? ++generation : generation;
@@ -78,13 +80,22 @@ export async function render(view, ctx, route) {
     });
     loading = false;
     if (mine !== generation) return;
-    const items = page.rows.map((/** @type {Row} */ row) => card(row, fields, selected));
+    /** @type {HTMLElement[]} */
+    const items = [];
+    for (const row of /** @type {Row[]} */ (page.rows)) {
+      if (reset && items.length === 0) past = false;
+      if (!past && start && isPast(row.data?.[start])) {
+        past = true;
+        items.push(h("li", { class: "divider" }, "Earlier"));
+      }
+      items.push(card(row, fields, selected));
+    }
     if (reset) {
       cards.replaceChildren(...items);
       loaded = 0;
     } else cards.append(...items);
     loaded += page.rows.length;
-    after = page.rows.length ? page.rows[page.rows.length - 1].sort : after;
+    after = page.next ?? undefined;
     more.hidden = !page.more;
     status.textContent = loaded
       ? ""
@@ -117,8 +128,13 @@ export async function render(view, ctx, route) {
   };
 }
 
+/** Whether a stored date-time lies before now. @param {unknown} value */
+function isPast(value) {
+  return typeof value === "string" && new Date(value).getTime() < Date.now();
+}
+
 /** One row of the list: the record's name, a line of its main values, its markers. */
-function card(/** @type {Row} */ row, /** @type {FieldDef[]} */ fields, /** @type {string|undefined} */ selected) {
+export function card(/** @type {Row} */ row, /** @type {FieldDef[]} */ fields, /** @type {string|undefined} */ selected) {
   const values = row.data ?? {};
   return h(
     "li",

@@ -6,7 +6,7 @@ import { deleteRecord } from "../edits.js";
 import { formatCount, formatValue } from "../format.js";
 import { href, navigate } from "../router.js";
 import { confirmDialog, h, markers, show } from "../ui.js";
-import { plural } from "./list.js";
+import { card, plural } from "./list.js";
 
 /**
  * @typedef {import("../ui.js").ScreenContext} ScreenContext
@@ -115,11 +115,11 @@ function problems(/** @type {Row} */ row) {
 function quickLinks(/** @type {FieldDef[]} */ fields, /** @type {Record<string, unknown>} */ values) {
   const links = [];
   const phone = fields.find((f) => PHONE.test(f.name) && !empty(values[f.name]));
-  if (phone) links.push(h("a", { class: "button secondary", href: telHref(String(values[phone.name])) }, h("span", { "aria-hidden": "true" }, "📞"), "Call"));
+  if (phone) links.push(h("a", { class: "button secondary", href: telHref(String(values[phone.name])) }, h("span", { "aria-hidden": "true" }, "☎"), "Call"));
   const email = fields.find((f) => EMAIL.test(f.name) && !empty(values[f.name]));
   if (email) links.push(h("a", { class: "button secondary", href: `mailto:${String(values[email.name])}` }, h("span", { "aria-hidden": "true" }, "✉"), "Email"));
   const place = address(fields, values);
-  if (place) links.push(h("a", { class: "button secondary", href: mapHref(place), target: "_blank", rel: "noopener" }, h("span", { "aria-hidden": "true" }, "📍"), "Map"));
+  if (place) links.push(h("a", { class: "button secondary", href: mapHref(place), target: "_blank", rel: "noopener" }, h("span", { "aria-hidden": "true" }, "⚑"), "Map"));
   return links.length ? h("div", { class: "quick" }, ...links) : null;
 }
 
@@ -177,9 +177,7 @@ async function relatedLists(/** @type {ScreenContext} */ ctx, /** @type {string}
         ? h(
             "ul",
             { class: "cards" },
-            ...rows.slice(0, RELATED_SHOWN).map((r) =>
-              h("li", {}, h("a", { class: "card", href: href.record(r.entity, r.id) }, h("span", { class: "title" }, r.title || "(no name)"), h("span", { class: "marks" }, ...markers(r)))),
-            ),
+            ...rows.slice(0, RELATED_SHOWN).map((r) => card(r, /** @type {FieldDef[]} */ (target?.fields ?? []), undefined)),
           )
         : h("p", { class: "muted" }, `No ${label.toLowerCase()}.`),
     );

@@ -54,7 +54,7 @@ export async function render(view, ctx) {
       ? `${formatCount(pending)} changes are not sent yet. They stay on this phone and are sent when you log in again. Log out?`
       : "Log out of this phone?";
     if (!(await confirmDialog(question, "Log out"))) return;
-    await logout(ctx.store);
+    await logout();
     navigate(href.login());
     location.reload();
   }

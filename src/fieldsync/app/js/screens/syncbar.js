@@ -11,13 +11,13 @@ import { plural } from "./list.js";
  * @typedef {import("../ui.js").ScreenContext} ScreenContext
  * @typedef {{phase?: string, received?: number, total?: number|null, bytes?: number,
  *   per_entity?: Record<string, number>}} Progress
- * @typedef {{at?: string, ok?: boolean, error?: {code?: string, message?: string}|null}} LastResult
+ * @typedef {{at?: string, ok?: boolean, error?: string, message?: string}} LastResult
  * @typedef {{online: boolean, running: boolean, progress: Progress|null, lastSync: string|null,
  *   lastResult: LastResult|null, conflicts: number, refused: number, pending: number,
  *   authNeeded: boolean, labels: Record<string, string>}} SyncState
  */
 
-const TRANSPORT = new Set(["offline", "network", "transport", "unreachable", "timeout"]);
+const TRANSPORT = "offline";
 
 /**
  * What the bar says: a line and, below it, the detail.
@@ -31,11 +31,11 @@ export function describe(s) {
   }
   if (s.running) return { kind: "syncing", text: progressText(s.progress), detail: perEntity(s.progress, s.labels) };
   const failed = s.lastResult && s.lastResult.ok === false ? s.lastResult : null;
-  if (!s.online || (failed && TRANSPORT.has(failed.error?.code ?? ""))) {
+  if (!s.online || failed?.error === TRANSPORT) {
     return { kind: "offline", text: "Offline", detail: waiting ? `${waiting}: kept on this phone, sent when you are back` : lastSynced(s.lastSync) };
   }
   if (failed) {
-    return { kind: "failed", text: `Sync failed${failed.at ? ` ${formatTime(failed.at)}` : ""}`, detail: failed.error?.message ?? "" };
+    return { kind: "failed", text: `Sync failed${failed.at ? ` ${formatTime(failed.at)}` : ""}`, detail: failed.message ?? "" };
   }
   if (!s.lastSync) return { kind: "never", text: "Not synced yet", detail: waiting };
   const needs = [];
@@ -77,12 +77,12 @@ export function mount(bar, ctx) {
   const text = h("span", { class: "text", id: "sync-text" });
   const button = h("button", { type: "button", id: "sync-now" }, "Sync now");
   bar.replaceChildren(text, button);
-  let running = false;
   /** @type {Progress|null} */
   let progress = null;
 
   async function refresh() {
     const store = ctx.store;
+    const running = ctx.engine.status().running;
     const [lastSync, lastResult, authNeeded, download, conflicts, refused, pending] = await Promise.all([
       store.getMeta("last_sync"),
       store.getMeta("last_result"),
@@ -98,7 +98,7 @@ export function mount(bar, ctx) {
     const said = describe({
       online: navigator.onLine,
       running,
-      progress: progress ?? download ?? null,
+      progress: running ? (progress ?? download ?? null) : null,
       lastSync: lastSync ?? null,
       lastResult: lastResult ?? null,
       conflicts: conflicts.length,
@@ -116,14 +116,13 @@ export function mount(bar, ctx) {
 
   button.addEventListener("click", () => {
     void ctx.engine.sync();
+    void refresh();
   });
   const offProgress = ctx.engine.on("progress", (/** @type {Progress} */ p) => {
-    running = true;
     progress = p;
     void refresh();
   });
   const offDone = ctx.engine.on("done", () => {
-    running = false;
     progress = null;
     void refresh();
   });
@@ -134,8 +133,8 @@ export function mount(bar, ctx) {
   return {
     refresh,
     dispose() {
-      if (typeof offProgress === "function") offProgress();
-      if (typeof offDone === "function") offDone();
+      offProgress();
+      offDone();
       window.removeEventListener("online", onNetwork);
       window.removeEventListener("offline", onNetwork);
     },
