@@ -21,7 +21,7 @@ import { h, show } from "../ui.js";
  */
 
 /** The icon beside each label of who changed a field (the words carry the meaning). */
-export const CHANGE_ICONS = { unchanged: "", mine: "✎", office: "🏢", same: "=", both: "⇄" };
+export const CHANGE_ICONS = { unchanged: "", mine: "✎", office: "⌂", same: "=", both: "⇄" };
 
 /** A side of a conflict as the screen names it. */
 export const SIDE_WORDS = { before: "Before", mine: "You", office: "Office" };

@@ -171,7 +171,7 @@ function refusedSection(ctx, refused, act) {
               ? h("a", { class: "title", href: href.record(row.entity, row.id) }, row.title || "(no name)")
               : h("span", { class: "title" }, row.title || "(no name)"),
             h("span", { class: "sub" }, entity?.label ?? row.entity),
-            h("p", { class: "cause" }, h("span", { "aria-hidden": "true" }, "⛔ "), found.cause),
+            h("p", { class: "cause" }, h("span", { "aria-hidden": "true" }, "⊘ "), found.cause),
             h("div", { class: "actions" }, ...found.actions.map((a) => buttons[a])),
           ),
         );
