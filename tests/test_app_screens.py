@@ -92,6 +92,12 @@ def no_serious_findings(page: Page, screen: str) -> None:
     assert found == [], f"{screen}: {found}"
 
 
+def save(page: Page) -> None:
+    """Save the form and wait for the record's read view."""
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".detail-pane").get_by_role("link", name="Edit")).to_be_visible()
+
+
 def card_titles(page: Page) -> list[str]:
     return page.locator(".list-pane a.card .title").all_inner_texts()
 
@@ -314,12 +320,12 @@ def test_markers_and_the_sync_bar_say_what_is_unsynced_in_conflict_or_refused(
     phone.context.set_offline(True)
     phone.goto(f"/app/#/edit/account/{farm}")
     phone.get_by_label("City").fill("Kosice")
-    phone.get_by_role("button", name="Save").click()
+    save(phone)
     phone.goto("/app/#/list/account")
     vienna.click()
     phone.locator(".detail-pane").get_by_role("link", name="Edit").click()
     phone.get_by_label("Zip").fill("1010")
-    phone.get_by_role("button", name="Save").click()
+    save(phone)
     expect(phone.locator(".detail-pane .mark")).to_have_text(re.compile("Not synced"))
     phone.get_by_role("button", name="Sync now").click()
     expect(phone.locator("#sync-text")).to_contain_text("Offline")
@@ -411,7 +417,7 @@ def test_an_ended_session_asks_the_same_users_password_and_keeps_the_edit(
         "import('/app/js/sync.js').then((m) => m.activeEngine().store.getMeta('token'))"
     )
     httpx.post(f"{server.url}/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
-    phone.get_by_role("button", name="Save").click()
+    save(phone)
     app_sync(phone)
     expect(phone.locator("#sync-text")).to_contain_text("Signed out")
     expect(phone.locator("#sync-text")).to_contain_text("1 change not sent yet, kept on this phone")
