@@ -11,19 +11,32 @@ the app; the server's push and pull are tested on both backends elsewhere.
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from benchmarks.data import seed, user_id
 from playwright.sync_api import Browser, Page, Route, expect
-from tests.app_fixtures import PHONE, app_login, app_sync, axe
+from tests.app_fixtures import PHONE, Restartable, app_login, app_sync, axe
 from tests.conftest import Server
 from tests.helpers import office_edit, server_values, set_entity
 
-pytestmark = pytest.mark.parametrize("backend_db", ["sqlite"], indirect=True)
+from fieldsync.server.db import Database
+
+
+@pytest.fixture
+def backend_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    """The server's database: SQLite only (see the module's docstring)."""
+    path = tmp_path / "server.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(str(path))
+    yield db
+    db.dispose()
+
 
 FARM = {
     "name": "Bratislava Farm Supply",
@@ -49,6 +62,17 @@ def create(crm: httpx.Client, entity: str, **values: Any) -> str:
 @pytest.fixture
 def crm_data(crm: httpx.Client) -> dict[str, str]:
     """Three accounts, the farm's two contacts, and its appointments: one past, two to come."""
+    return customers(crm)
+
+
+@pytest.fixture
+def crm_data_restartable(restartable: Restartable) -> None:
+    """The same records on the `restartable` server."""
+    with restartable.as_server().client("admin") as crm:
+        customers(crm)
+
+
+def customers(crm: httpx.Client) -> dict[str, str]:
     farm = create(crm, "account", **FARM)
     create(crm, "account", name="Vienna Tractors", city="Vienna")
     create(crm, "account", name="Brno Seeds", city="Brno")
@@ -449,3 +473,43 @@ def test_settings_say_who_is_logged_in_and_log_out_returns_to_the_login(
     phone.get_by_role("dialog").get_by_role("button", name="Log out").click()
     expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
     expect(phone.get_by_role("navigation")).to_be_hidden()
+
+
+TARGETS = """() => [...document.querySelectorAll(
+  "button, a.button, .nav a, .cards a, input:not([type=checkbox]), select, textarea, [role=switch]"
+)].filter((e) => e.offsetParent !== null)
+  .map((e) => ({what: e.outerHTML.slice(0, 80), height: e.getBoundingClientRect().height}))
+  .filter((t) => t.height < 44)"""
+
+
+def test_touch_targets_are_at_least_44_px_and_text_grows_with_the_font_size(
+    phone: Page, server: Server, crm_data: dict[str, str]
+) -> None:
+    open_app(phone, server)
+    for screen in (
+        "#/",
+        "#/list/account",
+        f"#/record/account/{crm_data['farm']}",
+        "#/new/appointment",
+    ):
+        phone.goto(f"/app/{screen}")
+        phone.locator("#screen h1:visible").first.wait_for()
+        assert phone.evaluate(TARGETS) == [], screen
+    title = phone.locator("#screen h1:visible").first
+    before = title.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    phone.evaluate("document.documentElement.style.fontSize = '150%'")  # the browser's setting
+    assert title.evaluate("e => parseFloat(getComputedStyle(e).fontSize)") == before * 1.5
+
+
+def test_with_the_server_gone_and_no_network_the_app_opens_with_its_data(
+    restartable_phone: Page, restartable: Restartable, crm_data_restartable: None
+) -> None:
+    page = restartable_phone
+    open_app(page, restartable.as_server())
+    restartable.stop()
+    page.context.set_offline(True)
+    page.reload()
+    expect(page.locator("#sync-text")).to_contain_text("Offline")
+    expect(page.locator(".tiles a", has_text="Accounts")).to_contain_text("3")
+    page.locator(".tiles a", has_text="Accounts").click()
+    expect(page.locator(".list-pane a.card")).to_have_count(3)
