@@ -65,7 +65,7 @@ export class SyncEngine {
     this.stopAuto = null;
     /** @type {Map<string, Set<(value: any) => void>>} */
     this.listeners = new Map();
-    active = this;
+    replaceEngine(this);
   }
 
   /**
@@ -271,8 +271,7 @@ export async function login(origin, username, password) {
   await store.setMeta("user", answer.user);
   await store.setMeta("auth_needed", false);
   await rememberSession({ username: answer.user.username, server_username: username });
-  active?.stop();
-  new SyncEngine(store, { origin });
+  replaceEngine(new SyncEngine(store, { origin }));
   return store;
 }
 
@@ -285,9 +284,21 @@ export async function resumeSession(origin) {
   const session = await lastSession();
   if (!session) return null;
   const store = await openStore(session.username);
-  active?.stop();
-  new SyncEngine(store, { origin });
+  replaceEngine(new SyncEngine(store, { origin }));
   return store;
+}
+
+/**
+ * Make `engine` the session's, stopping the one before (and closing its store when it
+ * was another user's).
+ * @param {SyncEngine} engine
+ */
+function replaceEngine(engine) {
+  const before = active;
+  active = engine;
+  if (!before || before === engine) return;
+  before.stop();
+  if (before.store.username !== engine.store.username) before.store.close();
 }
 
 /** Sign out: the token is revoked and forgotten; the data and unsynced changes stay. */
