@@ -9,20 +9,21 @@ backends in test_policies_e2e.py and test_exactly_once.py; here the subject is t
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Route
 from tests.app_fixtures import PHONE, app_login, app_sync, new_device
-from tests.app_fixtures import phone as phone  # the fixture
 
 from conftest import Server
+from fieldsync.server.background import running
+from fieldsync.server.db import Database
 from helpers import office_delete, office_edit, server_record, server_values, set_entity
-
-pytestmark = pytest.mark.usefixtures("sqlite_only")
 
 PUSH = "**/v1/sync/push*"
 
@@ -55,11 +56,14 @@ APP = """async ([what, args]) => {
 
 
 @pytest.fixture
-def sqlite_only(request: pytest.FixtureRequest) -> None:
-    """The browser tests run once, on SQLite (see the module's docstring)."""
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("backend_db", "sqlite") != "sqlite":
-        pytest.skip("the app's push is tested on SQLite; the server's on both backends")
+def server(tmp_path: Path, sqlite_template: Path) -> Iterator[Server]:
+    """A running server over a fresh seeded SQLite database (see the module's docstring)."""
+    path = tmp_path / "server.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(str(path))
+    with running(db) as url:
+        yield Server(url, db, tmp_path)
+    db.dispose()
 
 
 def app(page: Page, what: str, *args: Any) -> Any:
@@ -149,6 +153,33 @@ def test_offline_create_edit_delete_reach_the_server_parents_first(
     assert server_values(crm, dropped) is None
     assert app(alice, "row", "account", dropped) is None
     assert app(alice, "row", "contact", person)["state"] == "synced"
+
+
+def test_more_than_a_batch_goes_in_order_parents_first(alice: Page, crm: httpx.Client) -> None:
+    created = alice.evaluate(
+        """async () => {
+          const { activeEngine } = await import("/app/js/sync.js");
+          const edits = await import("/app/js/edits.js");
+          const store = activeEngine().store;
+          const ids = [];
+          for (let n = 0; n < 1000; n++) {
+            ids.push(await edits.createRecord(store, "account", { name: `Many ${n}` }));
+          }
+          return ids;
+        }"""
+    )
+    last = created[-1]
+    person = app(alice, "create", "contact", {"lastname": "Novak", "account": last})
+    app(alice, "update", "account", last, {"city": "Nitra"})  # after the child, yet first
+
+    result = app_sync(alice)
+
+    assert result["ok"]
+    assert result["pushed"] == 1001
+    assert app(alice, "pending") == 0
+    assert server_values(crm, person, "contact")["account"] == last
+    assert server_values(crm, last)["city"] == "Nitra"
+    assert len([r for r in app(alice, "records", "account") if r["state"] == "synced"]) == 1000
 
 
 def test_a_tab_closed_while_its_push_is_on_the_way_is_applied_once(

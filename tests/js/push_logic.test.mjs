@@ -171,6 +171,7 @@ test("only results one per change, each of a known status, settle a batch", () =
   assert.equal(resultsOf("<html>", 1), null);
   assert.equal(resultsOf({ results: [] }, 1), null);
   assert.equal(resultsOf({ results: [{ status: "ok" }] }, 1), null);
+  assert.equal(resultsOf({ results: [{ status: "conflict", conflict_id: null }] }, 1), null);
   assert.ok(resultsOf({ results: [{ status: "applied" }] }, 1));
 });
 

@@ -43,7 +43,16 @@ const POLICY_OUTCOMES = new Set(["server_wins", "device_wins", "merged"]);
 export function resultsOf(answer, sent) {
   const results = isObject(answer) ? answer.results : null;
   if (!Array.isArray(results) || results.length !== sent) return null;
-  return results.every((r) => isObject(r) && STATUSES.has(String(r.status))) ? results : null;
+  return results.every(isResult) ? results : null;
+}
+
+/**
+ * A result of a known status; an open conflict names its id.
+ * @param {unknown} result
+ */
+function isResult(result) {
+  if (!isObject(result) || !STATUSES.has(String(result.status))) return false;
+  return result.status !== "conflict" || typeof result.conflict_id === "string";
 }
 
 /**
