@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import httpx
+import pytest
 from benchmarks.data import seed, user_id
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
@@ -209,15 +210,21 @@ def test_resync_downloads_everything_again_and_keeps_an_unsynced_edit(
     assert store_call(phone, "getMeta", "resync") is False
 
 
-def test_a_revoked_token_asks_for_the_password_and_keeps_unsynced_edits(
-    phone: Page, server: Server
+@pytest.mark.parametrize("ended_by", ["token revoked", "admin deleted the device"])
+def test_an_ended_session_asks_for_the_password_and_keeps_unsynced_edits(
+    phone: Page, server: Server, ended_by: str
 ) -> None:
     ids = seeded(server, 20)
     app_login(phone, server, "alice")
     app_sync(phone)
     edit(phone, "updateRecord", "account", ids[0], {"city": "Kept"})
-    token = store_call(phone, "getMeta", "token")
-    httpx.post(f"{server.url}/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    if ended_by == "token revoked":
+        token = store_call(phone, "getMeta", "token")
+        httpx.post(f"{server.url}/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    else:
+        device_id = store_call(phone, "getMeta", "device_id")
+        with server.client("admin") as admin:
+            assert admin.delete(f"/v1/admin/devices/{device_id}").status_code == 204
     result = app_sync(phone)
     assert (result["ok"], result["error"]) == (False, "auth_needed")
     assert store_call(phone, "getMeta", "auth_needed") is True
@@ -270,3 +277,54 @@ def test_integers_past_2_pow_53_stay_exact_on_the_phone(phone: Page, server: Ser
     app_sync(phone)
     stored = phone_records(phone)[created["id"]]
     assert stored["employees"] == big
+
+
+LIST = """async ([entity, search, limit]) => {
+  const { activeEngine } = await import("/app/js/sync.js");
+  const store = activeEngine().store;
+  const titles = [];
+  let page = await store.listRecords(entity, { search, limit });
+  titles.push(...page.rows.map((r) => r.title));
+  while (page.more) {
+    page = await store.listRecords(entity, { search, limit, after: page.next });
+    titles.push(...page.rows.map((r) => r.title));
+  }
+  return titles;
+}"""
+
+
+def listed(page: Page, entity: str, search: str = "", limit: int = 2) -> list[str]:
+    """The titles a list shows, page after page of `limit`."""
+    titles: list[str] = page.evaluate(LIST, [entity, search, limit])
+    return titles
+
+
+def test_appointments_list_upcoming_first_and_search_finds_across_pages(
+    phone: Page, server: Server
+) -> None:
+    starts = {
+        "Last week": "2020-01-01T09:00:00+00:00",
+        "Yesterday": "2020-06-01T09:00:00+01:00",
+        "Tomorrow": "2999-01-01T09:00:00+00:00",
+        "Next month": "2999-02-01T09:00:00+00:00",
+        "Undated": None,
+    }
+    with server.client("admin") as admin:
+        for subject, start in starts.items():
+            admin.post(
+                "/v1/entities/appointment/records", json={"subject": subject, "start": start}
+            )
+        for name in ("Orchard Farm", "Bakery", "Orchard Hill", "Quarry", "orchard lane"):
+            admin.post("/v1/entities/account/records", json={"name": name})
+    app_login(phone, server, "alice")
+    app_sync(phone)
+    assert listed(phone, "appointment") == [
+        "Tomorrow",
+        "Next month",
+        "Undated",
+        "Yesterday",
+        "Last week",
+    ]
+    assert listed(phone, "account", "ORCHARD") == ["Orchard Farm", "Orchard Hill", "orchard lane"]
+    store_call(phone, "searchEntries", "account")  # the searches after the first one
+    assert listed(phone, "account", "orchard") == ["Orchard Farm", "Orchard Hill", "orchard lane"]

@@ -126,6 +126,10 @@ export class Store {
     this.entities = new Map();
     /** @type {Set<Listener>} */
     this.listeners = new Set();
+    /** @type {Map<string, Promise<{id: string, search: string}[]>>} search entries per entity */
+    this.searchCache = new Map();
+    /** @type {Set<string>} the entities whose search entries are read */
+    this.searchReady = new Set();
     // Other tabs of the same user hear of every write too.
     this.channel = new BroadcastChannel(`fieldsync-${username}`);
     this.channel.onmessage = (event) => this.tell(event.data, false);
@@ -298,9 +302,15 @@ export class Store {
   async listRecords(entity, options = {}) {
     const limit = options.limit ?? 50;
     const needle = (options.search ?? "").trim().toLowerCase();
+    const position = options.after ? JSON.parse(options.after) : null;
+    if (needle && (this.searchReady.has(entity) || position?.index !== undefined)) {
+      return this.searchRecords(entity, needle, limit, position?.index ?? 0);
+    }
+    // The first search reads the list until its page is full, while the search entries
+    // are read for the searches after it.
+    if (needle) void this.searchEntries(entity);
     const keep = (/** @type {Row} */ row) =>
       row.data !== null && (!needle || (row.search ?? "").includes(needle));
-    const position = options.after ? JSON.parse(options.after) : null;
     const segments = listSegments(entity, this.startField(entity) !== null);
     /** @type {Row[]} */
     const rows = [];
@@ -316,6 +326,79 @@ export class Store {
       }
     }
     return { rows, more: next !== null, next };
+  }
+
+  /**
+   * One page of the records whose text holds `needle`, in list order, from the entity's
+   * search entries (read once, then kept in memory until the next write).
+   * @param {string} entity
+   * @param {string} needle lower case
+   * @param {number} limit
+   * @param {number} from the entry to start at
+   * @returns {Promise<{rows: Row[], more: boolean, next: string | null}>}
+   */
+  async searchRecords(entity, needle, limit, from) {
+    const entries = await this.searchEntries(entity);
+    /** @type {string[]} */
+    const ids = [];
+    let index = from;
+    for (; index < entries.length && ids.length < limit; index++) {
+      if (entries[index].search.includes(needle)) ids.push(entries[index].id);
+    }
+    let more = false;
+    for (let rest = index; rest < entries.length && !more; rest++) {
+      more = entries[rest].search.includes(needle);
+    }
+    const rows = await this.transaction("records", "readonly", (tx) => {
+      const records = tx.objectStore("records");
+      return Promise.all(ids.map((id) => request(records.get([entity, id]))));
+    });
+    const next = more ? JSON.stringify({ index }) : null;
+    return { rows: rows.filter((row) => row && row.data !== null), more, next };
+  }
+
+  /**
+   * The entity's records as search entries ({id, search}), in list order.
+   * @param {string} entity
+   * @returns {Promise<{id: string, search: string}[]>}
+   */
+  searchEntries(entity) {
+    let entries = this.searchCache.get(entity);
+    if (!entries) {
+      const reading = this.readSearchEntries(entity);
+      entries = reading;
+      this.searchCache.set(entity, reading);
+      void reading.then(() => {
+        if (this.searchCache.get(entity) === reading) this.searchReady.add(entity);
+      });
+    }
+    return entries;
+  }
+
+  /** @param {string} entity */
+  async readSearchEntries(entity) {
+    const range = IDBKeyRange.bound([entity, ""], [entity, "\uffff"]);
+    // A cursor, not one getAll: one answer of every record at once is far slower.
+    /** @type {{id: string, sort: string, search: string}[]} */
+    const entries = await this.transaction("records", "readonly", (tx) => {
+      const cursorRequest = tx.objectStore("records").index("by_list").openCursor(range);
+      /** @type {{id: string, sort: string, search: string}[]} */
+      const found = [];
+      return new Promise((resolve, reject) => {
+        cursorRequest.onerror = () => reject(cursorRequest.error);
+        cursorRequest.onsuccess = () => {
+          const cursor = cursorRequest.result;
+          if (!cursor) return resolve(found);
+          const row = /** @type {Row} */ (cursor.value);
+          if (row.data !== null) found.push({ id: row.id, sort: row.sort ?? "", search: row.search ?? "" });
+          cursor.continue();
+        };
+      });
+    });
+    if (this.startField(entity) === null) return entries;
+    const now = new Date().toISOString();
+    const upcoming = entries.filter((e) => e.sort >= now);
+    return [...upcoming, ...entries.filter((e) => e.sort < now).reverse()];
   }
 
   /**
@@ -514,6 +597,8 @@ export class Store {
    * @param {boolean} broadcast
    */
   tell(change, broadcast) {
+    this.searchCache.clear();
+    this.searchReady.clear();
     if (broadcast) this.channel.postMessage(change);
     for (const listener of this.listeners) listener(change);
   }
