@@ -160,6 +160,8 @@ def app_login(page: Page, server: Server, user: str, password: str = "secret") -
     else through the engine. Returns once the app holds a session."""
     page.goto(f"{server.url}/app/")
     page.wait_for_load_state("load")
+    # The app shows the login screen or, with a session, its sync bar once it has booted.
+    page.wait_for_selector("#login-password, #sync-text")
     password_field = page.get_by_label("Password", exact=True)
     if password_field.count() and password_field.is_visible():
         page.get_by_label("Username").fill(user)

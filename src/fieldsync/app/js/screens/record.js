@@ -165,7 +165,7 @@ async function relatedLists(/** @type {ScreenContext} */ ctx, /** @type {string}
   const sections = groups.map((group) => {
     const target = ctx.store.entity(group.entity);
     const label = plural(target?.label ?? group.entity);
-    const rows = group.rows.filter((r) => r.data);
+    const rows = listOrder(group.rows.filter((r) => r.data), /** @type {FieldDef[]} */ (target?.fields ?? []));
     const headingId = `related-${group.entity}-${group.field}`;
     const fieldLabel = target?.fields.find((/** @type {FieldDef} */ f) => f.name === group.field)?.label;
     const more = groups.filter((g) => g.entity === group.entity).length > 1 && fieldLabel ? ` (${fieldLabel})` : "";
@@ -183,4 +183,23 @@ async function relatedLists(/** @type {ScreenContext} */ ctx, /** @type {string}
     );
   });
   return sections.length ? h("div", { class: "related" }, ...sections) : null;
+}
+
+/**
+ * Rows in their list's order: by start, upcoming first, soonest first, then earlier ones,
+ * latest first, for an entity with a start; by name for the others.
+ * @param {Row[]} rows @param {FieldDef[]} fields
+ */
+function listOrder(rows, fields) {
+  const start = fields.find((f) => f.type === "datetime" && f.name === "start")?.name;
+  const byName = (/** @type {Row} */ a, /** @type {Row} */ b) => (a.title ?? "").localeCompare(b.title ?? "");
+  if (!start) return [...rows].sort(byName);
+  const now = Date.now();
+  const at = (/** @type {Row} */ r) => {
+    const value = r.data?.[start];
+    return typeof value === "string" ? new Date(value).getTime() : Number.NaN;
+  };
+  const upcoming = rows.filter((r) => at(r) >= now).sort((a, b) => at(a) - at(b));
+  const earlier = rows.filter((r) => !(at(r) >= now)).sort((a, b) => (at(b) || 0) - (at(a) || 0));
+  return [...upcoming, ...earlier];
 }
