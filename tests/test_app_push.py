@@ -151,6 +151,33 @@ def test_offline_create_edit_delete_reach_the_server_parents_first(
     assert app(alice, "row", "contact", person)["state"] == "synced"
 
 
+def test_more_than_a_batch_goes_in_order_parents_first(alice: Page, crm: httpx.Client) -> None:
+    created = alice.evaluate(
+        """async () => {
+          const { activeEngine } = await import("/app/js/sync.js");
+          const edits = await import("/app/js/edits.js");
+          const store = activeEngine().store;
+          const ids = [];
+          for (let n = 0; n < 1000; n++) {
+            ids.push(await edits.createRecord(store, "account", { name: `Many ${n}` }));
+          }
+          return ids;
+        }"""
+    )
+    last = created[-1]
+    person = app(alice, "create", "contact", {"lastname": "Novak", "account": last})
+    app(alice, "update", "account", last, {"city": "Nitra"})  # after the child, yet first
+
+    result = app_sync(alice)
+
+    assert result["ok"]
+    assert result["pushed"] == 1001
+    assert app(alice, "pending") == 0
+    assert server_values(crm, person, "contact")["account"] == last
+    assert server_values(crm, last)["city"] == "Nitra"
+    assert len([r for r in app(alice, "records", "account") if r["state"] == "synced"]) == 1000
+
+
 def test_a_tab_closed_while_its_push_is_on_the_way_is_applied_once(
     browser: Browser, server: Server, crm: httpx.Client
 ) -> None:

@@ -48,6 +48,10 @@ export const TOO_LARGE =
  * Push every change made before this push started: first what the outbox holds (a
  * batch a closed tab sent but never saw answered), then the pending rows, parents
  * first, a batch at a time. Transport failures throw, leaving the outbox as it is.
+ *
+ * Batches are pipelined: while the server applies one, the phone builds the next and
+ * stores the results of the one before. The server still gets them one after another,
+ * in order: a batch is sent once the answer to the one before it has arrived.
  * @param {Store} store
  * @param {Wire} wire
  * @returns {Promise<PushCounts>}
@@ -69,15 +73,68 @@ async function pushAll(store, wire) {
   /** @type {Set<string>} */
   const sent = new Set(); // records sent once in this push: an edit since waits for the next
   const counts = { pushed: 0, conflicts: 0, refused: 0, notices: 0, statuses: {} };
+  /** @type {Flight|null} */
+  let flight = null;
   for (;;) {
-    const batch = (await oldestBatch(store)) ?? (await nextBatch(store, upto, sent));
-    if (batch === null) return counts;
-    for (const s of batch.snapshots) sent.add(`${s.entity}:${s.id}`);
-    const answer = await send(wire, batch.body);
-    if ("tooLarge" in answer) await split(store, batch);
-    else if ("refused" in answer) await hold(store, batch, refusalOf(answer.refused), counts);
-    else await settleBatch(store, batch, answer, counts);
+    /** @type {string} */
+    const onItsWay = flight?.batch.batch_id ?? "";
+    /** @type {Batch|null} */
+    const batch = (await oldestBatch(store, onItsWay)) ?? (await nextBatch(store, upto, sent));
+    for (const s of batch?.snapshots ?? []) sent.add(`${s.entity}:${s.id}`);
+    const answer = flight ? await answered(flight) : null;
+    if (flight && answer && "tooLarge" in answer) {
+      await split(store, flight.batch); // its halves are now the oldest batches
+      flight = null;
+      continue;
+    }
+    /** @type {Flight|null} */
+    const following = batch ? fly(wire, batch) : null;
+    if (flight && answer) await settleAnswer(store, flight.batch, answer, counts);
+    if (following === null) return counts;
+    flight = following;
   }
+}
+
+/**
+ * @typedef {{batch: Batch, coming: Promise<{answer: Answer} | {failure: unknown}>}} Flight
+ *   a batch on its way, and its answer (or why none came) once it arrives
+ */
+
+/**
+ * Send a batch; its answer is awaited later (`answered`).
+ * @param {Wire} wire
+ * @param {Batch} batch
+ * @returns {Flight}
+ */
+function fly(wire, batch) {
+  const coming = send(wire, batch.body).then(
+    (answer) => ({ answer }),
+    (failure) => ({ failure }),
+  );
+  return { batch, coming };
+}
+
+/**
+ * The answer to a batch on its way; throws why none came (the outbox keeps the batch).
+ * @param {Flight} flight
+ * @returns {Promise<Answer>}
+ */
+async function answered(flight) {
+  const arrived = await flight.coming;
+  if ("failure" in arrived) throw arrived.failure;
+  return arrived.answer;
+}
+
+/**
+ * Store the answer to a batch: its results, or the refusal of all of it.
+ * @param {Store} store
+ * @param {Batch} batch
+ * @param {Answer} answer
+ * @param {PushCounts} counts
+ */
+async function settleAnswer(store, batch, answer, counts) {
+  if ("refused" in answer) await hold(store, batch, refusalOf(answer.refused), counts);
+  else await settleBatch(store, batch, answer, counts);
 }
 
 /**
@@ -114,15 +171,16 @@ function refusalOf(refused) {
 }
 
 /**
- * The oldest batch of the outbox, if any.
+ * The oldest batch of the outbox, but the one on its way, if any.
  * @param {Store} store
+ * @param {string} onItsWay
  * @returns {Promise<Batch|null>}
  */
-async function oldestBatch(store) {
+async function oldestBatch(store, onItsWay) {
   const batches = await store.transaction("outbox", "readonly", (tx) =>
     request(tx.objectStore("outbox").getAll()),
   );
-  return inOutboxOrder(batches)[0] ?? null;
+  return inOutboxOrder(batches).find((b) => b.batch_id !== onItsWay) ?? null;
 }
 
 /**
