@@ -94,7 +94,7 @@ def log_in(page: Page, device: str) -> None:
     shoot(page, "login", device)
     page.get_by_label("Password", exact=True).fill("secret")
     page.get_by_role("button", name="Log in").click()
-    page.locator("#sync-text").filter(has_text="Syncing…").wait_for()
+    page.locator("#sync-text").filter(has_text="records").wait_for()
     shoot(page, "syncing", device)
     state["release"] = True
     for route in held:
@@ -107,7 +107,7 @@ def edit(page: Page, entity: str, record_id: str, **values: str) -> None:
     for label, value in values.items():
         page.get_by_label(label.capitalize(), exact=True).fill(value)
     page.get_by_role("button", name="Save").click()
-    page.locator(".detail-pane h1").wait_for()
+    page.locator(".detail-pane").get_by_role("link", name="Edit").wait_for()
 
 
 def sync(page: Page) -> None:

@@ -41,6 +41,7 @@ let current = null;
 /** @type {{screen: ListScreen, pane: HTMLElement}|null} */
 let listPane = null;
 let routeName = "";
+let generation = 0;
 
 async function boot() {
   void registerWorker(offerUpdate);
@@ -137,7 +138,9 @@ function current_(/** @type {string} */ here, /** @type {string} */ target) {
 /** Show the screen of `route`. */
 async function route_(/** @type {Route} */ route) {
   if (!ctx) return;
+  const mine = ++generation;
   const authNeeded = await ctx.store.getMeta("auth_needed");
+  if (mine !== generation) return;
   current?.dispose?.();
   current = null;
   const previous = routeName;
@@ -149,13 +152,30 @@ async function route_(/** @type {Route} */ route) {
     return;
   }
   if (["list", "record", "edit", "new"].includes(route.name)) {
-    await split(route, previous);
+    await split(route, previous, mine);
     return;
   }
   dropList();
-  current = await screenOf(route, view);
+  const host = h("div", { class: "host" });
+  const screen = await screenOf(route, host);
+  if (!settle(mine, screen)) return;
+  view.replaceChildren(host);
   if (window.matchMedia("(max-width: 63.99rem)").matches) window.scrollTo(0, 0);
   view.focus({ preventScroll: true });
+}
+
+/**
+ * Whether the screen rendered for route number `mine` is still the one to show: a later
+ * route (a quick second tap) wins, and the screen it replaced is let go.
+ * @param {number} mine @param {Screen|null} screen
+ */
+function settle(mine, screen) {
+  if (mine !== generation) {
+    screen?.dispose?.();
+    return false;
+  }
+  current = screen;
+  return true;
 }
 
 /** A screen that is not a list or a record, by the route. @returns {Promise<Screen|null>} */
@@ -196,27 +216,35 @@ async function external(path, target, route) {
 
 /**
  * An entity's list beside (tablet) or instead of (phone) one of its records or a form.
- * @param {Route} route @param {string} previous the route shown before
+ * @param {Route} route @param {string} previous the route shown before @param {number} mine
  */
-async function split(route, previous) {
+async function split(route, previous, mine) {
   const c = /** @type {ScreenContext} */ (ctx);
   const entity = route.entity ?? "";
   const focus = route.name === "list" ? "list" : "detail";
   if (!listPane || listPane.screen.entity !== entity || !listPane.pane.isConnected) {
     const pane = h("section", { class: "list-pane", "aria-label": "List" });
-    const detail = h("section", { class: "detail-pane", "aria-label": "Record", id: "detail" });
-    show(view, h("div", { class: "split", "data-focus": focus }, pane, detail));
-    listPane = { screen: await list.render(pane, c, route), pane };
+    const screen = await list.render(pane, c, route);
+    if (mine !== generation) {
+      screen.dispose?.();
+      return;
+    }
+    dropList();
+    const detail = h("section", { class: "detail-pane", "aria-label": "Record", id: "detail", tabindex: "-1" });
+    view.replaceChildren(h("div", { class: "split", "data-focus": focus }, pane, detail));
+    listPane = { screen, pane };
   }
   const splitNode = /** @type {HTMLElement} */ (view.querySelector(".split"));
   splitNode.dataset.focus = focus;
   listPane.screen.select(route.id);
   const detail = /** @type {HTMLElement} */ (view.querySelector(".detail-pane"));
-  if (route.name === "list") {
-    show(detail, h("p", { class: "empty" }, "Choose a record to see it here."));
-  } else {
-    current = route.name === "record" ? await record.render(detail, c, route) : await form.render(detail, c, route);
-  }
+  const host = h("div", { class: "host" });
+  /** @type {Screen|null} */
+  let screen = null;
+  if (route.name === "list") show(host, h("p", { class: "empty" }, "Choose a record to see it here."));
+  else screen = await (route.name === "record" ? record : form).render(host, c, route);
+  if (!settle(mine, screen)) return;
+  detail.replaceChildren(host);
   const phone = window.matchMedia("(max-width: 63.99rem)").matches;
   if (phone && !(route.name === "list" && previous !== "list")) window.scrollTo(0, 0);
   if (phone || route.name !== "list") (focus === "list" ? view : detail).focus?.({ preventScroll: true });

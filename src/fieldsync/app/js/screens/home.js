@@ -51,7 +51,13 @@ export async function render(view, ctx) {
               ),
             ),
           )
-        : h("p", { class: "empty" }, "Nothing on this phone yet: sync to download your records."),
+        : h(
+            "p",
+            { class: "empty" },
+            ctx.engine.status().running
+              ? "Downloading your records… they show here as they arrive."
+              : "Nothing on this phone yet: sync to download your records.",
+          ),
     );
   };
   await draw();

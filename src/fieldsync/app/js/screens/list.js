@@ -121,8 +121,10 @@ export async function render(view, ctx, route) {
     select(id) {
       selected = id;
       for (const link of cards.querySelectorAll("a.card")) {
-        if (link.getAttribute("data-id") === id) link.setAttribute("aria-current", "true");
-        else link.removeAttribute("aria-current");
+        if (link.getAttribute("data-id") === id) {
+          link.setAttribute("aria-current", "true");
+          link.scrollIntoView({ block: "nearest" });
+        } else link.removeAttribute("aria-current");
       }
     },
   };
