@@ -326,8 +326,10 @@ def test_a_refused_change_names_the_field_and_limit_and_its_fix_goes_through(
     expect(refused.get_by_role("button", name="Discard my change")).to_be_visible()
     no_serious_findings(worker)
     refused.get_by_role("button", name="Fix Phone").click()
-    expect(worker.get_by_label("Phone")).to_be_focused()  # the form opens at the field…
-    expect(worker.get_by_text("Phone is too long for the server's 20 characters.")).to_be_visible()
+    expect(worker.get_by_label("Phone")).to_have_attribute("aria-invalid", "true")
+    expect(
+        worker.get_by_text("Phone is too long for the server's 20 characters.")
+    ).to_be_visible()  # beside it
     worker.get_by_label("Phone").fill("+421 900 123 456")
     worker.get_by_role("button", name="Save").click()
     sync(worker)
