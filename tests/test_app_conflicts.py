@@ -40,15 +40,20 @@ def phone_edit(page: Page, record_id: str, **values: Any) -> None:
     in_app(page, "edits", "updateRecord", "account", record_id, values)
 
 
+def in_app_row(page: Page, entity: str, record_id: str) -> Any:
+    """A record's row on the phone (None when the phone has none)."""
+    return page.evaluate(
+        """async ([entity, id]) => {
+          const { activeEngine } = await import("/app/js/sync.js");
+          return activeEngine().store.getRecord(entity, id);
+        }""",
+        [entity, record_id],
+    )
+
+
 def phone_record(page: Page, record_id: str) -> Any:
     """The account's row on the phone (None when the phone has none)."""
-    return page.evaluate(
-        """async (id) => {
-          const { activeEngine } = await import("/app/js/sync.js");
-          return activeEngine().store.getRecord("account", id);
-        }""",
-        record_id,
-    )
+    return in_app_row(page, "account", record_id)
 
 
 def phone_delete(page: Page, record_id: str) -> None:
@@ -321,6 +326,10 @@ def test_a_refused_change_names_the_field_and_limit_and_its_fix_goes_through(
     expect(refused.get_by_role("button", name="Discard my change")).to_be_visible()
     no_serious_findings(worker)
     refused.get_by_role("button", name="Fix Phone").click()
+    expect(worker.get_by_label("Phone")).to_have_attribute("aria-invalid", "true")
+    expect(
+        worker.get_by_text("Phone is too long for the server's 20 characters.")
+    ).to_be_visible()  # beside it
     worker.get_by_label("Phone").fill("+421 900 123 456")
     worker.get_by_role("button", name="Save").click()
     sync(worker)
@@ -344,3 +353,26 @@ def test_a_notice_says_what_server_wins_replaced_of_what_was_typed(
     expect(notices).to_contain_text("The office's version replaced what you typed:")
     expect(notices).to_contain_text("Phone: you typed “555 0199”, now “555 0111”")
     no_serious_findings(worker)
+
+
+def test_a_change_refused_for_its_deleted_account_says_so_and_discard_undoes_it(
+    worker: Page, crm: httpx.Client
+) -> None:
+    account_id = office_account(crm, name="Closed Shop")
+    download(worker)
+    with offline(worker):
+        contact_id = in_app(
+            worker, "edits", "createRecord", "contact", {"lastname": "Novak", "account": account_id}
+        )
+        office_delete(crm, account_id)
+    assert sync(worker)["refused"] == 1
+    open_errors(worker)
+    refused = worker.get_by_role("region", name=re.compile("Refused by the server"))
+    expect(refused).to_contain_text("Its account was deleted on the server.")
+    expect(refused.get_by_role("button", name="Retry")).to_have_count(0)
+    no_serious_findings(worker)
+    refused.get_by_role("button", name="Discard my change").click()
+    worker.get_by_role("dialog").get_by_role("button", name="Discard my change").click()
+    expect(worker.get_by_text("No sync errors.")).to_be_visible()
+    assert in_app_row(worker, "contact", contact_id) is None  # never on the server: gone
+    assert sync(worker)["pushed"] == 0

@@ -111,9 +111,11 @@ function openView(d, picks) {
             class: "secondary",
             "aria-expanded": picks ? "true" : "false",
             "aria-controls": "merge",
-            onclick: () => {
+            id: "merge-button",
+            onclick: async () => {
               d.setPicks(picks ? null : defaultPicks(tw.rows));
-              void d.draw();
+              await d.draw();
+              document.getElementById(picks ? "merge-button" : "merge-title")?.focus();
             },
           },
           "Merge",
@@ -264,7 +266,7 @@ function mergePanel(d, picks, apply) {
   return h(
     "section",
     { id: "merge", class: "tw-merge", "aria-labelledby": "merge-title" },
-    h("h2", { id: "merge-title" }, "Merge: choose per field"),
+    h("h2", { id: "merge-title", tabindex: "-1" }, "Merge: choose per field"),
     ...rows.map((row) => pickFieldset(fieldOf(d.fields, row.name), row, picks, drawResult)),
     h("h3", {}, "Result"),
     result,

@@ -8,6 +8,7 @@ import { fromLocalInput, numberToInput, parseNumber, toLocalInput } from "../for
 import { href, navigate } from "../router.js";
 import { h, show } from "../ui.js";
 import { plural } from "./list.js";
+import { refusal } from "../refusals.js";
 
 /**
  * @typedef {import("../ui.js").ScreenContext} ScreenContext
@@ -115,6 +116,9 @@ export async function render(view, ctx, route) {
     if (first) first.focus.focus();
     else summary.focus();
   }
+  // A change the server refused for a field opens with the cause next to that field.
+  const refused = row?.error ? refusal(row.error, entity, ctx.store.project()?.entities ?? []) : null;
+  if (refused?.field) showErrors({ [refused.field]: refused.cause });
   return {};
 }
 
