@@ -169,9 +169,12 @@ def app_login(page: Page, server: Server, user: str, password: str = "secret") -
         password_field.press("Enter")
     else:
         engine_call(page, "login", server.url, user, password)
-    page.wait_for_function(
-        "import('/app/js/sync.js').then((m) => m.activeEngine() !== null)", polling=100
-    )
+    # wait_for_function does not wait for a promise's value: ask until the engine is there.
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not page.evaluate("import('/app/js/sync.js').then((m) => m.activeEngine() !== null)"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app did not sign in {user} in time")
+        page.wait_for_timeout(100)
 
 
 def app_sync(page: Page) -> dict[str, Any]:
