@@ -160,6 +160,8 @@ def app_login(page: Page, server: Server, user: str, password: str = "secret") -
     else through the engine. Returns once the app holds a session."""
     page.goto(f"{server.url}/app/")
     page.wait_for_load_state("load")
+    # The app shows the login screen or, with a session, its sync bar once it has booted.
+    page.wait_for_selector("#login-password, #sync-text")
     password_field = page.get_by_label("Password", exact=True)
     if password_field.count() and password_field.is_visible():
         page.get_by_label("Username").fill(user)
@@ -167,9 +169,12 @@ def app_login(page: Page, server: Server, user: str, password: str = "secret") -
         password_field.press("Enter")
     else:
         engine_call(page, "login", server.url, user, password)
-    page.wait_for_function(
-        "import('/app/js/sync.js').then((m) => m.activeEngine() !== null)", polling=100
-    )
+    # wait_for_function does not wait for a promise's value: ask until the engine is there.
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not page.evaluate("import('/app/js/sync.js').then((m) => m.activeEngine() !== null)"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the app did not sign in {user} in time")
+        page.wait_for_timeout(100)
 
 
 def app_sync(page: Page) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from fieldsync.server.db import Database
 runner = CliRunner()
 
 
-def cli(*args: str, ok: bool = True) -> str:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
+def cli(*args: str, ok: bool = True, env: dict[str, str] | None = None) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=False, env=env)
     if ok:
         assert result.exit_code == 0, result.output
     else:
@@ -85,6 +85,52 @@ def test_a_field_worker_session_from_the_command_line(
     assert stored["record"]["city"] == "Kosice"
     listing = cli("device", "list", "account", "--dir", phone)
     assert "Acme" in listing
+
+
+def test_device_errors_shows_before_mine_and_the_offices_per_field(
+    served: tuple[str, Path], tmp_path: Path
+) -> None:
+    url, db = served
+    phone = str(tmp_path / "phone")
+    cli("project", "set", "account", "--on-conflict", "user_action", "--db", str(db))
+    login(phone, url, "harbour-lantern-7")
+    fields = ("name=Acme", "city=Bratislava", "employees=12", "phone=555")
+    record_id = cli("device", "create", "account", *fields, "--dir", phone).strip()
+    cli("device", "sync", "--dir", phone)
+    cli("device", "edit", "account", record_id, "city=Kosice", "employees=15", "--dir", phone)
+    with _office(url) as office:
+        office.patch(
+            f"/v1/entities/account/records/{record_id}", json={"city": "Zilina", "name": "Acme SA"}
+        )
+    cli("device", "sync", "--dir", phone)
+    table = cli("device", "errors", "--dir", phone, env={"COLUMNS": "120"})
+    rows = {line.split("│")[1].strip(): line for line in table.splitlines() if line.count("│") == 6}
+    assert [cell.strip() for cell in rows["city"].split("│")[1:6]] == [
+        "city",
+        "Bratislava",
+        "Kosice",
+        "Zilina",
+        "both",
+    ]
+    assert [cell.strip() for cell in rows["employees"].split("│")[1:6]] == [
+        "employees",
+        "12",
+        "15",
+        "12",
+        "you",
+    ]
+    assert [cell.strip() for cell in rows["name"].split("│")[1:6]] == [
+        "name",
+        "Acme",
+        "Acme",
+        "Acme SA",
+        "office",
+    ]
+    assert "phone" not in rows  # unchanged fields are collapsed…
+    assert "phone" in table.split("unchanged: ")[1]  # …into one line
+    assert "--use merge --device-field city --device-field employees" in table
+    [error] = json.loads(cli("device", "errors", "--dir", phone, "--json"))
+    assert {c["field"]: c["changed_by"] for c in error["three_way"]}["name"] == "office"
 
 
 def login(phone: str, url: str, password: str, *, ok: bool = True) -> str:

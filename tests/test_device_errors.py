@@ -7,6 +7,7 @@ import pytest
 
 from conftest import Server
 from fieldsync.device import Device, remote
+from fieldsync.device.threeway import field_changes, suggested_merge
 from fieldsync.errors import ValidationFailed
 from helpers import journal, office_edit, server_values, set_entity, synced_account
 
@@ -383,3 +384,16 @@ def test_a_child_of_a_parent_deleted_on_the_server_says_so_until_the_user_acts(
     assert (refused["code"], refused["record_id"]) == ("parent_deleted", contact)
     assert "its account was deleted on the server" in refused["message"]
     assert phone.sync().pushed == 0  # not resent until the user acts
+
+
+def test_the_three_way_view_names_who_changed_each_field_in_every_kind() -> None:
+    base = {"name": "Acme", "city": "Lyon", "note": "", "phone": "1"}
+    mine = {**base, "note": "gate 12", "phone": "2", "city": "Nice"}
+    office = {**base, "name": "Acme SA", "phone": "3", "city": "Nice"}
+    both = {c["field"]: c["changed_by"] for c in field_changes(base, mine, office)}
+    assert both == {"name": "office", "city": "both alike", "note": "you", "phone": "both"}
+    assert suggested_merge(field_changes(base, mine, office)) == ["note", "phone"]
+    office_deleted = {c["field"]: c["changed_by"] for c in field_changes(base, mine, None)}
+    assert office_deleted == {"name": "", "city": "you", "note": "you", "phone": "you"}
+    i_deleted = {c["field"]: c["changed_by"] for c in field_changes(base, None, office)}
+    assert i_deleted == {"name": "office", "city": "office", "note": "", "phone": "office"}

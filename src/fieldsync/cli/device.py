@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
@@ -250,28 +251,38 @@ def sync_errors(directory: DirOption, as_json: JsonOption = False) -> None:
 
 
 def _print_conflict(error: dict[str, Any]) -> None:
+    """The three-way table of a conflict: before, mine ("you") and the office's, per field
+    changed on either side; the unchanged fields are named on one line below it."""
     title = f"conflict {error['id']}\n{error['entity']} {error['record_id']}: {error['what']}"
-    table = Table("field", "device", "server", title=title)
-    device, server = error["device"] or {}, error["server"] or {}
-    for name in sorted(set(device) | set(server)):
-        if device.get(name) is None and server.get(name) is None:
+    table = Table("field", "before", "you", "office", "changed by", title=title)
+    unchanged = []
+    for change in error["three_way"]:
+        if not change["changed_by"]:
+            unchanged.append(change["field"])
             continue
-        differs = name in error["fields"]
         table.add_row(
-            f"[bold yellow]{name} *[/bold yellow]" if differs else name,
-            _cell(device, name, error["device"] is None),
-            _cell(server, name, error["server"] is None),
+            change["field"],
+            _value(change["before"]),
+            _cell(change["device"], error["device"] is None),
+            _cell(change["server"], error["server"] is None),
+            change["changed_by"],
         )
     console.print(table)
+    if unchanged:
+        console.print(f"  unchanged: {', '.join(unchanged)}")
     words = error["choices"]
     console.print(f"  --use device: {words['device']}   --use server: {words['server']}")
+    if error["suggested_merge"]:
+        picks = " ".join(f"--device-field {name}" for name in error["suggested_merge"])
+        console.print(f"  --use merge {picks}: each field from the side that changed it")
 
 
-def _cell(values: dict[str, Any], name: str, deleted: bool) -> str:
-    if deleted:
-        return "(deleted)"
-    value = values.get(name)
-    return "" if value is None else str(value)
+def _value(value: Any) -> str:
+    return "" if value is None else escape(str(value))
+
+
+def _cell(value: Any, deleted: bool) -> str:
+    return "(deleted)" if deleted else _value(value)
 
 
 @app.command()

@@ -14,6 +14,7 @@ from typing import Any
 
 from fieldsync.conflicts import Choice, differing
 from fieldsync.device.store import CREATED, SYNCED, Store, dumps, loads
+from fieldsync.device.threeway import field_changes, suggested_merge
 from fieldsync.errors import ValidationFailed
 
 # The words of DESIGN §2 for each side of each kind of conflict.
@@ -30,9 +31,11 @@ WHAT_HAPPENED = {
 }
 
 
-# A conflict with the record's values on the device now (`current`).
+# A conflict with the record's values on the device now (`current`) and its base
+# (`before`: a synced row keeps it in `data`).
 CONFLICTS = """
-SELECT c.*, r.data AS current
+SELECT c.*, r.data AS current,
+       CASE WHEN r.base IS NULL AND r.state = 'synced' THEN r.data ELSE r.base END AS before
 FROM conflicts c LEFT JOIN records r ON r.entity = c.entity AND r.id = c.record_id
 """
 
@@ -78,6 +81,7 @@ def _error_of(row: Any) -> dict[str, Any]:
 def _conflict(row: Any) -> dict[str, Any]:
     device, server = loads(row["current"]), loads(row["server"])
     server_deleted = bool(row["server_deleted"])
+    changes = field_changes(loads(row["before"]), device, None if server_deleted else server)
     return {
         "type": "conflict",
         "id": row["id"],
@@ -88,6 +92,8 @@ def _conflict(row: Any) -> dict[str, Any]:
         "device": device,
         "server": None if server_deleted else server,
         "fields": sorted(differing(device, None if server_deleted else server)),
+        "three_way": changes,
+        "suggested_merge": [] if device is None or server_deleted else suggested_merge(changes),
         "choices": CHOICE_WORDS[row["kind"]],
         "choice": row["choice"],
         "created_at": row["created_at"],

@@ -1,0 +1,69 @@
+// Settings: who is logged in on which server, this phone's device id and what waits to be
+// sent, and Log out (which keeps the phone's data and unsent changes for the next login).
+
+import { logout } from "../sync.js";
+import { formatCount, formatTime } from "../format.js";
+import { href, navigate } from "../router.js";
+import { confirmDialog, h, show } from "../ui.js";
+
+/**
+ * @typedef {import("../ui.js").ScreenContext} ScreenContext
+ * @typedef {import("../ui.js").Screen} Screen
+ */
+
+/**
+ * @param {HTMLElement} view
+ * @param {ScreenContext} ctx
+ * @returns {Promise<Screen>}
+ */
+export async function render(view, ctx) {
+  const draw = async () => {
+    const store = ctx.store;
+    const [user, deviceId, lastSync, pending] = await Promise.all([
+      store.getMeta("user"),
+      store.getMeta("device_id"),
+      store.getMeta("last_sync"),
+      store.pendingCount(),
+    ]);
+    const project = store.project();
+    show(
+      view,
+      h("h1", {}, "Settings"),
+      h(
+        "dl",
+        { class: "facts" },
+        fact("User", `${user?.username ?? ctx.username}${user?.role ? ` (${user.role})` : ""}`),
+        fact("Server", location.host),
+        fact("Last synced", lastSync ? formatTime(lastSync) : "Not yet"),
+        fact("Changes not sent yet", formatCount(pending)),
+        fact("Project version", project ? String(project.version) : "—"),
+        fact("Device id", deviceId ?? "—"),
+      ),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "danger", onclick: () => void leave(pending) }, "Log out"),
+      ),
+      h("p", { class: "muted" }, "Logging out keeps this phone's records and unsent changes; they are sent after you log in again as the same user."),
+    );
+  };
+
+  /** @param {number} pending */
+  async function leave(pending) {
+    const question = pending
+      ? `${formatCount(pending)} changes are not sent yet. They stay on this phone and are sent when you log in again. Log out?`
+      : "Log out of this phone?";
+    if (!(await confirmDialog(question, "Log out"))) return;
+    await logout();
+    navigate(href.login());
+    location.reload();
+  }
+
+  await draw();
+  return { refresh: draw };
+}
+
+/** @param {string} term @param {string} value */
+function fact(term, value) {
+  return h("div", {}, h("dt", {}, term), h("dd", {}, value));
+}
