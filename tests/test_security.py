@@ -29,7 +29,6 @@ from typer.testing import CliRunner
 
 from fieldsync.cli.main import app
 from fieldsync.device import Device, address
-from fieldsync.device.app import create_app
 from fieldsync.errors import (
     CertificateRejected,
     ServerRefused,
@@ -38,7 +37,7 @@ from fieldsync.errors import (
     ValidationFailed,
 )
 from fieldsync.server import users
-from fieldsync.server.background import free_port, running, serving, spawn
+from fieldsync.server.background import free_port, running, spawn
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
 from fieldsync.server.throttle import LoginThrottle
@@ -653,28 +652,6 @@ def test_a_csrf_token_in_any_script_is_a_stale_form(server: Server) -> None:
         assert browser.post("/admin/login", data=sent).status_code == 303
         assert browser.post("/admin/logout", data={"csrf": "é"}).status_code == 403
         assert browser.get("/admin/conflicts").status_code == 200  # still logged in
-    server.device("phone", "alice").close()
-    with serving(create_app(server.tmp / "phone")) as url:
-        assert httpx.post(f"{url}/sync", data={"csrf": "é"}).status_code == 403
-
-
-def test_the_device_app_logs_in_again_trusting_the_private_ca_of_the_device(
-    backend_db: Database, tmp_path: Path
-) -> None:
-    ca, cert, key = certificates(tmp_path)
-    with running(backend_db, ssl_certfile=str(cert), ssl_keyfile=str(key)) as url:
-        Device.login(tmp_path / "phone", url, "alice", "secret", ca_file=ca).close()
-        ca.unlink()  # the device keeps its own copy
-        for directory, status, shown in (
-            ("phone", 303, ""),
-            ("tablet", 502, "certificate is not trusted"),
-        ):
-            app = create_app(tmp_path / directory)
-            with serving(app) as app_url:
-                form = {"server": url, "username": "alice", "password": "secret"}
-                sent = httpx.post(f"{app_url}/login", data={**form, "csrf": app.state.csrf})
-            assert sent.status_code == status, sent.text
-            assert shown in sent.text
 
 
 def test_fieldsync_serve_serves_https_with_a_certificate(tmp_path: Path) -> None:

@@ -333,20 +333,3 @@ def discard(entity: str, record_id: str, directory: DirOption) -> None:
     with failures():
         _open(directory).discard(entity, record_id)
     console.print(f"{entity} {record_id}: change discarded")
-
-
-@app.command("app")
-def device_app(
-    directory: DirOption,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8766,
-) -> None:
-    """Serve the device app (the field worker's offline CRM) on 127.0.0.1.
-
-    Example: fieldsync device app --dir ./phone --port 8766
-    """
-    import uvicorn
-
-    from fieldsync.device.app import create_app
-
-    console.print(f"fieldsync device app for {directory} on http://127.0.0.1:{port}")
-    uvicorn.run(create_app(directory), host="127.0.0.1", port=port, log_level="warning")
