@@ -79,7 +79,7 @@ def cluster(processes: int, src: str | None) -> Iterator[tuple[list[str], str]]:
         env["PYTHONPATH"] = os.pathsep.join([str(Path(src).resolve()), os.getcwd()])
     add = [sys.executable, "-m", "fieldsync", "user", "add", "bench", "--admin"]
     subprocess.run(
-        [*add, "--password", "secret", "--db", url], check=True, env={**os.environ, **env}
+        [*add, "--password", "harbour lantern", "--db", url], check=True, env={**os.environ, **env}
     )
     started = [spawn(url, env=env) for _ in range(processes)]
     try:
@@ -120,7 +120,7 @@ def run(version: str, src: str | None, processes: int, seconds: float) -> Result
 
 
 def _login(url: str) -> str:
-    body = {"username": "bench", "password": "secret"}
+    body = {"username": "bench", "password": "harbour lantern"}
     return str(httpx.post(f"{url}/v1/auth/login", json=body, timeout=60).json()["token"])
 
 
