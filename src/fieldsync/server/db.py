@@ -103,18 +103,19 @@ class Database:
 
         A pull reads the project, the scope changes and the records, which must agree:
         PostgreSQL's default isolation (READ COMMITTED) lets each statement see what
-        committed meanwhile, so this asks for REPEATABLE READ, after reading the
-        watermark in a transaction of its own; a read-only transaction never fails for
-        it. SQLite's transactions always read one state.
+        committed meanwhile, so this asks for REPEATABLE READ (a read-only transaction
+        never fails for it), after reading the watermark. SQLite's transactions always
+        read one state.
         """
         with self.engine.connect() as conn:
-            if not self.is_sqlite:
+            if self.is_sqlite:
                 with conn.begin():
-                    watermark = versions.watermark(conn)
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                if self.is_sqlite:
-                    watermark = versions.watermark(conn)
+                    yield conn, versions.watermark(conn)
+                return
+            # Its own statements, outside the snapshot (which starts with the next one).
+            with conn.execution_options(isolation_level="AUTOCOMMIT").begin():
+                watermark = versions.watermark(conn)
+            with conn.execution_options(isolation_level="REPEATABLE READ").begin():
                 yield conn, watermark
 
     @contextmanager
