@@ -3,9 +3,11 @@
 Each run makes a fresh PostgreSQL database, starts `fieldsync serve` processes on
 it, and has 16 devices (threads of this process) push 10 edits of their own
 records at a time, each device to one process, while pullers beside them ask for
-what changed after their last cursor. A sampler counts the sessions that wait for
-a lock (`pg_stat_activity`) every 10 ms: their sum, times 10 ms, divided by the
-pushes, is the time each push waited for locks, about.
+what changed after their last cursor, as a user who owns none of the accounts
+(`owned` filter): empty pulls, as a device finds most of the time. A sampler
+counts the sessions that wait for a lock (`pg_stat_activity`) every 10 ms: their
+sum, times 10 ms, divided by the pushes, is the time each push waited for locks,
+about.
 
 `--source DIR` (repeatable) runs the servers of another version too, from its
 `src` directory (its database is prepared by its own `fieldsync user add`).
@@ -34,6 +36,7 @@ from fieldsync.server.background import spawn
 PG_ADMIN = os.environ.get("FIELDSYNC_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/test")
 DEVICES, EDITS, PULLERS = 16, 10, 2
 SAMPLE = 0.01  # seconds between two looks at the lock waits
+PASSWORD = "harbour lantern"
 
 
 @dataclass
@@ -77,10 +80,13 @@ def cluster(processes: int, src: str | None) -> Iterator[tuple[list[str], str]]:
     env = {"FIELDSYNC_DEVICES_PER_USER": str(DEVICES + 1)}
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(Path(src).resolve()), os.getcwd()])
-    add = [sys.executable, "-m", "fieldsync", "user", "add", "bench", "--admin"]
-    subprocess.run(
-        [*add, "--password", "harbour lantern", "--db", url], check=True, env={**os.environ, **env}
-    )
+    for command in (
+        ["user", "add", "bench", "--admin", "--password", PASSWORD],
+        ["user", "add", "office", "--password", PASSWORD],
+        ["project", "set", "account", "--sync-filter", "owned"],
+    ):
+        fieldsync = [sys.executable, "-m", "fieldsync", *command, "--db", url]
+        subprocess.run(fieldsync, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     started = [spawn(url, env=env) for _ in range(processes)]
     try:
         yield [u for _, u in started], name
@@ -96,13 +102,13 @@ def cluster(processes: int, src: str | None) -> Iterator[tuple[list[str], str]]:
 def run(version: str, src: str | None, processes: int, seconds: float) -> Result:
     """Measure one version on `processes` servers for `seconds` (after a warm-up)."""
     with cluster(processes, src) as (urls, name):
-        token = _login(urls[0])
+        token, office = _login(urls[0], "bench"), _login(urls[0], "office")
         devices = [_Device(urls[n % processes], token) for n in range(DEVICES)]
         tally, stop, measuring = Tally(), threading.Event(), threading.Event()
         threads = [threading.Thread(target=d.loop, args=(stop, measuring, tally)) for d in devices]
         threads += [
             threading.Thread(
-                target=_pull, args=(urls[n % processes], token, stop, measuring, tally)
+                target=_pull, args=(urls[n % processes], office, stop, measuring, tally)
             )
             for n in range(PULLERS)
         ]
@@ -119,8 +125,8 @@ def run(version: str, src: str | None, processes: int, seconds: float) -> Result
     return Result(version, processes, seconds, tally)
 
 
-def _login(url: str) -> str:
-    body = {"username": "bench", "password": "harbour lantern"}
+def _login(url: str, user: str) -> str:
+    body = {"username": user, "password": PASSWORD}
     return str(httpx.post(f"{url}/v1/auth/login", json=body, timeout=60).json()["token"])
 
 

@@ -55,7 +55,7 @@ def take(conn: Connection, count: int) -> list[int]:
     """`count` new versions, in increasing order, inside a write transaction."""
     if conn.dialect.name != "postgresql":
         first = _counter(conn) + 1
-        store(conn, first + count - 1)
+        _store(conn, first + count - 1)
         return list(range(first, first + count))
     conn.execute(_REGISTER)  # before the versions: the bound a pull sees is below them
     return sorted(int(v) for v in conn.execute(_TAKE, {"count": count}).scalars())
@@ -93,11 +93,11 @@ class Allocator:
 
     def finish(self, conn: Connection) -> None:
         """Store the counter (SQLite) once the transaction's records are written."""
-        if self.sqlite and self.last:
-            store(conn, self.last)
+        if self.sqlite:
+            _store(conn, self.last)
 
 
-def store(conn: Connection, version: int) -> None:
+def _store(conn: Connection, version: int) -> None:
     """Set the counter (SQLite): the newest version handed out."""
     conn.execute(sa.update(counters).where(counters.c.name == "version").values(value=version))
 
