@@ -80,15 +80,18 @@ def cluster(processes: int, src: str | None) -> Iterator[tuple[list[str], str]]:
     env = {"FIELDSYNC_DEVICES_PER_USER": str(DEVICES + 1)}
     if src is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(Path(src).resolve()), os.getcwd()])
-    for command in (
-        ["user", "add", "bench", "--admin", "--password", PASSWORD],
-        ["user", "add", "office", "--password", PASSWORD],
-        ["project", "set", "account", "--sync-filter", "owned"],
-    ):
-        fieldsync = [sys.executable, "-m", "fieldsync", *command, "--db", url]
-        subprocess.run(fieldsync, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
-    started = [spawn(url, env=env) for _ in range(processes)]
+    started: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
+        for command in (
+            ["user", "add", "bench", "--admin", "--password", PASSWORD],
+            ["user", "add", "office", "--password", PASSWORD],
+            ["project", "set", "account", "--sync-filter", "owned"],
+        ):
+            fieldsync = [sys.executable, "-m", "fieldsync", *command, "--db", url]
+            subprocess.run(
+                fieldsync, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL
+            )
+        started = [spawn(url, env=env) for _ in range(processes)]
         yield [u for _, u in started], name
     finally:
         for process, _ in started:
