@@ -11,9 +11,8 @@ import sqlalchemy as sa
 
 from fieldsync.clock import now
 from fieldsync.errors import Unprocessable
-from fieldsync.server import records, users
+from fieldsync.server import users, versions
 from fieldsync.server.db import Database
-from fieldsync.server.schema import counters
 from fieldsync.server.schema import records as records_table
 
 CITIES = ["Bratislava", "Kosice", "Zilina", "Nitra", "Presov", "Trnava", "Martin", "Poprad"]
@@ -45,11 +44,11 @@ def seed(db: Database, count: int, owner: str) -> list[str]:
     ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(count)]
     stamp = now()
     with db.write() as conn:
-        start = records.current_version(conn)
+        taken = versions.take(conn, count)
         for offset in range(0, count, 10_000):
             rows = []
             for n, record_id in enumerate(ids[offset : offset + 10_000], start=offset):
-                version = start + n + 1
+                version = taken[n]
                 data = account(n, rng)
                 rows.append(
                     {
@@ -66,9 +65,6 @@ def seed(db: Database, count: int, owner: str) -> list[str]:
                     }
                 )
             conn.execute(sa.insert(records_table), rows)
-        conn.execute(
-            sa.update(counters).where(counters.c.name == "version").values(value=start + count)
-        )
     if not db.is_sqlite:
         # As after any bulk load: without statistics PostgreSQL takes `entity = 'account'`
         # for a rare value and reads a whole index range where the primary key would do.

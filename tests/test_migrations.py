@@ -16,7 +16,7 @@ from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
 from fieldsync.cli.main import app
-from fieldsync.server import bulk, journal, ledger, migrate, projects, push, users
+from fieldsync.server import bulk, cursors, journal, ledger, migrate, projects, pull, push, users
 from fieldsync.server import records as record_store
 from fieldsync.server.db import Database
 from fieldsync.server.migrate import SchemaOutdated
@@ -157,6 +157,19 @@ def _store(conn: sa.Connection, entry: dict[str, Any]) -> None:
         lane.insert(journal_table, [entry])
 
 
+def _store_record(
+    conn: sa.Connection, record_id: str, data: dict[str, Any], owner: str, version: int = 1
+) -> None:
+    """A record as a release of that schema wrote it (its write path takes versions
+    from the newest schema's sequence)."""
+    stamp = "2026-11-26T10:00:00.000Z"
+    with bulk.Lane(conn) as lane:
+        row = {"entity": "account", "id": record_id, "version": version, "owner_id": owner}
+        row |= {"deleted": False, "data": data, "field_versions": dict.fromkeys(data, version)}
+        row |= {"created_at": stamp, "updated_at": stamp, "updated_by": owner}
+        lane.insert(records, [row])
+
+
 def test_a_journal_entry_stored_whole_before_results_were_stored_as_changes_reads_the_same(
     backend_db: Database,
 ) -> None:
@@ -180,13 +193,13 @@ def test_records_and_journal_entries_read_the_same_once_postgresql_keeps_json_as
         assert account is not None
         alice = users.check_password(conn, "alice", "secret").user_id
         new_id = str(uuid.uuid4())
-        saved = record_store.save(conn, account, new_id, values, actor=alice, current=None)
-        entry = _journal_entry(saved.id)
+        _store_record(conn, new_id, {**dict.fromkeys(account.field_names), **values}, alice)
+        entry = _journal_entry(new_id)
         _store(conn, entry)
 
     def read() -> tuple[dict[str, object], dict[str, object]]:
         with empty_db.read() as conn:
-            stored = record_store.get(conn, "account", saved.id)
+            stored = record_store.get(conn, "account", new_id)
             assert stored is not None
             return stored.to_wire(), journal.get(conn, entry["id"]).to_wire()
 
@@ -200,3 +213,23 @@ def test_records_and_journal_entries_read_the_same_once_postgresql_keeps_json_as
         config.attributes["connection"] = conn
         command.downgrade(config, "0007")
     assert read() == before
+
+
+def test_a_cursor_from_before_versions_came_from_a_sequence_still_receives_what_follows(
+    empty_db: Database,
+) -> None:
+    older_database(empty_db, "0010")
+    with empty_db.engine.begin() as conn:  # a record written as the counter's releases did
+        alice = users.check_password(conn, "alice", "secret")
+        _store_record(conn, str(uuid.uuid4()), {"name": "Before"}, alice.user_id, version=5)
+        conn.execute(sa.update(counters).values(value=5))
+        epoch = cursors.new_epoch(conn)
+    migrate.upgrade(empty_db.engine)
+    empty_db.prepare()
+    pushed = str(uuid.uuid4())
+    push.push(empty_db, alice, PushIn.model_validate(create_batch(str(uuid.uuid4()), pushed)))
+    with empty_db.snapshot() as (conn, watermark):
+        project = projects.current(conn)
+        page = pull.pull(conn, alice, project, cursors.parse(f"{epoch}.5", epoch), watermark, 100)
+    assert [(c["id"], c["version"]) for c in page.changes] == [(pushed, 6)]
+    assert (page.cursor.version, page.more) == (6, False)

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from fieldsync.errors import NotFound
@@ -16,14 +17,16 @@ from fieldsync.server.schema import journal as journal_table
 
 
 def note_sync(conn: Connection, device_id: str, user_id: str) -> None:
-    """Count one finished sync of a device today (writes are serialized, so no race)."""
+    """Count one finished sync of a device today (in one statement: syncs of one device
+    may end at once in two processes)."""
     day = datetime.now(UTC).date().isoformat()
-    key = (sync_days.c.day == day) & (sync_days.c.device_id == device_id)
-    bumped = conn.execute(sa.update(sync_days).where(key).values(syncs=sync_days.c.syncs + 1))
-    if bumped.rowcount == 0:
-        conn.execute(
-            sa.insert(sync_days).values(day=day, device_id=device_id, user_id=user_id, syncs=1)
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    first = insert(sync_days).values(day=day, device_id=device_id, user_id=user_id, syncs=1)
+    conn.execute(
+        first.on_conflict_do_update(
+            index_elements=["day", "device_id"], set_={"syncs": sync_days.c.syncs + 1}
         )
+    )
 
 
 @dataclass(frozen=True)

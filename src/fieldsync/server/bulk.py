@@ -158,6 +158,7 @@ def select_among(
     columns: tuple[str, ...],
     among: tuple[str, Sequence[str]],
     where: tuple[str, Any] | None = None,
+    lock: bool = False,
 ) -> list[Sequence[Any]]:
     """The `columns` of the rows whose `among` text column is one of its values (and where
     `where` holds), as the driver gives them (JSON as text on SQLite, booleans as 0
@@ -165,9 +166,10 @@ def select_among(
     another index can win the plan once the list is long, and scan all its rows.
 
     On PostgreSQL the columns must be text, integers, booleans or JSON: the rows come
-    as one JSON document (see `_select_among_json`)."""
+    as one JSON document (see `_select_among_json`); with `lock` the rows are locked
+    for update, in the order of the `among` column (SQLite has one writer anyway)."""
     if conn.dialect.name == "postgresql":
-        return _select_among_json(conn, table, columns, among, where)
+        return _select_among_json(conn, table, columns, among, where, lock)
     column, values = among
     also, also_params = _also(where, "?")
     found: list[Sequence[Any]] = []
@@ -185,6 +187,7 @@ def _select_among_json(
     columns: tuple[str, ...],
     among: tuple[str, Sequence[str]],
     where: tuple[str, Any] | None,
+    lock: bool,
 ) -> list[Sequence[Any]]:
     """PostgreSQL's `select_among`: the rows come back as one
     JSON array of arrays, decoded by orjson at once, and the values looked for go as
@@ -198,9 +201,11 @@ def _select_among_json(
     """
     column, values = among
     also, also_params = _also(where, "%s")
+    rows = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {column} = ANY(%s::text[]){also}"
+    if lock:
+        rows += f" ORDER BY {column} FOR UPDATE"
     document = conn.exec_driver_sql(
-        f"SELECT json_agg(json_build_array({', '.join(columns)}))::text FROM {table.name} "
-        f"WHERE {column} = ANY(%s::text[]){also}",
+        f"SELECT json_agg(json_build_array({', '.join(columns)}))::text FROM ({rows}) AS found",
         (_text_array(values), *also_params),
     ).scalar_one()
     return [] if document is None else orjson.loads(document)

@@ -2,6 +2,12 @@
 
 SQLite runs in WAL mode with one writer: write transactions start with
 `BEGIN IMMEDIATE`, so two writers queue on the lock instead of failing halfway.
+
+On PostgreSQL writers meet at a gate, an advisory lock held to the end of the
+transaction: pushes (`write_beside`) pass it side by side, and lock the records
+they read; every other writer (`write`: an admin's change, the records API, a
+vacuum) passes it alone, so it reads what every earlier writer committed, as
+SQLite's writers do.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from fieldsync.server import bulk, checkpoints, cursors, migrate, projects, schema
+from fieldsync.server import bulk, checkpoints, cursors, migrate, projects, schema, versions
 
 DEFAULT_DB = "fieldsync.db"
 
@@ -59,9 +65,10 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
-_LOCK_WRITERS = (
-    sa.select(schema.counters.c.value).where(schema.counters.c.name == "version").with_for_update()
-)
+# The writers' gate: an advisory lock key of its own (outside `versions`' keys).
+_GATE = 0x6672 << 48
+_PASS_ALONE = sa.text(f"SELECT pg_advisory_xact_lock({_GATE})")
+_PASS_BESIDE = sa.text(f"SELECT pg_advisory_xact_lock_shared({_GATE})")
 
 
 class Database:
@@ -90,33 +97,58 @@ class Database:
             yield conn
 
     @contextmanager
-    def snapshot(self) -> Iterator[Connection]:
-        """A read transaction that sees one state of the database in all its statements.
+    def snapshot(self) -> Iterator[tuple[Connection, versions.Watermark]]:
+        """A read transaction that sees one state of the database in all its statements,
+        and how far a pull may read in it (see `versions`).
 
         A pull reads the project, the scope changes and the records, which must agree:
         PostgreSQL's default isolation (READ COMMITTED) lets each statement see what
-        committed meanwhile, so this asks for REPEATABLE READ; a read-only transaction
-        never fails for it. SQLite's transactions always read one state.
+        committed meanwhile, so this asks for REPEATABLE READ (a read-only transaction
+        never fails for it), after reading the watermark. SQLite's transactions always
+        read one state.
         """
         with self.engine.connect() as conn:
-            if not self.is_sqlite:
-                conn = conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
-                yield conn
+            if self.is_sqlite:
+                with conn.begin():
+                    yield conn, versions.watermark(conn)
+                return
+            # Its own statements, outside the snapshot (which starts with the next one).
+            with conn.execution_options(isolation_level="AUTOCOMMIT").begin():
+                watermark = versions.watermark(conn)
+            with conn.execution_options(isolation_level="REPEATABLE READ").begin():
+                yield conn, watermark
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction: committed when the block ends, rolled back on error.
+        """A write transaction that writers pass alone: committed when the block ends,
+        rolled back on error.
 
-        Writers take turns, on both backends: SQLite's `BEGIN IMMEDIATE`, PostgreSQL's
-        lock on the version counter row, taken before anything is read. So a writer
-        reads what every earlier writer committed, and versions commit in order.
+        SQLite's `BEGIN IMMEDIATE`, PostgreSQL's gate (taken before anything is read):
+        the transaction reads what every earlier writer committed, and no other writer
+        runs until it ends.
         """
+        with self._writing(_PASS_ALONE) as conn:
+            yield conn
+
+    @contextmanager
+    def write_beside(self) -> Iterator[Connection]:
+        """A write transaction that runs beside others of its kind on PostgreSQL (a push).
+
+        It must lock every record it reads to decide a write (`records.get_many(lock=
+        True)`): that is how writers of the same record meet each other's commits.
+        Versions commit out of order; pulls read up to the watermark (`versions`).
+        It waits for a `write` in progress, and a `write` waits for it.
+        """
+        with self._writing(_PASS_BESIDE) as conn:
+            yield conn
+
+    @contextmanager
+    def _writing(self, gate: sa.TextClause) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             conn = conn.execution_options(fieldsync_write=True)
             with conn.begin():
                 if not self.is_sqlite:
-                    conn.execute(_LOCK_WRITERS)
+                    conn.execute(gate)
                 yield conn
 
     @contextmanager

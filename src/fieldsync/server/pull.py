@@ -1,9 +1,11 @@
 """`GET /v1/sync/pull`: the latest state of each record changed after a cursor, in commit order.
 
-The cursor names the last version the device has read (see `cursors`). Records of `all` entities and
-the user's own records of `owned` entities come in version order; a record that
-left the user's scope (its owner changed) comes as a deletion. When a sync filter
-changed after the cursor, the difference it makes comes first (see `scopes`).
+The cursor names the last version the device has read (see `cursors`); a pull reads
+no further than the watermark, below which no version can still commit (`versions`).
+Records of `all` entities and the user's own records of `owned` entities come in
+version order; a record that left the user's scope (its owner changed) comes as a
+deletion. When a sync filter changed after the cursor, the difference it makes comes
+first (see `scopes`).
 
 A page holds at most `limit` changes and, past its first change, at most `max_bytes`
 bytes of JSON, so that no page takes minutes on a slow link.
@@ -20,11 +22,12 @@ from sqlalchemy.engine import Connection
 
 from fieldsync.errors import Gone
 from fieldsync.project import Project, SyncFilter
-from fieldsync.server import records, scopes, tombstones
+from fieldsync.server import scopes, tombstones
 from fieldsync.server.cursors import Position
 from fieldsync.server.schema import records as records_table
 from fieldsync.server.schema import scope_exits
 from fieldsync.server.users import Principal
+from fieldsync.server.versions import Watermark
 
 DEFAULT_PAGE_BYTES = 4 * 1024 * 1024
 # The JSON of a change around its record's (keys, id, version, flags), about.
@@ -46,23 +49,24 @@ def pull(
     user: Principal,
     project: Project,
     position: Position,
+    watermark: Watermark,
     limit: int,
     skip_device: str | None = None,
     max_bytes: int = DEFAULT_PAGE_BYTES,
 ) -> Page:
-    """The next page after `position` of what `user` may see.
+    """The next page after `position` of what `user` may see, up to `watermark`.
 
     With `skip_device`, records that device wrote last are passed over (it has them
     from its push results), though the cursor still moves past them. `conn` must see
-    one state of the database throughout (`Database.snapshot`).
+    one state of the database throughout, and `watermark` must be read before it
+    (`Database.snapshot` gives both).
     """
-    newest = records.current_version(conn)
-    cursor = position.version
-    if max(cursor, position.scope, position.target, position.after) > newest or (
+    cursor, newest = position.version, watermark.settled
+    if max(cursor, position.scope, position.target, position.after) > watermark.issued or (
         0 < cursor < tombstones.horizon(conn)
     ):
         raise Gone("the cursor is too old or unknown; download everything again")
-    target, shifts = scopes.since(conn, position.scope_version)
+    target, shifts = scopes.since(conn, position.scope_version, newest)
     if position.target and target != position.target:
         raise Gone("the sync filters changed again meanwhile; download everything again")
     if not target or cursor == 0:  # a device that holds nothing needs no difference
@@ -117,13 +121,14 @@ def _changes(
     cursor, room = position.version, budget.changes
     everyone = [e.name for e in project.entities if e.sync_filter is SyncFilter.ALL]
     owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]
-    changes = _records(conn, user, everyone, owned, cursor, room + 1, skip_device)
-    changes += _exits(conn, user, owned, cursor, room + 1)
+    upto = (cursor, newest)
+    changes = _records(conn, user, everyone, owned, upto, room + 1, skip_device)
+    changes += _exits(conn, user, owned, upto, room + 1)
     changes.sort(key=lambda sized: int(sized[1]["version"]))
     fitting = _fitting([size for size, _ in changes[:room]], budget.bytes, 0 if first else 1)
     page, more = [change for _, change in changes[:fitting]], len(changes) > fitting
-    # A page that is not full holds every visible change up to `newest` at least (writers
-    # commit in version order), so the cursor passes the skipped ones after the last.
+    # A page that is not full holds every change up to `newest`, the watermark (no
+    # version below it can still commit), so the cursor passes the skipped ones.
     last = int(page[-1]["version"]) if page else cursor
     version = last if more else max(last, newest)
     scope = position.scope if position.scope > version else 0
@@ -135,7 +140,7 @@ def _records(
     user: Principal,
     everyone: list[str],
     owned: list[str],
-    cursor: int,
+    upto: tuple[int, int],
     limit: int,
     skip_device: str | None,
 ) -> list[Sized]:
@@ -150,7 +155,7 @@ def _records(
     for scope in scopes:
         rows = conn.execute(
             sa.select(t.c.entity, t.c.id, t.c.version, t.c.deleted, stored_json)
-            .where(scope, t.c.version > cursor)
+            .where(scope, t.c.version > upto[0], t.c.version <= upto[1])
             .order_by(t.c.version)
             .limit(limit)
         )
@@ -171,12 +176,17 @@ def _records(
 
 
 def _exits(
-    conn: Connection, user: Principal, owned: list[str], cursor: int, limit: int
+    conn: Connection, user: Principal, owned: list[str], upto: tuple[int, int], limit: int
 ) -> list[Sized]:
     t = scope_exits
     rows = conn.execute(
         sa.select(t.c.entity, t.c.record_id, t.c.version)
-        .where(t.c.user_id == user.user_id, t.c.version > cursor, t.c.entity.in_(owned))
+        .where(
+            t.c.user_id == user.user_id,
+            t.c.version > upto[0],
+            t.c.version <= upto[1],
+            t.c.entity.in_(owned),
+        )
         .order_by(t.c.version)
         .limit(limit)
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from fieldsync import failpoints
 from fieldsync.conflicts import (
@@ -73,16 +73,28 @@ def push(
     device is registered to the user, up to `devices_per_user`."""
     digest = fingerprints.of(body)
     _check_batch(body)
-    try:
-        with db.write() as conn:
-            results = _push_once(conn, user, body, digest, omit_as_sent, devices_per_user)
-            failpoints.hit("server.push.before_commit")
-    except IntegrityError:
-        # Another process stored the same batch id first: answer with its results.
-        with db.write() as conn:
-            results = _push_once(conn, user, body, digest, omit_as_sent, devices_per_user)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            with db.write_beside() as conn:
+                results = _push_once(conn, user, body, digest, omit_as_sent, devices_per_user)
+                failpoints.hit("server.push.before_commit")
+            break
+        except DBAPIError as error:
+            if attempt == ATTEMPTS or not _met_another_writer(error):
+                raise
     failpoints.hit("server.push.after_commit")
     return results
+
+
+# Pushes run side by side (`Database.write_beside`); one that met another is tried again.
+ATTEMPTS = 3
+
+
+def _met_another_writer(error: DBAPIError) -> bool:
+    """True when a push failed only because another one ran at the same time: it stored
+    the same batch id or created the same record first (the next attempt meets them),
+    or PostgreSQL broke a deadlock between their record locks."""
+    return isinstance(error, IntegrityError) or getattr(error.orig, "sqlstate", None) == "40P01"
 
 
 def _check_batch(body: PushIn) -> None:
@@ -117,7 +129,7 @@ def _push_once(
     project = projects.current(conn)
     read = Read.of(conn, project, body.device_id, body.changes)
     with bulk.Lane(conn) as lane:
-        writer = records.Writer(lane, body.device_id)
+        writer = records.Writer(lane, body.device_id, expected=len(body.changes))
         batch = Batch(user, body.device_id, project, writer, read)
         results = [_apply(batch, change) for change in body.changes]
         lane.send()

@@ -1,9 +1,8 @@
 """Stored CRM records: reads, scope, and the one write path that allocates versions.
 
 Every write (a device push, the records API, a console edit, a restore) goes
-through a `Writer`, which takes the next values of the global version counter.
-Writers hold the counter's lock until they commit, so versions become visible in
-the order a pull cursor reads them (invariant 5).
+through a `Writer`, which takes new versions (see `versions`: how a pull reads
+only those that no transaction still writing can precede, invariant 5).
 """
 
 from __future__ import annotations
@@ -17,8 +16,8 @@ from sqlalchemy.engine import Connection
 from fieldsync.clock import now
 from fieldsync.conflicts import differing
 from fieldsync.project import Entity, SyncFilter
-from fieldsync.server import bulk
-from fieldsync.server.schema import counters, records, scope_exits
+from fieldsync.server import bulk, versions
+from fieldsync.server.schema import records, scope_exits
 from fieldsync.server.users import Principal
 from fieldsync.validation import normalize
 
@@ -130,29 +129,19 @@ def scope_clause(user: Principal, entity: Entity) -> sa.ColumnElement[bool]:
     return sa.and_(clause, records.c.owner_id == user.user_id)
 
 
-def current_version(conn: Connection) -> int:
-    """The newest version handed out."""
-    return int(
-        conn.execute(sa.select(counters.c.value).where(counters.c.name == "version")).scalar_one()
-    )
-
-
-def take_version(conn: Connection) -> int:
-    """Take the next version for a write that is not a record's (a scope change), inside
-    a write transaction (see `Database.write`)."""
-    version = current_version(conn) + 1
-    conn.execute(sa.update(counters).where(counters.c.name == "version").values(value=version))
-    return version
-
-
-def get_many(conn: Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
-    """The records (and tombstones) among `keys` that exist, in few queries."""
+def get_many(
+    conn: Connection, keys: list[tuple[str, str]], *, lock: bool = False
+) -> dict[tuple[str, str], StoredRecord]:
+    """The records (and tombstones) among `keys` that exist, in few queries; with `lock`,
+    locked until the transaction ends (PostgreSQL), in one order whoever asks, so
+    that two writers of the same records wait for each other instead of deadlocking."""
     by_entity: dict[str, list[str]] = {}
-    for entity, record_id in keys:
+    for entity, record_id in sorted(keys):
         by_entity.setdefault(entity, []).append(record_id)
     found: dict[tuple[str, str], StoredRecord] = {}
     for entity, ids in by_entity.items():
-        rows = bulk.select_among(conn, records, _STORED_NAMES, ("id", ids), ("entity", entity))
+        among = ("id", ids)
+        rows = bulk.select_among(conn, records, _STORED_NAMES, among, ("entity", entity), lock)
         found |= {(r[0], r[1]): stored_record(r) for r in rows}
     return found
 
@@ -181,15 +170,14 @@ class Writer:
     """The record writes of one write transaction, queued on a `bulk.Lane` (sent in
     lots, on PostgreSQL written while the caller goes on), the rest sent by `flush()`.
 
-    Versions are counted on from the counter as the transaction found it: the
-    transaction holds the writers' lock (see `Database.write`), so nobody else takes
-    versions meanwhile, and `flush` stores the last one taken.
+    Versions come from a `versions.Allocator`; `expected` says how many records the
+    transaction may write (a push: one per change).
     """
 
-    def __init__(self, lane: bulk.Lane, device_id: str | None = None) -> None:
+    def __init__(self, lane: bulk.Lane, device_id: str | None = None, expected: int = 1) -> None:
         self.lane = lane
         self.device_id = device_id  # the pushing device, whose pulls skip these writes
-        self.version = current_version(lane.conn)
+        self.versions = versions.Allocator(lane.conn, expected)
         self.exits: list[dict[str, Any]] = []
         self.written: dict[tuple[str, str], StoredRecord] = {}
         self.stamp = now()
@@ -205,8 +193,10 @@ class Writer:
         owner_id: str | None = None,
     ) -> StoredRecord:
         """Queue a new state of a record (`values` None deletes it) under the next version."""
-        self.version += 1
-        stored = _next_state(entity, record_id, values, actor, current, owner_id, self.version)
+        if self.versions.empty:
+            self.versions.take_more(self.lane.conn)
+        version = self.versions.next()
+        stored = _next_state(entity, record_id, values, actor, current, owner_id, version)
         row = {
             "version": stored.version,
             "owner_id": stored.owner_id,
@@ -241,9 +231,7 @@ class Writer:
         if self.exits:
             conn.execute(sa.insert(scope_exits), self.exits)
         if self.written:
-            conn.execute(
-                sa.update(counters).where(counters.c.name == "version").values(value=self.version)
-            )
+            self.versions.finish(conn)
         self.exits, self.written = [], {}
 
 

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from fieldsync.project import Project, SyncFilter
-from fieldsync.server import records
+from fieldsync.server import versions
 from fieldsync.server.schema import records as records_table
 from fieldsync.server.schema import scope_changes, scope_exits
 from fieldsync.server.users import Principal
@@ -64,17 +64,18 @@ def note(conn: Connection, before: Project | None, after: Project) -> None:
         if _filter(before, n) is not _filter(after, n)
     ]
     if rows:
-        version = records.take_version(conn)
+        [version] = versions.take(conn, 1)
         conn.execute(sa.insert(scope_changes), [{**row, "version": version} for row in rows])
 
 
-def since(conn: Connection, version: int) -> tuple[int, list[Shift]]:
-    """The newest scope change after `version` (0: none), and the entities whose filter
-    differs now from the one in force at `version`."""
+def since(conn: Connection, version: int, upto: int) -> tuple[int, list[Shift]]:
+    """The newest scope change after `version` and up to the watermark `upto` (0: none),
+    and the entities whose filter differs at that change from the one in force at
+    `version`."""
     t = scope_changes
     rows = conn.execute(
         sa.select(t.c.version, t.c.entity, t.c.old_filter, t.c.new_filter)
-        .where(t.c.version > version)
+        .where(t.c.version > version, t.c.version <= upto)
         .order_by(t.c.version)
     ).all()
     if not rows:

@@ -79,13 +79,13 @@ def sync_pull(
     """The latest state of each visible record changed after `cursor`, in commit order."""
     skip = device_id if skip_own else None
     devices_per_user = settings_of(request).devices_per_user
-    with db.snapshot() as conn:
+    with db.snapshot() as (conn, watermark):
         if device_id is not None and not users.check_device(conn, caller, device_id):
             users.check_room_for_device(conn, caller, devices_per_user)  # registered at the end
         epoch = cursors.epoch(conn)
         project = projects.current(conn)
         position = cursors.parse(cursor, epoch)
-        page = pull.pull(conn, caller, project, position, limit, skip, max_bytes)
+        page = pull.pull(conn, caller, project, position, watermark, limit, skip, max_bytes)
     if device_id is not None and not page.more:  # one write per sync, not per page
         _note_pull(db, caller, device_id, devices_per_user)
     after = cursors.format_cursor(epoch, page.cursor)
@@ -101,7 +101,7 @@ def sync_pull(
 
 
 def _note_pull(db: Database, caller: Principal, device_id: str, limit: int) -> None:
-    with db.write() as conn:
+    with db.write_beside() as conn:  # beside pushes: it touches no record
         users.claim_device(conn, caller, device_id, limit)
         conn.execute(sa.update(devices).where(devices.c.id == device_id).values(last_pull_at=now()))
         activity.note_sync(conn, device_id, caller.user_id)
