@@ -4,6 +4,9 @@ Every test that uses `server` runs once per backend: SQLite, and PostgreSQL at
 `FIELDSYNC_TEST_PG` (default: the local `test` database). PostgreSQL is never
 skipped: when it cannot be reached the tests fail and say so. Set
 `FIELDSYNC_TEST_BACKENDS=sqlite` to run without it on a machine that has none.
+
+Password hashes made by the tests (and by the servers they start) are cheap:
+`FIELDSYNC_TEST_CHEAP_HASHES` is set here, for this process and its children.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from fieldsync.device import Device
-from fieldsync.server import users
+from fieldsync.server import password_hashes, users
 from fieldsync.server.background import running, spawn
 from fieldsync.server.db import Database, database_url
 
+os.environ[password_hashes.CHEAP_FOR_TESTS] = "1"
 BACKENDS = os.environ.get("FIELDSYNC_TEST_BACKENDS", "sqlite,postgresql").split(",")
 PG_ADMIN_URL = os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 PG_TEMPLATE = f"fieldsync_test_template_{uuid.uuid4().hex[:8]}"  # one per test run
@@ -97,7 +101,7 @@ def drop_pg_database(pg_admin: sa.Engine, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded SQLite file, made once and copied for every test (Argon2 is slow on purpose)."""
+    """A seeded SQLite file, made once and copied for every test."""
     path = tmp_path_factory.mktemp("template") / "server.db"
     db = Database(str(path))
     seed(db)

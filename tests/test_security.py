@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import uuid
 from collections import Counter
@@ -35,7 +37,7 @@ from fieldsync.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from fieldsync.server import users
+from fieldsync.server import password_hashes, users
 from fieldsync.server.background import running, serving, spawn
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
@@ -192,9 +194,9 @@ def test_x_forwarded_for_is_ignored_by_default(server: Server) -> None:
 
 
 @contextmanager
-def spawned(db: Database, *options: str) -> Iterator[str]:
-    """`fieldsync serve` with `options` in a child process over `db`."""
-    process, url = spawn(db.url, *options)
+def spawned(db: Database, *options: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`fieldsync serve` with `options` (and `env`) in a child process over `db`."""
+    process, url = spawn(db.url, *options, env=env)
     try:
         yield url
     finally:
@@ -230,9 +232,24 @@ def test_an_address_full_of_failures_still_lets_in_a_name_nobody_guessed_from_it
 
 def test_password_checks_past_the_process_bound_are_answered_busy(backend_db: Database) -> None:
     strangers = [{"username": f"stranger{n}", "password": "guess"} for n in range(20)]
-    with spawned(backend_db, "--login-concurrency", "1") as url:
+    production_hashes = {password_hashes.CHEAP_FOR_TESTS: "0"}  # checks that take their time
+    with spawned(backend_db, "--login-concurrency", "1", env=production_hashes) as url:
         answers = statuses([url], strangers)
     assert set(answers) == {401, 503}
+
+
+def test_password_hashes_are_argon2id_with_rfc_9106_parameters_unless_the_tests_ask() -> None:
+    made = subprocess.run(
+        [sys.executable, "-c", HASH_ONE],
+        env={k: v for k, v in os.environ.items() if k != password_hashes.CHEAP_FOR_TESTS},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert made.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+HASH_ONE = "from fieldsync.server import password_hashes as p; print(p.hash_password('a phrase'))"
 
 
 def test_a_logged_out_token_is_dead(server: Server) -> None:
