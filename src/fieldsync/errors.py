@@ -19,6 +19,7 @@ FieldsyncError
 ├── ValidationFailed         a change's values break the project's rules
 └── DeviceError              raised by the device library
     ├── NotLoggedIn          the device directory has no session
+    ├── StoreTooNew          the device directory was made by a newer fieldsync
     ├── Offline              the server cannot be reached, or something else answered
     │   ├── CertificateRejected  its TLS certificate failed verification
     │   └── TooLarge         a request body refused as too large (413), by the server or a proxy
@@ -207,6 +208,10 @@ class DeviceError(FieldsyncError):
 
 class NotLoggedIn(DeviceError):
     """The device directory has no server session yet."""
+
+
+class StoreTooNew(DeviceError):
+    """The device's store was made by a newer fieldsync, whose schema this one does not know."""
 
 
 class Offline(DeviceError):
