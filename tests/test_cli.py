@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -214,3 +216,28 @@ def test_device_sync_tells_the_records_and_megabytes_it_downloaded(
     report = json.loads(cli("device", "sync", "--dir", tablet, "--json"))
     assert report["pulled"] == 0
     assert report["downloaded"] > 0  # the empty page that says so
+
+
+WITHOUT_PSYCOPG = (
+    "import sys; sys.modules['psycopg'] = None; "  # as if fieldsync[postgresql] were not installed
+    "from fieldsync.cli.main import app; app()"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["serve"], ["db", "upgrade"], ["user", "add", "office", "--password", "a long passphrase"]],
+)
+def test_a_postgresql_url_without_the_driver_names_the_extra_to_install(
+    command: list[str],
+) -> None:
+    url = "postgresql://fieldsync@127.0.0.1/crm"
+    ran = subprocess.run(
+        [sys.executable, "-c", WITHOUT_PSYCOPG, *command, "--db", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 1
+    assert "pip install 'fieldsync[postgresql]'" in ran.stderr + ran.stdout
+    assert "Traceback" not in ran.stderr

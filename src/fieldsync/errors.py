@@ -17,6 +17,7 @@ FieldsyncError
 │   └── TooManyRequests      429 too many failed logins: wait (Retry-After)
 │       └── ServiceUnavailable  503 too busy right now: try again (Retry-After)
 ├── ValidationFailed         a change's values break the project's rules
+├── MissingExtra             an optional dependency is not installed (fieldsync[postgresql])
 └── DeviceError              raised by the device library
     ├── NotLoggedIn          the device directory has no session
     ├── StoreTooNew          the device directory was made by a newer fieldsync
@@ -200,6 +201,11 @@ class ValidationFailed(FieldsyncError):
     def as_api_error(self) -> Unprocessable:
         """The same failure as a 422 for the records API."""
         return Unprocessable(self.message, code=self.code, details=self.details)
+
+
+class MissingExtra(FieldsyncError):
+    """A feature needs an optional dependency that is not installed; the message names the
+    extra that brings it."""
 
 
 class DeviceError(FieldsyncError):

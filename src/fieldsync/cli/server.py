@@ -41,7 +41,8 @@ CLI_ADMIN = Principal(user_id="cli", username="cli", role="admin")
 @contextmanager
 def _database(db: str | None, *, upgrade: bool = False) -> Iterator[Database]:
     """The prepared database, closed when the command ends."""
-    database = Database(db)
+    with failures():
+        database = Database(db)
     try:
         with failures():
             database.prepare(upgrade=upgrade)
