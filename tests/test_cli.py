@@ -11,25 +11,13 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from fieldsync.cli import common
-from fieldsync.cli.main import app
 from fieldsync.device import Device
 from fieldsync.server import cursors
 from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
-
-runner = CliRunner()
-
-
-def cli(*args: str, ok: bool = True) -> str:
-    result = runner.invoke(app, list(args), catch_exceptions=False)
-    if ok:
-        assert result.exit_code == 0, result.output
-    else:
-        assert result.exit_code != 0, result.output
-    return result.output
+from helpers import cli
 
 
 @pytest.fixture

@@ -7,19 +7,19 @@ import re
 import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
-from tests.conftest import Server
-from tests.helpers import (
+
+from conftest import Server
+from fieldsync.errors import ServerRefused
+from helpers import (
     AWKWARD,
     awkward_account,
+    log_in,
     office_edit,
     server_record,
     server_values,
     set_entity,
     synced_account,
 )
-from tests.test_console import log_in
-
-from fieldsync.errors import ServerRefused
 
 
 def test_settings_changed_on_several_entities_are_all_saved_by_the_one_save(

@@ -10,13 +10,13 @@ from dataclasses import asdict
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
-from tests.conftest import Server
-from tests.helpers import AWKWARD, awkward_account, office_edit, server_values, set_entity
 
+from conftest import Server
 from fieldsync.device import Device
 from fieldsync.device.app import create_app
 from fieldsync.device.app.syncer import SETTINGS_KEY, AutoSync
 from fieldsync.server.background import free_port, serving
+from helpers import AWKWARD, awkward_account, office_edit, server_values, set_entity
 
 MANUAL = AutoSync(on_start=False, after_change=False, change_delay=1, interval=0)
 

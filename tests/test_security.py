@@ -22,11 +22,9 @@ import orjson
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
-from tests.conftest import Server
-from tests.helpers import journal, office_edit, set_entity, synced_account
-from tests.test_console import log_in
 from typer.testing import CliRunner
 
+from conftest import Server
 from fieldsync.cli.main import app
 from fieldsync.device import Device, address
 from fieldsync.device.app import create_app
@@ -42,6 +40,7 @@ from fieldsync.server.background import running, serving, spawn
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
 from fieldsync.server.throttle import LoginThrottle
+from helpers import journal, log_in, office_edit, set_entity, synced_account
 
 runner = CliRunner()
 
