@@ -7,13 +7,19 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
 from playwright.sync_api import Page
 from typer.testing import CliRunner
 
+from conftest import BACKENDS
 from fieldsync.cli.main import app
 from fieldsync.device import Device
 
 runner = CliRunner()
+
+# For tests of what lies above storage (the browser UIs, HTTP codings, proxies and TLS, the
+# OpenAPI document): their server runs once, on the first backend, not once per backend.
+one_backend = pytest.mark.parametrize("backend_db", BACKENDS[:1], indirect=True)
 
 
 def cli(*args: str, ok: bool = True) -> str:

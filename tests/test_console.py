@@ -8,7 +8,9 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from conftest import Server
-from helpers import log_in, office_edit, server_values, synced_account
+from helpers import log_in, office_edit, one_backend, server_values, synced_account
+
+pytestmark = one_backend
 
 PAGES = [
     "/admin",

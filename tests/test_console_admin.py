@@ -15,11 +15,14 @@ from helpers import (
     awkward_account,
     log_in,
     office_edit,
+    one_backend,
     server_record,
     server_values,
     set_entity,
     synced_account,
 )
+
+pytestmark = one_backend
 
 
 def test_settings_changed_on_several_entities_are_all_saved_by_the_one_save(

@@ -16,7 +16,9 @@ from fieldsync.device import Device
 from fieldsync.device.app import create_app
 from fieldsync.device.app.syncer import SETTINGS_KEY, AutoSync
 from fieldsync.server.background import free_port, serving
-from helpers import AWKWARD, awkward_account, office_edit, server_values, set_entity
+from helpers import AWKWARD, awkward_account, office_edit, one_backend, server_values, set_entity
+
+pytestmark = one_backend
 
 MANUAL = AutoSync(on_start=False, after_change=False, change_delay=1, interval=0)
 

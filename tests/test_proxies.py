@@ -26,7 +26,9 @@ from fieldsync.device import Device
 from fieldsync.failpoints import VARIABLE
 from fieldsync.server.background import serving
 from fieldsync.server.schema import records
-from helpers import server_values, set_entity
+from helpers import one_backend, server_values, set_entity
+
+pytestmark = one_backend
 
 runner = CliRunner()
 

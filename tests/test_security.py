@@ -40,7 +40,7 @@ from fieldsync.server.background import running, serving, spawn
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
 from fieldsync.server.throttle import LoginThrottle
-from helpers import journal, log_in, office_edit, set_entity, synced_account
+from helpers import journal, log_in, office_edit, one_backend, set_entity, synced_account
 
 runner = CliRunner()
 
@@ -527,6 +527,7 @@ def certificates(directory: Path) -> tuple[Path, Path, Path]:
     return directory / "ca.pem", directory / "server.pem", directory / "server.key"
 
 
+@one_backend
 @pytest.mark.parametrize("scheme", ["HTTPS", "Https", "https"])
 def test_a_device_verifies_the_servers_certificate_however_https_is_spelled(
     backend_db: Database, tmp_path: Path, scheme: str
@@ -589,6 +590,7 @@ def test_server_urls_are_normalized_and_plain_http_to_another_machine_warns() ->
         assert address.plain_http_warning(quiet) is None
 
 
+@one_backend
 def test_device_login_on_the_command_line_trusts_a_private_ca_only_when_told(
     backend_db: Database, tmp_path: Path
 ) -> None:
@@ -624,6 +626,7 @@ def answer_to_a_stalled_body(url: str, path: str) -> bytes:
     raise AssertionError(f"the connection stayed open after {received!r}")
 
 
+@one_backend
 def test_a_client_that_stalls_halfway_through_a_body_is_answered_408_and_let_go(
     backend_db: Database,
 ) -> None:
@@ -649,6 +652,7 @@ def console_login_page(client: httpx.Client) -> str:
     return found.group(1)
 
 
+@one_backend
 def test_a_csrf_token_in_any_script_is_a_stale_form(server: Server) -> None:
     with httpx.Client(base_url=server.url) as browser:
         console_login_page(browser)
@@ -672,6 +676,7 @@ def test_a_csrf_token_in_any_script_is_a_stale_form(server: Server) -> None:
         assert httpx.post(f"{url}/sync", data={"csrf": "é"}).status_code == 403
 
 
+@one_backend
 def test_the_device_app_logs_in_again_trusting_the_private_ca_of_the_device(
     backend_db: Database, tmp_path: Path
 ) -> None:
