@@ -1,7 +1,8 @@
 """Shared fixtures: a real fieldsync server over HTTP on a free port.
 
 Every test that uses `server` runs once per backend: SQLite, and PostgreSQL at
-`FIELDSYNC_TEST_PG` (default: the local `test` database). PostgreSQL is never
+`FIELDSYNC_TEST_PG` (default: the local `test` database); tests of what lies above
+storage run on the first backend only (`helpers.one_backend`). PostgreSQL is never
 skipped: when it cannot be reached the tests fail and say so. Set
 `FIELDSYNC_TEST_BACKENDS=sqlite` to run without it on a machine that has none.
 
