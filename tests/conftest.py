@@ -1,9 +1,13 @@
 """Shared fixtures: a real fieldsync server over HTTP on a free port.
 
 Every test that uses `server` runs once per backend: SQLite, and PostgreSQL at
-`FIELDSYNC_TEST_PG` (default: the local `test` database). PostgreSQL is never
+`FIELDSYNC_TEST_PG` (default: the local `test` database); tests of what lies above
+storage run on the first backend only (`helpers.one_backend`). PostgreSQL is never
 skipped: when it cannot be reached the tests fail and say so. Set
 `FIELDSYNC_TEST_BACKENDS=sqlite` to run without it on a machine that has none.
+
+Password hashes made by the tests (and by the servers they start) are cheap:
+`FIELDSYNC_TEST_CHEAP_HASHES` is set here, for this process and its children.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from fieldsync.device import Device
-from fieldsync.server import users
+from fieldsync.server import password_hashes, users
 from fieldsync.server.background import running, spawn
 from fieldsync.server.db import Database, database_url
+
+os.environ[password_hashes.CHEAP_FOR_TESTS] = "1"
 
 # The field app's browser fixtures (phone, tablet, restartable…), for every test module.
 pytest_plugins = ["tests.app_fixtures"]
@@ -100,7 +106,7 @@ def drop_pg_database(pg_admin: sa.Engine, name: str) -> None:
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded SQLite file, made once and copied for every test (Argon2 is slow on purpose)."""
+    """A seeded SQLite file, made once and copied for every test."""
     path = tmp_path_factory.mktemp("template") / "server.db"
     db = Database(str(path))
     seed(db)

@@ -1,4 +1,5 @@
-"""Helpers for end-to-end tests: the back office over the records and admin APIs."""
+"""Helpers for end-to-end tests: the back office over the records and admin APIs, the
+console in a browser, the CLI in this process."""
 
 from __future__ import annotations
 
@@ -6,8 +7,38 @@ import uuid
 from typing import Any
 
 import httpx
+import pytest
+from playwright.sync_api import Page
+from typer.testing import CliRunner
 
+from conftest import BACKENDS
+from fieldsync.cli.main import app
 from fieldsync.device import Device
+
+runner = CliRunner()
+
+# For tests of what lies above storage (the browser UIs, HTTP codings, proxies and TLS, the
+# OpenAPI document): their server runs once, on the first backend, not once per backend.
+one_backend = pytest.mark.parametrize("backend_db", BACKENDS[:1], indirect=True)
+
+
+def cli(*args: str, ok: bool = True, env: dict[str, str] | None = None) -> str:
+    """Run a `fieldsync` command in this process; its output. `ok`: exit 0 expected;
+    `env` adds to the environment."""
+    result = runner.invoke(app, list(args), catch_exceptions=False, env=env)
+    if ok:
+        assert result.exit_code == 0, result.output
+    else:
+        assert result.exit_code != 0, result.output
+    return result.output
+
+
+def log_in(page: Page, url: str, username: str = "admin", password: str = "secret") -> None:
+    """Log in to the admin console in a browser tab."""
+    page.goto(f"{url}/admin")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
 
 
 def set_entity(admin: httpx.Client, entity: str, *, confirm: bool = False, **settings: Any) -> None:

@@ -3,31 +3,21 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 import yaml
-from typer.testing import CliRunner
 
 from fieldsync.cli import common
-from fieldsync.cli.main import app
 from fieldsync.device import Device
 from fieldsync.server import cursors
 from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
-
-runner = CliRunner()
-
-
-def cli(*args: str, ok: bool = True, env: dict[str, str] | None = None) -> str:
-    result = runner.invoke(app, list(args), catch_exceptions=False, env=env)
-    if ok:
-        assert result.exit_code == 0, result.output
-    else:
-        assert result.exit_code != 0, result.output
-    return result.output
+from helpers import cli
 
 
 @pytest.fixture
@@ -260,3 +250,28 @@ def test_device_sync_tells_the_records_and_megabytes_it_downloaded(
     report = json.loads(cli("device", "sync", "--dir", tablet, "--json"))
     assert report["pulled"] == 0
     assert report["downloaded"] > 0  # the empty page that says so
+
+
+WITHOUT_PSYCOPG = (
+    "import sys; sys.modules['psycopg'] = None; "  # as if fieldsync[postgresql] were not installed
+    "from fieldsync.cli.main import app; app()"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["serve"], ["db", "upgrade"], ["user", "add", "office", "--password", "a long passphrase"]],
+)
+def test_a_postgresql_url_without_the_driver_names_the_extra_to_install(
+    command: list[str],
+) -> None:
+    url = "postgresql://fieldsync@127.0.0.1/crm"
+    ran = subprocess.run(
+        [sys.executable, "-c", WITHOUT_PSYCOPG, *command, "--db", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 1
+    assert "pip install 'fieldsync[postgresql]'" in ran.stderr + ran.stdout
+    assert "Traceback" not in ran.stderr

@@ -14,6 +14,9 @@ import zstandard
 
 from conftest import Server
 from fieldsync.device import Device
+from helpers import one_backend
+
+pytestmark = one_backend
 
 DESCRIPTION = "Visited on Tuesday; wants the spring catalogue and a call back. " * 30
 

@@ -6,8 +6,11 @@ import re
 
 import httpx
 from playwright.sync_api import Page, expect
-from tests.conftest import Server
-from tests.helpers import office_edit, server_values, synced_account
+
+from conftest import Server
+from helpers import log_in, office_edit, one_backend, server_values, synced_account
+
+pytestmark = one_backend
 
 PAGES = [
     "/admin",
@@ -19,13 +22,6 @@ PAGES = [
     "/admin/users",
     "/admin/devices",
 ]
-
-
-def log_in(page: Page, url: str, username: str = "admin", password: str = "secret") -> None:
-    page.goto(f"{url}/admin")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def set_on_conflict(page: Page, url: str, entity: str, policy_label: str) -> None:

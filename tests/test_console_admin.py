@@ -7,19 +7,22 @@ import re
 import httpx
 import pytest
 from playwright.sync_api import Dialog, Page, expect
-from tests.conftest import Server
-from tests.helpers import (
+
+from conftest import Server
+from fieldsync.errors import ServerRefused
+from helpers import (
     AWKWARD,
     awkward_account,
+    log_in,
     office_edit,
+    one_backend,
     server_record,
     server_values,
     set_entity,
     synced_account,
 )
-from tests.test_console import log_in
 
-from fieldsync.errors import ServerRefused
+pytestmark = one_backend
 
 
 def test_settings_changed_on_several_entities_are_all_saved_by_the_one_save(
@@ -45,13 +48,8 @@ def test_settings_changed_on_several_entities_are_all_saved_by_the_one_save(
     assert crm.get("/v1/project").json()["version"] > before
 
 
-def test_leaving_the_entities_page_with_unsaved_settings_asks_first(
-    page: Page, server: Server, crm: httpx.Client
-) -> None:
-    log_in(page, server.url)
-    page.goto(f"{server.url}/admin/entities")
-    page.get_by_label("On Conflict of contact").click()
-    page.get_by_label("On Conflict of contact").select_option(label="Full Device Wins")
+def dismiss_next_dialog(page: Page) -> list[str]:
+    """Answer the page's next dialog with "stay"; the returned list gets its type."""
     asked: list[str] = []
 
     def stay(dialog: Dialog) -> None:
@@ -59,6 +57,17 @@ def test_leaving_the_entities_page_with_unsaved_settings_asks_first(
         dialog.dismiss()
 
     page.once("dialog", stay)
+    return asked
+
+
+def test_leaving_the_entities_page_with_unsaved_settings_asks_first(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    log_in(page, server.url)
+    page.goto(f"{server.url}/admin/entities")
+    page.get_by_label("On Conflict of contact").click()
+    page.get_by_label("On Conflict of contact").select_option(label="Full Device Wins")
+    asked = dismiss_next_dialog(page)
     page.get_by_role("link", name="Users").click()
 
     expect(page.get_by_label("On Conflict of contact")).to_have_value("full_device_wins")
@@ -74,13 +83,7 @@ def test_adding_a_field_while_other_fields_are_edited_unsaved_asks_first(
     page.get_by_label("Label of phone").fill("Telephone")
     add = page.locator("form", has=page.get_by_role("heading", name="Add a field"))
     add.get_by_label("Name").fill("website")
-    asked: list[str] = []
-
-    def stay(dialog: Dialog) -> None:
-        asked.append(dialog.type)
-        dialog.dismiss()
-
-    page.once("dialog", stay)
+    asked = dismiss_next_dialog(page)
     add.get_by_role("button", name="Add field").click()
 
     expect(page.get_by_label("Label of phone")).to_have_value("Telephone")

@@ -9,11 +9,10 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from tests.conftest import Server
-from tests.helpers import office_edit, server_values, set_entity, synced_account
-from tests.test_cli import cli
 
+from conftest import Server
 from fieldsync.server import records
+from helpers import cli, office_edit, server_values, set_entity, synced_account
 
 ACCOUNT = "/v1/admin/entities/account"
 

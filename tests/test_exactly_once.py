@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
-import orjson
 import pytest
 import sqlalchemy as sa
 
@@ -24,7 +20,6 @@ from fieldsync.device.push import BATCH_SIZE
 from fieldsync.errors import Offline
 from fieldsync.server.background import running
 from fieldsync.server.schema import batches, records
-from fieldsync.server.wire import PushIn
 from helpers import create_batch, office_edit, server_values, set_entity
 
 
@@ -40,44 +35,6 @@ def test_a_resent_batch_returns_the_stored_results_and_changes_nothing(
     assert again == first
     assert first["results"][0]["status"] == "applied"
     assert server_values(crm, record_id)["city"] == "Zilina"  # the resend did not undo it
-    assert len(crm.get("/v1/entities/account/records").json()["records"]) == 1
-
-
-# Earlier versions fingerprinted a batch as below; none knew a change's `merged_from`.
-UNKNOWN_THEN: Any = {"changes": {"__all__": {"merged_from"}}}
-
-
-def _legacy_fingerprint(body: PushIn) -> bytes:  # before 2026-11
-    return orjson.dumps(body.model_dump(exclude=UNKNOWN_THEN), option=orjson.OPT_SORT_KEYS)
-
-
-def _pydantic_fingerprint(body: PushIn) -> bytes:  # 2026-11
-    return body.model_dump_json(exclude=UNKNOWN_THEN).encode()
-
-
-def _unmerged_fingerprint(body: PushIn) -> bytes:  # before 2026-11-27
-    changes = [change.model_dump(exclude={"merged_from"}) for change in body.changes]
-    return orjson.dumps((body.device_id, body.batch_id, changes))
-
-
-@pytest.mark.parametrize(
-    "fingerprint", [_legacy_fingerprint, _pydantic_fingerprint, _unmerged_fingerprint]
-)
-def test_a_batch_stored_by_an_earlier_version_is_still_answered_when_resent(
-    server: Server, crm: httpx.Client, fingerprint: Callable[[PushIn], bytes]
-) -> None:
-    record_id = str(uuid.uuid4())
-    body = create_batch(str(uuid.uuid4()), record_id)
-    stored = hashlib.sha256(fingerprint(PushIn.model_validate(body))).hexdigest()
-    with server.client("alice") as alice:
-        first = alice.post("/v1/sync/push", json=body).json()
-        with server.db.write() as conn:  # as that version fingerprinted it
-            conn.execute(sa.update(batches).values(request_hash=stored))
-        again = alice.post("/v1/sync/push", json=body)
-        other = {**create_batch(body["device_id"], str(uuid.uuid4())), "batch_id": body["batch_id"]}
-        reused = alice.post("/v1/sync/push", json=other)
-    assert (again.status_code, again.json()) == (200, first)
-    assert reused.status_code == 409
     assert len(crm.get("/v1/entities/account/records").json()["records"]) == 1
 
 
@@ -148,26 +105,8 @@ def test_device_killed_with_the_next_batch_on_its_way_applies_each_change_once(
     assert _batch_count(server) == 2
 
 
-def _as_stored_before_2026_11_27(phone_dir: Path) -> None:
-    """Rewrite the outbox as earlier versions stored it: each snapshot with its values."""
-    from fieldsync.device.store import Store
-
-    store = Store(phone_dir)
-    with store.transaction() as conn:
-        for batch_id, body, snapshots in conn.execute(
-            "SELECT batch_id, body, snapshots FROM outbox"
-        ):
-            sent = [c["record"] for c in orjson.loads(body)["changes"]]
-            old = [{**s, "data": d} for s, d in zip(orjson.loads(snapshots), sent, strict=True)]
-            conn.execute(
-                "UPDATE outbox SET snapshots = ? WHERE batch_id = ?", (orjson.dumps(old), batch_id)
-            )
-    store.close()
-
-
-@pytest.mark.parametrize("outbox", ["current", "before 2026-11-27"])
 def test_an_edit_made_after_a_crash_is_laid_over_the_server_result_of_the_resent_batch(
-    server: Server, crm: httpx.Client, tmp_path: Path, outbox: str
+    server: Server, crm: httpx.Client, tmp_path: Path
 ) -> None:
     set_entity(crm, "account", on_conflict="partial_device_wins")
     phone = server.device("phone", "alice")
@@ -177,8 +116,6 @@ def test_an_edit_made_after_a_crash_is_laid_over_the_server_result_of_the_resent
     phone.update("account", record_id, {"city": "Zilina"})
     phone.close()
     _sync_killed_once_answered(tmp_path / "phone")
-    if outbox != "current":
-        _as_stored_before_2026_11_27(tmp_path / "phone")
 
     phone = Device(tmp_path / "phone")
     phone.update("account", record_id, {"phone": "777"})  # after the crash, before the resend

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from typing import Any
 
@@ -16,7 +15,18 @@ from alembic.runtime.migration import MigrationContext
 from typer.testing import CliRunner
 
 from fieldsync.cli.main import app
-from fieldsync.server import bulk, cursors, journal, ledger, migrate, projects, pull, push, users
+from fieldsync.server import (
+    bulk,
+    cursors,
+    fingerprints,
+    journal,
+    ledger,
+    migrate,
+    projects,
+    pull,
+    push,
+    users,
+)
 from fieldsync.server import records as record_store
 from fieldsync.server.db import Database
 from fieldsync.server.migrate import SchemaOutdated
@@ -83,8 +93,7 @@ def test_a_new_database_is_created_at_the_newest_schema(empty_db: Database) -> N
 
 def _answered_at_0006(db: Database, body: PushIn, results: list[dict[str, object]]) -> None:
     """A batch in the ledger as fieldsync stored it before 0007: results as JSON."""
-    unknown_then: Any = {"changes": {"__all__": {"merged_from"}}}
-    fingerprint = hashlib.sha256(body.model_dump_json(exclude=unknown_then).encode()).hexdigest()
+    fingerprint = fingerprints.of(body)
     with db.engine.begin() as conn:
         alice = users.check_password(conn, "alice", "secret").user_id
         columns = "batch_id, user_id, device_id, request_hash, results, created_at"
@@ -138,7 +147,7 @@ RESULT = {"name": "Acme", "city": "Kosice", "phone": "200"}  # partial device wi
 
 
 def _journal_entry(record_id: str) -> dict[str, Any]:
-    """A resolved conflict, its result stored whole (as before 2026-11-27)."""
+    """A resolved conflict, D, base and its result stored whole (as before 0011)."""
     return {
         "id": str(uuid.uuid4()), "entity": "account", "record_id": record_id,
         "change_id": "c0", "kind": "update_update", "policy": "partial_device_wins",
@@ -170,14 +179,29 @@ def _store_record(
         lane.insert(records, [row])
 
 
-def test_a_journal_entry_stored_whole_before_results_were_stored_as_changes_reads_the_same(
-    backend_db: Database,
-) -> None:
+def _as_stored_now(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry as the journal stores it: D, base and result as differences from S."""
+    server = entry["server"]
+    return entry | {
+        "base": journal.stored_side(server, entry["base"]),
+        "device": journal.stored_side(server, entry["device"]),
+        "result": journal.stored_result(server, entry["result"]),
+    }
+
+
+def test_a_journal_entry_stored_whole_reads_the_same_once_upgraded(empty_db: Database) -> None:
+    older_database(empty_db, "0010")
     entry = _journal_entry(str(uuid.uuid4()))
-    with backend_db.write() as conn:
+    with empty_db.engine.begin() as conn:
         _store(conn, entry)
-    with backend_db.read() as conn:
+    migrate.upgrade(empty_db.engine)
+    with empty_db.read() as conn:
         stored = journal.get(conn, entry["id"])
+        kept = conn.execute(sa.select(journal_table.c.device, journal_table.c.result)).one()
+    assert (kept.device, kept.result) == (
+        {"city": "Kosice", "phone": "100", "~lacks": []},
+        {"city": "Kosice"},
+    )
     assert stored.to_wire()["result"] == RESULT
     assert (stored.row["base"], stored.row["device"]) == (entry["base"], entry["device"])
     assert journal.losing_values(stored) == {"city": "Zilina"}
@@ -194,7 +218,7 @@ def test_records_and_journal_entries_read_the_same_once_postgresql_keeps_json_as
         alice = users.check_password(conn, "alice", "secret").user_id
         new_id = str(uuid.uuid4())
         _store_record(conn, new_id, {**dict.fromkeys(account.field_names), **values}, alice)
-        entry = _journal_entry(new_id)
+        entry = _as_stored_now(_journal_entry(new_id))
         _store(conn, entry)
 
     def read() -> tuple[dict[str, object], dict[str, object]]:

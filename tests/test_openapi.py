@@ -5,6 +5,9 @@ from __future__ import annotations
 import httpx
 
 from conftest import Server
+from helpers import one_backend
+
+pytestmark = one_backend
 
 CONTRACT = {
     ("post", "/v1/auth/login"),

@@ -26,7 +26,9 @@ from fieldsync.device import Device
 from fieldsync.failpoints import VARIABLE
 from fieldsync.server.background import serving
 from fieldsync.server.schema import records
-from helpers import server_values, set_entity
+from helpers import one_backend, server_values, set_entity
+
+pytestmark = one_backend
 
 runner = CliRunner()
 
@@ -97,15 +99,20 @@ def sync_from_cli(device: Device) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+def over_a_mebibyte_of_accounts(phone: Device) -> list[str]:
+    """1,500 new accounts with a few lines of notes: a first batch of 1,000 is over 1 MiB."""
+    notes = "a visit report of a few lines " * 14
+    return [
+        phone.create("account", {"name": f"Shop {n}", "description": notes}) for n in range(1500)
+    ]
+
+
 def test_a_push_over_a_proxys_body_limit_is_split_and_every_change_lands(
     server: Server, crm: httpx.Client, proxy: tuple[Proxy, str]
 ) -> None:
     proxied, url = proxy
     phone = Device.login(server.tmp / "phone", url, "alice", "secret")
-    notes = "a visit report of a few lines " * 14
-    ids = [
-        phone.create("account", {"name": f"Shop {n}", "description": notes}) for n in range(1500)
-    ]
+    ids = over_a_mebibyte_of_accounts(phone)
 
     code, out = sync_from_cli(phone)
     assert code == 0, out
@@ -144,10 +151,7 @@ def test_a_device_killed_between_the_halves_of_a_split_batch_resends_the_same_id
 ) -> None:
     _proxied, url = proxy
     phone = Device.login(server.tmp / "phone", url, "alice", "secret")
-    notes = "a visit report of a few lines " * 14
-    ids = [
-        phone.create("account", {"name": f"Shop {n}", "description": notes}) for n in range(1500)
-    ]
+    ids = over_a_mebibyte_of_accounts(phone)
     command = [sys.executable, "-m", "fieldsync", "device", "sync", "--dir", str(phone.directory)]
     env = {**os.environ, VARIABLE: "device.push.answered"}  # killed once the first half is answered
     assert subprocess.run(command, env=env, check=False).returncode == -signal.SIGKILL

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
-from tests.conftest import seed
 
+from conftest import seed
 from fieldsync.server import users
 from fieldsync.server.api import create_app
 from fieldsync.server.db import Database

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import ssl
@@ -22,11 +23,9 @@ import orjson
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
-from tests.conftest import Server
-from tests.helpers import journal, office_edit, set_entity, synced_account
-from tests.test_console import log_in
 from typer.testing import CliRunner
 
+from conftest import Server
 from fieldsync.cli.main import app
 from fieldsync.device import Device, address
 from fieldsync.errors import (
@@ -36,11 +35,12 @@ from fieldsync.errors import (
     Unauthorized,
     ValidationFailed,
 )
-from fieldsync.server import users
+from fieldsync.server import password_hashes, users
 from fieldsync.server.background import free_port, running, spawn
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
 from fieldsync.server.throttle import LoginThrottle
+from helpers import journal, log_in, office_edit, one_backend, set_entity, synced_account
 
 runner = CliRunner()
 
@@ -193,9 +193,9 @@ def test_x_forwarded_for_is_ignored_by_default(server: Server) -> None:
 
 
 @contextmanager
-def spawned(db: Database, *options: str) -> Iterator[str]:
-    """`fieldsync serve` with `options` in a child process over `db`."""
-    process, url = spawn(db.url, *options)
+def spawned(db: Database, *options: str, env: dict[str, str] | None = None) -> Iterator[str]:
+    """`fieldsync serve` with `options` (and `env`) in a child process over `db`."""
+    process, url = spawn(db.url, *options, env=env)
     try:
         yield url
     finally:
@@ -231,9 +231,24 @@ def test_an_address_full_of_failures_still_lets_in_a_name_nobody_guessed_from_it
 
 def test_password_checks_past_the_process_bound_are_answered_busy(backend_db: Database) -> None:
     strangers = [{"username": f"stranger{n}", "password": "guess"} for n in range(20)]
-    with spawned(backend_db, "--login-concurrency", "1") as url:
+    production_hashes = {password_hashes.CHEAP_FOR_TESTS: "0"}  # checks that take their time
+    with spawned(backend_db, "--login-concurrency", "1", env=production_hashes) as url:
         answers = statuses([url], strangers)
     assert set(answers) == {401, 503}
+
+
+def test_password_hashes_are_argon2id_with_rfc_9106_parameters_unless_the_tests_ask() -> None:
+    made = subprocess.run(
+        [sys.executable, "-c", HASH_ONE],
+        env={k: v for k, v in os.environ.items() if k != password_hashes.CHEAP_FOR_TESTS},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert made.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+HASH_ONE = "from fieldsync.server import password_hashes as p; print(p.hash_password('a phrase'))"
 
 
 def test_a_logged_out_token_is_dead(server: Server) -> None:
@@ -512,6 +527,7 @@ def certificates(directory: Path) -> tuple[Path, Path, Path]:
     return directory / "ca.pem", directory / "server.pem", directory / "server.key"
 
 
+@one_backend
 @pytest.mark.parametrize("scheme", ["HTTPS", "Https", "https"])
 def test_a_device_verifies_the_servers_certificate_however_https_is_spelled(
     backend_db: Database, tmp_path: Path, scheme: str
@@ -574,6 +590,7 @@ def test_server_urls_are_normalized_and_plain_http_to_another_machine_warns() ->
         assert address.plain_http_warning(quiet) is None
 
 
+@one_backend
 def test_device_login_on_the_command_line_trusts_a_private_ca_only_when_told(
     backend_db: Database, tmp_path: Path
 ) -> None:
@@ -609,6 +626,7 @@ def answer_to_a_stalled_body(url: str, path: str) -> bytes:
     raise AssertionError(f"the connection stayed open after {received!r}")
 
 
+@one_backend
 def test_a_client_that_stalls_halfway_through_a_body_is_answered_408_and_let_go(
     backend_db: Database,
 ) -> None:
@@ -634,6 +652,7 @@ def console_login_page(client: httpx.Client) -> str:
     return found.group(1)
 
 
+@one_backend
 def test_a_csrf_token_in_any_script_is_a_stale_form(server: Server) -> None:
     with httpx.Client(base_url=server.url) as browser:
         console_login_page(browser)

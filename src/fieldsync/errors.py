@@ -17,8 +17,10 @@ FieldsyncError
 │   └── TooManyRequests      429 too many failed logins: wait (Retry-After)
 │       └── ServiceUnavailable  503 too busy right now: try again (Retry-After)
 ├── ValidationFailed         a change's values break the project's rules
+├── MissingExtra             an optional dependency is not installed (fieldsync[postgresql])
 └── DeviceError              raised by the device library
     ├── NotLoggedIn          the device directory has no session
+    ├── StoreTooNew          the device directory was made by a newer fieldsync
     ├── Offline              the server cannot be reached, or something else answered
     │   ├── CertificateRejected  its TLS certificate failed verification
     │   └── TooLarge         a request body refused as too large (413), by the server or a proxy
@@ -201,12 +203,21 @@ class ValidationFailed(FieldsyncError):
         return Unprocessable(self.message, code=self.code, details=self.details)
 
 
+class MissingExtra(FieldsyncError):
+    """A feature needs an optional dependency that is not installed; the message names the
+    extra that brings it."""
+
+
 class DeviceError(FieldsyncError):
     """Raised by the device library."""
 
 
 class NotLoggedIn(DeviceError):
     """The device directory has no server session yet."""
+
+
+class StoreTooNew(DeviceError):
+    """The device's store was made by a newer fieldsync, whose schema this one does not know."""
 
 
 class Offline(DeviceError):

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.faults.proxy import FaultProxy
 
+from faults.proxy import FaultProxy
 from fieldsync.device import Device
 from fieldsync.failpoints import VARIABLE
 from fieldsync.server.background import spawn

@@ -7,9 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
-from tests.faults.conftest import Served, device_sync_process
-from tests.faults.invariants import assert_invariants, offline, sync_until_quiet
 
+from faults.conftest import Served, device_sync_process
+from faults.invariants import assert_invariants, offline, sync_until_quiet
 from fieldsync.device import Device
 from fieldsync.device.client import ATTEMPTS
 from fieldsync.server.bulk import LOT

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.faults.conftest import Served, device_sync_process
-from tests.faults.invariants import sync_until_quiet
 
+from faults.conftest import Served, device_sync_process
+from faults.invariants import sync_until_quiet
 from fieldsync.device import Device
 from fieldsync.errors import Offline
 

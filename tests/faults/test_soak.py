@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from tests.faults.conftest import Served
-from tests.faults.invariants import server_accounts
 
+from faults.conftest import Served
+from faults.invariants import server_accounts
 from fieldsync.device import Device
 from fieldsync.errors import Offline, ServerRefused, ValidationFailed
 from fieldsync.project import Policy

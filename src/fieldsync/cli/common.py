@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from fieldsync.errors import ApiError, DeviceError, FieldsyncError, Offline, ValidationFailed
 
@@ -32,13 +33,14 @@ def failures() -> Iterator[None]:
     try:
         yield
     except (ApiError, ValidationFailed) as failure:
-        errors.print(f"[red]error:[/red] {failure.message} ({failure.code})")
+        errors.print(f"[red]error:[/red] {escape(failure.message)} ({failure.code})")
         raise typer.Exit(1) from None
     except Offline as failure:
-        errors.print(f"[red]offline:[/red] {failure}; nothing is lost, changes stay pending")
+        what = escape(str(failure))
+        errors.print(f"[red]offline:[/red] {what}; nothing is lost, changes stay pending")
         raise typer.Exit(1) from None
     except (DeviceError, FieldsyncError) as failure:
-        errors.print(f"[red]error:[/red] {failure}")
+        errors.print(f"[red]error:[/red] {escape(str(failure))}")
         raise typer.Exit(1) from None
 
 

@@ -15,7 +15,16 @@ import yaml
 from fieldsync.cli.common import DbOption, console, failures
 from fieldsync.errors import BadRequest, Unprocessable
 from fieldsync.project import Project, project_from_dict
-from fieldsync.server import admin, cursors, customization, migrate, projects, tombstones, users
+from fieldsync.server import (
+    admin,
+    cursors,
+    customization,
+    migrate,
+    password_hashes,
+    projects,
+    tombstones,
+    users,
+)
 from fieldsync.server.db import Database
 from fieldsync.server.settings import HELP, Settings, variable
 from fieldsync.server.users import Principal
@@ -32,7 +41,8 @@ CLI_ADMIN = Principal(user_id="cli", username="cli", role="admin")
 @contextmanager
 def _database(db: str | None, *, upgrade: bool = False) -> Iterator[Database]:
     """The prepared database, closed when the command ends."""
-    database = Database(db)
+    with failures():
+        database = Database(db)
     try:
         with failures():
             database.prepare(upgrade=upgrade)
@@ -99,6 +109,11 @@ def serve(
     scheme = "https" if certfile else "http"
     with _database(db, upgrade=upgrade) as database:
         console.print(f"fieldsync serving {database.display_url} on {scheme}://{host}:{port}")
+        if password_hashes.cheap_for_tests():
+            console.print(
+                f"[bold red]{password_hashes.CHEAP_FOR_TESTS}=1: new password hashes are "
+                "cheap to crack; for the test suite only[/]"
+            )
         if workers == 1:
             app = serving(database, settings)
             uvicorn.run(

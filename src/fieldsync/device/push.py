@@ -238,8 +238,8 @@ def _outbox(store: Store, flight: _Flight | None) -> Batch | None:
     body, snapshots = row["body"].encode(), loads(row["snapshots"])
     # What the device sent of each record is in the body: the outbox keeps it once.
     for snapshot, change in zip(snapshots, orjson.loads(body)["changes"], strict=True):
-        # D; stored with the snapshot before 2026-11-27. A merge sent the merged record.
-        snapshot.setdefault("data", change.get("merged_from", change["record"]))
+        # D: for a merge, the record the user merged (`merged_from`), not the merged one.
+        snapshot["data"] = change.get("merged_from", change["record"])
     return Batch(row["batch_id"], body, snapshots)
 
 

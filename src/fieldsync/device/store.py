@@ -6,8 +6,10 @@ local `state`, a `rev` bumped by every local edit, and, while the record has
 unsynced changes, the newest server state a pull brought (`server_*`), so a
 discarded change falls back to what the server has now. A synced row's base is
 its data: it is kept once (`base` NULL), which halves what a pull writes, and
-the first edit stores it apart (a store of an earlier version, which keeps both,
-reads the same).
+the first edit stores it apart.
+
+The schema's version is SQLite's `PRAGMA user_version`: a store is brought up to
+this version's schema when opened, and a store made by a newer fieldsync is refused.
 
 An open conflict keeps D and S as they met (`device`, `server`), and once the
 user decided, the `choice` and, for a merge, the side picked for each field
@@ -25,7 +27,7 @@ from typing import Any
 
 import orjson
 
-from fieldsync.errors import NotLoggedIn
+from fieldsync.errors import NotLoggedIn, StoreTooNew
 from fieldsync.project import Project, project_from_dict
 
 SCHEMA = """
@@ -79,11 +81,29 @@ CREATE TABLE IF NOT EXISTS sync_log (
 SYNCED, CREATED, UPDATED, DELETED = "synced", "created", "updated", "deleted"
 
 
-def _upgrade(conn: sqlite3.Connection) -> None:
-    """Bring a store made by an earlier version to the current schema."""
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(conflicts)")}
-    if "merged" in columns:  # before 2026-11-27: never written, merges were made at once
-        conn.execute("ALTER TABLE conflicts RENAME COLUMN merged TO picks")
+# The scripts that bring a store from each version to the next: a store at version N
+# runs those after the N-th. A change of the schema appends one.
+MIGRATIONS = (SCHEMA,)
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the store to this version's schema, in one transaction."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > len(MIGRATIONS):
+            raise StoreTooNew(
+                f"{path} was made by a newer fieldsync (schema {version}, this one knows "
+                f"{len(MIGRATIONS)}); upgrade fieldsync to open it"
+            )
+        for script in MIGRATIONS[version:]:
+            for statement in script.split(";"):
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS)}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def base_of(row: sqlite3.Row) -> str | None:
@@ -131,8 +151,7 @@ class Store:
         # Copy the WAL back every ~40 MB rather than every 4 MB: a sync of 1k changes
         # then seldom pays for a checkpoint, and closing the store checkpoints anyway.
         self.conn.execute("PRAGMA wal_autocheckpoint=10000")
-        self.conn.executescript(SCHEMA)
-        _upgrade(self.conn)
+        _migrate(self.conn, self.path)
         self._lock = threading.RLock()
 
     @contextmanager

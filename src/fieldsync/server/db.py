@@ -21,6 +21,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from fieldsync.errors import MissingExtra
 from fieldsync.server import bulk, checkpoints, cursors, migrate, projects, schema, versions
 
 DEFAULT_DB = "fieldsync.db"
@@ -33,8 +34,19 @@ def database_url(db: str | None) -> str:
         return f"sqlite:///{value}"
     for prefix in ("postgresql://", "postgres://"):
         if value.startswith(prefix):
-            return "postgresql+psycopg://" + value.removeprefix(prefix)
+            value = "postgresql+psycopg://" + value.removeprefix(prefix)
+    if value.startswith("postgresql"):
+        _require_postgresql_driver()
     return value
+
+
+def _require_postgresql_driver() -> None:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise MissingExtra(
+            "PostgreSQL needs its driver: pip install 'fieldsync[postgresql]'"
+        ) from None
 
 
 def _sqlite_engine(url: str) -> Engine:

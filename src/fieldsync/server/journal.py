@@ -48,7 +48,7 @@ class Entry:
         whole result."""
         entry = {str(k): v for k, v in row.items()}
         server = entry["server"]
-        if entry["result"] is not None:  # (a result stored whole, before 2026-11-27, too)
+        if entry["result"] is not None:
             entry["result"] = {**server, **entry["result"]}
         for side in ("device", "base"):
             entry[side] = whole(server, entry[side])
@@ -165,10 +165,9 @@ def stored_side(
 
 
 def whole(server: Mapping[str, Any], stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """D or base as it was, from what the journal stores (`stored_side`, or the whole
-    record, as earlier versions stored it)."""
-    if stored is None or LACKS not in stored:
-        return None if stored is None else dict(stored)
+    """D or base as it was, from what the journal stores (`stored_side`)."""
+    if stored is None:
+        return None
     lacks = set(stored[LACKS])
     values = {f: v for f, v in server.items() if f not in lacks}
     values.update((f, v) for f, v in stored.items() if f != LACKS)

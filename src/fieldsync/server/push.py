@@ -122,8 +122,7 @@ def _push_once(
     users.claim_device(conn, user, body.device_id, devices_per_user)
     stored = ledger.find(conn, body.batch_id)
     if stored is not None:
-        same = fingerprints.matches(stored.request_hash, body, digest)
-        if stored.user_id != user.user_id or not same:
+        if stored.user_id != user.user_id or stored.request_hash != digest:
             raise Conflict("this batch_id was used for another batch", code="batch_id_reused")
         return stored.answer
     project = projects.current(conn)

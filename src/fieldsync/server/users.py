@@ -9,20 +9,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import VerificationError
 from sqlalchemy.engine import Connection
 
 from fieldsync.clock import now
 from fieldsync.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
-from fieldsync.server import names, passwords
+from fieldsync.server import names, password_hashes, passwords
 from fieldsync.server.schema import devices, tokens, users
 
 TOKEN_DAYS = 30
 DEVICES_PER_USER = 20
-_hasher = PasswordHasher()
-# Verified against when the user is unknown, so a wrong name costs as much as a wrong password.
-_DUMMY_HASH = _hasher.hash("not a password")
 
 
 @dataclass(frozen=True)
@@ -65,7 +60,7 @@ def add(conn: Connection, username: str, password: str, *, admin: bool = False) 
         sa.insert(users).values(
             id=user_id,
             username=username,
-            password_hash=_hasher.hash(password),
+            password_hash=password_hashes.hash_password(password),
             role="admin" if admin else "user",
             disabled=False,
             created_at=now(),
@@ -86,7 +81,7 @@ def set_password(conn: Connection, user_id: str, password: str) -> int:
     if row is None:
         raise NotFound(f"no user {user_id!r:.80}", code="unknown_user")
     passwords.check(password, row.username)
-    _update_user(conn, user_id, password_hash=_hasher.hash(password))
+    _update_user(conn, user_id, password_hash=password_hashes.hash_password(password))
     return revoke_user(conn, user_id)
 
 
@@ -134,9 +129,7 @@ def revoke_device(conn: Connection, device_id: str) -> int:
 def check_password(conn: Connection, username: str, password: str) -> Principal:
     """The user behind a username and password, or 401 (run outside a write: Argon2 is slow)."""
     row = conn.execute(sa.select(users).where(users.c.username == username)).first()
-    try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
-    except VerificationError:
+    if not password_hashes.verify(row.password_hash if row else None, password):
         row = None
     if row is None or row.disabled:
         raise Unauthorized("wrong username or password", code="bad_credentials")
