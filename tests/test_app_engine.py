@@ -92,6 +92,8 @@ def test_app_installs_with_a_valid_manifest_and_an_active_service_worker(
     answer = httpx.get(f"{server.url}/app/{href}")
     manifest = answer.json()
     assert answer.headers["content-type"] == "application/manifest+json"
+    theme = phone.locator("meta[name=theme-color]").get_attribute("content")
+    assert theme == manifest["theme_color"]
     assert (manifest["start_url"], manifest["scope"], manifest["display"]) == (
         "/app/",
         "/app/",
