@@ -312,6 +312,22 @@ def test_errors_show_next_to_their_fields_and_nothing_is_saved(
     expect(accounts).to_contain_text("4")
 
 
+def test_every_problem_of_the_form_shows_at_once_with_a_value_that_cannot_be_read(
+    phone: Page, server: Server, crm_data: dict[str, str]
+) -> None:
+    open_app(phone, server)
+    phone.goto("/app/#/new/account")
+    form = phone.locator(".detail-pane form")
+    form.get_by_label("Employees").fill("twelve")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("alert")).to_contain_text("2 fields need your attention")
+    expect(form.locator("#f-name-error")).to_have_text("Name is required.")
+    expect(form.locator("#f-employees-error")).to_have_text("Enter a whole number")
+    expect(form.get_by_label("Name")).to_be_focused()
+    accounts = phone.get_by_role("navigation").get_by_role("link", name="Accounts")
+    expect(accounts).to_contain_text("3")
+
+
 def test_delete_asks_first_then_the_server_deletes_it_at_the_sync(
     phone: Page, server: Server, crm: httpx.Client, crm_data: dict[str, str]
 ) -> None:
