@@ -479,6 +479,8 @@ def test_an_ended_session_asks_the_same_users_password_and_keeps_the_edit(
 def test_settings_say_who_is_logged_in_and_log_out_returns_to_the_login(
     phone: Page, server: Server
 ) -> None:
+    errors: list[str] = []
+    phone.on("pageerror", lambda error: errors.append(str(error)))
     open_app(phone, server)
     phone.get_by_role("navigation").get_by_role("link", name="Settings").click()
     facts = phone.locator(".facts")
@@ -489,6 +491,7 @@ def test_settings_say_who_is_logged_in_and_log_out_returns_to_the_login(
     phone.get_by_role("dialog").get_by_role("button", name="Log out").click()
     expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
     expect(phone.get_by_role("navigation")).to_be_hidden()
+    assert errors == []
 
 
 TARGETS = """() => [...document.querySelectorAll(
