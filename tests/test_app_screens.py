@@ -394,6 +394,17 @@ def test_markers_and_the_sync_bar_say_what_is_unsynced_in_conflict_or_refused(
     vienna.click()
     expect(record.locator(".problem")).to_contain_text("The server refused your change")
 
+    # The refused change and the one in conflict were sent: only a new edit waits.
+    phone.context.set_offline(True)
+    phone.goto("/app/#/list/account")
+    phone.locator(".list-pane a.card", has_text="Brno Seeds").click()
+    record.get_by_role("link", name="Edit").click()
+    phone.get_by_label("City").fill("Kosice")
+    save(phone)
+    expect(phone.locator("#sync-text .detail")).to_have_text(
+        "1 change not sent yet: kept on this phone, sent when you are back"
+    )
+
 
 def account_fields(crm: httpx.Client, zip_length: int) -> list[dict[str, Any]]:
     """The account's fields as the server has them, the zip code limited to `zip_length`."""
