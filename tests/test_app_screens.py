@@ -11,10 +11,8 @@ the app; the server's push and pull are tested on both backends elsewhere.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,19 +22,6 @@ from playwright.sync_api import Browser, Page, Route, expect
 from tests.app_fixtures import PHONE, Restartable, app_login, app_sync, axe
 from tests.conftest import Server
 from tests.helpers import office_edit, server_values, set_entity
-
-from fieldsync.server.db import Database
-
-
-@pytest.fixture
-def backend_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
-    """The server's database: SQLite only (see the module's docstring)."""
-    path = tmp_path / "server.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(str(path))
-    yield db
-    db.dispose()
-
 
 FARM = {
     "name": "Bratislava Farm Supply",
