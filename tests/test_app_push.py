@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route
+from playwright.sync_api import Browser, Page, Request, Route
 from tests.app_fixtures import PHONE, app_login, app_sync, new_device
 
 from conftest import Server
@@ -187,13 +187,23 @@ def test_a_tab_closed_while_its_push_is_on_the_way_is_applied_once(
     start_sync(phone)
     held.wait(phone)
     assert len(app(phone, "outbox")) == 1
+    [(route, _)] = held.routes
+    batch_id = route.request.post_data_json["batch_id"]
     phone.close()  # the answer never reaches the app
+    sent: list[str] = []  # the batches pushed from now on (the app syncs as it opens)
+
+    def note(request: Request) -> None:
+        if "/v1/sync/push" in request.url:
+            sent.append(request.post_data_json["batch_id"])
+
+    phone.context.on("request", note)
 
     again = phone.context.new_page()
     signed_in(again, server)
     result = app_sync(again)
 
     assert result["ok"]
+    assert sent[0] == batch_id  # the outbox's batch again, under its own id
     assert app(again, "pending") == 0
     assert app(again, "outbox") == []
     assert app(again, "conflicts") == []
