@@ -370,8 +370,13 @@ def account_fields(crm: httpx.Client, zip_length: int) -> list[dict[str, Any]]:
     return [{**f, "max_length": zip_length} if f["name"] == "zip" else f for f in fields]
 
 
-def test_the_sync_bar_counts_a_first_download_per_entity(phone: Page, server: Server) -> None:
+def test_the_sync_bar_and_home_count_a_first_download_of_its_total_per_entity(
+    phone: Page, server: Server
+) -> None:
     seed(server.db, 6000, user_id(server.db, "alice"))
+    with server.client("alice") as alice:
+        first = alice.get("/v1/sync/pull", params={"count": "true", "limit": 1}).json()
+    total, accounts = first["total"], first["totals"]["account"]
     held: list[Route] | None = []
     pulls = 0
 
@@ -385,14 +390,22 @@ def test_the_sync_bar_counts_a_first_download_per_entity(phone: Page, server: Se
 
     phone.route("**/v1/sync/pull*", hold_after_the_first_page)
     app_login(phone, server, "alice")
-    expect(phone.locator("#sync-text")).to_contain_text("Syncing… 2,500 records")
-    expect(phone.locator("#sync-text .detail")).to_have_text("Accounts 2,500")
+    expect(phone.locator("#sync-text")).to_contain_text(f"Syncing… 2,500 of {total:,} records")
+    expect(phone.locator("#sync-text .detail")).to_contain_text(f"Accounts 2,500 of {accounts:,}")
+    expect(phone.locator("#download")).to_have_text(
+        f"Downloading your records: 2,500 of {total:,} records"
+    )
+    tile = phone.get_by_role("list", name="Records on this phone").get_by_role(
+        "link", name="Accounts"
+    )
+    expect(tile).to_contain_text(f"2,500 of {accounts:,}")
     no_serious_findings(phone, "first download")
     assert held
     for route in held:
         route.continue_()
     held = None
     expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    expect(phone.locator("#download")).to_have_count(0)
     expect(phone.get_by_role("navigation").get_by_role("link", name="Accounts")).to_contain_text(
         "6,000"
     )
