@@ -361,7 +361,9 @@ def test_markers_and_the_sync_bar_say_what_is_unsynced_in_conflict_or_refused(
     )
     phone.goto("/app/#/list/account")
     vienna.click()
-    expect(record.locator(".problem")).to_contain_text("The server refused your change")
+    expect(record.locator(".problem")).to_contain_text(
+        "The server refused your change: Zip is too long for the server's 3 characters."
+    )
 
 
 def account_fields(crm: httpx.Client, zip_length: int) -> list[dict[str, Any]]:
