@@ -21,8 +21,6 @@ from tests.app_fixtures import app_login, axe
 from tests.conftest import Server
 from tests.helpers import office_delete, office_edit, server_record, server_values, set_entity
 
-pytestmark = pytest.mark.parametrize("backend_db", ["sqlite"], indirect=True)
-
 IN_APP = """async ([module, name, args]) => {
   const { activeEngine } = await import("/app/js/sync.js");
   const m = await import(`/app/js/${module}.js`);

@@ -7,7 +7,7 @@
 import { DecisionRefused, decide, undo } from "../decisions.js";
 import { formatValue } from "../format.js";
 import { href, navigate } from "../router.js";
-import { CHANGE_LABELS, SUPERSEDED_WORDS, defaultPicks, merged, threeWay } from "../threeway.js";
+import { CHANGE_LABELS, CHANGED_AGAIN_WORDS, SUPERSEDED_WORDS, defaultPicks, merged, threeWay } from "../threeway.js";
 import { h, show } from "../ui.js";
 
 /**
@@ -128,10 +128,19 @@ function openView(d, picks) {
 
 /**
  * Why a decided conflict came back: the office changed the record again.
- * @param {string} previous the choice the user had made
+ * @param {string|null} previous the choice the user had made (null: none yet)
  * @param {View} tw
  */
 function superseded(previous, tw) {
+  if (!previous) {
+    return h(
+      "div",
+      { class: "callout info", role: "note" },
+      h("strong", {}, `${CHANGED_AGAIN_WORDS}.`),
+      " ",
+      "The office's newest version is shown below.",
+    );
+  }
   const words = previous === "merge" ? "Merge" : tw.choices[previous === "server" ? "server" : "device"];
   return h(
     "div",

@@ -4,6 +4,7 @@
 
 import { deleteRecord } from "../edits.js";
 import { formatCount, formatValue } from "../format.js";
+import { refusal } from "../refusals.js";
 import { href, navigate } from "../router.js";
 import { confirmDialog, h, markers, show } from "../ui.js";
 import { card, plural } from "./list.js";
@@ -50,7 +51,7 @@ async function draw_(view, ctx, name, id) {
     back,
     h("h1", {}, row.title || "(no name)"),
     h("p", { class: "marks" }, ...markers(row)),
-    problems(row),
+    problems(row, ctx),
     quickLinks(fields, values),
     h("dl", { class: "fields" }, ...fields.filter((f) => !empty(values[f.name])).map((f) => fieldItem(f, values[f.name], titles))),
     h(
@@ -88,8 +89,13 @@ async function lookupTitles(/** @type {ScreenContext} */ ctx, /** @type {FieldDe
   return titles;
 }
 
-/** What stops the record from syncing, with the way to settle it. */
-function problems(/** @type {Row} */ row) {
+/**
+ * What stops the record from syncing, with the way to settle it: a refusal says its
+ * cause in the words of Sync errors (refusals.js).
+ * @param {Row} row
+ * @param {ScreenContext} ctx
+ */
+function problems(row, ctx) {
   if (row.conflict_id) {
     return h(
       "p",
@@ -104,7 +110,7 @@ function problems(/** @type {Row} */ row) {
       "p",
       { class: "problem" },
       h("span", { "aria-hidden": "true" }, "⛔ "),
-      `The server refused your change: ${row.error.message} `,
+      `The server refused your change: ${refusal(row.error, ctx.store.entity(row.entity), ctx.store.project()?.entities ?? []).cause} `,
       h("a", { href: href.errors() }, "See Sync errors"),
     );
   }
