@@ -32,8 +32,8 @@ import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, ViewportSize
 from starlette.types import ASGIApp, Receive, Scope, Send
-from tests.conftest import Server
 
+from conftest import Server
 from fieldsync.server.api import create_app
 from fieldsync.server.background import free_port
 from fieldsync.server.db import Database

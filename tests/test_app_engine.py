@@ -21,8 +21,9 @@ from benchmarks.data import seed, user_id
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Page, Route
-from tests.app_fixtures import Restartable, app_login, app_sync, engine_call
-from tests.conftest import Server
+
+from app_fixtures import Restartable, app_login, app_sync, engine_call
+from conftest import Server
 
 STORE_CALL = """async ([method, args]) => {
   const { activeEngine } = await import("/app/js/sync.js");

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Browser, Page, Request, Route
-from tests.app_fixtures import PHONE, app_login, app_sync, new_device
 
+from app_fixtures import PHONE, app_login, app_sync, new_device
 from conftest import Server
 from helpers import office_delete, office_edit, server_record, server_values, set_entity
 

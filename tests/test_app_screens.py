@@ -19,9 +19,10 @@ import httpx
 import pytest
 from benchmarks.data import seed, user_id
 from playwright.sync_api import Browser, Page, Route, expect
-from tests.app_fixtures import PHONE, Restartable, app_login, app_sync, axe
-from tests.conftest import Server
-from tests.helpers import office_edit, server_values, set_entity
+
+from app_fixtures import PHONE, Restartable, app_login, app_sync, axe
+from conftest import Server
+from helpers import office_edit, server_values, set_entity
 
 FARM = {
     "name": "Bratislava Farm Supply",

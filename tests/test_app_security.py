@@ -14,9 +14,10 @@ import re
 
 import httpx
 from playwright.sync_api import Dialog, Page, expect
-from tests.app_fixtures import app_login, app_sync
-from tests.conftest import Server
-from tests.helpers import office_edit, set_entity
+
+from app_fixtures import app_login, app_sync
+from conftest import Server
+from helpers import office_edit, set_entity
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 POLICY = {
