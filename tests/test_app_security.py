@@ -1,0 +1,108 @@
+"""The field app against an attacker's review, on a phone (390x844) in Debian's Chromium.
+
+Logging out and in again keeps one device and leaves no token valid (offline too: the
+logout reaches the server once the phone is back online); an office-written email
+address cannot add mail headers; a made-up or malformed route says what is true; the
+login screen uses a tablet's width. These tests run on SQLite only: what they test is the
+app; the server is tested on both backends elsewhere.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+from tests.app_fixtures import app_login
+from tests.conftest import Server
+
+from fieldsync.server.db import Database
+
+WAIT_S = 15
+
+
+@pytest.fixture
+def backend_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
+    """The server's database: SQLite only (see the module's docstring)."""
+    path = tmp_path / "server.db"
+    shutil.copy(sqlite_template, path)
+    db = Database(str(path))
+    yield db
+    db.dispose()
+
+
+def token_of(page: Page) -> str:
+    token: str = page.evaluate(
+        "import('/app/js/sync.js').then((m) => m.activeEngine().store.getMeta('token'))"
+    )
+    return token
+
+
+def pull_status(server: Server, token: str) -> int:
+    """What the server answers a pull with this token: 200, or 401 once it is revoked."""
+    answer = httpx.get(f"{server.url}/v1/sync/pull", headers={"Authorization": f"Bearer {token}"})
+    return answer.status_code
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("navigation").get_by_role("link", name="Settings").click()
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_role("dialog").get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def log_in(page: Page, username: str) -> None:
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill("secret")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#sync-text")).to_contain_text("Synced")
+
+
+def device_id_shown(page: Page) -> str:
+    page.get_by_role("navigation").get_by_role("link", name="Settings").click()
+    return page.locator(".facts div", has_text="Device id").locator("dd").inner_text()
+
+
+def alices_devices(crm: httpx.Client) -> list[str]:
+    alice = next(
+        u["id"] for u in crm.get("/v1/admin/users").json()["users"] if u["username"] == "alice"
+    )
+    devices = crm.get("/v1/admin/devices").json()["devices"]
+    return [d["id"] for d in devices if d["user_id"] == alice]
+
+
+def test_logging_out_and_in_again_keeps_one_device_and_revokes_every_token(
+    phone: Page, server: Server, crm: httpx.Client
+) -> None:
+    app_login(phone, server, "alice")
+    expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    device = device_id_shown(phone)
+    tokens = []
+    for _ in range(3):
+        tokens.append(token_of(phone))
+        log_out(phone)
+        log_in(phone, "alice")
+        assert device_id_shown(phone) == device
+    assert alices_devices(crm) == [device]
+    assert [pull_status(server, t) for t in tokens] == [401, 401, 401]
+    assert pull_status(server, token_of(phone)) == 200
+
+
+def test_a_logout_made_offline_revokes_the_token_once_back_online(
+    phone: Page, server: Server
+) -> None:
+    app_login(phone, server, "alice")
+    expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    token = token_of(phone)
+    phone.context.set_offline(True)
+    log_out(phone)
+    assert pull_status(server, token) == 200  # the phone could not tell the server yet
+    phone.context.set_offline(False)
+    deadline = time.monotonic() + WAIT_S
+    while pull_status(server, token) != 401:
+        assert time.monotonic() < deadline, "the token stayed valid once the phone was online"
+        phone.wait_for_timeout(100)
