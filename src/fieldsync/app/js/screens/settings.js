@@ -50,9 +50,11 @@ export async function render(view, ctx) {
 
   /** @param {number} pending */
   async function leave(pending) {
-    const question = pending
-      ? `${formatCount(pending)} changes are not sent yet. They stay on this phone and are sent when you log in again. Log out?`
-      : "Log out of this phone?";
+    const unsent =
+      pending === 1
+        ? "1 change is not sent yet. It stays on this phone and is sent"
+        : `${formatCount(pending)} changes are not sent yet. They stay on this phone and are sent`;
+    const question = pending ? `${unsent} when you log in again. Log out?` : "Log out of this phone?";
     if (!(await confirmDialog(question, "Log out"))) return;
     await logout();
     navigate(href.login());
