@@ -106,3 +106,77 @@ def test_a_logout_made_offline_revokes_the_token_once_back_online(
     while pull_status(server, token) != 401:
         assert time.monotonic() < deadline, "the token stayed valid once the phone was online"
         phone.wait_for_timeout(100)
+
+
+def test_an_email_written_by_the_office_cannot_add_mail_headers(
+    phone: Page, server: Server, crm: httpx.Client
+) -> None:
+    plain = crm.post(
+        "/v1/entities/account/records", json={"name": "Farm", "email": "info@farm.example"}
+    ).json()["id"]
+    forged = crm.post(
+        "/v1/entities/account/records",
+        json={"name": "Boss", "email": "boss@example.com?bcc=spy@evil.example&body=hi"},
+    ).json()["id"]
+    app_login(phone, server, "alice")
+    expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    phone.goto(f"/app/#/record/account/{plain}")
+    expect(phone.get_by_role("link", name="Email")).to_have_attribute(
+        "href", "mailto:info@farm.example"
+    )
+    phone.goto(f"/app/#/record/account/{forged}")
+    expect(phone.locator(".detail-pane h1")).to_have_text("Boss")
+    expect(phone.locator(".detail-pane")).to_contain_text("boss@example.com?bcc=")  # shown
+    assert phone.locator(".detail-pane a[href^='mailto:']").count() == 0
+
+
+def test_a_malformed_or_made_up_route_says_not_found_with_a_way_home(
+    phone: Page, server: Server
+) -> None:
+    app_login(phone, server, "alice")
+    expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    phone.goto("/app/#/record/account/%E0%A4%A")
+    expect(phone.locator("#screen h1")).to_have_text("Not found")
+    phone.reload()
+    expect(phone.locator("#screen h1")).to_have_text("Not found")
+    phone.goto("/app/#/settings")
+    expect(phone.locator("#screen h1")).to_have_text("Settings")
+    phone.evaluate("location.hash = '#/edit/account/%E0%A4%A'")
+    expect(phone.locator("#screen h1")).to_have_text("Not found")
+    for made_up in ("#/new/gadget", "#/record/gadget/1", "#/conflict/no-such-conflict"):
+        phone.goto(f"/app/{made_up}")
+        expect(phone.locator("#screen h1:visible")).to_have_text("Not found")
+        expect(phone.locator("#screen")).not_to_contain_text("deleted")
+        expect(phone.locator("#screen")).not_to_contain_text("settled")
+    phone.goto("/app/#/new/gadget")
+    phone.get_by_role("link", name="Go to the start").click()
+    expect(phone.locator(".tiles")).to_be_visible()
+
+
+def test_logging_out_with_one_change_unsent_says_one_change(
+    phone: Page, server: Server, crm: httpx.Client
+) -> None:
+    crm.put("/v1/admin/entities/account", json={"label": "Equipment"})
+    app_login(phone, server, "alice")
+    expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    nav = phone.get_by_role("navigation")
+    expect(nav.get_by_role("link", name="Equipment 0")).to_be_visible()
+    phone.context.set_offline(True)
+    phone.goto("/app/#/new/account")
+    phone.get_by_label("Name").fill("Nitra Mill")
+    phone.get_by_role("button", name="Save").click()
+    expect(phone.locator(".detail-pane h1")).to_have_text("Nitra Mill")
+    nav.get_by_role("link", name="Settings").click()
+    phone.get_by_role("button", name="Log out").click()
+    expect(phone.get_by_role("dialog")).to_contain_text(
+        "1 change is not sent yet. It stays on this phone and is sent when you log in"
+    )
+
+
+def test_the_login_screen_uses_a_tablets_width(tablet: Page) -> None:
+    tablet.goto("/app/")
+    form = tablet.get_by_role("form", name="Log in")
+    expect(form).to_be_visible()
+    box = form.bounding_box()
+    assert box is not None
+    assert box["width"] >= 300  # not squeezed into the hidden nav's column
