@@ -75,7 +75,7 @@ def alices_devices(crm: httpx.Client) -> list[str]:
     return [d["id"] for d in devices if d["user_id"] == alice]
 
 
-def test_logging_out_and_in_again_keeps_one_device_and_revokes_every_token(
+def test_logging_out_and_in_again_keeps_one_device_per_user_and_revokes_every_token(
     phone: Page, server: Server, crm: httpx.Client
 ) -> None:
     app_login(phone, server, "alice")
@@ -90,6 +90,13 @@ def test_logging_out_and_in_again_keeps_one_device_and_revokes_every_token(
     assert alices_devices(crm) == [device]
     assert [pull_status(server, t) for t in tokens] == [401, 401, 401]
     assert pull_status(server, token_of(phone)) == 200
+    log_out(phone)
+    log_in(phone, "bob")  # another user on the same phone gets a device of their own
+    assert device_id_shown(phone) != device
+    log_out(phone)
+    log_in(phone, "alice")
+    assert device_id_shown(phone) == device
+    assert alices_devices(crm) == [device]
 
 
 def test_a_logout_made_offline_revokes_the_token_once_back_online(
