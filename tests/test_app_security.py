@@ -106,7 +106,13 @@ def test_a_logout_made_offline_revokes_the_token_once_back_online(
     expect(phone.locator("#sync-text")).to_contain_text("Synced")
     token = token_of(phone)
     phone.context.set_offline(True)
-    log_out(phone)
+    phone.get_by_role("navigation").get_by_role("link", name="Settings").click()
+    phone.get_by_role("button", name="Log out").click()
+    expect(phone.get_by_role("dialog")).to_contain_text(
+        "You are offline: the server ends this session when the phone is next online."
+    )
+    phone.get_by_role("dialog").get_by_role("button", name="Log out").click()
+    expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
     assert pull_status(server, token) == 200  # the phone could not tell the server yet
     phone.context.set_offline(False)
     deadline = time.monotonic() + WAIT_S
