@@ -121,9 +121,10 @@ export class Wire {
     return answer;
   }
 
-  /** Revoke the token (a failure is no matter: the token is forgotten anyway). */
+  /** Revoke the token: a TransportError when the server was not reached. */
   async logout() {
-    await this.json("POST", "/v1/auth/logout", "").catch(() => null);
+    const response = await this.send("POST", "/v1/auth/logout", "");
+    if (!response.ok) throw await refusalOf(response);
   }
 
   /** @returns {Promise<import("./store.js").Project>} */

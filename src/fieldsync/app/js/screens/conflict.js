@@ -37,6 +37,7 @@ export async function render(view, ctx, route) {
   let picks = null;
   const id = route.id ?? "";
   let shownState = "";
+  let seen = false;
   const draw = async () => {
     const conflict = (await ctx.store.allConflicts()).find((c) => c.id === id);
     const row = conflict ? await ctx.store.getRecord(conflict.entity, conflict.record_id) : null;
@@ -46,9 +47,12 @@ export async function render(view, ctx, route) {
     if (state === shownState) return;
     shownState = state;
     if (!conflict) {
-      show(view, backLink(), h("h1", {}, "Settled"), h("p", {}, "This conflict is settled already."));
+      // A conflict leaves the phone once settled: "Settled" only for one this screen showed.
+      if (seen) show(view, backLink(), h("h1", {}, "Settled"), h("p", {}, "This conflict is settled already."));
+      else show(view, backLink(), h("h1", {}, "Not found"), h("p", {}, "No conflict with this id is on this phone."));
       return;
     }
+    seen = true;
     const entity = ctx.store.entity(conflict.entity);
     /** @type {FieldDef[]} */
     const fields = entity?.fields ?? [];

@@ -6,7 +6,7 @@ import { deleteRecord } from "../edits.js";
 import { formatCount, formatValue } from "../format.js";
 import { refusal } from "../refusals.js";
 import { href, navigate } from "../router.js";
-import { confirmDialog, h, markers, show } from "../ui.js";
+import { confirmDialog, h, markers, show, unknownEntity } from "../ui.js";
 import { card, plural } from "./list.js";
 
 /**
@@ -39,7 +39,11 @@ async function draw_(view, ctx, name, id) {
   const entity = ctx.store.entity(name);
   const row = /** @type {Row|null} */ (entity ? await ctx.store.getRecord(name, id) : null);
   const back = h("a", { class: "back", href: href.list(name) }, "‹ ", entity ? plural(entity.label ?? name) : "Back");
-  if (!entity || !row || !row.data) {
+  if (!entity) {
+    show(view, ...unknownEntity(name));
+    return;
+  }
+  if (!row || !row.data) {
     show(view, back, h("h1", {}, "Not on this phone"), h("p", {}, "This record was deleted or is not on this phone."));
     return;
   }
@@ -122,8 +126,8 @@ function quickLinks(/** @type {FieldDef[]} */ fields, /** @type {Record<string, 
   const links = [];
   const phone = fields.find((f) => PHONE.test(f.name) && !empty(values[f.name]));
   if (phone) links.push(h("a", { class: "button secondary", href: telHref(String(values[phone.name])) }, h("span", { "aria-hidden": "true" }, "☎"), "Call"));
-  const email = fields.find((f) => EMAIL.test(f.name) && !empty(values[f.name]));
-  if (email) links.push(h("a", { class: "button secondary", href: `mailto:${String(values[email.name])}` }, h("span", { "aria-hidden": "true" }, "✉"), "Email"));
+  const email = fields.find((f) => EMAIL.test(f.name) && mailHref(String(values[f.name] ?? "")));
+  if (email) links.push(h("a", { class: "button secondary", href: mailHref(String(values[email.name])) }, h("span", { "aria-hidden": "true" }, "✉"), "Email"));
   const place = address(fields, values);
   if (place) links.push(h("a", { class: "button secondary", href: mapHref(place), target: "_blank", rel: "noopener" }, h("span", { "aria-hidden": "true" }, "⚑"), "Map"));
   return links.length ? h("div", { class: "quick" }, ...links) : null;
@@ -132,6 +136,19 @@ function quickLinks(/** @type {FieldDef[]} */ fields, /** @type {Record<string, 
 /** A phone number as a `tel:` link dials it: digits and a leading plus. */
 export function telHref(/** @type {string} */ number) {
   return `tel:${number.trim().replace(/[^\d+]/g, "")}`;
+}
+
+/**
+ * An e-mail address as a `mailto:` link writes to it and nothing more: only a plain
+ * address (no `?`, `&`, `%`, commas…) makes one, so a value cannot add recipients,
+ * a subject or a body; null for anything else.
+ * @param {string} address
+ */
+export function mailHref(address) {
+  const plain = address.trim();
+  if (!/^[^\s@?&#%,;:/\\<>"()[\]]+@[^\s@?&#%,;:/\\<>"()[\]]+$/.test(plain)) return null;
+  const [local, domain] = plain.split("@");
+  return `mailto:${encodeURIComponent(local)}@${encodeURIComponent(domain)}`;
 }
 
 /** A maps search for an address; phones open it in their maps app. */
@@ -159,8 +176,8 @@ function fieldItem(field, value, titles) {
     content = h("a", { href: href.record(field.target, value) }, shown);
   } else if (PHONE.test(field.name)) {
     content = h("a", { href: telHref(String(value)) }, shown);
-  } else if (EMAIL.test(field.name)) {
-    content = h("a", { href: `mailto:${String(value)}` }, shown);
+  } else if (EMAIL.test(field.name) && mailHref(String(value))) {
+    content = h("a", { href: mailHref(String(value)) }, shown);
   }
   return h("div", {}, h("dt", {}, field.label ?? field.name), h("dd", {}, content));
 }
