@@ -94,6 +94,8 @@ def test_app_installs_with_a_valid_manifest_and_an_active_service_worker(
     answer = httpx.get(f"{server.url}/app/{href}")
     manifest = answer.json()
     assert answer.headers["content-type"] == "application/manifest+json"
+    theme = phone.locator("meta[name=theme-color]").get_attribute("content")
+    assert theme == manifest["theme_color"]
     assert (manifest["start_url"], manifest["scope"], manifest["display"]) == (
         "/app/",
         "/app/",
@@ -109,6 +111,29 @@ def test_app_installs_with_a_valid_manifest_and_an_active_service_worker(
     assert state in ("activating", "activated")
     phone.reload()
     assert phone.evaluate("navigator.serviceWorker.controller !== null")
+
+
+APP_PATHS = [
+    "/app",
+    "/app/",
+    "/app/index.html",
+    "/app/sw.js",
+    "/app/version.json",
+    "/app/manifest.webmanifest",
+    "/app/js/main.js",
+    "/app/icons/icon-192.png",
+]
+
+
+def test_every_address_of_the_app_answers_head_as_it_answers_get(server: Server) -> None:
+    plain = {"Accept-Encoding": "identity"}  # a HEAD is never compressed
+    with httpx.Client(base_url=server.url, headers=plain) as http:
+        for path in APP_PATHS:
+            got, head = http.get(path), http.head(path)
+            assert head.status_code == got.status_code, path
+            assert head.headers.get("content-type") == got.headers.get("content-type"), path
+            assert head.headers.get("content-length") == got.headers.get("content-length"), path
+            assert head.content == b"", path
 
 
 def test_first_download_over_several_pages_holds_exactly_the_servers_records(

@@ -298,6 +298,22 @@ def test_errors_show_next_to_their_fields_and_nothing_is_saved(
     expect(accounts).to_contain_text("4")
 
 
+def test_every_problem_of_the_form_shows_at_once_with_a_value_that_cannot_be_read(
+    phone: Page, server: Server, crm_data: dict[str, str]
+) -> None:
+    open_app(phone, server)
+    phone.goto("/app/#/new/account")
+    form = phone.locator(".detail-pane form")
+    form.get_by_label("Employees").fill("twelve")
+    form.get_by_role("button", name="Save").click()
+    expect(form.get_by_role("alert")).to_contain_text("2 fields need your attention")
+    expect(form.locator("#f-name-error")).to_have_text("Name is required.")
+    expect(form.locator("#f-employees-error")).to_have_text("Enter a whole number")
+    expect(form.get_by_label("Name")).to_be_focused()
+    accounts = phone.get_by_role("navigation").get_by_role("link", name="Accounts")
+    expect(accounts).to_contain_text("3")
+
+
 def test_delete_asks_first_then_the_server_deletes_it_at_the_sync(
     phone: Page, server: Server, crm: httpx.Client, crm_data: dict[str, str]
 ) -> None:
@@ -364,6 +380,17 @@ def test_markers_and_the_sync_bar_say_what_is_unsynced_in_conflict_or_refused(
     vienna.click()
     expect(record.locator(".problem")).to_contain_text(
         "The server refused your change: Zip is too long for the server's 3 characters."
+    )
+
+    # The refused change and the one in conflict were sent: only a new edit waits.
+    phone.context.set_offline(True)
+    phone.goto("/app/#/list/account")
+    phone.locator(".list-pane a.card", has_text="Brno Seeds").click()
+    record.get_by_role("link", name="Edit").click()
+    phone.get_by_label("City").fill("Kosice")
+    save(phone)
+    expect(phone.locator("#sync-text .detail")).to_have_text(
+        "1 change not sent yet: kept on this phone, sent when you are back"
     )
 
 
@@ -464,6 +491,8 @@ def test_an_ended_session_asks_the_same_users_password_and_keeps_the_edit(
 def test_settings_say_who_is_logged_in_and_log_out_returns_to_the_login(
     phone: Page, server: Server
 ) -> None:
+    errors: list[str] = []
+    phone.on("pageerror", lambda error: errors.append(str(error)))
     open_app(phone, server)
     phone.get_by_role("navigation").get_by_role("link", name="Settings").click()
     facts = phone.locator(".facts")
@@ -474,6 +503,7 @@ def test_settings_say_who_is_logged_in_and_log_out_returns_to_the_login(
     phone.get_by_role("dialog").get_by_role("button", name="Log out").click()
     expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
     expect(phone.get_by_role("navigation")).to_be_hidden()
+    assert errors == []
 
 
 TARGETS = """() => [...document.querySelectorAll(

@@ -28,6 +28,7 @@ import fieldsync
 PREFIX = "/app"
 ROOT = Path(fieldsync.__file__).parent / "app"
 VERSION_MARK, FILES_MARK = "__FIELDSYNC_APP_VERSION__", '"__FIELDSYNC_APP_FILES__"'
+READ = ["GET", "HEAD"]  # every address of the app answers HEAD as it answers GET
 CSP = "; ".join(
     [
         "default-src 'self'",
@@ -83,17 +84,17 @@ class _AppFiles(StaticFiles):
 def mount(app: FastAPI) -> None:
     """Serve the field app at /app/ of the server `app`."""
 
-    @app.get(PREFIX, include_in_schema=False)
+    @app.api_route(PREFIX, methods=READ, include_in_schema=False)
     def app_home() -> RedirectResponse:
         return RedirectResponse(f"{PREFIX}/", status_code=307, headers=SECURITY)
 
-    @app.get(f"{PREFIX}/sw.js", include_in_schema=False)
+    @app.api_route(f"{PREFIX}/sw.js", methods=READ, include_in_schema=False)
     def service_worker() -> Response:
         text = (ROOT / "sw.js").read_text().replace(VERSION_MARK, version())
         text = text.replace(FILES_MARK, json.dumps(json.dumps(files())))
         return Response(text, media_type="text/javascript", headers=NO_CACHE)
 
-    @app.get(f"{PREFIX}/version.json", include_in_schema=False)
+    @app.api_route(f"{PREFIX}/version.json", methods=READ, include_in_schema=False)
     def app_version() -> Response:
         body = f'{{"version": "{version()}"}}'
         return Response(body, media_type="application/json", headers=NO_CACHE)

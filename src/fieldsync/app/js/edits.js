@@ -104,6 +104,28 @@ export async function deleteRecord(store, entityName, id) {
 }
 
 /**
+ * What createRecord (no `id`) or updateRecord (`id`) would find wrong with `values`,
+ * without writing anything: `{field: message}`, empty when nothing is wrong.
+ * @param {Store} store
+ * @param {string} entityName
+ * @param {Values} values
+ * @param {string} [id]
+ * @returns {Promise<Record<string, string>>}
+ */
+export async function problemsOf(store, entityName, values, id) {
+  try {
+    const entity = entityOf(store, entityName);
+    const changed = normalize(entity, values);
+    const data = id ? { ...(await liveRow(store, entity, id)).data, ...changed } : changed;
+    await check(store, entity, changed, data);
+    return {};
+  } catch (failure) {
+    if (failure instanceof FieldErrors) return failure.fields;
+    throw failure;
+  }
+}
+
+/**
  * @param {Store} store
  * @param {string} name
  * @returns {Entity}

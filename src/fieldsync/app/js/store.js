@@ -546,6 +546,16 @@ export class Store {
     return rows.sort((a, b) => a.seq - b.seq);
   }
 
+  /**
+   * @returns {Promise<number>} the changes still to be sent: pending, neither refused
+   * nor in a conflict that waits for the user's decision (those were sent already)
+   */
+  async unsentCount() {
+    const [rows, open] = await Promise.all([this.pendingRecords(), this.openConflicts()]);
+    const undecided = new Set(open.map((c) => c.id));
+    return rows.filter((r) => r.error === null && !undecided.has(r.conflict_id)).length;
+  }
+
   /** @returns {Promise<Row[]>} the records whose last push the server refused */
   async refusedRecords() {
     return (await this.pendingRecords()).filter((row) => row.error !== null);

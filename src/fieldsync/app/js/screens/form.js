@@ -3,7 +3,7 @@
 // a number keyboard for numbers, a search by name for a lookup. Only the fields the person
 // changed are written; the errors edits.js finds are shown next to their field.
 
-import { FieldErrors, createRecord, updateRecord } from "../edits.js";
+import { FieldErrors, createRecord, problemsOf, updateRecord } from "../edits.js";
 import { fromLocalInput, numberToInput, parseNumber, toLocalInput } from "../format.js";
 import { href, navigate } from "../router.js";
 import { h, show, unknownEntity } from "../ui.js";
@@ -87,7 +87,10 @@ export async function render(view, ctx, route) {
       }
       if (route.id ? !same(value, original[c.field.name]) : value !== null) values[c.field.name] = value;
     }
-    if (!Object.keys(problems).length) {
+    // A value that cannot be read hides none of the record's other problems.
+    if (Object.keys(problems).length) {
+      Object.assign(problems, { ...(await problemsOf(ctx.store, name, values, route.id)), ...problems });
+    } else {
       try {
         if (route.id) {
           if (Object.keys(values).length) await updateRecord(ctx.store, name, route.id, values);

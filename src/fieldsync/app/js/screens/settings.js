@@ -3,7 +3,7 @@
 
 import { logout } from "../sync.js";
 import { formatCount, formatTime } from "../format.js";
-import { href, navigate } from "../router.js";
+import { href } from "../router.js";
 import { confirmDialog, h, show } from "../ui.js";
 
 /**
@@ -60,7 +60,8 @@ export async function render(view, ctx) {
     const question = words.join(" ");
     if (!(await confirmDialog(question, "Log out"))) return;
     await logout();
-    navigate(href.login());
+    // The store is closed now: no screen may be drawn before the reload opens the login.
+    history.replaceState(null, "", href.login());
     location.reload();
   }
 

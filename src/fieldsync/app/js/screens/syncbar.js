@@ -107,7 +107,7 @@ export function mount(bar, ctx) {
       store.getMeta("download"),
       store.openConflicts(),
       store.refusedRecords(),
-      store.pendingCount(),
+      store.unsentCount(),
     ]);
     /** @type {Record<string, string>} */
     const labels = {};
