@@ -95,6 +95,17 @@ export function show(/** @type {HTMLElement} */ view, /** @type {Child[]} */ ...
   view.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false).map((c) => /** @type {Node|string} */ (c)));
 }
 
+/**
+ * `text` with a line-break opportunity (`<wbr>`) after each "@", ".", "/" and "_" that a
+ * character follows, so an e-mail, an address on the web or a file name wraps between its
+ * parts on a narrow screen instead of in the middle of one.
+ * @param {string} text
+ * @returns {(string|HTMLElement)[]}
+ */
+export function breakable(text) {
+  return text.split(/(?<=[@./_])(?=\S)/).flatMap((part, i) => (i ? [h("wbr"), part] : [part]));
+}
+
 /** A debounced function: runs `wait` ms after the last call. */
 export function debounce(/** @type {() => void} */ fn, /** @type {number} */ wait) {
   /** @type {ReturnType<typeof setTimeout>|undefined} */

@@ -4,7 +4,7 @@
 
 import { formatCount, formatValue } from "../format.js";
 import { href } from "../router.js";
-import { debounce, h, markers, show } from "../ui.js";
+import { breakable, debounce, h, markers, show } from "../ui.js";
 
 /**
  * @typedef {import("../ui.js").ScreenContext} ScreenContext
@@ -167,7 +167,7 @@ function subtitle(/** @type {Record<string, unknown>} */ values, /** @type {Fiel
     else if (field.type === "string" || field.type === "picklist") words.push(String(value));
   }
   const line = [...dates.slice(0, 1), ...words].slice(0, 2).join(" · ");
-  return line ? h("span", { class: "sub" }, line) : null;
+  return line ? h("span", { class: "sub" }, breakable(line)) : null;
 }
 
 /** An entity's label as a list heading ("Account" → "Accounts"). */
