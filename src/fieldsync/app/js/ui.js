@@ -2,15 +2,16 @@
 // and the context main.js hands to a screen.
 //
 // A screen module exports `render(view, ctx, route)`: it fills `view` and may return
-// `{refresh, dispose}` — `refresh()` is called after a sync or another write changed the
-// store, `dispose()` when the screen is left.
+// `{refresh, dispose, focus}` — `refresh()` is called after a sync or another write changed
+// the store, `dispose()` when the screen is left, `focus()` once the screen is shown, to put
+// the focus where the person starts (else the screen itself gets it).
 
 /**
  * @typedef {import("./store.js").Store} Store
  * @typedef {import("./sync.js").SyncEngine} SyncEngine
  * @typedef {import("./router.js").Route} Route
  * @typedef {{store: Store, engine: SyncEngine, username: string}} ScreenContext
- * @typedef {{refresh?: () => void | Promise<void>, dispose?: () => void}} Screen
+ * @typedef {{refresh?: () => void | Promise<void>, dispose?: () => void, focus?: () => void}} Screen
  */
 
 /**
