@@ -219,6 +219,26 @@ def test_appointments_list_upcoming_first_then_earlier_ones(
     )
 
 
+def test_a_contacts_card_says_more_than_the_name_again(
+    phone: Page, server: Server, crm: httpx.Client, crm_data: dict[str, str]
+) -> None:
+    create(
+        crm,
+        "contact",
+        firstname="Eva",
+        lastname="Horvat",
+        jobtitle="Buyer",
+        phone="+421 900 123 456",
+        account=crm_data["farm"],
+    )
+    open_app(phone, server)
+    phone.goto("/app/#/list/contact")
+    eva = phone.locator(".list-pane a.card", has_text="Eva Horvat")
+    expect(eva.locator(".sub")).to_have_text("+421 900 123 456 · Buyer")
+    jana = phone.locator(".list-pane a.card", has_text="Jana Novak")
+    expect(jana.locator(".sub")).to_have_count(0)
+
+
 def test_a_new_appointment_with_the_phones_widgets_is_stored_with_its_time_zone(
     zoned: Page, server: Server, crm: httpx.Client, crm_data: dict[str, str]
 ) -> None:

@@ -4,6 +4,7 @@
 
 import { formatCount, formatValue } from "../format.js";
 import { href } from "../router.js";
+import { titleFields } from "../store.js";
 import { breakable, debounce, h, markers, show } from "../ui.js";
 
 /**
@@ -156,13 +157,17 @@ export function card(/** @type {Row} */ row, /** @type {FieldDef[]} */ fields, /
   );
 }
 
-/** The second line of a card: the record's date and one or two short values. */
+/**
+ * The second line of a card: the record's date and one or two short values, never the
+ * values its name is made of (a contact's first and last name).
+ */
 function subtitle(/** @type {Record<string, unknown>} */ values, /** @type {FieldDef[]} */ fields, /** @type {string} */ title) {
+  const named = new Set(titleFields(fields).map((f) => f.name));
   const dates = [];
   const words = [];
   for (const field of fields) {
     const value = values[field.name];
-    if (value === null || value === undefined || value === "" || value === title) continue;
+    if (value === null || value === undefined || value === "" || value === title || named.has(field.name)) continue;
     if (field.type === "datetime" || field.type === "date") dates.push(formatValue(field, value));
     else if (field.type === "string" || field.type === "picklist") words.push(String(value));
   }
