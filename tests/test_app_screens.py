@@ -138,6 +138,24 @@ def test_a_failed_login_keeps_what_was_typed_and_says_why(phone: Page, server: S
     no_serious_findings(phone, "login")
 
 
+def test_too_many_failed_logins_say_how_long_to_wait_in_the_apps_words(
+    phone: Page, server: Server
+) -> None:
+    for _ in range(5):  # the free attempts, used up elsewhere
+        answer = httpx.post(
+            f"{server.url}/v1/auth/login", json={"username": "alice", "password": "wrong"}
+        )
+        assert answer.status_code == 401, answer.text
+    phone.goto("/app/")
+    phone.get_by_label("Username").fill("alice")
+    phone.get_by_label("Password", exact=True).fill("secret")
+    phone.get_by_role("button", name="Log in").click()
+    expect(phone.get_by_role("alert")).to_have_text(
+        re.compile(r"^Too many failed attempts to log in\. Wait \d+ seconds?, then try again\.$")
+    )
+    expect(phone.get_by_label("Username")).to_have_value("alice")
+
+
 def test_lists_with_counts_search_and_a_record_with_its_links_and_related_lists(
     phone: Page, server: Server, crm_data: dict[str, str]
 ) -> None:
