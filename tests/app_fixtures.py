@@ -1,15 +1,21 @@
 """Fixtures and helpers for the field app's browser tests.
 
 The fixtures are registered for every test module (`pytest_plugins` in conftest.py); a
-test module imports the helpers (`app_login`, `app_sync`, `axe`, `engine_call`) by name:
+test module imports the helpers (`app_login`, `app_sync`, `axe`, `engine_call`) by name.
+
+The app's tests (the modules `test_app_*.py`) run once, on SQLite: their subject is the
+app in the browser, and the server they talk to is tested on both backends elsewhere
+(test_policies_e2e.py, test_exactly_once.py, test_sync_loop.py…). `pytest_generate_tests`
+below says so in one place: every `server` (its `backend_db`) of those modules is SQLite.
 
 - `phone`: a page in a fresh browser context at 390x844 (service workers allowed) on the
   running `server`; `tablet`: the same at 1024x768. `page.goto("/app/")` opens the app.
 - `restartable`: a real server that a test can stop (a real network cut) and start again
   on the same address (the same origin, so the app keeps its data and service worker).
 - `app_login(page, server, user)`: open the app and sign in (through the login screen when
-  it shows one, else through the engine).
-- `app_sync(page)`: sync now through the engine the app runs; returns its SyncResult.
+  it shows one; a session of that user already there is kept), then wait for the engine.
+- `app_sync(page)`: wait for a sync already running (the app syncs by itself when it
+  opens, after a change…), then sync now; returns that fresh sync's SyncResult.
 - `axe(page)`: the serious and critical axe-core findings on the page as it is.
 """
 
@@ -24,21 +30,32 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, ViewportSize
 from starlette.types import ASGIApp, Receive, Scope, Send
-from tests.conftest import Server
 
+from conftest import Server
 from fieldsync.server.api import create_app
 from fieldsync.server.background import free_port
 from fieldsync.server.db import Database
 
-PHONE = {"width": 390, "height": 844}
-TABLET = {"width": 1024, "height": 768}
+APP_TESTS = "test_app_"  # the modules of the app's browser tests (run on SQLite only)
+PHONE: ViewportSize = {"width": 390, "height": 844}
+TABLET: ViewportSize = {"width": 1024, "height": 768}
 AXE = Path(__file__).parents[1] / "node_modules" / "axe-core" / "axe.min.js"
 TIMEOUT_MS = 15_000
 
 
-def new_device(browser: Browser, url: str, viewport: dict[str, int]) -> Page:
+@pytest.hookimpl(tryfirst=True)  # before the marks and the fixtures' params are applied
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """The app's tests run once, their server on SQLite (see the module docstring)."""
+    module = metafunc.module.__name__.rpartition(".")[2]
+    if module.startswith(APP_TESTS) and "backend_db" in metafunc.fixturenames:
+        # As a mark, which takes the place of the fixture's own params (both backends).
+        sqlite_only = pytest.mark.parametrize("backend_db", ["sqlite"], indirect=True)
+        metafunc.definition.add_marker(sqlite_only)
+
+
+def new_device(browser: Browser, url: str, viewport: ViewportSize) -> Page:
     """A page in a fresh context (its own storage: a new phone) on the server at `url`."""
     context = browser.new_context(
         base_url=url,
@@ -155,9 +172,14 @@ def engine_call(page: Page, name: str, *args: Any) -> Any:
     return page.evaluate(ENGINE_CALL, [name, list(args)])
 
 
+ENGINE_USER = """import('/app/js/sync.js')
+  .then((m) => m.activeEngine()?.store.username ?? null)"""
+
+
 def app_login(page: Page, server: Server, user: str, password: str = "secret") -> None:
-    """Open the app and sign in as `user`: through the login screen when the app shows one,
-    else through the engine. Returns once the app holds a session."""
+    """Open the app and sign in as `user`: through the login screen when the app shows one;
+    a session of `user` the app resumed is kept, another user's is replaced through the
+    engine. Returns once the app's engine runs for `user`."""
     page.goto(f"{server.url}/app/")
     page.wait_for_load_state("load")
     # The app shows the login screen or, with a session, its sync bar once it has booted.
@@ -167,21 +189,36 @@ def app_login(page: Page, server: Server, user: str, password: str = "secret") -
         page.get_by_label("Username").fill(user)
         password_field.fill(password)
         password_field.press("Enter")
-    else:
+    elif wait_for_engine(page) != user:
         engine_call(page, "login", server.url, user, password)
+    if wait_for_engine(page) != user:
+        raise AssertionError(f"the app did not sign in {user}")
+
+
+def wait_for_engine(page: Page) -> str:
+    """The user of the app's engine, once it runs (after the login screen or a resumed
+    session, the app starts it a moment later)."""
     # wait_for_function does not wait for a promise's value: ask until the engine is there.
     deadline = time.monotonic() + TIMEOUT_MS / 1000
-    while not page.evaluate("import('/app/js/sync.js').then((m) => m.activeEngine() !== null)"):
+    while (username := page.evaluate(ENGINE_USER)) is None:
         if time.monotonic() > deadline:
-            raise AssertionError(f"the app did not sign in {user} in time")
+            raise AssertionError("the app's engine did not start in time")
         page.wait_for_timeout(100)
+    return str(username)
+
+
+SYNC_NOW = """async () => {
+  const { activeEngine } = await import("/app/js/sync.js");
+  const engine = activeEngine();
+  while (engine.running) await engine.running;
+  return engine.sync();
+}"""
 
 
 def app_sync(page: Page) -> dict[str, Any]:
-    """Sync now with the engine the app runs; returns its SyncResult."""
-    result: dict[str, Any] = page.evaluate(
-        "import('/app/js/sync.js').then((m) => m.activeEngine().sync())"
-    )
+    """Sync now with the engine the app runs: after the sync already running, if any, a
+    fresh one (so that it starts after what the test did). Returns its SyncResult."""
+    result: dict[str, Any] = page.evaluate(SYNC_NOW)
     return result
 
 
@@ -190,7 +227,9 @@ def axe(page: Page) -> list[dict[str, Any]]:
     if not AXE.exists():
         pytest.fail(f"axe-core is missing at {AXE}: run `npm ci`", pytrace=False)
     if not page.evaluate("typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        # Evaluated by the browser's debugger, not added as an inline <script> (which the
+        # app's Content-Security-Policy refuses, as it should).
+        page.evaluate(AXE.read_text())
     found: list[dict[str, Any]] = page.evaluate(
         """async () => {
           const result = await window.axe.run(document);

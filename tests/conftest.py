@@ -33,7 +33,7 @@ from fieldsync.server.db import Database, database_url
 os.environ[password_hashes.CHEAP_FOR_TESTS] = "1"
 
 # The field app's browser fixtures (phone, tablet, restartable…), for every test module.
-pytest_plugins = ["tests.app_fixtures"]
+pytest_plugins = ["app_fixtures"]
 
 BACKENDS = os.environ.get("FIELDSYNC_TEST_BACKENDS", "sqlite,postgresql").split(",")
 PG_ADMIN_URL = os.environ.get("FIELDSYNC_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")

@@ -17,11 +17,10 @@ from typing import Any
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
-from tests.app_fixtures import app_login, axe
-from tests.conftest import Server
-from tests.helpers import office_delete, office_edit, server_record, server_values, set_entity
 
-pytestmark = pytest.mark.parametrize("backend_db", ["sqlite"], indirect=True)
+from app_fixtures import app_login, axe
+from conftest import Server
+from helpers import office_delete, office_edit, server_record, server_values, set_entity
 
 IN_APP = """async ([module, name, args]) => {
   const { activeEngine } = await import("/app/js/sync.js");

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -19,9 +20,10 @@ import pytest
 from benchmarks.data import seed, user_id
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from playwright.sync_api import Page
-from tests.app_fixtures import Restartable, app_login, app_sync, engine_call
-from tests.conftest import Server
+from playwright.sync_api import Page, Route
+
+from app_fixtures import Restartable, app_login, app_sync, engine_call
+from conftest import Server
 
 STORE_CALL = """async ([method, args]) => {
   const { activeEngine } = await import("/app/js/sync.js");
@@ -113,22 +115,38 @@ def test_first_download_over_several_pages_holds_exactly_the_servers_records(
     phone: Page, server: Server
 ) -> None:
     seeded(server, 6000)
+    # The app syncs as soon as it opens: its first pull waits until the test listens.
+    held: list[Route] = []
+    phone.route("**/v1/sync/pull*", lambda route: held.append(route))
     app_login(phone, server, "alice")
-    progress = phone.evaluate(
+    wait_until(phone, lambda: bool(held))
+    phone.evaluate(
         """async () => {
           const { activeEngine } = await import("/app/js/sync.js");
-          const seen = [];
-          activeEngine().on("progress", (p) => seen.push(p.received));
-          await activeEngine().sync();
-          return seen;
+          window.seen = [];
+          activeEngine().on("progress", (p) => window.seen.push(p.received));
+          activeEngine().on("done", (result) => { window.done = result; });
         }"""
     )
+    for route in held:
+        route.continue_()
+    phone.unroute("**/v1/sync/pull*")
+    wait_until(phone, lambda: phone.evaluate("window.done !== undefined"))
+    progress, done = phone.evaluate("[window.seen, window.done]")
     assert phone_records(phone) == server_records(server)
     assert len(phone_records(phone)) == 6000
     # Several pages, each counted as it was stored.
     assert len([n for n in progress if 0 < n < 6000]) >= 2
-    result = store_call(phone, "getMeta", "last_result")
-    assert (result["ok"], result["received"]) == (True, 6000)
+    assert (done["ok"], done["received"]) == (True, 6000)
+
+
+def wait_until(page: Page, condition: Callable[[], bool]) -> None:
+    """Wait (in the page's event loop) until `condition()` holds."""
+    deadline = time.monotonic() + 30
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the app did not get there in time")
+        page.wait_for_timeout(50)
 
 
 def test_app_opens_with_its_data_after_a_reload_with_the_server_stopped_and_offline(
@@ -174,18 +192,25 @@ def test_a_download_cut_midway_resumes_after_the_last_stored_page(
 ) -> None:
     phone, server = restartable_phone, restartable.as_server()
     seeded(server, 12_000)
-    app_login(phone, server, "alice")
     watcher = stop_after(restartable, "/v1/sync/pull", 3)
-    cut = app_sync(phone)
+    app_login(phone, server, "alice")  # the app starts the download as it opens
     watcher.join()
+    cut = app_sync(phone)  # after the cut download, one more try while the server is down
     stored = store_call(phone, "countRecords", "account")
     assert not cut["ok"]
     assert 0 < stored < 12_000
     assert stored % 2500 == 0  # whole pages only
+    # Every sync from now on (the engine's own retries too) says what it received.
+    phone.evaluate(
+        """async () => {
+          const { activeEngine } = await import("/app/js/sync.js");
+          window.received = [];
+          activeEngine().on("done", (result) => window.received.push(result.received));
+        }"""
+    )
     restartable.start()
-    resumed = app_sync(phone)
-    assert resumed["ok"]
-    assert resumed["received"] == 12_000 - stored
+    assert app_sync(phone)["ok"]
+    assert sum(phone.evaluate("window.received")) == 12_000 - stored
     assert phone_records(phone) == server_records(server)
 
 
@@ -217,7 +242,6 @@ def test_an_ended_session_asks_for_the_password_and_keeps_unsynced_edits(
     ids = seeded(server, 20)
     app_login(phone, server, "alice")
     app_sync(phone)
-    edit(phone, "updateRecord", "account", ids[0], {"city": "Kept"})
     if ended_by == "token revoked":
         token = store_call(phone, "getMeta", "token")
         httpx.post(f"{server.url}/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
@@ -225,6 +249,8 @@ def test_an_ended_session_asks_for_the_password_and_keeps_unsynced_edits(
         device_id = store_call(phone, "getMeta", "device_id")
         with server.client("admin") as admin:
             assert admin.delete(f"/v1/admin/devices/{device_id}").status_code == 204
+    # Made after the session ended, so that no sync the app starts by itself sends it.
+    edit(phone, "updateRecord", "account", ids[0], {"city": "Kept"})
     result = app_sync(phone)
     assert (result["ok"], result["error"]) == (False, "auth_needed")
     assert store_call(phone, "getMeta", "auth_needed") is True

@@ -11,20 +11,16 @@ backends in test_policies_e2e.py and test_exactly_once.py; here the subject is t
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route
-from tests.app_fixtures import PHONE, app_login, app_sync, new_device
+from playwright.sync_api import Browser, Page, Request, Route
 
+from app_fixtures import PHONE, app_login, app_sync, new_device
 from conftest import Server
-from fieldsync.server.background import running
-from fieldsync.server.db import Database
 from helpers import office_delete, office_edit, server_record, server_values, set_entity
 
 PUSH = "**/v1/sync/push*"
@@ -57,24 +53,9 @@ APP = """async ([what, args]) => {
 }"""
 
 
-@pytest.fixture
-def server(tmp_path: Path, sqlite_template: Path) -> Iterator[Server]:
-    """A running server over a fresh seeded SQLite database (see the module's docstring)."""
-    path = tmp_path / "server.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(str(path))
-    with running(db) as url:
-        yield Server(url, db, tmp_path)
-    db.dispose()
-
-
 def signed_in(page: Page, server: Server, user: str = "alice") -> None:
-    """Sign in through the app, and wait until its engine runs (after the login screen,
-    the app starts it a moment later)."""
+    """Sign in through the app; returns once its engine runs."""
     app_login(page, server, user)
-    engine = "import('/app/js/sync.js').then((m) => m.activeEngine() !== null)"
-    while not page.evaluate(engine):
-        page.wait_for_timeout(50)
 
 
 def app(page: Page, what: str, *args: Any) -> Any:
@@ -206,13 +187,23 @@ def test_a_tab_closed_while_its_push_is_on_the_way_is_applied_once(
     start_sync(phone)
     held.wait(phone)
     assert len(app(phone, "outbox")) == 1
+    [(route, _)] = held.routes
+    batch_id = route.request.post_data_json["batch_id"]
     phone.close()  # the answer never reaches the app
+    sent: list[str] = []  # the batches pushed from now on (the app syncs as it opens)
+
+    def note(request: Request) -> None:
+        if "/v1/sync/push" in request.url:
+            sent.append(request.post_data_json["batch_id"])
+
+    phone.context.on("request", note)
 
     again = phone.context.new_page()
     signed_in(again, server)
     result = app_sync(again)
 
     assert result["ok"]
+    assert sent[0] == batch_id  # the outbox's batch again, under its own id
     assert app(again, "pending") == 0
     assert app(again, "outbox") == []
     assert app(again, "conflicts") == []

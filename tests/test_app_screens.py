@@ -11,32 +11,18 @@ the app; the server's push and pull are tested on both backends elsewhere.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from benchmarks.data import seed, user_id
 from playwright.sync_api import Browser, Page, Route, expect
-from tests.app_fixtures import PHONE, Restartable, app_login, app_sync, axe
-from tests.conftest import Server
-from tests.helpers import office_edit, server_values, set_entity
 
-from fieldsync.server.db import Database
-
-
-@pytest.fixture
-def backend_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
-    """The server's database: SQLite only (see the module's docstring)."""
-    path = tmp_path / "server.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(str(path))
-    yield db
-    db.dispose()
-
+from app_fixtures import PHONE, Restartable, app_login, app_sync, axe
+from conftest import Server
+from helpers import office_edit, server_values, set_entity
 
 FARM = {
     "name": "Bratislava Farm Supply",
@@ -414,7 +400,9 @@ def test_markers_and_the_sync_bar_say_what_is_unsynced_in_conflict_or_refused(
     )
     phone.goto("/app/#/list/account")
     vienna.click()
-    expect(record.locator(".problem")).to_contain_text("The server refused your change")
+    expect(record.locator(".problem")).to_contain_text(
+        "The server refused your change: Zip is too long for the server's 3 characters."
+    )
 
 
 def account_fields(crm: httpx.Client, zip_length: int) -> list[dict[str, Any]]:
@@ -423,8 +411,13 @@ def account_fields(crm: httpx.Client, zip_length: int) -> list[dict[str, Any]]:
     return [{**f, "max_length": zip_length} if f["name"] == "zip" else f for f in fields]
 
 
-def test_the_sync_bar_counts_a_first_download_per_entity(phone: Page, server: Server) -> None:
+def test_the_sync_bar_and_home_count_a_first_download_of_its_total_per_entity(
+    phone: Page, server: Server
+) -> None:
     seed(server.db, 6000, user_id(server.db, "alice"))
+    with server.client("alice") as alice:
+        first = alice.get("/v1/sync/pull", params={"count": "true", "limit": 1}).json()
+    total, accounts = first["total"], first["totals"]["account"]
     held: list[Route] | None = []
     pulls = 0
 
@@ -438,14 +431,22 @@ def test_the_sync_bar_counts_a_first_download_per_entity(phone: Page, server: Se
 
     phone.route("**/v1/sync/pull*", hold_after_the_first_page)
     app_login(phone, server, "alice")
-    expect(phone.locator("#sync-text")).to_contain_text("Syncing… 2,500 records")
-    expect(phone.locator("#sync-text .detail")).to_have_text("Accounts 2,500")
+    expect(phone.locator("#sync-text")).to_contain_text(f"Syncing… 2,500 of {total:,} records")
+    expect(phone.locator("#sync-text .detail")).to_contain_text(f"Accounts 2,500 of {accounts:,}")
+    expect(phone.locator("#download")).to_have_text(
+        f"Downloading your records: 2,500 of {total:,} records"
+    )
+    tile = phone.get_by_role("list", name="Records on this phone").get_by_role(
+        "link", name="Accounts"
+    )
+    expect(tile).to_contain_text(f"2,500 of {accounts:,}")
     no_serious_findings(phone, "first download")
     assert held
     for route in held:
         route.continue_()
     held = None
     expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    expect(phone.locator("#download")).to_have_count(0)
     expect(phone.get_by_role("navigation").get_by_role("link", name="Accounts")).to_contain_text(
         "6,000"
     )

@@ -397,3 +397,25 @@ def test_the_three_way_view_names_who_changed_each_field_in_every_kind() -> None
     assert office_deleted == {"name": "", "city": "you", "note": "you", "phone": "you"}
     i_deleted = {c["field"]: c["changed_by"] for c in field_changes(base, None, office)}
     assert i_deleted == {"name": "office", "city": "office", "note": "", "phone": "office"}
+
+
+def test_a_merge_takes_a_field_the_user_did_not_pick_from_the_side_that_changed_it(
+    server: Server, crm: httpx.Client
+) -> None:
+    # The field app does the same (docs/policies.md): both devices send the same merge.
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.update("account", record_id, {"city": "Kosice", "phone": "777"})
+    office_edit(crm, record_id, city="Zilina", email="office@example.com")
+    phone.sync()
+    [conflict] = journal(crm, status="open")
+    phone.resolve(conflict["id"], "merge", {"city": "server"})  # phone and email unpicked
+    phone.update("account", record_id, {"street": "Gate 42"})  # typed after deciding
+
+    phone.sync()
+
+    values = server_values(crm, record_id)
+    assert (values["city"], values["email"]) == ("Zilina", "office@example.com")
+    assert (values["phone"], values["street"]) == ("777", "Gate 42")
+    assert phone.get("account", record_id) == values

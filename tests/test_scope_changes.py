@@ -4,6 +4,7 @@ next sync, without downloading everything again, whichever way the change was ma
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -309,3 +310,28 @@ def test_discarding_an_edit_refused_while_its_record_was_out_of_scope_takes_it_b
     phone.discard("appointment", record_id)
     phone.sync()
     assert phone.get("appointment", record_id) == server_values(crm, record_id, "appointment")
+
+
+def test_the_first_page_of_a_download_says_how_many_changes_the_whole_download_brings(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", sync_filter="owned")
+    owners = accounts(crm)  # two of alice's, one of bob's, one of the office's
+    mine = [i for i, owner in owners.items() if owner == "alice"]
+    office_delete(crm, mine[0])  # reaches alice as a deletion
+    given = crm.post(f"/v1/entities/account/records/{mine[1]}/assign", json={"owner": "bob"})
+    assert given.status_code == 200, given.text  # left her scope: a deletion too
+    contact = crm.post("/v1/entities/contact/records", json={"lastname": "Novak"})
+    assert contact.status_code == 201, contact.text
+    with server.client("alice") as alice:
+        first = alice.get("/v1/sync/pull", params={"count": "true", "limit": 1}).json()
+        changes, _ = pull_all(alice, "", 1)
+        per_entity = Counter(c["entity"] for c in changes)
+        assert first["totals"] == per_entity
+        assert first["total"] == len(changes)
+        assert (per_entity["account"], per_entity["contact"]) == (2, 1)  # her two, as deletions
+        # Only the first page of a download, and only when asked: older devices never see it.
+        later = alice.get("/v1/sync/pull", params={"count": "true", "cursor": first["cursor"]})
+        plain = alice.get("/v1/sync/pull").json()
+        assert "total" not in later.json()
+        assert "total" not in plain

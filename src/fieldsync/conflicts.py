@@ -213,9 +213,32 @@ def decide(s: Situation, choice: Choice, merged: Values | None = None) -> Outcom
     return _outcome(s, Status.DEVICE_WINS, result, kind, fields)
 
 
-def merge_fields(device: Values, server: Values, picks: Mapping[str, Choice]) -> dict[str, Any]:
-    """A record taking each field from the side picked for it (the server by default)."""
+def merge_fields(
+    device: Values, server: Values, picks: Mapping[str, Choice], base: Values | None = None
+) -> dict[str, Any]:
+    """A record taking each field from the side picked for it.
+
+    A field without a pick is the server's, unless `base` (the values both sides started
+    from) is given and only the device changed that field since: then it is the device's.
+    The devices merge with a base (a field typed after deciding is kept); the console's
+    merge form, without one, shows each unpicked field as the server's.
+    """
     return {
-        f: device.get(f) if picks.get(f) is Choice.DEVICE else server.get(f)
+        f: device.get(f)
+        if _side(f, device, server, picks, base) is Choice.DEVICE
+        else server.get(f)
         for f in dict.fromkeys([*device, *server])  # in the records' field order
     }
+
+
+def _side(
+    field: str, device: Values, server: Values, picks: Mapping[str, Choice], base: Values | None
+) -> Choice:
+    """The side a merge takes `field` from: the pick, else the only side that changed it."""
+    if field in picks:
+        return picks[field]
+    if base is None:
+        return Choice.SERVER
+    before = base.get(field)
+    only_device = device.get(field) != before and server.get(field) == before
+    return Choice.DEVICE if only_device else Choice.SERVER

@@ -1,7 +1,7 @@
 """Text typed into a form or a command line, as the value a field holds.
 
-Shared by the CLI, the admin console and the device app, so "12", "yes" or an
-empty box mean the same everywhere; the conflict forms' choices; and the check of a
+Shared by the CLI and the admin console, so "12", "yes" or an empty box mean the
+same in both; the conflict forms' choices; and the check of a
 form's CSRF token.
 """
 

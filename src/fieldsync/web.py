@@ -1,4 +1,4 @@
-"""What the two web UIs share (the admin console, the device app): pages and headers.
+"""The admin console's server-rendered pages: templates and headers.
 
 Pages are Jinja2 templates, autoescaped, sent with headers that forbid inline
 scripts, framing and caching. After a form, a redirect carries a notice code that

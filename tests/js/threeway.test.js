@@ -7,6 +7,7 @@ import {
   defaultPicks,
   merged,
   summary,
+  supersededWords,
   threeWay,
 } from "../../src/fieldsync/app/js/threeway.js";
 import { refusal } from "../../src/fieldsync/app/js/refusals.js";
@@ -123,4 +124,9 @@ test("a refusal the same values meet again offers no retry; an unknown one does"
   assert.deepEqual(refusal({ code: "no_permission", message: "x" }, contact).actions, ["discard"]);
   const unknown = refusal({ code: "something_new", message: "The server says no." }, contact);
   assert.deepEqual(unknown, { cause: "The server says no.", field: null, actions: ["discard", "retry"] });
+});
+
+test("a superseded conflict says 'after you decided' only when the user had decided", () => {
+  assert.equal(supersededWords({ previous_choice: "device" }), "The office changed this again after you decided: check again");
+  assert.equal(supersededWords({ previous_choice: null }), "The office changed this again: check again");
 });

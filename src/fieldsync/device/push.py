@@ -373,8 +373,11 @@ def _change(row: Pending, change_id: str) -> tuple[dict[str, Any], Any]:
 def _merge(
     change: dict[str, Any], base: Any, data: Any, server: Any, picks: dict[str, str]
 ) -> None:
-    """Make the merge the user chose of D as it is now; D goes along for the journal."""
-    merged = merge_fields(data, server, {f: Choice(side) for f, side in picks.items()})
+    """Make the merge the user chose of D as it is now; D goes along for the journal.
+
+    A field the user did not pick comes from the side that changed it since base.
+    """
+    merged = merge_fields(data, server, {f: Choice(side) for f, side in picks.items()}, base or {})
     change.update(
         fields={f: merged.get(f) for f in differing(base, merged)},
         record=merged,

@@ -2,7 +2,10 @@
 
 Every file comes from the package (`fieldsync/app/`), so a phone needs nothing but a
 browser. Answers carry `Cache-Control: no-cache`: the browser asks again each time and
-the service worker, not the HTTP cache, decides what is kept offline. The service
+the service worker, not the HTTP cache, decides what is kept offline. They carry a
+Content-Security-Policy too: the app runs only its own files (no inline script or
+style, no other origin), so a record's text can never run as code, even if some screen
+built HTML from it (none does: screens make DOM nodes and text). The service
 worker is served with the app's version written into it, so a new release (or any
 changed file) installs a new worker with a new cache.
 """
@@ -25,7 +28,26 @@ import fieldsync
 PREFIX = "/app"
 ROOT = Path(fieldsync.__file__).parent / "app"
 VERSION_MARK, FILES_MARK = "__FIELDSYNC_APP_VERSION__", '"__FIELDSYNC_APP_FILES__"'
-NO_CACHE = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "manifest-src 'self'",
+        "worker-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+    ]
+)
+SECURITY = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+NO_CACHE = {"Cache-Control": "no-cache", **SECURITY}
 
 mimetypes.add_type("application/manifest+json", ".webmanifest")
 mimetypes.add_type("text/javascript", ".js")
@@ -63,7 +85,7 @@ def mount(app: FastAPI) -> None:
 
     @app.get(PREFIX, include_in_schema=False)
     def app_home() -> RedirectResponse:
-        return RedirectResponse(f"{PREFIX}/", status_code=307)
+        return RedirectResponse(f"{PREFIX}/", status_code=307, headers=SECURITY)
 
     @app.get(f"{PREFIX}/sw.js", include_in_schema=False)
     def service_worker() -> Response:

@@ -176,6 +176,10 @@ class PullOut(BaseModel):
     cursor: str
     more: bool
     project_version: int
+    total: int | None = Field(
+        None, description="`count=true` with no cursor: the changes the whole download brings"
+    )
+    totals: dict[str, int] | None = Field(None, description="`total` per entity")
 
 
 class ConflictStatusIn(Strict):

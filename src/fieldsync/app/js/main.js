@@ -6,7 +6,7 @@ import { formatCount } from "./format.js";
 import { href, navigate, startRouter } from "./router.js";
 import { registerWorker } from "./install.js";
 import { lastSession } from "./store.js";
-import { activeEngine, resumeSession, startAutoSync } from "./sync.js";
+import { activeEngine, resumeSession, revokePending, startAutoSync } from "./sync.js";
 import { h, show } from "./ui.js";
 import * as home from "./screens/home.js";
 import * as list from "./screens/list.js";
@@ -45,6 +45,9 @@ let generation = 0;
 
 async function boot() {
   void registerWorker(offerUpdate);
+  // A logout made offline revokes its token once the server can be reached.
+  void revokePending();
+  window.addEventListener("online", () => void revokePending());
   const store = await resumeSession(location.origin);
   const user = store ? await store.getMeta("user") : null;
   if (store && user && ((await store.getMeta("token")) || (await store.getMeta("auth_needed")))) {

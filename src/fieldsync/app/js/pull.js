@@ -18,7 +18,9 @@ import { ResyncRequired } from "./wire.js";
 /** @typedef {import("./wire.js").PageAnswer} PageAnswer */
 /**
  * @typedef {{received: number, total: number | null, bytes: number,
- *   per_entity: Record<string, number>}} Download
+ *   per_entity: Record<string, number>, totals?: Record<string, number>}} Download
+ *   `total` and `totals` (per entity): what the whole download brings, as the server
+ *   said on its first page (null from a server that does not say)
  * @typedef {(row: Row, server: {version: number, deleted: boolean,
  *   record: Record<string, any> | null}) => Row} LayOver
  */
@@ -74,6 +76,7 @@ async function pages(store, wire, options) {
     device_id: await store.getMeta("device_id"),
     // A full download lists every record, this device's own writes included.
     skip_own: !full,
+    count: full, // the first page says how many changes the download brings
   };
   /** @type {Download} */
   const download = (full && (await store.getMeta("download"))) || {
@@ -108,6 +111,10 @@ async function pages(store, wire, options) {
  * @param {number} bytes
  */
 function count(download, page, bytes) {
+  if (download.total === null && typeof page.total === "number") {
+    download.total = page.total;
+    download.totals = page.totals ?? {};
+  }
   download.received += page.changes.length;
   download.bytes += bytes;
   for (const change of page.changes) {

@@ -17,7 +17,12 @@
 
 /** @param {string} hash @returns {Route} */
 export function parseRoute(hash) {
-  const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  let parts;
+  try {
+    parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return { name: "missing" }; // a malformed escape (`%E0%A4%A`) names no screen
+  }
   const [name = "", a, b] = parts;
   switch (name) {
     case "":

@@ -100,6 +100,48 @@ export async function rememberSession(session) {
 }
 
 /**
+ * The tokens of logouts that could not reach the server yet (kept apart from any session,
+ * so a later login does not forget them).
+ * @returns {Promise<{origin: string, token: string}[]>}
+ */
+export async function pendingRevokes() {
+  const db = await openSessions();
+  try {
+    const tx = db.transaction("session", "readonly");
+    return (await request(tx.objectStore("session").get("revoke"))) ?? [];
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Change the list of tokens waiting to be revoked, in one transaction (tabs may race).
+ * @param {(tokens: {origin: string, token: string}[]) => {origin: string, token: string}[]} change
+ */
+export async function changePendingRevokes(change) {
+  const db = await openSessions();
+  try {
+    const tx = db.transaction("session", "readwrite");
+    const sessions = tx.objectStore("session");
+    const tokens = (await request(sessions.get("revoke"))) ?? [];
+    await request(sessions.put(change(tokens), "revoke"));
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * The local database a user already has on this phone; null when they never logged in here.
+ * @param {string} username as the server knows it (a login's name is matched exactly)
+ * @returns {Promise<Store | null>}
+ */
+export async function findStore(username) {
+  const name = `fieldsync-${username}`;
+  const found = (await indexedDB.databases()).some((d) => d.name === name);
+  return found ? openStore(username) : null;
+}
+
+/**
  * Open the user's local database, creating it (with a new device id) the first time.
  * @param {string} username as the server returned it at login
  * @param {{deviceId?: string}} [options] the device id a new database takes

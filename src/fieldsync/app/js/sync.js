@@ -5,8 +5,8 @@
 // a transport failure (no network, a captive portal, a cut answer) refuses nothing and
 // is tried again later, waiting longer each time.
 
-import { lastSession, openStore, rememberSession } from "./store.js";
-import { AuthNeeded, TransportError, Wire } from "./wire.js";
+import { changePendingRevokes, findStore, lastSession, openStore, pendingRevokes, rememberSession } from "./store.js";
+import { AuthNeeded, Refusal, TransportError, Wire } from "./wire.js";
 import { pull } from "./pull.js";
 
 export { startAutoSync } from "./triggers.js";
@@ -248,16 +248,15 @@ function pick(answer) {
 
 /**
  * Sign in; the store of that user (made the first time), with the engine of the session.
- * The same user signing in again (after `auth_needed`) keeps everything the phone holds.
+ * A user keeps one device id per phone, the one their local database holds: logging out
+ * and in again registers no new device.
  * @param {string} origin
  * @param {string} username as typed
  * @param {string} password
  * @returns {Promise<Store>}
  */
 export async function login(origin, username, password) {
-  const session = await lastSession();
-  const known = session && session.server_username === username ? session.username : null;
-  let store = known ? await openStore(known) : null;
+  let store = await findStore(username);
   const wire = new Wire(origin);
   const deviceId = store ? await store.getMeta("device_id") : crypto.randomUUID();
   let answer = await wire.login(username, password, deviceId);
@@ -265,7 +264,12 @@ export async function login(origin, username, password) {
     store?.close();
     store = await openStore(answer.user.username, { deviceId });
     const held = await store.getMeta("device_id");
-    if (held !== deviceId) answer = await wire.login(username, password, held);
+    if (held !== deviceId) {
+      // The server named the user otherwise than typed, and that user's database is here
+      // with its own device id: revoke the token of the id tried, log in as that device.
+      await revoke(origin, answer.token);
+      answer = await wire.login(username, password, held);
+    }
   }
   await store.setMeta("token", answer.token);
   await store.setMeta("user", answer.user);
@@ -301,14 +305,44 @@ function replaceEngine(engine) {
   if (before.store.username !== engine.store.username) before.store.close();
 }
 
-/** Sign out: the token is revoked and forgotten; the data and unsynced changes stay. */
+/**
+ * Sign out: the token is forgotten and revoked; the data and unsynced changes stay. With
+ * no network the token waits in the phone's list of tokens to revoke (`revokePending`).
+ */
 export async function logout() {
   const engine = active;
   if (!engine) return;
   engine.stop();
   active = null;
-  await new Wire(engine.origin, await engine.store.getMeta("token")).logout();
+  const token = await engine.store.getMeta("token");
   await engine.store.setMeta("token", null);
   await rememberSession(null);
   engine.store.close();
+  if (token) await revoke(engine.origin, token);
+}
+
+/**
+ * Revoke a token now, or keep it to revoke when the server answers again.
+ * @param {string} origin
+ * @param {string} token
+ */
+async function revoke(origin, token) {
+  await changePendingRevokes((tokens) => [...tokens, { origin, token }]);
+  await revokePending();
+}
+
+/**
+ * Revoke every token a logout left for later; one the server cannot be reached for stays.
+ * The app calls this when it opens and when the phone comes back online.
+ */
+export async function revokePending() {
+  for (const { origin, token } of await pendingRevokes()) {
+    try {
+      await new Wire(origin, token).logout();
+    } catch (error) {
+      if (error instanceof TransportError) continue;
+      if (!(error instanceof Refusal)) throw error;
+    }
+    await changePendingRevokes((tokens) => tokens.filter((t) => t.token !== token));
+  }
 }

@@ -62,6 +62,17 @@ export const CHOICE_WORDS = /** @type {const} */ ({
 /** Shown on a conflict whose decision the office overtook before it was sent. */
 export const SUPERSEDED_WORDS = "The office changed this again after you decided: check again";
 
+/** Shown on a conflict the office changed again before the user decided anything. */
+export const CHANGED_AGAIN_WORDS = "The office changed this again: check again";
+
+/**
+ * The words for a superseded conflict: "after you decided" only when the user had.
+ * @param {{previous_choice: string|null}} superseded
+ */
+export function supersededWords(superseded) {
+  return superseded.previous_choice ? SUPERSEDED_WORDS : CHANGED_AGAIN_WORDS;
+}
+
 /**
  * True when two field values are the same (JSON values: scalars, and rarely lists).
  * @param {unknown} a

@@ -116,3 +116,16 @@ export function debounce(/** @type {() => void} */ fn, /** @type {number} */ wai
     timer = setTimeout(fn, wait);
   };
 }
+
+/**
+ * What a route naming an entity the project does not have shows, with the way home.
+ * @param {string} name
+ * @returns {Child[]}
+ */
+export function unknownEntity(name) {
+  return [
+    h("h1", {}, "Not found"),
+    h("p", {}, `This app has no records of the kind “${name}”.`),
+    h("p", {}, h("a", { href: "#/" }, "Go to the start")),
+  ];
+}

@@ -90,7 +90,8 @@ const TIMEOUT_MS = 120_000;
 /**
  * @typedef {{changes: {entity: string, id: string, version: number, deleted: boolean,
  *   record: Record<string, any> | null}[], cursor: string, more: boolean,
- *   project_version?: number}} Page
+ *   project_version?: number, total?: number, totals?: Record<string, number>}} Page
+ *   `total`, `totals`: how many changes the whole download brings (asked with `count`)
  * @typedef {{cursor: string | null, more: boolean, bytes: number, page: () => Promise<Page>}}
  *   PageAnswer `bytes`: the body's length, once `page()` has read it
  */
@@ -120,9 +121,10 @@ export class Wire {
     return answer;
   }
 
-  /** Revoke the token (a failure is no matter: the token is forgotten anyway). */
+  /** Revoke the token: a TransportError when the server was not reached. */
   async logout() {
-    await this.json("POST", "/v1/auth/logout", "").catch(() => null);
+    const response = await this.send("POST", "/v1/auth/logout", "");
+    if (!response.ok) throw await refusalOf(response);
   }
 
   /** @returns {Promise<import("./store.js").Project>} */
@@ -136,8 +138,10 @@ export class Wire {
    * Ask for one page of changes. Resolves as soon as the answer's headers arrive (with
    * the cursor and `more` they name), so the next page can be asked for while this one's
    * body is still on its way; `page()` reads the body.
+   * With `count` and no cursor (a download's first page), the answer says how many
+   * changes the whole download brings.
    * @param {{cursor: string, limit: number, max_bytes: number, device_id: string,
-   *   skip_own: boolean}} params
+   *   skip_own: boolean, count?: boolean}} params
    * @returns {Promise<PageAnswer>}
    */
   async pull(params) {
@@ -148,6 +152,7 @@ export class Wire {
       skip_own: String(params.skip_own),
     });
     if (params.cursor) query.set("cursor", params.cursor);
+    else if (params.count) query.set("count", "true");
     const response = await this.send("GET", `/v1/sync/pull?${query}`);
     if (!response.ok) throw await refusalOf(response);
     /** @type {PageAnswer} */

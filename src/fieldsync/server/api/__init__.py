@@ -19,6 +19,7 @@ from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.compression import ResponseCompression
 from fieldsync.server.api.deps import JSON
 from fieldsync.server.api.guards import RequestGuard
+from fieldsync.server.api.no_store import NoStore
 from fieldsync.server.db import Database
 from fieldsync.server.settings import Settings
 from fieldsync.server.throttle import LoginThrottle
@@ -118,4 +119,5 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
 
     app.add_middleware(ResponseCompression)
     app.add_middleware(RequestGuard, body_timeout=settings.body_timeout)
+    app.add_middleware(NoStore)
     return app

@@ -75,6 +75,13 @@ def sync_pull(
     skip_own: Annotated[
         bool, Query(description="leave out records `device_id` wrote last (it has them)")
     ] = False,
+    count: Annotated[
+        bool,
+        Query(
+            description="with no cursor: the answer says how many changes the whole "
+            "download brings (`total`, and `totals` per entity)"
+        ),
+    ] = False,
 ) -> JSON:
     """The latest state of each visible record changed after `cursor`, in commit order."""
     skip = device_id if skip_own else None
@@ -86,6 +93,7 @@ def sync_pull(
         project = projects.current(conn)
         position = cursors.parse(cursor, epoch)
         page = pull.pull(conn, caller, project, position, watermark, limit, skip, max_bytes)
+        totals = pull.totals(conn, caller, project, skip) if count and not cursor else None
     if device_id is not None and not page.more:  # one write per sync, not per page
         _note_pull(db, caller, device_id, devices_per_user)
     after = cursors.format_cursor(epoch, page.cursor)
@@ -95,6 +103,8 @@ def sync_pull(
         "more": page.more,
         "project_version": project.version,
     }
+    if totals is not None:  # an extension of v1: devices that do not ask never see it
+        body.update(total=sum(totals.values()), totals=totals)
     # The same cursor ahead of the body: a device may ask for the next page while this
     # one is still on its way.
     return JSON(body, headers={CURSOR_HEADER: after, MORE_HEADER: str(page.more).lower()})

@@ -7,7 +7,7 @@
 import { DecisionRefused, decide, undo } from "../decisions.js";
 import { formatValue } from "../format.js";
 import { href, navigate } from "../router.js";
-import { CHANGE_LABELS, SUPERSEDED_WORDS, defaultPicks, merged, threeWay } from "../threeway.js";
+import { CHANGE_LABELS, CHANGED_AGAIN_WORDS, SUPERSEDED_WORDS, defaultPicks, merged, threeWay } from "../threeway.js";
 import { breakable, h, show } from "../ui.js";
 
 /**
@@ -37,6 +37,7 @@ export async function render(view, ctx, route) {
   let picks = null;
   const id = route.id ?? "";
   let shownState = "";
+  let seen = false;
   const draw = async () => {
     const conflict = (await ctx.store.allConflicts()).find((c) => c.id === id);
     const row = conflict ? await ctx.store.getRecord(conflict.entity, conflict.record_id) : null;
@@ -46,9 +47,12 @@ export async function render(view, ctx, route) {
     if (state === shownState) return;
     shownState = state;
     if (!conflict) {
-      show(view, backLink(), h("h1", {}, "Settled"), h("p", {}, "This conflict is settled already."));
+      // A conflict leaves the phone once settled: "Settled" only for one this screen showed.
+      if (seen) show(view, backLink(), h("h1", {}, "Settled"), h("p", {}, "This conflict is settled already."));
+      else show(view, backLink(), h("h1", {}, "Not found"), h("p", {}, "No conflict with this id is on this phone."));
       return;
     }
+    seen = true;
     const entity = ctx.store.entity(conflict.entity);
     /** @type {FieldDef[]} */
     const fields = entity?.fields ?? [];
@@ -128,10 +132,19 @@ function openView(d, picks) {
 
 /**
  * Why a decided conflict came back: the office changed the record again.
- * @param {string} previous the choice the user had made
+ * @param {string|null} previous the choice the user had made (null: none yet)
  * @param {View} tw
  */
 function superseded(previous, tw) {
+  if (!previous) {
+    return h(
+      "div",
+      { class: "callout info", role: "note" },
+      h("strong", {}, `${CHANGED_AGAIN_WORDS}.`),
+      " ",
+      "The office's newest version is shown below.",
+    );
+  }
   const words = previous === "merge" ? "Merge" : tw.choices[previous === "server" ? "server" : "device"];
   return h(
     "div",

@@ -7,7 +7,7 @@ import { DecisionRefused, decideAll, discard, retry, summarize, undo } from "../
 import { formatDateTime } from "../format.js";
 import { refusal } from "../refusals.js";
 import { href, navigate } from "../router.js";
-import { SUPERSEDED_WORDS, threeWay } from "../threeway.js";
+import { supersededWords, threeWay } from "../threeway.js";
 import { confirmDialog, h, show } from "../ui.js";
 import { choiceWords } from "./conflict.js";
 import { noticeList } from "./notices.js";
@@ -110,7 +110,7 @@ function openSection(ctx, open, titles, act) {
             { class: "card", href: href.conflict(c.id) },
             h("span", { class: "title" }, titles.get(c.id) ?? ""),
             h("span", { class: "sub" }, `${entity?.label ?? c.entity} · ${threeWay(c).what}`),
-            c.superseded && h("span", { class: "mark conflict" }, h("span", { "aria-hidden": "true" }, "↻"), SUPERSEDED_WORDS),
+            c.superseded && h("span", { class: "mark conflict" }, h("span", { "aria-hidden": "true" }, "↻"), supersededWords(c.superseded)),
           ),
         );
       }),

@@ -6,7 +6,7 @@
 import { FieldErrors, createRecord, updateRecord } from "../edits.js";
 import { fromLocalInput, numberToInput, parseNumber, toLocalInput } from "../format.js";
 import { href, navigate } from "../router.js";
-import { h, show } from "../ui.js";
+import { h, show, unknownEntity } from "../ui.js";
 import { plural } from "./list.js";
 import { refusal } from "../refusals.js";
 
@@ -34,7 +34,11 @@ export async function render(view, ctx, route) {
   const name = route.entity ?? "";
   const entity = ctx.store.entity(name);
   const row = /** @type {Row|null} */ (route.id && entity ? await ctx.store.getRecord(name, route.id) : null);
-  if (!entity || (route.id && !row?.data)) {
+  if (!entity) {
+    show(view, ...unknownEntity(name));
+    return {};
+  }
+  if (route.id && !row?.data) {
     show(view, h("a", { class: "back", href: href.list(name) }, "‹ Back"), h("h1", {}, "Not on this phone"), h("p", {}, "This record was deleted or is not on this phone."));
     return {};
   }

@@ -175,9 +175,23 @@ function subtitle(/** @type {Record<string, unknown>} */ values, /** @type {Fiel
   return line ? h("span", { class: "sub" }, breakable(line)) : null;
 }
 
-/** An entity's label as a list heading ("Account" → "Accounts"). */
+const IRREGULAR = /** @type {Record<string, string>} */ ({ person: "people", child: "children", man: "men", woman: "women" });
+const UNCOUNTED = new Set(["data", "equipment", "feedback", "information", "software", "hardware", "staff", "news", "media", "series", "species"]);
+
+/**
+ * An entity's label as a list heading ("Account" → "Accounts"). Only a plain English word
+ * whose plural is known changes; any other label (an acronym, one ending in s, another
+ * language's word) is used as the project gives it.
+ */
 export function plural(/** @type {string} */ label) {
-  if (/[^aeiou]y$/i.test(label)) return `${label.slice(0, -1)}ies`;
-  if (/(s|x|ch|sh)$/i.test(label)) return `${label}es`;
+  const last = label.split(" ").pop() ?? "";
+  const lower = last.toLowerCase();
+  if (!/^[A-Za-z ]+$/.test(label) || !/^[A-Za-z][a-z]+$/.test(last) || UNCOUNTED.has(lower) || lower.endsWith("s")) {
+    return label;
+  }
+  const stem = label.slice(0, -last.length);
+  if (IRREGULAR[lower]) return stem + last[0] + IRREGULAR[lower].slice(1);
+  if (/[^aeiou]y$/.test(lower)) return `${label.slice(0, -1)}ies`;
+  if (/(x|z|ch|sh)$/.test(lower)) return `${label}es`;
   return `${label}s`;
 }

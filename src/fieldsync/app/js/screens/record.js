@@ -4,8 +4,9 @@
 
 import { deleteRecord } from "../edits.js";
 import { formatCount, formatValue } from "../format.js";
+import { refusal } from "../refusals.js";
 import { href, navigate } from "../router.js";
-import { breakable, confirmDialog, h, markers, show } from "../ui.js";
+import { breakable, confirmDialog, h, markers, show, unknownEntity } from "../ui.js";
 import { card, plural } from "./list.js";
 
 /**
@@ -38,7 +39,11 @@ async function draw_(view, ctx, name, id) {
   const entity = ctx.store.entity(name);
   const row = /** @type {Row|null} */ (entity ? await ctx.store.getRecord(name, id) : null);
   const back = h("a", { class: "back", href: href.list(name) }, "‹ ", entity ? plural(entity.label ?? name) : "Back");
-  if (!entity || !row || !row.data) {
+  if (!entity) {
+    show(view, ...unknownEntity(name));
+    return;
+  }
+  if (!row || !row.data) {
     show(view, back, h("h1", {}, "Not on this phone"), h("p", {}, "This record was deleted or is not on this phone."));
     return;
   }
@@ -50,7 +55,7 @@ async function draw_(view, ctx, name, id) {
     back,
     h("h1", {}, row.title || "(no name)"),
     h("p", { class: "marks" }, ...markers(row)),
-    problems(row),
+    problems(row, ctx),
     quickLinks(fields, values),
     h("dl", { class: "fields" }, ...fields.filter((f) => !empty(values[f.name])).map((f) => fieldItem(f, values[f.name], titles))),
     h(
@@ -88,8 +93,13 @@ async function lookupTitles(/** @type {ScreenContext} */ ctx, /** @type {FieldDe
   return titles;
 }
 
-/** What stops the record from syncing, with the way to settle it. */
-function problems(/** @type {Row} */ row) {
+/**
+ * What stops the record from syncing, with the way to settle it: a refusal says its
+ * cause in the words of Sync errors (refusals.js).
+ * @param {Row} row
+ * @param {ScreenContext} ctx
+ */
+function problems(row, ctx) {
   if (row.conflict_id) {
     return h(
       "p",
@@ -104,7 +114,7 @@ function problems(/** @type {Row} */ row) {
       "p",
       { class: "problem" },
       h("span", { "aria-hidden": "true" }, "⛔ "),
-      `The server refused your change: ${row.error.message} `,
+      `The server refused your change: ${refusal(row.error, ctx.store.entity(row.entity), ctx.store.project()?.entities ?? []).cause} `,
       h("a", { href: href.errors() }, "See Sync errors"),
     );
   }
@@ -116,8 +126,8 @@ function quickLinks(/** @type {FieldDef[]} */ fields, /** @type {Record<string, 
   const links = [];
   const phone = fields.find((f) => PHONE.test(f.name) && !empty(values[f.name]));
   if (phone) links.push(h("a", { class: "button secondary", href: telHref(String(values[phone.name])) }, h("span", { "aria-hidden": "true" }, "☎"), "Call"));
-  const email = fields.find((f) => EMAIL.test(f.name) && !empty(values[f.name]));
-  if (email) links.push(h("a", { class: "button secondary", href: `mailto:${String(values[email.name])}` }, h("span", { "aria-hidden": "true" }, "✉"), "Email"));
+  const email = fields.find((f) => EMAIL.test(f.name) && mailHref(String(values[f.name] ?? "")));
+  if (email) links.push(h("a", { class: "button secondary", href: mailHref(String(values[email.name])) }, h("span", { "aria-hidden": "true" }, "✉"), "Email"));
   const place = address(fields, values);
   if (place) links.push(h("a", { class: "button secondary", href: mapHref(place), target: "_blank", rel: "noopener" }, h("span", { "aria-hidden": "true" }, "⚑"), "Map"));
   return links.length ? h("div", { class: "quick" }, ...links) : null;
@@ -126,6 +136,19 @@ function quickLinks(/** @type {FieldDef[]} */ fields, /** @type {Record<string, 
 /** A phone number as a `tel:` link dials it: digits and a leading plus. */
 export function telHref(/** @type {string} */ number) {
   return `tel:${number.trim().replace(/[^\d+]/g, "")}`;
+}
+
+/**
+ * An e-mail address as a `mailto:` link writes to it and nothing more: only a plain
+ * address (no `?`, `&`, `%`, commas…) makes one, so a value cannot add recipients,
+ * a subject or a body; null for anything else.
+ * @param {string} address
+ */
+export function mailHref(address) {
+  const plain = address.trim();
+  if (!/^[^\s@?&#%,;:/\\<>"()[\]]+@[^\s@?&#%,;:/\\<>"()[\]]+$/.test(plain)) return null;
+  const [local, domain] = plain.split("@");
+  return `mailto:${encodeURIComponent(local)}@${encodeURIComponent(domain)}`;
 }
 
 /** A maps search for an address; phones open it in their maps app. */
@@ -153,8 +176,8 @@ function fieldItem(field, value, titles) {
     content = h("a", { href: href.record(field.target, value) }, shown);
   } else if (PHONE.test(field.name)) {
     content = h("a", { href: telHref(String(value)) }, shown);
-  } else if (EMAIL.test(field.name)) {
-    content = h("a", { href: `mailto:${String(value)}` }, shown);
+  } else if (EMAIL.test(field.name) && mailHref(String(value))) {
+    content = h("a", { href: mailHref(String(value)) }, shown);
   }
   return h("div", {}, h("dt", {}, field.label ?? field.name), h("dd", {}, content));
 }

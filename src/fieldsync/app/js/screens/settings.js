@@ -50,9 +50,14 @@ export async function render(view, ctx) {
 
   /** @param {number} pending */
   async function leave(pending) {
-    const question = pending
-      ? `${formatCount(pending)} changes are not sent yet. They stay on this phone and are sent when you log in again. Log out?`
-      : "Log out of this phone?";
+    const unsent =
+      pending === 1
+        ? "1 change is not sent yet. It stays on this phone and is sent"
+        : `${formatCount(pending)} changes are not sent yet. They stay on this phone and are sent`;
+    const words = [pending ? `${unsent} when you log in again.` : "Log out of this phone?"];
+    if (!navigator.onLine) words.push("You are offline: the server ends this session when the phone is next online.");
+    if (pending) words.push("Log out?");
+    const question = words.join(" ");
     if (!(await confirmDialog(question, "Log out"))) return;
     await logout();
     navigate(href.login());

@@ -10,7 +10,7 @@ import { plural } from "./list.js";
 /**
  * @typedef {import("../ui.js").ScreenContext} ScreenContext
  * @typedef {{phase?: string, received?: number, total?: number|null, bytes?: number,
- *   per_entity?: Record<string, number>}} Progress
+ *   per_entity?: Record<string, number>, totals?: Record<string, number>}} Progress
  * @typedef {{at?: string, ok?: boolean, error?: string, message?: string}} LastResult
  * @typedef {{online: boolean, running: boolean, progress: Progress|null, lastSync: string|null,
  *   lastResult: LastResult|null, conflicts: number, refused: number, pending: number,
@@ -47,14 +47,31 @@ export function describe(s) {
 /** @param {Progress|null} p */
 function progressText(p) {
   if (!p || !p.received) return "Syncing…";
-  if (p.total) return `Syncing… ${formatCount(p.received)} of ${formatCount(p.total)} records`;
+  if (typeof p.total === "number") return `Syncing… ${ofTotal(p.received, p.total)} records`;
   return `Syncing… ${formatCount(p.received)} records`;
 }
 
-/** @param {Progress|null} p @param {Record<string, string>} labels */
+/**
+ * "Accounts 3,200 of 10,000 · Contacts 0 of 5,000" (without "of" from a server that
+ * does not say how many).
+ * @param {Progress|null} p @param {Record<string, string>} labels
+ */
 function perEntity(p, labels) {
-  const counts = Object.entries(p?.per_entity ?? {}).filter(([, n]) => n > 0);
-  return counts.map(([name, n]) => `${plural(labels[name] ?? name)} ${formatCount(n)}`).join(" · ");
+  const received = p?.per_entity ?? {};
+  const totals = p?.totals ?? {};
+  const names = [...new Set([...Object.keys(totals), ...Object.keys(received)])];
+  return names
+    .filter((name) => (received[name] ?? 0) > 0 || (totals[name] ?? 0) > 0)
+    .map((name) => `${plural(labels[name] ?? name)} ${ofTotal(received[name] ?? 0, totals[name])}`)
+    .join(" · ");
+}
+
+/**
+ * "3,200 of 10,000", or "3,200" when the total is not known.
+ * @param {number} n @param {number} [total]
+ */
+export function ofTotal(n, total) {
+  return total === undefined ? formatCount(n) : `${formatCount(n)} of ${formatCount(total)}`;
 }
 
 /** @param {string|null} at */
