@@ -1,35 +1,19 @@
 """A form's errors in the field app as a field worker meets them, on a phone (390x844).
 
 The field the server refused gets the focus when the form opens from Sync errors, and a
-field's error goes as soon as the person changes that field. These tests run on SQLite
-only: what they test is the app's form.
+field's error goes as soon as the person changes that field.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
-from tests.app_fixtures import app_login, app_sync
-from tests.conftest import Server
-from tests.helpers import set_entity
 
-from fieldsync.server.db import Database
-
-
-@pytest.fixture
-def backend_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
-    """The server's database: SQLite only (see the module's docstring)."""
-    path = tmp_path / "server.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(str(path))
-    yield db
-    db.dispose()
+from app_fixtures import app_login, app_sync
+from conftest import Server
+from helpers import set_entity
 
 
 def zip_limited_to(crm: httpx.Client, length: int) -> list[dict[str, Any]]:

@@ -4,26 +4,21 @@ Chromium's font settings (the standard font at 32 px, the fixed one at 26 px: tw
 defaults) on a phone at 390x844, through the DevTools protocol as the browser's settings
 page would set them. On every screen, a conflict and a change not sent yet included: no
 sideways scrolling, the sticky header leaves most of the screen to the content, and no
-word is broken across two lines. These tests run on SQLite only: what they test is the
-app's layout.
+word is broken across two lines.
 """
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import suppress
-from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
-from tests.app_fixtures import PHONE, app_login, app_sync
-from tests.conftest import Server
-from tests.helpers import office_edit, set_entity
 
-from fieldsync.server.db import Database
+from app_fixtures import PHONE, app_login, app_sync
+from conftest import Server
+from helpers import office_edit, set_entity
 
 DOUBLED = {"standard": 32, "fixed": 26}
 
@@ -77,16 +72,6 @@ def find(node: dict[str, Any], test: Callable[[dict[str, Any]], bool]) -> dict[s
 def attribute(node: dict[str, Any], name: str) -> str | None:
     pairs = node.get("attributes", [])
     return dict(zip(pairs[0::2], pairs[1::2], strict=True)).get(name)
-
-
-@pytest.fixture
-def backend_db(tmp_path: Path, sqlite_template: Path) -> Iterator[Database]:
-    """The server's database: SQLite only (see the module's docstring)."""
-    path = tmp_path / "server.db"
-    shutil.copy(sqlite_template, path)
-    db = Database(str(path))
-    yield db
-    db.dispose()
 
 
 def double_the_text_size(page: Page) -> None:
