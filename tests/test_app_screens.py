@@ -124,6 +124,24 @@ def test_a_failed_login_keeps_what_was_typed_and_says_why(phone: Page, server: S
     no_serious_findings(phone, "login")
 
 
+def test_too_many_failed_logins_say_how_long_to_wait_in_the_apps_words(
+    phone: Page, server: Server
+) -> None:
+    for _ in range(5):  # the free attempts, used up elsewhere
+        answer = httpx.post(
+            f"{server.url}/v1/auth/login", json={"username": "alice", "password": "wrong"}
+        )
+        assert answer.status_code == 401, answer.text
+    phone.goto("/app/")
+    phone.get_by_label("Username").fill("alice")
+    phone.get_by_label("Password", exact=True).fill("secret")
+    phone.get_by_role("button", name="Log in").click()
+    expect(phone.get_by_role("alert")).to_have_text(
+        re.compile(r"^Too many failed attempts to log in\. Wait \d+ seconds?, then try again\.$")
+    )
+    expect(phone.get_by_label("Username")).to_have_value("alice")
+
+
 def test_lists_with_counts_search_and_a_record_with_its_links_and_related_lists(
     phone: Page, server: Server, crm_data: dict[str, str]
 ) -> None:
@@ -203,6 +221,26 @@ def test_appointments_list_upcoming_first_then_earlier_ones(
     expect(phone.get_by_role("link", name=re.compile("Seed order"))).to_contain_text(
         "Jan 7, 2098, 1:00 PM"
     )
+
+
+def test_a_contacts_card_says_more_than_the_name_again(
+    phone: Page, server: Server, crm: httpx.Client, crm_data: dict[str, str]
+) -> None:
+    create(
+        crm,
+        "contact",
+        firstname="Eva",
+        lastname="Horvat",
+        jobtitle="Buyer",
+        phone="+421 900 123 456",
+        account=crm_data["farm"],
+    )
+    open_app(phone, server)
+    phone.goto("/app/#/list/contact")
+    eva = phone.locator(".list-pane a.card", has_text="Eva Horvat")
+    expect(eva.locator(".sub")).to_have_text("+421 900 123 456 · Buyer")
+    jana = phone.locator(".list-pane a.card", has_text="Jana Novak")
+    expect(jana.locator(".sub")).to_have_count(0)
 
 
 def test_a_new_appointment_with_the_phones_widgets_is_stored_with_its_time_zone(

@@ -250,7 +250,8 @@ async function split(route, previous, mine) {
   detail.replaceChildren(host);
   const phone = window.matchMedia("(max-width: 63.99rem)").matches;
   if (phone && !(route.name === "list" && previous !== "list")) window.scrollTo(0, 0);
-  if (phone || route.name !== "list") (focus === "list" ? view : detail).focus?.({ preventScroll: true });
+  if (screen?.focus) screen.focus();
+  else if (phone || route.name !== "list") (focus === "list" ? view : detail).focus?.({ preventScroll: true });
 }
 
 function dropList() {

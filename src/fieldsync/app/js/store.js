@@ -667,12 +667,23 @@ export class Store {
  */
 function titleOf(entity, values, id) {
   const strings = (entity?.fields ?? []).filter((f) => f.type === "string");
-  const required = strings.findIndex((f) => f.required);
-  const named = strings.slice(0, required + 1).map((f) => values[f.name]);
+  const named = titleFields(strings).map((f) => values[f.name]);
   const title = named.filter((v) => typeof v === "string" && v.trim()).join(" ");
   if (title) return title;
   const first = strings.map((f) => values[f.name]).find((v) => typeof v === "string" && v.trim());
   return first ?? id;
+}
+
+/**
+ * The fields that make up a record's name: its string fields up to and with the first
+ * required one.
+ * @template {{type: string, required?: boolean}} F
+ * @param {F[]} fields
+ * @returns {F[]}
+ */
+export function titleFields(fields) {
+  const strings = fields.filter((f) => f.type === "string");
+  return strings.slice(0, strings.findIndex((f) => f.required) + 1);
 }
 
 /** @param {Entity | null} entity */

@@ -2,15 +2,16 @@
 // and the context main.js hands to a screen.
 //
 // A screen module exports `render(view, ctx, route)`: it fills `view` and may return
-// `{refresh, dispose}` — `refresh()` is called after a sync or another write changed the
-// store, `dispose()` when the screen is left.
+// `{refresh, dispose, focus}` — `refresh()` is called after a sync or another write changed
+// the store, `dispose()` when the screen is left, `focus()` once the screen is shown, to put
+// the focus where the person starts (else the screen itself gets it).
 
 /**
  * @typedef {import("./store.js").Store} Store
  * @typedef {import("./sync.js").SyncEngine} SyncEngine
  * @typedef {import("./router.js").Route} Route
  * @typedef {{store: Store, engine: SyncEngine, username: string}} ScreenContext
- * @typedef {{refresh?: () => void | Promise<void>, dispose?: () => void}} Screen
+ * @typedef {{refresh?: () => void | Promise<void>, dispose?: () => void, focus?: () => void}} Screen
  */
 
 /**
@@ -93,6 +94,17 @@ export function confirmDialog(question, yes) {
 /** Replace what `view` shows and move the focus to it (so a screen reader starts there). */
 export function show(/** @type {HTMLElement} */ view, /** @type {Child[]} */ ...children) {
   view.replaceChildren(...children.filter((c) => c !== null && c !== undefined && c !== false).map((c) => /** @type {Node|string} */ (c)));
+}
+
+/**
+ * `text` with a line-break opportunity (`<wbr>`) after each "@", ".", "/" and "_" that a
+ * character follows, so an e-mail, an address on the web or a file name wraps between its
+ * parts on a narrow screen instead of in the middle of one.
+ * @param {string} text
+ * @returns {(string|HTMLElement)[]}
+ */
+export function breakable(text) {
+  return text.split(/(?<=[@./_])(?=\S)/).flatMap((part, i) => (i ? [h("wbr"), part] : [part]));
 }
 
 /** A debounced function: runs `wait` ms after the last call. */

@@ -8,7 +8,7 @@ import { DecisionRefused, decide, undo } from "../decisions.js";
 import { formatValue } from "../format.js";
 import { href, navigate } from "../router.js";
 import { CHANGE_LABELS, CHANGED_AGAIN_WORDS, SUPERSEDED_WORDS, defaultPicks, merged, threeWay } from "../threeway.js";
-import { h, show } from "../ui.js";
+import { breakable, h, show } from "../ui.js";
 
 /**
  * @typedef {import("../ui.js").ScreenContext} ScreenContext
@@ -234,7 +234,7 @@ function value(side, text, changed) {
     "div",
     { class: changed ? "changed" : "" },
     h("dt", {}, side),
-    h("dd", {}, text, changed && h("span", { class: "visually-hidden" }, " (changed)")),
+    h("dd", {}, breakable(text), changed && h("span", { class: "visually-hidden" }, " (changed)")),
   );
 }
 
@@ -311,7 +311,7 @@ function pickFieldset(field, row, picks, changed) {
           changed();
         },
       }),
-      h("span", {}, `${words}: ${formatValue(field, v)}`),
+      h("span", {}, `${words}: `, breakable(formatValue(field, v))),
     );
   return h(
     "fieldset",

@@ -16,7 +16,7 @@ import { refusal } from "../refusals.js";
  * @typedef {import("../format.js").FieldDef} FieldDef
  * @typedef {import("./list.js").Row} Row
  * @typedef {{field: FieldDef, node: HTMLElement, read: () => unknown, error: HTMLElement,
- *   focus: HTMLElement, touched: boolean}} Control
+ *   focus: HTMLElement, touched: boolean, changed: () => void}} Control
  */
 
 const LOOKUP_RESULTS = 8;
@@ -109,24 +109,49 @@ export async function render(view, ctx, route) {
     showErrors(problems);
   }
 
+  /** The problems shown now, by field name. @type {Record<string, string>} */
+  let shown = {};
+
   /** @param {Record<string, string>} problems */
   function showErrors(problems) {
+    shown = { ...problems };
     for (const c of controls) setError(c, problems[c.field.name]);
-    const names = Object.keys(problems);
+    summarize();
+    focusFirst();
+  }
+
+  function summarize() {
+    const names = Object.keys(shown);
     const others = names.filter((n) => !controls.some((c) => c.field.name === n));
     summary.hidden = !names.length;
     summary.replaceChildren(
       h("strong", {}, names.length === 1 ? "1 field needs your attention." : `${names.length} fields need your attention.`),
-      ...others.map((n) => h("p", {}, problems[n])),
+      ...others.map((n) => h("p", {}, shown[n])),
     );
-    const first = controls.find((c) => problems[c.field.name]);
+  }
+
+  function focusFirst() {
+    const first = controls.find((c) => shown[c.field.name]);
     if (first) first.focus.focus();
     else summary.focus();
   }
-  // A change the server refused for a field opens with the cause next to that field.
+
+  // A field's problem goes as soon as the person changes that field.
+  for (const c of controls) {
+    c.changed = () => {
+      if (!(c.field.name in shown)) return;
+      delete shown[c.field.name];
+      setError(c, undefined);
+      summarize();
+    };
+  }
+
+  // A change the server refused for a field opens with the cause next to that field, and
+  // the focus on it once the form is on the screen.
   const refused = row?.error ? refusal(row.error, entity, ctx.store.project()?.entities ?? []) : null;
-  if (refused?.field) showErrors({ [refused.field]: refused.cause });
-  return {};
+  if (!refused?.field) return {};
+  showErrors({ [refused.field]: refused.cause });
+  return { focus: focusFirst };
 }
 
 /** The `{field: message}` of a FieldErrors thrown by edits.js, or null for anything else. */
@@ -169,13 +194,14 @@ async function control(ctx, field, value) {
     error,
     focus: input,
     touched: false,
+    changed: () => {},
   };
-  input.addEventListener("input", () => {
+  const touch = () => {
     c.touched = true;
-  });
-  input.addEventListener("change", () => {
-    c.touched = true;
-  });
+    c.changed();
+  };
+  input.addEventListener("input", touch);
+  input.addEventListener("change", touch);
   if (field.type === "boolean") {
     const state = h("span", { class: "state", "aria-hidden": "true" }, value === true ? "Yes" : "No");
     input.addEventListener("change", () => {
@@ -301,6 +327,7 @@ async function lookupControl(ctx, field, value, id, error, labelText) {
     error,
     focus: query,
     touched: false,
+    changed: () => {},
   };
 
   async function name() {
@@ -311,6 +338,7 @@ async function lookupControl(ctx, field, value, id, error, labelText) {
   async function choose(/** @type {string|null} */ rid) {
     chosen = rid;
     c.touched = true;
+    c.changed();
     chosenName.textContent = await name();
     clear.hidden = !chosen;
     results.replaceChildren();

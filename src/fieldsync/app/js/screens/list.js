@@ -4,7 +4,8 @@
 
 import { formatCount, formatValue } from "../format.js";
 import { href } from "../router.js";
-import { debounce, h, markers, show } from "../ui.js";
+import { titleFields } from "../store.js";
+import { breakable, debounce, h, markers, show } from "../ui.js";
 
 /**
  * @typedef {import("../ui.js").ScreenContext} ScreenContext
@@ -156,18 +157,22 @@ export function card(/** @type {Row} */ row, /** @type {FieldDef[]} */ fields, /
   );
 }
 
-/** The second line of a card: the record's date and one or two short values. */
+/**
+ * The second line of a card: the record's date and one or two short values, never the
+ * values its name is made of (a contact's first and last name).
+ */
 function subtitle(/** @type {Record<string, unknown>} */ values, /** @type {FieldDef[]} */ fields, /** @type {string} */ title) {
+  const named = new Set(titleFields(fields).map((f) => f.name));
   const dates = [];
   const words = [];
   for (const field of fields) {
     const value = values[field.name];
-    if (value === null || value === undefined || value === "" || value === title) continue;
+    if (value === null || value === undefined || value === "" || value === title || named.has(field.name)) continue;
     if (field.type === "datetime" || field.type === "date") dates.push(formatValue(field, value));
     else if (field.type === "string" || field.type === "picklist") words.push(String(value));
   }
   const line = [...dates.slice(0, 1), ...words].slice(0, 2).join(" · ");
-  return line ? h("span", { class: "sub" }, line) : null;
+  return line ? h("span", { class: "sub" }, breakable(line)) : null;
 }
 
 const IRREGULAR = /** @type {Record<string, string>} */ ({ person: "people", child: "children", man: "men", woman: "women" });

@@ -88,15 +88,24 @@ export async function render(view, options) {
   }
 }
 
+/** The wait the server asked for (Retry-After seconds), in words: "29 seconds", "2 minutes". */
+function wait(/** @type {unknown} */ seconds) {
+  if (typeof seconds !== "number" || !(seconds > 0)) return "a moment";
+  if (seconds < 60) return seconds === 1 ? "1 second" : `${Math.ceil(seconds)} seconds`;
+  const minutes = Math.ceil(seconds / 60);
+  return minutes === 1 ? "1 minute" : `${minutes} minutes`;
+}
+
 /** Why a login failed, in words for the person at the phone. */
 function reason(/** @type {unknown} */ failure) {
-  const f = /** @type {{code?: string, status?: number, message?: string}} */ (failure ?? {});
+  const f = /** @type {{code?: string, status?: number, message?: string, details?: {retry_after?: unknown}}} */ (failure ?? {});
   if (f.status === 401 || f.code === "invalid_credentials" || f.code === "unauthorized") {
     return "That username and password do not match. Check them and try again.";
   }
-  if (f.status === 429 || f.code === "too_many_attempts" || f.code === "throttled") {
-    return f.message ?? "Too many attempts; wait a moment and try again.";
+  if (f.status === 429 || f.code === "too_many_attempts") {
+    return `Too many failed attempts to log in. Wait ${wait(f.details?.retry_after)}, then try again.`;
   }
+  if (f.code === "busy") return "The server is busy. Wait a moment, then try again.";
   if (f.message) return f.message;
   return "The server could not be reached. Check the network and try again.";
 }

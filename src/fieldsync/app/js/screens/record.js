@@ -6,7 +6,7 @@ import { deleteRecord } from "../edits.js";
 import { formatCount, formatValue } from "../format.js";
 import { refusal } from "../refusals.js";
 import { href, navigate } from "../router.js";
-import { confirmDialog, h, markers, show, unknownEntity } from "../ui.js";
+import { breakable, confirmDialog, h, markers, show, unknownEntity } from "../ui.js";
 import { card, plural } from "./list.js";
 
 /**
@@ -169,8 +169,8 @@ function address(/** @type {FieldDef[]} */ fields, /** @type {Record<string, unk
  * @param {FieldDef} field @param {unknown} value @param {Map<string, string>} titles
  */
 function fieldItem(field, value, titles) {
-  const shown = formatValue(field, value, (id) => titles.get(id) ?? id);
-  /** @type {Node|string} */
+  const shown = breakable(formatValue(field, value, (id) => titles.get(id) ?? id));
+  /** @type {Node|(string|Node)[]} */
   let content = shown;
   if (field.type === "lookup" && field.target && typeof value === "string") {
     content = h("a", { href: href.record(field.target, value) }, shown);
