@@ -20,7 +20,7 @@ import pytest
 from benchmarks.data import seed, user_id
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page, Route, expect
 
 from app_fixtures import Restartable, app_login, app_sync, engine_call
 from conftest import Server
@@ -379,3 +379,29 @@ def test_appointments_list_upcoming_first_and_search_finds_across_pages(
     assert listed(phone, "account", "ORCHARD") == ["Orchard Farm", "Orchard Hill", "orchard lane"]
     store_call(phone, "searchEntries", "account")  # the searches after the first one
     assert listed(phone, "account", "orchard") == ["Orchard Farm", "Orchard Hill", "orchard lane"]
+
+
+def test_a_server_that_cannot_be_reached_is_tried_again_later_and_the_bar_says_offline(
+    restartable_phone: Page, restartable: Restartable
+) -> None:
+    phone, server = restartable_phone, restartable.as_server()
+    ids = seeded(server, 20)
+    app_login(phone, server, "alice")
+    phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    app_sync(phone)
+    pushes: list[float] = []
+    phone.context.on(
+        "request",
+        lambda r: pushes.append(time.monotonic()) if "/v1/sync/push" in r.url else None,
+    )
+    restartable.stop()  # the network is up, the server is gone
+    edit(phone, "updateRecord", "account", ids[0], {"city": "Not sent yet"})
+    deadline = time.monotonic() + 10
+    while not pushes and time.monotonic() < deadline:
+        phone.wait_for_timeout(100)
+    assert pushes, "the edit was never pushed"
+    phone.wait_for_timeout(6_000)
+    # The first try, then after about 2 s and 4 s: not a try every few milliseconds.
+    assert len(pushes) <= 4
+    expect(phone.locator("#sync-text")).to_contain_text("Offline")
+    expect(phone.locator("#sync-text")).to_contain_text("1 change not sent yet")

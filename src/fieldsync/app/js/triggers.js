@@ -27,8 +27,9 @@ export function startAutoSync(engine) {
     const last = engine.lastFinished ?? 0;
     if (Date.now() - last >= PERIOD_MS) now();
   };
+  // A wake-up while a retry waits (the server cannot be reached) leaves it to the retry.
   const woken = (/** @type {MessageEvent} */ event) => {
-    if (event.data?.type === "sync") now();
+    if (event.data?.type === "sync" && !engine.retry) now();
   };
   // Local edits take the next `seq`; the engine's own writes do not.
   let seq = -1;
@@ -40,7 +41,8 @@ export function startAutoSync(engine) {
     });
   });
   const offDone = engine.on("done", (result) => {
-    if (result.error === "offline") void requestBackgroundSync();
+    // Background Sync waits for the network; with the browser online it fires at once.
+    if (result.error === "offline" && !navigator.onLine) void requestBackgroundSync();
     void engine.store.getMeta("seq").then((current) => {
       if (seq !== -1 && current !== seq) soon(); // edited while the sync ran
       seq = current;
