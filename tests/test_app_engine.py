@@ -405,3 +405,65 @@ def test_a_server_that_cannot_be_reached_is_tried_again_later_and_the_bar_says_o
     assert len(pushes) <= 4
     expect(phone.locator("#sync-text")).to_contain_text("Offline")
     expect(phone.locator("#sync-text")).to_contain_text("1 change not sent yet")
+
+
+BAR_LINES = """() => {
+  window.barLines = [];
+  new MutationObserver(() => {
+    const text = document.getElementById("sync-text");
+    const detail = text?.querySelector(".detail")?.textContent ?? "";
+    const line = (text?.textContent ?? "").slice(0, -detail.length || undefined);
+    const last = window.barLines.at(-1);
+    const same = last && last[0] === line && last[1] === detail;
+    if (text && !same) window.barLines.push([line, detail]);
+  }).observe(document, { childList: true, subtree: true, characterData: true });
+}"""
+
+
+def number(text: str) -> int:
+    """A count as the app writes it ("6,003")."""
+    return int(text.replace(",", ""))
+
+
+def test_first_download_progress_counts_each_entity_as_received_and_no_deletions(
+    phone: Page, server: Server
+) -> None:
+    seeded(server, 6000)
+    with server.client("admin") as admin:
+        farm = admin.post("/v1/entities/account/records", json={"name": "Farm"}).json()["id"]
+        admin.post("/v1/entities/contact/records", json={"lastname": "Novak", "account": farm})
+        for subject in ("Visit", "Cancelled"):
+            made = admin.post(
+                "/v1/entities/appointment/records",
+                json={"subject": subject, "start": "2099-03-01T09:00:00Z", "regarding": farm},
+            )
+        gone = made.json()["id"]
+        assert admin.delete(f"/v1/entities/appointment/records/{gone}").status_code == 204
+    phone.add_init_script(f"addEventListener('DOMContentLoaded', {BAR_LINES})")
+    app_login(phone, server, "alice")
+    events = phone.evaluate(
+        """async () => {
+          const { activeEngine } = await import("/app/js/sync.js");
+          const seen = [];
+          activeEngine().on("progress", (p) => seen.push(p));
+          await activeEngine().sync();
+          return seen.filter((p) => p.received).map((p) => [p.received, p.per_entity]);
+        }"""
+    )
+    expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    held = sum(store_call(phone, "countRecords", e) for e in ("account", "contact", "appointment"))
+    assert held == 6003
+    assert len(events) >= 2
+    for received, per_entity in events:
+        assert sum(per_entity.values()) == received
+    assert events[-1][0] == held
+    shown = [
+        (number(line.split()[1]), detail)
+        for line, detail in phone.evaluate("window.barLines")
+        if line.startswith("Syncing… ") and line.split()[1][0].isdigit()
+    ]
+    assert shown
+    for received, detail in shown:
+        per_entity = [number(part.rsplit(" ", 1)[1]) for part in detail.split(" · ")]
+        assert sum(per_entity) == received, (received, detail)
+    assert shown[-1][0] == held

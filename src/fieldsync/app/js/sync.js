@@ -181,9 +181,14 @@ export class SyncEngine {
     await this.store.redecorate();
   }
 
-  /** @param {Download} download */
+  /**
+   * Tell the listeners where the download stands, as a copy: pull.js goes on counting
+   * the next page in `download` while a screen still draws this one.
+   * @param {Download} download
+   */
   progress(download) {
-    this.emit("progress", { phase: this.phase, ...download });
+    const counts = { per_entity: { ...download.per_entity }, totals: { ...download.totals } };
+    this.emit("progress", { phase: this.phase, ...download, ...counts });
   }
 
   /**
