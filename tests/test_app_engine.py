@@ -467,3 +467,24 @@ def test_first_download_progress_counts_each_entity_as_received_and_no_deletions
         per_entity = [number(part.rsplit(" ", 1)[1]) for part in detail.split(" · ")]
         assert sum(per_entity) == received, (received, detail)
     assert shown[-1][0] == held
+
+
+SEARCH_READ_AHEAD = """import("/app/js/sync.js").then((m) =>
+  m.activeEngine().store.searchReady.has("account"))"""
+
+
+def test_after_a_sync_the_search_entries_are_read_ahead_for_the_first_search(
+    phone: Page, server: Server
+) -> None:
+    seeded(server, 300)
+    app_login(phone, server, "alice")
+    expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    # Nobody has searched yet: the app reads the entries while it is idle.
+    deadline = time.monotonic() + 10
+    while not phone.evaluate(SEARCH_READ_AHEAD) and time.monotonic() < deadline:
+        phone.wait_for_timeout(100)
+    assert phone.evaluate(SEARCH_READ_AHEAD)
+    phone.goto("/app/#/list/account")
+    phone.get_by_role("searchbox", name="Search accounts").fill("account 0000042")
+    expect(phone.locator(".list-pane a.card")).to_have_count(1)
+    expect(phone.locator(".list-pane a.card")).to_contain_text("Account 0000042")

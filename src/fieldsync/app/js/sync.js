@@ -232,6 +232,7 @@ export class SyncEngine {
     await this.store.trimLog();
     this.store.notify("sync");
     this.emit("done", done);
+    this.store.prepareSearch();
     return done;
   }
 }
