@@ -153,7 +153,8 @@ async function writePage(store, page, options) {
     store.putMeta(tx, "cursor", page.cursor);
     if (options.download) store.putMeta(tx, "download", options.download);
   }, { durability: "relaxed" });
-  store.notify("sync");
+  // A page with no changes moved the cursor only: the records (and their search) stand.
+  store.notify(page.changes.length ? "sync" : "meta");
 }
 
 /**

@@ -230,7 +230,7 @@ export class SyncEngine {
     await this.store.setMeta("last_result", done);
     await this.store.log("sync", done);
     await this.store.trimLog();
-    this.store.notify("sync");
+    this.store.notify("meta"); // the result and the log: no record changed here
     this.emit("done", done);
     this.store.prepareSearch();
     return done;
