@@ -457,16 +457,17 @@ def test_first_download_progress_counts_each_entity_as_received_and_no_deletions
     for received, per_entity in events:
         assert sum(per_entity.values()) == received
     assert events[-1][0] == held
+    # "Syncing… 2,500 of 6,003 records" over "Accounts 2,500 of 6,001 · Contacts 0 of 1…"
     shown = [
-        (number(line.split()[1]), detail)
+        (line.split(), detail)
         for line, detail in phone.evaluate("window.barLines")
         if line.startswith("Syncing… ") and line.split()[1][0].isdigit()
     ]
     assert shown
-    for received, detail in shown:
-        per_entity = [number(part.rsplit(" ", 1)[1]) for part in detail.split(" · ")]
-        assert sum(per_entity) == received, (received, detail)
-    assert shown[-1][0] == held
+    for words, detail in shown:
+        per_entity = [number(part.split()[1]) for part in detail.split(" · ")]
+        assert sum(per_entity) == number(words[1]), (words, detail)
+    assert shown[-1][0][1:4] == [f"{held:,}", "of", f"{held:,}"]
 
 
 SEARCH_READ_AHEAD = """import("/app/js/sync.js").then((m) =>
