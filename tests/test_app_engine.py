@@ -20,7 +20,7 @@ import pytest
 from benchmarks.data import seed, user_id
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page, Route, expect
 
 from app_fixtures import Restartable, app_login, app_sync, engine_call
 from conftest import Server
@@ -379,3 +379,113 @@ def test_appointments_list_upcoming_first_and_search_finds_across_pages(
     assert listed(phone, "account", "ORCHARD") == ["Orchard Farm", "Orchard Hill", "orchard lane"]
     store_call(phone, "searchEntries", "account")  # the searches after the first one
     assert listed(phone, "account", "orchard") == ["Orchard Farm", "Orchard Hill", "orchard lane"]
+
+
+def test_a_server_that_cannot_be_reached_is_tried_again_later_and_the_bar_says_offline(
+    restartable_phone: Page, restartable: Restartable
+) -> None:
+    phone, server = restartable_phone, restartable.as_server()
+    ids = seeded(server, 20)
+    app_login(phone, server, "alice")
+    phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    app_sync(phone)
+    pushes: list[float] = []
+    phone.context.on(
+        "request",
+        lambda r: pushes.append(time.monotonic()) if "/v1/sync/push" in r.url else None,
+    )
+    restartable.stop()  # the network is up, the server is gone
+    edit(phone, "updateRecord", "account", ids[0], {"city": "Not sent yet"})
+    deadline = time.monotonic() + 10
+    while not pushes and time.monotonic() < deadline:
+        phone.wait_for_timeout(100)
+    assert pushes, "the edit was never pushed"
+    phone.wait_for_timeout(6_000)
+    # The first try, then after about 2 s and 4 s: not a try every few milliseconds.
+    assert len(pushes) <= 4
+    expect(phone.locator("#sync-text")).to_contain_text("Offline")
+    expect(phone.locator("#sync-text")).to_contain_text("1 change not sent yet")
+
+
+BAR_LINES = """() => {
+  window.barLines = [];
+  new MutationObserver(() => {
+    const text = document.getElementById("sync-text");
+    const detail = text?.querySelector(".detail")?.textContent ?? "";
+    const line = (text?.textContent ?? "").slice(0, -detail.length || undefined);
+    const last = window.barLines.at(-1);
+    const same = last && last[0] === line && last[1] === detail;
+    if (text && !same) window.barLines.push([line, detail]);
+  }).observe(document, { childList: true, subtree: true, characterData: true });
+}"""
+
+
+def number(text: str) -> int:
+    """A count as the app writes it ("6,003")."""
+    return int(text.replace(",", ""))
+
+
+def test_first_download_progress_counts_each_entity_as_received_and_no_deletions(
+    phone: Page, server: Server
+) -> None:
+    seeded(server, 6000)
+    with server.client("admin") as admin:
+        farm = admin.post("/v1/entities/account/records", json={"name": "Farm"}).json()["id"]
+        admin.post("/v1/entities/contact/records", json={"lastname": "Novak", "account": farm})
+        for subject in ("Visit", "Cancelled"):
+            made = admin.post(
+                "/v1/entities/appointment/records",
+                json={"subject": subject, "start": "2099-03-01T09:00:00Z", "regarding": farm},
+            )
+        gone = made.json()["id"]
+        assert admin.delete(f"/v1/entities/appointment/records/{gone}").status_code == 204
+    phone.add_init_script(f"addEventListener('DOMContentLoaded', {BAR_LINES})")
+    app_login(phone, server, "alice")
+    events = phone.evaluate(
+        """async () => {
+          const { activeEngine } = await import("/app/js/sync.js");
+          const seen = [];
+          activeEngine().on("progress", (p) => seen.push(p));
+          await activeEngine().sync();
+          return seen.filter((p) => p.received).map((p) => [p.received, p.per_entity]);
+        }"""
+    )
+    expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    held = sum(store_call(phone, "countRecords", e) for e in ("account", "contact", "appointment"))
+    assert held == 6003
+    assert len(events) >= 2
+    for received, per_entity in events:
+        assert sum(per_entity.values()) == received
+    assert events[-1][0] == held
+    # "Syncing… 2,500 of 6,003 records" over "Accounts 2,500 of 6,001 · Contacts 0 of 1…"
+    shown = [
+        (line.split(), detail)
+        for line, detail in phone.evaluate("window.barLines")
+        if line.startswith("Syncing… ") and line.split()[1][0].isdigit()
+    ]
+    assert shown
+    for words, detail in shown:
+        per_entity = [number(part.split()[1]) for part in detail.split(" · ")]
+        assert sum(per_entity) == number(words[1]), (words, detail)
+    assert shown[-1][0][1:4] == [f"{held:,}", "of", f"{held:,}"]
+
+
+SEARCH_READ_AHEAD = """import("/app/js/sync.js").then((m) =>
+  m.activeEngine().store.searchReady.has("account"))"""
+
+
+def test_after_a_sync_the_search_entries_are_read_ahead_for_the_first_search(
+    phone: Page, server: Server
+) -> None:
+    seeded(server, 300)
+    app_login(phone, server, "alice")
+    expect(phone.locator("#sync-text")).to_contain_text("Synced")
+    # Nobody has searched yet: the app reads the entries while it is idle.
+    deadline = time.monotonic() + 10
+    while not phone.evaluate(SEARCH_READ_AHEAD) and time.monotonic() < deadline:
+        phone.wait_for_timeout(100)
+    assert phone.evaluate(SEARCH_READ_AHEAD)
+    phone.goto("/app/#/list/account")
+    phone.get_by_role("searchbox", name="Search accounts").fill("account 0000042")
+    expect(phone.locator(".list-pane a.card")).to_have_count(1)
+    expect(phone.locator(".list-pane a.card")).to_contain_text("Account 0000042")

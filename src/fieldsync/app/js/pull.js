@@ -106,6 +106,7 @@ async function pages(store, wire, options) {
 }
 
 /**
+ * Count the records a page brings; a deletion is no record on the phone.
  * @param {Download} download
  * @param {Page} page
  * @param {number} bytes
@@ -115,9 +116,15 @@ function count(download, page, bytes) {
     download.total = page.total;
     download.totals = page.totals ?? {};
   }
-  download.received += page.changes.length;
   download.bytes += bytes;
   for (const change of page.changes) {
+    if (change.deleted) {
+      // The server's total counts deletions too; the phone ends with one record fewer.
+      if (download.total !== null) download.total -= 1;
+      if (download.totals?.[change.entity]) download.totals[change.entity] -= 1;
+      continue;
+    }
+    download.received += 1;
     download.per_entity[change.entity] = (download.per_entity[change.entity] ?? 0) + 1;
   }
 }
@@ -146,7 +153,8 @@ async function writePage(store, page, options) {
     store.putMeta(tx, "cursor", page.cursor);
     if (options.download) store.putMeta(tx, "download", options.download);
   }, { durability: "relaxed" });
-  store.notify("sync");
+  // A page with no changes moved the cursor only: the records (and their search) stand.
+  store.notify(page.changes.length ? "sync" : "meta");
 }
 
 /**

@@ -410,11 +410,32 @@ export class Store {
       const reading = this.readSearchEntries(entity);
       entries = reading;
       this.searchCache.set(entity, reading);
-      void reading.then(() => {
-        if (this.searchCache.get(entity) === reading) this.searchReady.add(entity);
-      });
+      reading.then(
+        () => {
+          if (this.searchCache.get(entity) === reading) this.searchReady.add(entity);
+        },
+        () => {
+          if (this.searchCache.get(entity) === reading) this.searchCache.delete(entity);
+        },
+      );
     }
     return entries;
+  }
+
+  /**
+   * Read every entity's search entries ahead, one entity after another, when the browser
+   * is idle: the first search a person types then finds them in memory too. A write
+   * forgets them; the engine asks again at the end of each sync.
+   */
+  prepareSearch() {
+    const entities = (this.project()?.entities ?? []).map((e) => e.name);
+    const read = async () => {
+      for (const entity of entities) await this.searchEntries(entity);
+    };
+    // A store closed meanwhile (a sign-out) reads nothing: the search reads it again.
+    const start = () => void read().catch(() => undefined);
+    if ("requestIdleCallback" in globalThis) requestIdleCallback(start, { timeout: 1_000 });
+    else setTimeout(start, 0);
   }
 
   /** @param {string} entity */
@@ -649,8 +670,10 @@ export class Store {
    * @param {boolean} broadcast
    */
   tell(change, broadcast) {
-    this.searchCache.clear();
-    this.searchReady.clear();
+    if (change.what !== "meta") {
+      this.searchCache.clear();
+      this.searchReady.clear();
+    }
     if (broadcast) this.channel.postMessage(change);
     for (const listener of this.listeners) listener(change);
   }

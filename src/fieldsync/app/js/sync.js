@@ -181,9 +181,14 @@ export class SyncEngine {
     await this.store.redecorate();
   }
 
-  /** @param {Download} download */
+  /**
+   * Tell the listeners where the download stands, as a copy: pull.js goes on counting
+   * the next page in `download` while a screen still draws this one.
+   * @param {Download} download
+   */
   progress(download) {
-    this.emit("progress", { phase: this.phase, ...download });
+    const counts = { per_entity: { ...download.per_entity }, totals: { ...download.totals } };
+    this.emit("progress", { phase: this.phase, ...download, ...counts });
   }
 
   /**
@@ -225,8 +230,9 @@ export class SyncEngine {
     await this.store.setMeta("last_result", done);
     await this.store.log("sync", done);
     await this.store.trimLog();
-    this.store.notify("sync");
+    this.store.notify("meta"); // the result and the log: no record changed here
     this.emit("done", done);
+    this.store.prepareSearch();
     return done;
   }
 }

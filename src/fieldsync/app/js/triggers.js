@@ -8,6 +8,7 @@ import { requestBackgroundSync } from "./install.js";
 
 const AFTER_CHANGE_MS = 2_000;
 const PERIOD_MS = 5 * 60_000;
+const NOT_READ = Symbol("seq not read yet");
 
 /**
  * Start syncing by itself; returns the function that stops it (`engine.stop()` calls it).
@@ -27,22 +28,28 @@ export function startAutoSync(engine) {
     const last = engine.lastFinished ?? 0;
     if (Date.now() - last >= PERIOD_MS) now();
   };
+  // A wake-up while a retry waits (the server cannot be reached) leaves it to the retry.
   const woken = (/** @type {MessageEvent} */ event) => {
-    if (event.data?.type === "sync") now();
+    if (event.data?.type === "sync" && !engine.retry) now();
   };
-  // Local edits take the next `seq`; the engine's own writes do not.
-  let seq = -1;
+  // Local edits take the next `seq`; the engine's own writes (a project, a pull) do not.
+  /** @type {unknown} */
+  let seq = NOT_READ;
+  void engine.store.getMeta("seq").then((current) => {
+    if (seq === NOT_READ) seq = current;
+  });
   const unsubscribe = engine.store.subscribe((change) => {
     if (change.what !== "records") return;
     void engine.store.getMeta("seq").then((current) => {
-      if (current !== seq) soon();
+      if (seq !== NOT_READ && current !== seq) soon();
       seq = current;
     });
   });
   const offDone = engine.on("done", (result) => {
-    if (result.error === "offline") void requestBackgroundSync();
+    // Background Sync waits for the network; with the browser online it fires at once.
+    if (result.error === "offline" && !navigator.onLine) void requestBackgroundSync();
     void engine.store.getMeta("seq").then((current) => {
-      if (seq !== -1 && current !== seq) soon(); // edited while the sync ran
+      if (seq !== NOT_READ && current !== seq) soon(); // edited while the sync ran
       seq = current;
     });
   });
