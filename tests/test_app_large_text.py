@@ -143,4 +143,11 @@ def test_with_doubled_text_every_screen_fits_and_no_word_breaks(
     phone.goto(f"/app/#/edit/appointment/{meeting}")
     expect(phone.get_by_label("Start")).to_be_visible()
     readable(phone, "appointment form")
-    assert time_inside(phone, "f-start"), "the start's time is cut off"
+    # The form may still be laying out (fonts, the pane's scroll): ask until it settles.
+    inside = False
+    for _ in range(40):
+        inside = time_inside(phone, "f-start")
+        if inside:
+            break
+        phone.wait_for_timeout(250)
+    assert inside, "the start's time is cut off"
