@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from playwright.sync_api import Page, expect
+from tools.common import create
 
 from app_fixtures import PHONE, app_login, app_sync
 from conftest import Server
@@ -79,12 +80,6 @@ def double_the_text_size(page: Page) -> None:
     cdp = page.context.new_cdp_session(page)
     cdp.send("Page.enable")
     cdp.send("Page.setFontSizes", {"fontSizes": DOUBLED})
-
-
-def create(crm: httpx.Client, entity: str, **values: object) -> str:
-    answer = crm.post(f"/v1/entities/{entity}/records", json=values)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["id"])
 
 
 def readable(page: Page, screen: str) -> None:

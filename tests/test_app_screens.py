@@ -19,30 +19,11 @@ import httpx
 import pytest
 from benchmarks.data import seed, user_id
 from playwright.sync_api import Browser, Page, Route, expect
+from tools.common import FARM, create
 
 from app_fixtures import PHONE, Restartable, app_login, app_sync, axe
 from conftest import Server
 from helpers import office_edit, server_values, set_entity
-
-FARM = {
-    "name": "Bratislava Farm Supply",
-    "phone": "+421 2 555 0101",
-    "email": "info@farm.example",
-    "street": "Hlavna 1",
-    "city": "Bratislava",
-    "zip": "81101",
-    "revenue": 2860000.0,
-    "employees": 42,
-    "industry": "Agriculture",
-    "active": True,
-}
-
-
-def create(crm: httpx.Client, entity: str, **values: Any) -> str:
-    """A record made by the back office; its id."""
-    answer = crm.post(f"/v1/entities/{entity}/records", json=values)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["id"])
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 from benchmarks.data import seed as seed_accounts
@@ -21,7 +20,7 @@ from playwright.sync_api import Browser, Page, Route, ViewportSize, sync_playwri
 
 from fieldsync.server.background import running
 from fieldsync.server.db import Database
-from tools.common import OUT, chromium, office, seed
+from tools.common import FARM, OUT, chromium, create, office, seed
 
 DEVICES: dict[str, ViewportSize] = {
     "phone": {"width": 390, "height": 844},
@@ -29,24 +28,6 @@ DEVICES: dict[str, ViewportSize] = {
 }
 MORE_ACCOUNTS = 3000
 OFFICE_CITY = {"phone": "Zilina", "tablet": "Trnava"}  # a new office edit for each device
-FARM = {
-    "name": "Bratislava Farm Supply",
-    "phone": "+421 2 555 0101",
-    "email": "info@farm.example",
-    "street": "Hlavna 1",
-    "city": "Bratislava",
-    "zip": "81101",
-    "revenue": 2860000.0,
-    "employees": 42,
-    "industry": "Agriculture",
-    "active": True,
-}
-
-
-def create(crm: httpx.Client, entity: str, **values: Any) -> str:
-    answer = crm.post(f"/v1/entities/{entity}/records", json=values)
-    answer.raise_for_status()
-    return str(answer.json()["id"])
 
 
 def customers(crm: httpx.Client) -> dict[str, str]:

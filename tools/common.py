@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 from playwright.sync_api import Browser, Playwright
@@ -11,6 +12,19 @@ from fieldsync.server import users
 from fieldsync.server.db import Database
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "images"
+# The customer the app's screenshots and screen tests are made of.
+FARM = {
+    "name": "Bratislava Farm Supply",
+    "phone": "+421 2 555 0101",
+    "email": "info@farm.example",
+    "street": "Hlavna 1",
+    "city": "Bratislava",
+    "zip": "81101",
+    "revenue": 2860000.0,
+    "employees": 42,
+    "industry": "Agriculture",
+    "active": True,
+}
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -33,3 +47,10 @@ def office(url: str) -> httpx.Client:
 def chromium(playwright: Playwright) -> Browser:
     """Debian's Chromium, headless."""
     return playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+
+
+def create(crm: httpx.Client, entity: str, **values: Any) -> str:
+    """A record made by the back office; its id."""
+    answer = crm.post(f"/v1/entities/{entity}/records", json=values)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])

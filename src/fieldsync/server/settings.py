@@ -32,7 +32,7 @@ class Settings:
     forwarded_allow_ips: str = ""
     devices_per_user: int = 20
     login_concurrency: int = 4
-    body_timeout: float = 30.0  # a device's largest push (4 MB) over a link of ~1 Mbit/s
+    body_timeout: float = 30.0  # room for a device's largest push over a slow mobile link
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
