@@ -401,7 +401,15 @@ def test_markers_and_the_sync_bar_say_what_is_unsynced_in_conflict_or_refused(
         "The server refused your change: Zip is too long for the server's 3 characters."
     )
 
-    # The refused change and the one in conflict were sent: only a new edit waits.
+    # The refused change and the one in conflict were sent: they wait for the worker.
+    phone.goto("/app/#/settings")
+    facts = phone.locator("dl.facts")
+    expect(facts.locator("div", has_text="Changes not sent yet").locator("dd")).to_have_text("0")
+    expect(
+        facts.locator("div", has_text="Waiting for you in Sync errors").locator("dd")
+    ).to_have_text("2")
+
+    # Only a new edit waits to be sent.
     phone.context.set_offline(True)
     phone.goto("/app/#/list/account")
     phone.locator(".list-pane a.card", has_text="Brno Seeds").click()

@@ -19,12 +19,14 @@ import { confirmDialog, h, show } from "../ui.js";
 export async function render(view, ctx) {
   const draw = async () => {
     const store = ctx.store;
-    const [user, deviceId, lastSync, pending] = await Promise.all([
+    const [user, deviceId, lastSync, pending, unsent] = await Promise.all([
       store.getMeta("user"),
       store.getMeta("device_id"),
       store.getMeta("last_sync"),
       store.pendingCount(),
+      store.unsentCount(),
     ]);
+    // Refused changes and conflicts were sent: they wait for the user, not for a sync.
     const project = store.project();
     show(
       view,
@@ -35,7 +37,8 @@ export async function render(view, ctx) {
         fact("User", `${user?.username ?? ctx.username}${user?.role ? ` (${user.role})` : ""}`),
         fact("Server", location.host),
         fact("Last synced", lastSync ? formatTime(lastSync) : "Not yet"),
-        fact("Changes not sent yet", formatCount(pending)),
+        fact("Changes not sent yet", formatCount(unsent)),
+        pending > unsent ? fact("Waiting for you in Sync errors", formatCount(pending - unsent)) : null,
         fact("Project version", project ? String(project.version) : "—"),
         fact("Device id", deviceId ?? "—"),
       ),
