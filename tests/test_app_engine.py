@@ -10,9 +10,14 @@ is the app; the server's pull and push are tested on both backends elsewhere.
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +27,7 @@ from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Page, Route, expect
 
+import fieldsync
 from app_fixtures import Restartable, app_login, app_sync, engine_call
 from conftest import Server
 
@@ -489,3 +495,68 @@ def test_after_a_sync_the_search_entries_are_read_ahead_for_the_first_search(
     phone.get_by_role("searchbox", name="Search accounts").fill("account 0000042")
     expect(phone.locator(".list-pane a.card")).to_have_count(1)
     expect(phone.locator(".list-pane a.card")).to_contain_text("Account 0000042")
+
+
+def serve_release(tmp: Path, port: int, db_url: str, css: str) -> subprocess.Popen[bytes]:
+    """`fieldsync serve` of a new release on `port`: this package copied with `css` added
+    to the app's stylesheet (any changed file is a new version of the app)."""
+    release = tmp / "release"
+    shutil.copytree(Path(fieldsync.__file__).parent, release / "fieldsync")
+    with (release / "fieldsync" / "app" / "app.css").open("a") as sheet:
+        sheet.write(css)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fieldsync", "serve", "--db", db_url, "--port", str(port)],
+        env={**os.environ, "PYTHONPATH": str(release)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{url}/app/app.css", timeout=2).text.endswith(css):
+                return process
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the new release did not start")
+
+
+CACHES = "caches.keys()"
+SERVED_CSS = "fetch('/app/app.css').then((r) => r.text())"
+
+
+def test_a_new_release_waits_until_the_worker_reloads_and_keeps_the_phones_data(
+    restartable_phone: Page, restartable: Restartable, tmp_path: Path
+) -> None:
+    phone, server = restartable_phone, restartable.as_server()
+    seeded(server, 30)
+    app_login(phone, server, "alice")
+    phone.evaluate("navigator.serviceWorker.ready")
+    app_sync(phone)
+    edit(phone, "createRecord", "account", {"name": "Typed before the update"})
+    old_caches = phone.evaluate(CACHES)
+
+    restartable.stop()
+    marker = "\n/* the next release */\n"
+    release = serve_release(tmp_path, restartable.port, restartable.db.url, marker)
+    try:
+        phone.reload()
+        update = phone.get_by_role("button", name="Update ready — reload")
+        expect(update).to_be_visible()
+        # Until the worker accepts, the phone runs the version it has.
+        assert not phone.evaluate(SERVED_CSS).endswith(marker)
+        update.click()
+        expect(phone.locator("#update")).to_be_hidden()
+        phone.wait_for_function(f"{SERVED_CSS}.then((t) => t.endsWith({json.dumps(marker)}))")
+        new_caches = phone.evaluate(CACHES)
+        assert len(new_caches) == 1
+        assert new_caches != old_caches
+        assert store_call(phone, "countRecords", "account") == 31
+        app_sync(phone)
+        names = {record["name"] for record in server_records(server).values()}
+        assert "Typed before the update" in names
+    finally:
+        release.kill()
+        release.wait()
