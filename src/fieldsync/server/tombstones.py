@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from fieldsync.clock import stamp
 from fieldsync.server import meta, scopes
 from fieldsync.server.schema import journal, records, scope_exits
 
@@ -40,8 +41,7 @@ def vacuum(conn: Connection, older_than: timedelta) -> Vacuumed:
 
     A tombstone an open conflict still needs (the device may restore the record) stays.
     """
-    cutoff = (datetime.now(UTC) - older_than).isoformat(timespec="milliseconds")
-    cutoff = cutoff.replace("+00:00", "Z")
+    cutoff = stamp(datetime.now(UTC) - older_than)
     still_open = sa.exists().where(
         journal.c.entity == records.c.entity,
         journal.c.record_id == records.c.id,

@@ -27,14 +27,12 @@ from fieldsync.server.wire import HealthOut
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> JSON:
-    return JSON({"error": {"code": code, "message": message, "details": details}}, status)
+    return JSON(ApiError(message, code=code, details=details).body(), status)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    response = _error(exc.status, exc.code, exc.message, exc.details)
-    response.headers.update(exc.headers)
-    return response
+    return JSON(exc.body(), exc.status, headers=exc.headers)
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
@@ -83,8 +81,8 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # What start-up made (modules, schemas, compiled queries) lives as long as the
-        # process: taken out of the collector's view, a full collection no longer walks
-        # it (~60 ms, once every few pushes of 1k changes).
+        # process: taken out of the collector's view, a full collection does not walk
+        # it.
         gc.freeze()
         with checkpoints.running(db.engine):
             yield
