@@ -27,12 +27,14 @@ from fieldsync.server.wire import HealthOut
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> JSON:
-    return JSON(ApiError(message, code=code, details=details).body(), status)
+    return JSON({"error": {"code": code, "message": message, "details": details}}, status)
 
 
 async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return JSON(exc.body(), exc.status, headers=exc.headers)
+    response = _error(exc.status, exc.code, exc.message, exc.details)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _invalid_request(request: Request, exc: Exception) -> Response:
