@@ -98,7 +98,7 @@ class Database:
                 json_deserializer=orjson.loads,
                 pool_pre_ping=True,
             )
-            from fieldsync.server import pipeline  # psycopg: a SQLite server never loads it
+            from fieldsync.server import pipeline  # psycopg: not on SQLite (~9 MB)
 
             pipeline.guard(self.engine)
 
