@@ -72,6 +72,12 @@ def doorman(server: Server) -> Iterator[tuple[Doorman, str]]:
         yield door, url
 
 
+def a_pending_account(server: Server, url: str, name: str) -> tuple[Device, str]:
+    """A phone logged in through the doorman, with one new account not synced yet."""
+    phone = Device.login(server.tmp / "phone", url, "alice", "secret")
+    return phone, phone.create("account", {"name": name})
+
+
 def in_two_seconds() -> str:
     """An HTTP date two seconds from now (whole seconds: at least one second's wait)."""
     return format_datetime(datetime.now(UTC) + timedelta(seconds=2), usegmt=True)
@@ -86,8 +92,7 @@ def test_a_sync_waits_the_retry_after_of_a_busy_server_then_lands(
     server: Server, crm: httpx.Client, doorman: tuple[Doorman, str], status: int, retry_after: str
 ) -> None:
     door, url = doorman
-    phone = Device.login(server.tmp / "phone", url, "alice", "secret")
-    record_id = phone.create("account", {"name": "Patient"})
+    phone, record_id = a_pending_account(server, url, "Patient")
     door.refusals = [(status, in_two_seconds() if retry_after == "date" else retry_after)]
 
     report = phone.sync()
@@ -103,8 +108,7 @@ def test_a_sync_retries_an_unavailable_server_without_retry_after_and_lands_once
     server: Server, crm: httpx.Client, doorman: tuple[Doorman, str]
 ) -> None:
     door, url = doorman
-    phone = Device.login(server.tmp / "phone", url, "alice", "secret")
-    record_id = phone.create("account", {"name": "Persistent"})
+    phone, record_id = a_pending_account(server, url, "Persistent")
     door.refusals = [(503, None), (502, None)]
 
     assert phone.sync().applied == 1
@@ -119,8 +123,7 @@ def test_a_retry_after_longer_than_a_user_waits_ends_the_sync_and_keeps_the_chan
     server: Server, crm: httpx.Client, doorman: tuple[Doorman, str]
 ) -> None:
     door, url = doorman
-    phone = Device.login(server.tmp / "phone", url, "alice", "secret")
-    record_id = phone.create("account", {"name": "Later"})
+    phone, record_id = a_pending_account(server, url, "Later")
     door.refusals = [(503, "3600")]
 
     started = time.monotonic()
