@@ -1,8 +1,7 @@
 """How fast this machine is at what a sync is made of, printed beside the results.
 
 Figures from different days or machines differ by more than most changes do; these
-three rates say whether a run's machine was a fast or a slow one. DESIGN §7 quotes
-the anchors it measured here: orjson decode ~250k records/s, SQLite insert ~170k rows/s.
+three rates say whether a run's machine was a fast or a slow one.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The pure conflict core: every cell of DESIGN §2's tables, both detection modes."""
+"""The pure conflict core: every cell of docs/policies.md's tables, both detection modes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Several `fieldsync serve` processes on one PostgreSQL database (DESIGN §6).
+"""Several `fieldsync serve` processes on one PostgreSQL database (see docs/design.md).
 
 Three server processes share a database; devices sync through them in turn, the
 back office writes through a fourth. Everything converges, each policy holds, and

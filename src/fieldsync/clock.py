@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 
+def stamp(moment: datetime) -> str:
+    """`moment` as sortable ISO 8601 UTC text, e.g. `2026-11-26T12:00:00.000Z`."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now() -> str:
-    """The current UTC time as sortable ISO 8601 text, e.g. `2026-11-26T12:00:00.000Z`."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """The current time as `stamp` writes it."""
+    return stamp(datetime.now(UTC))

@@ -1,6 +1,6 @@
 """The conflict-resolution core: `(policy, base, device, server) → outcome`, with no I/O.
 
-It implements the two tables of DESIGN §2. The server calls `resolve` for every
+It implements the tables of docs/policies.md. The server calls `resolve` for every
 pushed change inside the push transaction and `decide` when a user (on the device or
 in the console) settles an open User Action conflict. See docs/policies.md.
 """
@@ -59,7 +59,7 @@ class Situation(NamedTuple):
     newer than the device's base; `server_changed` names the fields changed since base.
 
     Immutable; a NamedTuple rather than a frozen dataclass because one is made for
-    every pushed change, and a frozen dataclass is ~4x slower to make.
+    every pushed change, and a NamedTuple is cheaper to make.
     """
 
     policy: Policy
@@ -123,7 +123,7 @@ def differing(a: Values | None, b: Values | None) -> frozenset[str]:
 
 
 def resolve(s: Situation) -> Outcome:
-    """The outcome of a device change under its entity's policy (DESIGN §2)."""
+    """The outcome of a device change under its entity's policy (docs/policies.md)."""
     if s.op is Op.DELETE and s.server_deleted:
         return _outcome(s, Status.APPLIED, None, None, frozenset())
     if not s.server_modified and not s.server_deleted:

@@ -1,4 +1,4 @@
-"""DESIGN §4 invariants 1-4, checked after a fault: converged, nothing lost, nothing twice."""
+"""Invariants 1-4 (docs/design.md), checked after a fault: converged, nothing lost, once."""
 
 from __future__ import annotations
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from fieldsync import sql
 from fieldsync.device.store import SYNCED, Store, loads
 
 
@@ -28,12 +29,11 @@ def items(
     store: Store, entity: str, search: str = "", limit: int = 50, offset: int = 0
 ) -> list[Item]:
     """Live records of an entity, unsynced first, then by id; `search` is any value's text."""
-    pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     rows = store.conn.execute(
         "SELECT id, data, state, error, conflict_id FROM records "
-        "WHERE entity = ? AND data IS NOT NULL AND data LIKE ? ESCAPE '\\' "
+        f"WHERE entity = ? AND data IS NOT NULL AND data LIKE ? ESCAPE '{sql.LIKE_ESCAPE}' "
         "ORDER BY state = 'synced', seq DESC, id LIMIT ? OFFSET ?",
-        (entity, pattern, limit, offset),
+        (entity, sql.containing(search), limit, offset),
     )
     return [
         Item(r["id"], loads(r["data"]), r["state"], r["error"] is not None, bool(r["conflict_id"]))

@@ -20,13 +20,11 @@ import httpx
 import orjson
 
 from fieldsync import encoding
-from fieldsync.device import address
+from fieldsync.device import address, retries
+from fieldsync.device.retries import ATTEMPTS
 from fieldsync.errors import CertificateRejected, Offline, ServerRefused, TooLarge, ValidationFailed
 
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
-ATTEMPTS = 3  # every call of the wire contract may be repeated: pushes carry their batch id
-BACKOFF = 0.25  # seconds before the second attempt, doubling after
-UNAVAILABLE = frozenset({502, 503, 504})  # a proxy or load balancer without a server behind
 COMPRESSION = "FIELDSYNC_COMPRESSION"
 CHOICES = ("auto", encoding.ZSTD, encoding.GZIP, "none")
 
@@ -57,9 +55,10 @@ class Client:
 
         `body` is a JSON value, or bytes already encoded. Only a fieldsync server's JSON
         answer counts: its error body raises ServerRefused. Anything else (a dropped
-        connection, an unavailable server, a captive portal's page, a redirect, a proxy's
-        error page, a cut answer) is tried again with backoff, then raises Offline; nothing
-        was refused. A 413, from the server or from a proxy, raises TooLarge at once.
+        connection, a busy or unavailable server, a captive portal's page, a redirect, a
+        proxy's error page, a cut answer) is tried again (see `retries`), then raises
+        Offline; nothing was refused. A 413, from the server or from a proxy, raises
+        TooLarge at once.
         """
         return self.measured_call(method, path, body, **params)[0]
 
@@ -80,27 +79,32 @@ class Client:
             headers["Content-Encoding"] = self.coding
         query = {k: v for k, v in params.items() if v is not None}
         problem = "the server cannot be reached"
-        for attempt in range(ATTEMPTS):
-            if attempt:
-                time.sleep(BACKOFF * 2 ** (attempt - 1))
+        for attempt in range(1, ATTEMPTS + 1):
             request = self.http.build_request(
                 method, path, content=content, params=query, headers=headers
             )
+            response = None
             try:
                 response = self._send(request, headed)
             except httpx.TransportError as failure:
                 _check_certificate(failure)
                 problem = f"the server cannot be reached: {failure}"
-                continue
-            if response.status_code in UNAVAILABLE:
-                problem = f"the server is unavailable ({response.status_code})"
-                continue
-            if response.status_code == 413:
-                raise TooLarge(_too_large(response))
-            try:
-                return _answer(response), response.num_bytes_downloaded
-            except Offline as stranger:
-                problem = str(stranger)
+            else:
+                if response.status_code == 413:
+                    raise TooLarge(_too_large(response))
+                if response.status_code in retries.RETRIED:
+                    problem = f"the server is busy or unavailable ({response.status_code})"
+                else:
+                    try:
+                        return _answer(response), response.num_bytes_downloaded
+                    except Offline as stranger:
+                        problem = str(stranger)
+            pause = retries.wait(attempt, _retry_after(response))
+            if attempt == ATTEMPTS or pause > retries.LONGEST_WAIT:
+                break
+            time.sleep(pause)
+        if response is not None and response.status_code == 429:
+            _answer(response)  # a fieldsync server's refusal says when to try again
         raise Offline(problem)
 
     def _send(
@@ -135,6 +139,14 @@ def coding(server: str) -> str | None:
 def _accepted(chosen: str | None) -> str:
     """The Accept-Encoding for a device compressing in `chosen`."""
     return {None: encoding.IDENTITY, encoding.GZIP: encoding.GZIP}.get(chosen, "zstd, gzip")
+
+
+def _retry_after(response: httpx.Response | None) -> str | None:
+    """The wait a busy or unavailable answer asked for, if any."""
+    if response is None or response.status_code not in retries.RETRIED:
+        return None
+    asked: str | None = response.headers.get("Retry-After")
+    return asked
 
 
 def _check_certificate(failure: httpx.TransportError) -> None:

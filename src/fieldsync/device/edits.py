@@ -12,13 +12,13 @@ from typing import Any
 
 from fieldsync import ids
 from fieldsync.conflicts import differing
+from fieldsync.device.base import KEEP_BASE, base_of
 from fieldsync.device.store import (
     CREATED,
     DELETED,
     SYNCED,
     UPDATED,
     Store,
-    base_of,
     dumps,
     loads,
 )
@@ -75,10 +75,8 @@ def _live_row(conn: sqlite3.Connection, entity: Entity, record_id: str) -> sqlit
 
 def _write(store: Store, conn: sqlite3.Connection, row: sqlite3.Row, data: Any, state: str) -> None:
     conn.execute(
-        # A synced row's base is its data, kept once until it is edited (see `store`).
-        "UPDATE records SET base = CASE WHEN state = 'synced' THEN coalesce(base, data) "
-        "ELSE base END, data = ?, state = ?, rev = rev + 1, seq = ?, error = NULL "
-        "WHERE entity = ? AND id = ?",
+        f"UPDATE records SET {KEEP_BASE}, data = ?, state = ?, rev = rev + 1, seq = ?, "
+        "error = NULL WHERE entity = ? AND id = ?",
         (dumps(data), state, store.next_seq(conn), row["entity"], row["id"]),
     )
 

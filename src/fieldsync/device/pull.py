@@ -32,8 +32,8 @@ PAGE_BYTES = 2 * 1024 * 1024
 # Compressed answers come over a network link, where each page costs a round trip:
 # pages twice larger, still a few seconds at 2 Mbit/s.
 COMPRESSED_PAGE_SIZE, COMPRESSED_PAGE_BYTES = 2 * PAGE_SIZE, 2 * PAGE_BYTES
-# Each commit writes every index page it touched: at 1M records, commits of 50k
-# instead of 5k records made the initial pull ~1.5x faster.
+# Each commit writes every index page it touched: a large first download commits
+# seldom, so that each page is written a few times, not once per small commit.
 RECORDS_PER_COMMIT = 50_000
 Page = dict[str, Any]  # one answer of GET /v1/sync/pull
 CURSOR_HEADER, MORE_HEADER = "fieldsync-cursor", "fieldsync-more"  # see the server's `api.sync`

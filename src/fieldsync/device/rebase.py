@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from fieldsync.conflicts import differing
+from fieldsync.device.base import stored
 from fieldsync.device.store import DELETED, SYNCED, UPDATED, among, dumps, loads
 
 Key = tuple[str, str]
@@ -71,8 +72,7 @@ def _rebase_changed(conn: sqlite3.Connection, items: Sequence[Rebase]) -> None:
             removals.append(key)
         else:
             version, base, data, state = step
-            kept_base = None if state == SYNCED else dumps(base)  # a synced row: `data` only
-            puts.append((*key, version, kept_base, dumps(data), state))
+            puts.append((*key, version, stored(base, state), dumps(data), state))
     conn.executemany(REMOVE, removals)
     conn.executemany(PUT, puts)
 

@@ -4,9 +4,8 @@ Each record row keeps its **base** (the server version last received, with its
 values), the current values on the device (`data`, None once deleted here), a
 local `state`, a `rev` bumped by every local edit, and, while the record has
 unsynced changes, the newest server state a pull brought (`server_*`), so a
-discarded change falls back to what the server has now. A synced row's base is
-its data: it is kept once (`base` NULL), which halves what a pull writes, and
-the first edit stores it apart.
+discarded change falls back to what the server has now. A synced row keeps its
+base once, in `data` (see `base`).
 
 The schema's version is SQLite's `PRAGMA user_version`: a store is brought up to
 this version's schema when opened, and a store made by a newer fieldsync is refused.
@@ -27,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from fieldsync import sql
 from fieldsync.errors import NotLoggedIn, StoreTooNew
 from fieldsync.project import Project, project_from_dict
 
@@ -106,23 +106,13 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("COMMIT")
 
 
-def base_of(row: sqlite3.Row) -> str | None:
-    """A record row's base values as stored JSON (a synced row keeps them in `data`)."""
-    base: str | None = row["base"]
-    return row["data"] if base is None and row["state"] == SYNCED else base
-
-
-CHUNK = 500  # values per IN (…) list, well under SQLite's parameter limit
-
-
 def among(
     conn: sqlite3.Connection, query: str, values: list[str], *params: Any
 ) -> Iterator[sqlite3.Row]:
     """The rows of `query`, whose `{marks}` is an IN list, for all of `values` (a chunk at
     a time; `params` come before each chunk's)."""
-    for start in range(0, len(values), CHUNK):
-        chunk = values[start : start + CHUNK]
-        yield from conn.execute(query.format(marks=",".join("?" * len(chunk))), (*params, *chunk))
+    for chunk in sql.chunks(values):
+        yield from conn.execute(query.format(marks=sql.marks(len(chunk))), (*params, *chunk))
 
 
 def dumps(value: Any) -> str | None:
@@ -148,8 +138,8 @@ class Store:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA cache_size=-32000")  # 32 MB: big pulls stay out of the disk
-        # Copy the WAL back every ~40 MB rather than every 4 MB: a sync of 1k changes
-        # then seldom pays for a checkpoint, and closing the store checkpoints anyway.
+        # Copy the WAL back every 10,000 pages rather than SQLite's 1,000: a sync then
+        # seldom pays for a checkpoint, and closing the store checkpoints anyway.
         self.conn.execute("PRAGMA wal_autocheckpoint=10000")
         _migrate(self.conn, self.path)
         self._lock = threading.RLock()

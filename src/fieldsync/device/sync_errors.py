@@ -13,11 +13,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from fieldsync.conflicts import Choice, differing
+from fieldsync.device import base
 from fieldsync.device.store import CREATED, SYNCED, Store, dumps, loads
 from fieldsync.device.threeway import field_changes, suggested_merge
 from fieldsync.errors import ValidationFailed
 
-# The words of DESIGN §2 for each side of each kind of conflict.
+# The words of docs/policies.md for each side of each kind of conflict.
 CHOICE_WORDS = {
     "update_update": {"device": "Use device version", "server": "Use server version"},
     "update_delete": {"device": "Restore my version", "server": "Accept delete"},
@@ -31,11 +32,9 @@ WHAT_HAPPENED = {
 }
 
 
-# A conflict with the record's values on the device now (`current`) and its base
-# (`before`: a synced row keeps it in `data`).
-CONFLICTS = """
-SELECT c.*, r.data AS current,
-       CASE WHEN r.base IS NULL AND r.state = 'synced' THEN r.data ELSE r.base END AS before
+# A conflict with the record's values on the device now (`current`) and its base (`before`).
+CONFLICTS = f"""
+SELECT c.*, r.data AS current, {base.column("r")} AS before
 FROM conflicts c LEFT JOIN records r ON r.entity = c.entity AND r.id = c.record_id
 """
 
@@ -166,11 +165,11 @@ def discard(store: Store, entity: str, record_id: str) -> None:
         )
 
 
-def _server_state(row: Any) -> tuple[int, str] | None:
+def _server_state(row: Any) -> tuple[int, str | None] | None:
     """The server's newest state of a record that the device knows (version and values
     as stored JSON), or None when the server holds none this user may see."""
     if row["server_version"] is not None:
         return None if row["server_deleted"] else (row["server_version"], row["server_data"])
     if row["state"] == CREATED or loads(row["error"])["code"] == "not_found":
         return None
-    return row["base_version"], row["base"]
+    return row["base_version"], base.base_of(row)

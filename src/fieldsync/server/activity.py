@@ -11,9 +11,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from fieldsync.errors import NotFound
-from fieldsync.server import journal
+from fieldsync.server import journal, schema
 from fieldsync.server.schema import devices, sync_days
-from fieldsync.server.schema import journal as journal_table
 
 
 def note_sync(conn: Connection, device_id: str, user_id: str) -> None:
@@ -54,12 +53,12 @@ def last_days(conn: Connection, days: int, today: date | None = None) -> list[Da
             .group_by(sync_days.c.day)
         ).all()
     )
-    day_of = sa.func.substr(journal_table.c.created_at, 1, 10)
+    day_of = sa.func.substr(schema.journal.c.created_at, 1, 10)
     conflicts: dict[str, dict[str, int]] = {name: {} for name in names}
     rows = conn.execute(
-        sa.select(day_of, journal_table.c.policy, sa.func.count())
-        .where(journal_table.c.created_at >= names[0])
-        .group_by(day_of, journal_table.c.policy)
+        sa.select(day_of, schema.journal.c.policy, sa.func.count())
+        .where(schema.journal.c.created_at >= names[0])
+        .group_by(day_of, schema.journal.c.policy)
     ).all()
     for day, policy, count in rows:
         conflicts.setdefault(day, {})[policy] = int(count)
@@ -68,7 +67,7 @@ def last_days(conn: Connection, days: int, today: date | None = None) -> list[Da
 
 def open_conflicts(conn: Connection) -> int:
     """How many User Action conflicts wait for a choice."""
-    query = sa.select(sa.func.count()).where(journal_table.c.status == journal.OPEN)
+    query = sa.select(sa.func.count()).where(schema.journal.c.status == journal.OPEN)
     return int(conn.execute(query).scalar_one())
 
 

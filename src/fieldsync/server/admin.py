@@ -116,16 +116,13 @@ def _situation(row: Any, current: StoredRecord) -> Situation:
     own policy and detection."""
     device, base = row["device"], row["base"]
     known = base is not None and device is not None
-    return Situation(
-        policy=Policy(row["policy"]),
-        detection=Detection(row["detection"]),
-        op=Op.DELETE if device is None else Op.UPDATE,
-        device=device,
-        device_changed=differing(base, device) if known else frozenset(row["fields"]),
-        server=current.data,
-        server_deleted=current.deleted,
-        server_modified=True,
-        server_changed=current.changed_since(row["base_version"] or 0),
+    return current.met_by(
+        Policy(row["policy"]),
+        Detection(row["detection"]),
+        Op.DELETE if device is None else Op.UPDATE,
+        device,
+        differing(base, device) if known else frozenset(row["fields"]),
+        row["base_version"] or 0,
     )
 
 

@@ -1,10 +1,10 @@
 """SQLite's write-ahead log copied back into the database file in the background.
 
 By default SQLite checkpoints inside whichever commit pushes the log past 1,000
-pages (4 MB): with synced records of ~1 KB, that was every push of 1k changes,
-and it cost the pushing device ~12 ms. The server instead checkpoints from one
-thread once a second, PASSIVE (it neither waits for nor blocks readers and
-writers); the commit-time checkpoint stays as a safety net at 100 MB.
+pages: a large push would then copy the log back while its device waits for the
+answer. The server instead checkpoints from one thread once a second, PASSIVE (it
+neither waits for nor blocks readers and writers); the commit-time checkpoint stays
+as a safety net (`SAFETY_NET_PAGES`).
 """
 
 from __future__ import annotations

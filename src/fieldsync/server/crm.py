@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from fieldsync import ids
+from fieldsync import ids, sql
 from fieldsync.errors import (
     BadRequest,
     Conflict,
@@ -97,8 +97,8 @@ def listing(
     if not deleted:
         query = query.where(t.c.deleted.is_(False))
     if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(sa.cast(t.c.data, sa.Text).ilike(f"%{escaped}%", escape="\\"))
+        pattern = sql.containing(search)
+        query = query.where(sa.cast(t.c.data, sa.Text).ilike(pattern, escape=sql.LIKE_ESCAPE))
     rows = conn.execute(query.order_by(t.c.version.desc()).limit(limit).offset(offset))
     return [records.stored_record(r) for r in rows]
 

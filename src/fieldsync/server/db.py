@@ -64,7 +64,7 @@ def _sqlite_engine(url: str) -> Engine:
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "busy_timeout=30000",
-            "cache_size=-16384",  # 16 MB: a push of 1k records ~15% faster than with 2 MB
+            "cache_size=-16384",  # 16 MB: a large push's records and index pages stay in memory
             f"wal_autocheckpoint={checkpoints.SAFETY_NET_PAGES}",
         ):
             dbapi_conn.execute(f"PRAGMA {pragma}")

@@ -1,12 +1,11 @@
 """The server process's garbage collector, set for serving.
 
-A push of 1k changes keeps some 20k objects alive until it answers (the decoded body,
-the records read and written, the results). With CPython's default thresholds the
-collector ran ~20 times during each such push, scanning the same live objects again
-and again and now and then the whole heap: 2-3% of the server's instructions for a
-push of 1k edits (`python -m benchmarks.instructions`). Reference counting frees a
-request's objects when it ends; only reference cycles wait for a collection, and
-the threshold bounds how many new objects pile up before one.
+A large push keeps tens of thousands of objects alive until it answers (the decoded
+body, the records read and written, the results). With CPython's default thresholds
+the collector would run again and again during one such push, scanning the same live
+objects each time. Reference counting frees a request's objects when it ends; only
+reference cycles wait for a collection, and the threshold bounds how many new
+objects pile up before one.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Every write (a device push, the records API, a console edit, a restore) goes
 through a `Writer`, which takes new versions (see `versions`: how a pull reads
-only those that no transaction still writing can precede, invariant 5).
+only those that no transaction still writing can precede: invariant 5 of
+docs/design.md).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from fieldsync.clock import now
-from fieldsync.conflicts import differing
-from fieldsync.project import Entity, SyncFilter
+from fieldsync.conflicts import Op, Situation, Values, differing
+from fieldsync.project import Detection, Entity, Policy, SyncFilter
 from fieldsync.server import bulk, versions
 from fieldsync.server.schema import records, scope_exits
 from fieldsync.server.users import Principal
@@ -28,8 +29,8 @@ class StoredRecord(NamedTuple):
     `purged` marks a stand-in for a tombstone that was purged (see `purged`): it is
     not stored, and writing over it inserts the record again.
 
-    Immutable (a NamedTuple: a push makes two for each change, and a frozen
-    dataclass is ~4x slower to make)."""
+    Immutable (a NamedTuple: a push makes two for each change, and a NamedTuple is
+    cheaper to make than a frozen dataclass)."""
 
     entity: str
     id: str
@@ -43,6 +44,32 @@ class StoredRecord(NamedTuple):
     def changed_since(self, version: int) -> frozenset[str]:
         """The fields changed on the server after `version`."""
         return frozenset(f for f, v in self.field_versions.items() if v > version)
+
+    def met_by(
+        self,
+        policy: Policy,
+        detection: Detection,
+        op: Op,
+        device: Values | None,
+        device_changed: frozenset[str],
+        base_version: int,
+    ) -> Situation:
+        """A device change, made on `base_version` of this record, meeting it as it is
+        now, under `policy` and `detection` (`conflicts.resolve` decides what becomes
+        of it)."""
+        modified = self.version > base_version
+        return Situation(
+            policy=policy,
+            detection=detection,
+            op=op,
+            device=device,
+            device_changed=device_changed,
+            server=self.data,
+            server_deleted=self.deleted,
+            server_modified=modified,
+            # No field is newer than its record: an unmodified record changed nothing.
+            server_changed=self.changed_since(base_version) if modified else frozenset(),
+        )
 
     def to_wire(self) -> dict[str, Any]:
         """The record as the records API shows it (owner as id; see `api.records`)."""

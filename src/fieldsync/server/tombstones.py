@@ -15,8 +15,9 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from fieldsync.server import meta, scopes
-from fieldsync.server.schema import journal, records, scope_exits
+from fieldsync.clock import stamp
+from fieldsync.server import meta, schema, scopes
+from fieldsync.server.schema import scope_exits
 
 HORIZON_KEY = "tombstone_horizon"
 
@@ -40,19 +41,18 @@ def vacuum(conn: Connection, older_than: timedelta) -> Vacuumed:
 
     A tombstone an open conflict still needs (the device may restore the record) stays.
     """
-    cutoff = (datetime.now(UTC) - older_than).isoformat(timespec="milliseconds")
-    cutoff = cutoff.replace("+00:00", "Z")
+    cutoff = stamp(datetime.now(UTC) - older_than)
     still_open = sa.exists().where(
-        journal.c.entity == records.c.entity,
-        journal.c.record_id == records.c.id,
-        journal.c.status == "open",
+        schema.journal.c.entity == schema.records.c.entity,
+        schema.journal.c.record_id == schema.records.c.id,
+        schema.journal.c.status == "open",
     )
-    old = sa.and_(records.c.deleted, records.c.updated_at < cutoff, ~still_open)
-    newest = conn.execute(sa.select(sa.func.max(records.c.version)).where(old)).scalar()
+    old = sa.and_(schema.records.c.deleted, schema.records.c.updated_at < cutoff, ~still_open)
+    newest = conn.execute(sa.select(sa.func.max(schema.records.c.version)).where(old)).scalar()
     before = horizon(conn)
     if newest is None:
         return Vacuumed(0, before)
-    purged = conn.execute(sa.delete(records).where(old)).rowcount
+    purged = conn.execute(sa.delete(schema.records).where(old)).rowcount
     conn.execute(sa.delete(scope_exits).where(scope_exits.c.version <= newest))
     scopes.purge(conn, newest)
     raised = max(before, int(newest))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from fieldsync.clock import now
+from fieldsync.clock import now, stamp
 from fieldsync.errors import Conflict, Forbidden, NotFound, Unauthorized, Unprocessable
 from fieldsync.server import names, password_hashes, passwords
 from fieldsync.server.schema import devices, tokens, users
@@ -153,7 +153,7 @@ def issue_token(
             user_id=who.user_id,
             device_id=device_id,
             created_at=now(),
-            expires_at=expires.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            expires_at=stamp(expires),
         )
     )
     return token, Principal(who.user_id, who.username, who.role, device_id)

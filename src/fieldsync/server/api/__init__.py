@@ -83,8 +83,8 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         # What start-up made (modules, schemas, compiled queries) lives as long as the
-        # process: taken out of the collector's view, a full collection no longer walks
-        # it (~60 ms, once every few pushes of 1k changes).
+        # process: taken out of the collector's view, a full collection does not walk
+        # it.
         gc.freeze()
         with checkpoints.running(db.engine):
             yield

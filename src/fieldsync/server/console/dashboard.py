@@ -11,12 +11,11 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.engine import Connection
 
 from fieldsync.project import Policy
-from fieldsync.server import activity, projects
+from fieldsync.server import activity, projects, schema
 from fieldsync.server.activity import Day
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page
 from fieldsync.server.console.session import Current
-from fieldsync.server.schema import devices, records, users
 
 router = APIRouter()
 DAYS = 14
@@ -60,10 +59,12 @@ def _counts(conn: Connection) -> dict[str, int]:
 
     return {
         "records": count(
-            sa.select(sa.func.count()).select_from(records).where(records.c.deleted.is_(False))
+            sa.select(sa.func.count())
+            .select_from(schema.records)
+            .where(schema.records.c.deleted.is_(False))
         ),
-        "users": count(sa.select(sa.func.count()).select_from(users)),
-        "devices": count(sa.select(sa.func.count()).select_from(devices)),
+        "users": count(sa.select(sa.func.count()).select_from(schema.users)),
+        "devices": count(sa.select(sa.func.count()).select_from(schema.devices)),
         "open_conflicts": activity.open_conflicts(conn),
     }
 
