@@ -100,7 +100,12 @@ class ApiError(Refused):
 
     def body(self) -> dict[str, Any]:
         """The JSON error body of the wire contract."""
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        return error_body(self.code, self.message, self.details)
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The JSON body of every error answer: `{"error": {"code", "message", "details"}}`."""
+    return {"error": {"code": code, "message": message, "details": details}}
 
 
 class BadRequest(ApiError):

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 import fieldsync
-from fieldsync.errors import Refused, as_api_error
+from fieldsync.errors import Refused, as_api_error, error_body
 from fieldsync.server import checkpoints, console, field_app
 from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.compression import ResponseCompression
@@ -27,7 +27,7 @@ from fieldsync.server.wire import HealthOut
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> JSON:
-    return JSON({"error": {"code": code, "message": message, "details": details}}, status)
+    return JSON(error_body(code, message, details), status)
 
 
 async def _refused(request: Request, exc: Exception) -> Response:
