@@ -170,7 +170,11 @@ def _write(
         return
     if outcome.result is not None:
         before = {} if current.deleted else current.data
-        changed = {k: v for k, v in outcome.result.items() if before.get(k, None) != v}
+        changed = {
+            name: value
+            for name, value in outcome.result.items()
+            if entity.field(name) is not None and before.get(name) != value
+        }  # a field the entity dropped since the conflict opened is not checked
         check = crm.may_point_at(conn, admin, projects.current(conn))
         try:
             check_record(entity, changed, outcome.result, check)
