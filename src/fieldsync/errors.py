@@ -2,7 +2,7 @@
 
 FieldsyncError
 ├── Refused                  a request or a change refused: code, message, details
-│   ├── ValidationFailed     values break the project's rules
+│   ├── ValidationFailed     values break a rule (a record's, a setting's)
 │   ├── InvalidProject       a project, entity or field definition cannot be used
 │   ├── Missing              what a request names does not exist (or is out of reach)
 │   ├── StateConflict        what a request names is not in a state that allows it
@@ -59,9 +59,9 @@ class Refused(FieldsyncError):
 
 
 class ValidationFailed(Refused):
-    """Values break the project's rules (a wrong type, an empty required field, a
-    lookup to a record that does not exist…); `code` is what a rejected change carries,
-    so it comes first."""
+    """Values break a rule: a record's (a wrong type, an empty required field, a lookup
+    to a record that does not exist…) or a setting's (a server URL, a `field=value`
+    word); `code` is what a rejected change carries, so it comes first."""
 
     def __init__(self, code: str, message: str, details: Any = None) -> None:
         super().__init__(message, code=code, details=details)
