@@ -88,6 +88,16 @@ class _Definition(BaseModel):
 
     model_config = ConfigDict(frozen=True, validate_default=True)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_as_none(cls, data: Any) -> Any:
+        """A definition without a name or a type, refused by the check of that key
+        (`field name None is not an identifier`), as one whose value is null."""
+        if not isinstance(data, dict):
+            return data
+        required = {name: None for name, spec in cls.model_fields.items() if spec.is_required()}
+        return {**required, **data}
+
 
 class Field(_Definition):
     """One field of an entity."""
