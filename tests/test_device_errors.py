@@ -9,7 +9,14 @@ from conftest import Server
 from fieldsync.device import Device, remote
 from fieldsync.device.threeway import field_changes, suggested_merge
 from fieldsync.errors import ValidationFailed
-from helpers import journal, office_edit, server_values, set_entity, synced_account
+from helpers import (
+    journal,
+    office_delete,
+    office_edit,
+    server_values,
+    set_entity,
+    synced_account,
+)
 
 
 def test_rejected_change_is_kept_until_fixed_and_retried(server: Server, crm: httpx.Client) -> None:
@@ -100,6 +107,33 @@ def test_admin_resolves_a_conflict_remotely_and_the_device_receives_it(
     assert phone.get("account", record_id) == server_values(crm, record_id)
     again = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
     assert again.status_code == 409
+
+
+@pytest.mark.parametrize("use", ["merge", "device"])
+def test_an_admin_choice_pointing_at_a_deleted_record_is_refused_and_changes_nothing(
+    server: Server, crm: httpx.Client, use: str
+) -> None:
+    set_entity(crm, "contact", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    account_id = synced_account(phone)
+    contact_id = phone.create("contact", {"lastname": "Doe"})
+    phone.sync()
+    phone.update("contact", contact_id, {"account": account_id})
+    office_edit(crm, contact_id, "contact", jobtitle="Buyer")
+    office_delete(crm, account_id)  # what the device points at is gone before it syncs
+    phone.sync()
+    [entry] = journal(crm, status="open")
+    before = server_values(crm, contact_id, "contact")
+    answer = crm.post(
+        f"/v1/admin/conflicts/{entry['id']}/resolve",
+        json={"use": use, "fields": {"account": "device"} if use == "merge" else {}},
+    )
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert (error["code"], error["details"]["field"]) == ("missing_parent", "account")
+    assert "contact.account points at a account that does not exist" in error["message"]
+    assert server_values(crm, contact_id, "contact") == before
+    assert [e["id"] for e in journal(crm, status="open")] == [entry["id"]]
 
 
 def _open_conflicts(server: Server, crm: httpx.Client, count: int) -> tuple[Device, list[str]]:

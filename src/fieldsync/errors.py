@@ -1,22 +1,26 @@
 """The one error tree of fieldsync.
 
 FieldsyncError
-├── ApiError                 an HTTP-facing error: carries status and code
-│   ├── BadRequest           400 malformed input
-│   ├── Unauthorized         401 missing, bad or expired token
-│   ├── Forbidden            403 the caller's role or device may not do this
-│   ├── NotFound             404 unknown entity, record, conflict…
-│   ├── Conflict             409 the request clashes with the current state
-│   │   └── Superseded       409 a choice for a conflict the server changed since
-│   ├── Gone                 410 resync_required: a cursor older than the horizon
-│   ├── RequestTimeout       408 the body did not arrive in time
-│   ├── PreconditionFailed   412 stale If-Match
-│   ├── PayloadTooLarge      413 a body or batch over the limits (also once inflated)
-│   ├── UnsupportedEncoding  415 a Content-Encoding the server does not read
-│   ├── Unprocessable        422 well-formed but invalid values
-│   └── TooManyRequests      429 too many failed logins: wait (Retry-After)
-│       └── ServiceUnavailable  503 too busy right now: try again (Retry-After)
-├── ValidationFailed         a change's values break the project's rules
+├── Refused                  a request or a change refused: code, message, details
+│   ├── ValidationFailed     values break a rule (a record's, a setting's)
+│   ├── InvalidProject       a project, entity or field definition cannot be used
+│   ├── Missing              what a request names does not exist (or is out of reach)
+│   ├── StateConflict        what a request names is not in a state that allows it
+│   └── ApiError             an HTTP-facing error: carries its status and headers
+│       ├── BadRequest           400 malformed input
+│       ├── Unauthorized         401 missing, bad or expired token
+│       ├── Forbidden            403 the caller's role or device may not do this
+│       ├── NotFound             404 unknown entity, record, conflict…
+│       ├── Conflict             409 the request clashes with the current state
+│       │   └── Superseded       409 a choice for a conflict the server changed since
+│       ├── Gone                 410 resync_required: a cursor older than the horizon
+│       ├── RequestTimeout       408 the body did not arrive in time
+│       ├── PreconditionFailed   412 stale If-Match
+│       ├── PayloadTooLarge      413 a body or batch over the limits (also once inflated)
+│       ├── UnsupportedEncoding  415 a Content-Encoding the server does not read
+│       ├── Unprocessable        422 well-formed but invalid values
+│       └── TooManyRequests      429 too many failed logins: wait (Retry-After)
+│           └── ServiceUnavailable  503 too busy right now: try again (Retry-After)
 ├── MissingExtra             an optional dependency is not installed (fieldsync[postgresql])
 └── DeviceError              raised by the device library
     ├── NotLoggedIn          the device directory has no session
@@ -25,6 +29,10 @@ FieldsyncError
     │   ├── CertificateRejected  its TLS certificate failed verification
     │   └── TooLarge         a request body refused as too large (413), by the server or a proxy
     └── ServerRefused        the server answered with an error
+
+The first four refusals carry nothing of HTTP, so the code the device shares with the
+server (the project, validation) raises them; the server answers each with the
+`ApiError` that `as_api_error` names for its type.
 """
 
 from __future__ import annotations
@@ -36,11 +44,11 @@ class FieldsyncError(Exception):
     """Base of every error fieldsync raises on purpose."""
 
 
-class ApiError(FieldsyncError):
-    """An error the server turns into `{"error": {"code", "message", "details"}}`."""
+class Refused(FieldsyncError):
+    """A refusal that says what was refused: a `code` for programs, a `message` for
+    people, and `details` (the field, the options…) for both."""
 
-    status = 400
-    code = "bad_request"
+    code = "refused"
 
     def __init__(self, message: str, *, code: str | None = None, details: Any = None) -> None:
         super().__init__(message)
@@ -49,6 +57,42 @@ class ApiError(FieldsyncError):
             self.code = code
         self.details = details
 
+
+class ValidationFailed(Refused):
+    """Values break a rule: a record's (a wrong type, an empty required field, a lookup
+    to a record that does not exist…) or a setting's (a server URL, a `field=value`
+    word); `code` is what a rejected change carries, so it comes first."""
+
+    def __init__(self, code: str, message: str, details: Any = None) -> None:
+        super().__init__(message, code=code, details=details)
+
+
+class InvalidProject(Refused):
+    """A project, entity or field definition that cannot be used, with what is wrong."""
+
+    code = "invalid_setting"
+
+
+class Missing(Refused):
+    """What a request names does not exist, or not where the caller may reach it."""
+
+    code = "not_found"
+
+
+class StateConflict(Refused):
+    """What a request names is not in a state that allows it (a conflict closed, a
+    change not rejected…)."""
+
+    code = "conflict"
+
+
+class ApiError(Refused):
+    """An error the server turns into `{"error": {"code", "message", "details"}}` with
+    its HTTP `status`."""
+
+    status = 400
+    code = "bad_request"
+
     @property
     def headers(self) -> dict[str, str]:
         """Extra response headers (Retry-After, say)."""
@@ -56,7 +100,12 @@ class ApiError(FieldsyncError):
 
     def body(self) -> dict[str, Any]:
         """The JSON error body of the wire contract."""
-        return {"error": {"code": self.code, "message": self.message, "details": self.details}}
+        return error_body(self.code, self.message, self.details)
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    """The JSON body of every error answer: `{"error": {"code", "message", "details"}}`."""
+    return {"error": {"code": code, "message": message, "details": details}}
 
 
 class BadRequest(ApiError):
@@ -189,18 +238,22 @@ class ServiceUnavailable(TooManyRequests):
     code = "busy"
 
 
-class ValidationFailed(FieldsyncError):
-    """A record's values break the project's rules; `code` is the rejection code."""
+# The HTTP error that answers each refusal that carries no status of its own.
+_ANSWERS: dict[type[Refused], type[ApiError]] = {
+    ValidationFailed: Unprocessable,
+    InvalidProject: Unprocessable,
+    Missing: NotFound,
+    StateConflict: Conflict,
+}
 
-    def __init__(self, code: str, message: str, details: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details
 
-    def as_api_error(self) -> Unprocessable:
-        """The same failure as a 422 for the records API."""
-        return Unprocessable(self.message, code=self.code, details=self.details)
+def as_api_error(refused: Refused) -> ApiError:
+    """The HTTP error the server answers `refused` with: itself when it is one, else the
+    one its type maps to, with the same code, message and details."""
+    if isinstance(refused, ApiError):
+        return refused
+    answer = next(http for kind, http in _ANSWERS.items() if isinstance(refused, kind))
+    return answer(refused.message, code=refused.code, details=refused.details)
 
 
 class MissingExtra(FieldsyncError):

@@ -1,20 +1,31 @@
 """The customization: entities, their fields, and per entity the On Conflict policy.
 
 A `Project` is plain data, shared by the server (which stores and validates against
-it) and the device (which downloads it with `GET /v1/project`).
+it) and the device (which downloads it with `GET /v1/project`). Pydantic parses it
+from the mapping `GET /v1/project` shows (or a project file holds): what cannot be
+used is refused with an `InvalidProject` that says what is wrong, and where.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 from typing import Any, TypeVar
 
-from fieldsync.errors import Unprocessable
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from fieldsync.errors import InvalidProject
 
 E = TypeVar("E", bound=StrEnum)
+M = TypeVar("M", bound=BaseModel)
 
 # The longest entity or field name: the server stores entity names in columns of 64
 # characters (`records.entity`, `journal.entity`), and field names are held to the same.
@@ -71,8 +82,24 @@ POLICY_DESCRIPTIONS = {
 }
 
 
-@dataclass(frozen=True)
-class Field:
+class _Definition(BaseModel):
+    """A part of the project: immutable, its unknown keys ignored, its defaults checked
+    like given values (a picklist's missing options, say)."""
+
+    model_config = ConfigDict(frozen=True, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_as_none(cls, data: Any) -> Any:
+        """A definition without a name or a type, refused by the check of that key
+        (`field name None is not an identifier`), as one whose value is null."""
+        if not isinstance(data, dict):
+            return data
+        required = {name: None for name, spec in cls.model_fields.items() if spec.is_required()}
+        return {**required, **data}
+
+
+class Field(_Definition):
     """One field of an entity."""
 
     name: str
@@ -83,29 +110,96 @@ class Field:
     options: tuple[str, ...] = ()
     target: str | None = None
 
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> str:
+        return _identifier(value, "field")
+
+    @field_validator("type", mode="before")
+    @classmethod
+    def _type(cls, value: Any, info: ValidationInfo) -> FieldType:
+        return _member(FieldType, value, f"type of field {_named(info)}")
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _label(cls, value: Any, info: ValidationInfo) -> str:
+        return str(value or _named(info))
+
+    @field_validator("required", mode="before")
+    @classmethod
+    def _required(cls, value: Any) -> bool:
+        return bool(value)
+
+    @field_validator("max_length", mode="before")
+    @classmethod
+    def _max_length(cls, value: Any, info: ValidationInfo) -> int | None:
+        if value is None or (type(value) is int and 1 <= value <= LARGEST_INTEGER):  # no bool
+            return value
+        raise ValueError(f"max_length of {_named(info)} must be a positive 64-bit integer")
+
+    @field_validator("options", mode="before")
+    @classmethod
+    def _options(cls, value: Any, info: ValidationInfo) -> tuple[str, ...]:
+        if not isinstance(value, list | tuple | None):
+            raise ValueError(f"options of {_named(info)} must be a list")
+        options = tuple(str(o) for o in value or ())
+        if info.data.get("type") is FieldType.PICKLIST and not options:
+            raise ValueError(f"picklist {_named(info)} needs options")
+        return options
+
+    @field_validator("target", mode="before")
+    @classmethod
+    def _target(cls, value: Any, info: ValidationInfo) -> str | None:
+        if info.data.get("type") is not FieldType.LOOKUP:
+            return None
+        if not isinstance(value, str):
+            raise ValueError(f"lookup {_named(info)} needs a target entity")
+        return value
+
     def to_dict(self) -> dict[str, Any]:
         """The field as `GET /v1/project` shows it."""
-        return {
-            "name": self.name,
-            "type": self.type.value,
-            "label": self.label or self.name,
-            "required": self.required,
-            "max_length": self.max_length,
-            "options": list(self.options),
-            "target": self.target,
-        }
+        return self.model_dump(mode="json")
 
 
-@dataclass(frozen=True)
-class Entity:
+class Entity(_Definition):
     """One entity of the project with its conflict settings."""
 
     name: str
-    label: str
-    fields: tuple[Field, ...]
+    label: str = ""
     on_conflict: Policy = Policy.SERVER_WINS
     conflict_detection: Detection = Detection.RECORD
     sync_filter: SyncFilter = SyncFilter.ALL
+    fields: tuple[Field, ...] = ()
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, value: Any) -> str:
+        return _identifier(value, "entity")
+
+    @field_validator("label", mode="before")
+    @classmethod
+    def _label(cls, value: Any, info: ValidationInfo) -> str:
+        return str(value or _named(info).capitalize())
+
+    @field_validator("on_conflict", "conflict_detection", "sync_filter", mode="before")
+    @classmethod
+    def _setting(cls, value: Any, info: ValidationInfo) -> StrEnum:
+        kind = {"on_conflict": Policy, "conflict_detection": Detection}.get(
+            str(info.field_name), SyncFilter
+        )
+        return _member(kind, value, str(info.field_name))
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _fields(cls, value: Any, info: ValidationInfo) -> list[Any]:
+        return _items(value, "fields", f" of {_named(info)}")
+
+    @field_validator("fields")
+    @classmethod
+    def _distinct(cls, fields: tuple[Field, ...], info: ValidationInfo) -> tuple[Field, ...]:
+        if len({f.name for f in fields}) != len(fields):
+            raise ValueError(f"entity {_named(info)} has duplicate field names")
+        return fields
 
     def field(self, name: str) -> Field | None:
         """The field called `name`, if the entity has one."""
@@ -138,22 +232,38 @@ class Entity:
 
     def to_dict(self) -> dict[str, Any]:
         """The entity as `GET /v1/project` shows it."""
-        return {
-            "name": self.name,
-            "label": self.label,
-            "on_conflict": self.on_conflict.value,
-            "conflict_detection": self.conflict_detection.value,
-            "sync_filter": self.sync_filter.value,
-            "fields": [f.to_dict() for f in self.fields],
-        }
+        return self.model_dump(mode="json")
 
 
-@dataclass(frozen=True)
-class Project:
-    """The versioned set of entities."""
+class Project(_Definition):
+    """The versioned set of entities; every lookup targets one of them."""
 
-    version: int
-    entities: tuple[Entity, ...] = field(default_factory=tuple)
+    version: int = 1
+    entities: tuple[Entity, ...] = ()
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> int:
+        try:
+            return int(value)
+        except (TypeError, ValueError, OverflowError):
+            raise ValueError(f"version must be a whole number, not {value!r:.40}") from None
+
+    @field_validator("entities", mode="before")
+    @classmethod
+    def _entities(cls, value: Any) -> list[Any]:
+        return _items(value, "entities")
+
+    @model_validator(mode="after")
+    def _references_resolve(self) -> Project:
+        names = [e.name for e in self.entities]
+        if len(set(names)) != len(names):
+            raise ValueError("duplicate entity names")
+        for entity in self.entities:
+            for f in entity.lookup_fields:
+                if f.target not in names:
+                    raise ValueError(f"{entity.name}.{f.name} looks up unknown entity {f.target}")
+        return self
 
     def entity(self, name: str) -> Entity | None:
         """The entity called `name`, if there is one."""
@@ -165,197 +275,84 @@ class Project:
 
     def to_dict(self) -> dict[str, Any]:
         """The project as `GET /v1/project` shows it."""
-        return {"version": self.version, "entities": [e.to_dict() for e in self.entities]}
+        return self.model_dump(mode="json")
 
 
-def _enum(kind: type[E], value: Any, what: str) -> E:
+def _named(info: ValidationInfo) -> str:
+    """The name of the entity or field being parsed (its first key, checked already)."""
+    return str(info.data.get("name", ""))
+
+
+def _member(kind: type[E], value: Any, what: str) -> E:
+    """`value` as a member of the picklist `kind`, or a refusal naming its members."""
     try:
         return kind(value)
-    except ValueError:
+    except (TypeError, ValueError):
         allowed = ", ".join(m.value for m in kind)
-        raise Unprocessable(f"{what} must be one of: {allowed}", code="invalid_setting") from None
+        raise ValueError(f"{what} must be one of: {allowed}") from None
 
 
-def _name(value: Any, what: str) -> str:
+def _identifier(value: Any, what: str) -> str:
     """An entity's or a field's name, or a clear refusal."""
     if not isinstance(value, str) or not value.isidentifier():
-        raise Unprocessable(
-            f"{what} name {value!r:.80} is not an identifier", code="invalid_setting"
-        )
+        raise ValueError(f"{what} name {value!r:.80} is not an identifier")
     if len(value) > NAME_LENGTH:
-        raise Unprocessable(
+        raise ValueError(
             f"{what} name {value[:20]}… is {len(value)} characters; "
-            f"names are at most {NAME_LENGTH} characters",
-            code="invalid_setting",
+            f"names are at most {NAME_LENGTH} characters"
         )
     return value
 
 
-def _items(value: Any, what: str, of: str = "") -> list[dict[str, Any]]:
-    """A list of mappings (entities, fields), absent meaning empty, or a clear refusal."""
-    owner = f" of {of}" if of else ""
+def _items(value: Any, what: str, owner: str = "") -> list[Any]:
+    """A list of definitions (entities, fields), absent meaning empty, or a clear refusal."""
     if value is None:
         return []
-    if not isinstance(value, list):
-        raise Unprocessable(f"{what}{owner} must be a list", code="invalid_setting")
+    if not isinstance(value, list | tuple):
+        raise ValueError(f"{what}{owner} must be a list")
     for n, item in enumerate(value, start=1):
-        if not isinstance(item, dict):
-            raise Unprocessable(
-                f"{what}[{n}]{owner} must be a mapping, not {item!r:.40}", code="invalid_setting"
-            )
-    return value
+        if not isinstance(item, dict | _Definition):
+            raise ValueError(f"{what}[{n}]{owner} must be a mapping, not {item!r:.40}")
+    return list(value)
 
 
-def field_from_dict(data: dict[str, Any]) -> Field:
-    """Parse one field definition, refusing anything malformed."""
-    name = _name(data.get("name"), "field")
-    ftype = _enum(FieldType, data.get("type"), f"type of field {name}")
-    options = tuple(str(o) for o in data.get("options") or ())
-    if ftype is FieldType.PICKLIST and not options:
-        raise Unprocessable(f"picklist {name} needs options", code="invalid_setting")
-    target = data.get("target")
-    if ftype is FieldType.LOOKUP and not isinstance(target, str):
-        raise Unprocessable(f"lookup {name} needs a target entity", code="invalid_setting")
-    max_length = data.get("max_length")
-    if max_length is not None and (
-        type(max_length) is not int or not 1 <= max_length <= LARGEST_INTEGER  # not a bool
-    ):
-        raise Unprocessable(
-            f"max_length of {name} must be a positive 64-bit integer", code="invalid_setting"
-        )
-    return Field(
-        name=name,
-        type=ftype,
-        label=str(data.get("label") or name),
-        required=bool(data.get("required", False)),
-        max_length=max_length,
-        options=options,
-        target=target if ftype is FieldType.LOOKUP else None,
-    )
+def _parsed(kind: type[M], data: Any) -> M:
+    """`data` parsed as `kind`, or an `InvalidProject` saying what is wrong first."""
+    try:
+        return kind.model_validate(data)
+    except ValidationError as failure:
+        raise InvalidProject(_first_problem(failure)) from None
 
 
-def entity_from_dict(data: dict[str, Any]) -> Entity:
-    """Parse one entity definition, refusing anything malformed."""
-    name = _name(data.get("name"), "entity")
-    fields = tuple(field_from_dict(f) for f in _items(data.get("fields"), "fields", name))
-    if len({f.name for f in fields}) != len(fields):
-        raise Unprocessable(f"entity {name} has duplicate field names", code="invalid_setting")
-    return Entity(
-        name=name,
-        label=str(data.get("label") or name.capitalize()),
-        fields=fields,
-        on_conflict=_enum(Policy, data.get("on_conflict", "server_wins"), "on_conflict"),
-        conflict_detection=_enum(
-            Detection, data.get("conflict_detection", "record"), "conflict_detection"
-        ),
-        sync_filter=_enum(SyncFilter, data.get("sync_filter", "all"), "sync_filter"),
-    )
+def _first_problem(failure: ValidationError) -> str:
+    """The first problem pydantic found: our own words, or pydantic's with where."""
+    problem = failure.errors()[0]
+    cause = problem.get("ctx", {}).get("error")
+    if isinstance(cause, ValueError):
+        return str(cause)
+    where = ".".join(str(part) for part in problem["loc"])
+    return f"{where}: {problem['msg']}" if where else str(problem["msg"])
 
 
-def apply_settings(entity: Entity, changes: dict[str, Any]) -> Entity:
+def project_from_dict(data: Mapping[str, Any]) -> Project:
+    """Parse a whole project (as exported), checking lookups point at real entities."""
+    return _parsed(Project, data)
+
+
+def apply_settings(entity: Entity, changes: Mapping[str, Any]) -> Entity:
     """The entity with the settings of an admin PUT applied (only what is given changes)."""
     unknown = set(changes) - {"label", "on_conflict", "conflict_detection", "sync_filter", "fields"}
     if unknown:
-        raise Unprocessable(
-            f"unknown settings: {', '.join(sorted(unknown))}", code="invalid_setting"
-        )
-    merged = entity.to_dict() | changes
-    merged["name"] = entity.name
-    return entity_from_dict(merged)
-
-
-def project_from_dict(data: dict[str, Any]) -> Project:
-    """Parse a whole project (as exported), checking lookups point at real entities."""
-    entities = tuple(entity_from_dict(e) for e in _items(data.get("entities"), "entities"))
-    check_references(entities)
-    try:
-        version = int(data.get("version", 1))
-    except (TypeError, ValueError):
-        raise Unprocessable(
-            f"version must be a whole number, not {data.get('version')!r:.40}",
-            code="invalid_setting",
-        ) from None
-    return Project(version=version, entities=entities)
-
-
-def check_references(entities: tuple[Entity, ...]) -> None:
-    """Refuse duplicate entity names and lookups to entities that do not exist."""
-    names = [e.name for e in entities]
-    if len(set(names)) != len(names):
-        raise Unprocessable("duplicate entity names", code="invalid_setting")
-    for entity in entities:
-        for f in entity.fields:
-            if f.type is FieldType.LOOKUP and f.target not in names:
-                raise Unprocessable(
-                    f"{entity.name}.{f.name} looks up unknown entity {f.target}",
-                    code="invalid_setting",
-                )
-
-
-def _f(name: str, ftype: FieldType = FieldType.STRING, **kw: Any) -> Field:
-    return Field(name=name, type=ftype, label=name.replace("_", " ").capitalize(), **kw)
-
-
-DEMO_ENTITIES = (
-    Entity(
-        name="account",
-        label="Account",
-        fields=(
-            _f("name", required=True, max_length=160),
-            _f("phone", max_length=50),
-            _f("email", max_length=100),
-            _f("street", max_length=250),
-            _f("city", max_length=80),
-            _f("zip", max_length=20),
-            _f("country", max_length=80),
-            _f("revenue", FieldType.DECIMAL),
-            _f("employees", FieldType.INTEGER),
-            _f(
-                "industry",
-                FieldType.PICKLIST,
-                options=("Agriculture", "Construction", "Consulting", "Manufacturing", "Retail"),
-            ),
-            _f("description", FieldType.TEXT, max_length=2000),
-            _f("active", FieldType.BOOLEAN),
-        ),
-    ),
-    Entity(
-        name="contact",
-        label="Contact",
-        fields=(
-            _f("firstname", max_length=50),
-            _f("lastname", required=True, max_length=50),
-            _f("email", max_length=100),
-            _f("phone", max_length=50),
-            _f("jobtitle", max_length=100),
-            _f("account", FieldType.LOOKUP, target="account"),
-        ),
-    ),
-    Entity(
-        name="appointment",
-        label="Appointment",
-        fields=(
-            _f("subject", required=True, max_length=200),
-            _f("start", FieldType.DATETIME),
-            _f("end", FieldType.DATETIME),
-            _f("location", max_length=200),
-            _f("regarding", FieldType.LOOKUP, target="account"),
-            _f("description", FieldType.TEXT, max_length=2000),
-        ),
-    ),
-)
-
-
-def demo_project() -> Project:
-    """The project a new server starts with: account, contact, appointment."""
-    return Project(version=1, entities=DEMO_ENTITIES)
+        raise InvalidProject(f"unknown settings: {', '.join(sorted(unknown))}")
+    return _parsed(Entity, {**entity.to_dict(), **changes, "name": entity.name})
 
 
 def with_entity(project: Project, entity: Entity) -> Project:
     """The next project version, with `entity` replaced or added."""
-    others = [e for e in project.entities if e.name != entity.name]
-    position = next((i for i, e in enumerate(project.entities) if e.name == entity.name), None)
-    entities = list(others)
-    entities.insert(position if position is not None else len(entities), entity)
-    check_references(tuple(entities))
-    return replace(project, version=project.version + 1, entities=tuple(entities))
+    entities = list(project.entities)
+    names = [e.name for e in entities]
+    if entity.name in names:
+        entities[names.index(entity.name)] = entity
+    else:
+        entities.append(entity)
+    return _parsed(Project, {"version": project.version + 1, "entities": entities})

@@ -1,7 +1,9 @@
-"""Checks of record values against an entity's fields (pure; lookups are checked by the caller).
+"""Checks of a record against its entity: values, required fields and lookups.
 
-Every failure is a `ValidationFailed` whose `code` is what a rejected change carries:
-`unknown_field`, `wrong_type`, `out_of_range`, `required`, `too_long`, `not_an_option`.
+Pure: whether a lookup may point at a record is asked of the caller, who knows the
+records and the user's scope. Every failure is a `ValidationFailed` whose `code` is
+what a rejected change carries: `unknown_field`, `wrong_type`, `out_of_range`,
+`required`, `too_long`, `not_an_option`, `missing_parent`.
 """
 
 from __future__ import annotations
@@ -161,6 +163,35 @@ def check_required(entity: Entity, record: Mapping[str, Any]) -> None:
         if record.get(fdef.name) in (None, ""):
             raise ValidationFailed(
                 "required", f"{entity.name}.{fdef.name} is required", {"field": fdef.name}
+            )
+
+
+# Whether a lookup may point at a record: (target entity, record id) -> yes or no.
+ParentCheck = Callable[[str, str], bool]
+
+
+def check_record(
+    entity: Entity,
+    changed: Mapping[str, Any],
+    record: Mapping[str, Any],
+    may_point_at: ParentCheck,
+) -> None:
+    """Refuse a record written with `changed` laid over what it held (`record` is the
+    result): a changed value that does not fit its field, an empty required field, or a
+    changed lookup to a record it may not point at."""
+    check_values(entity, changed)
+    check_required(entity, record)
+    check_lookups(entity, changed, may_point_at)
+
+
+def check_lookups(entity: Entity, values: Mapping[str, Any], may_point_at: ParentCheck) -> None:
+    """Refuse a lookup among `values` to a record it may not point at."""
+    for name, target, target_id in lookups(entity, values):
+        if not may_point_at(target, target_id):
+            raise ValidationFailed(
+                "missing_parent",
+                f"{entity.name}.{name} points at a {target} that does not exist",
+                {"field": name, "parent": target_id},
             )
 
 

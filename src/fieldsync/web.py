@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from starlette.exceptions import HTTPException
 
-from fieldsync.errors import ApiError, ValidationFailed
+from fieldsync.errors import Refused, as_api_error
 from fieldsync.forms import shown
 
 HEADERS = {
@@ -65,8 +65,7 @@ class Pages:
 
 # What a web UI's error page shows for each error the app raises, and with what status.
 REFUSALS: tuple[type[Exception], ...] = (
-    ApiError,
-    ValidationFailed,
+    Refused,
     HTTPException,
     RequestValidationError,
 )
@@ -74,10 +73,9 @@ REFUSALS: tuple[type[Exception], ...] = (
 
 def refusal(exc: Exception) -> tuple[int, str, dict[str, str]]:
     """Status, message and extra headers of an error page for one of `REFUSALS`."""
-    if isinstance(exc, ApiError):
-        return exc.status, exc.message, exc.headers
-    if isinstance(exc, ValidationFailed):
-        return (404 if exc.code.startswith("unknown") else 422), exc.message, {}
+    if isinstance(exc, Refused):
+        answer = as_api_error(exc)
+        return answer.status, answer.message, answer.headers
     if isinstance(exc, HTTPException):
         return exc.status_code, str(exc.detail), dict(exc.headers or {})
     return 422, "The form or address is not valid.", {}

@@ -20,7 +20,7 @@ import pytest
 from faults.conftest import Served
 from faults.invariants import server_accounts
 from fieldsync.device import Device
-from fieldsync.errors import Offline, ServerRefused, ValidationFailed
+from fieldsync.errors import Offline, Refused, ServerRefused
 from fieldsync.project import Policy
 from fieldsync.server.settings import variable
 
@@ -78,7 +78,7 @@ def device_loop(device: Device, tally: Tally, until: float, seed: int) -> None:
                 tally.add("deletes")
             else:
                 sync_and_settle(device, tally, rng)
-        except ValidationFailed:
+        except Refused:
             tally.add("refused locally")  # e.g. a record a sync just deleted
         except ServerRefused as refused:
             tally.add(f"http {refused.status}")

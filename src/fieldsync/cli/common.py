@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from fieldsync.errors import ApiError, DeviceError, FieldsyncError, Offline, ValidationFailed
+from fieldsync.errors import DeviceError, FieldsyncError, Offline, Refused, ValidationFailed
 
 console = Console()
 errors = Console(stderr=True, soft_wrap=True)  # one line, however long
@@ -32,7 +32,7 @@ def failures() -> Iterator[None]:
     """Turn fieldsync errors into a message and exit code 1."""
     try:
         yield
-    except (ApiError, ValidationFailed) as failure:
+    except Refused as failure:
         errors.print(f"[red]error:[/red] {escape(failure.message)} ({failure.code})")
         raise typer.Exit(1) from None
     except Offline as failure:

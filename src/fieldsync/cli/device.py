@@ -21,7 +21,7 @@ from fieldsync.cli.common import (
     print_json,
 )
 from fieldsync.device import Device, SyncReport
-from fieldsync.errors import ValidationFailed
+from fieldsync.errors import Missing, StateConflict, ValidationFailed
 from fieldsync.project import Entity
 
 app = typer.Typer(
@@ -78,7 +78,7 @@ def login(
             device = Device.login(
                 directory, server, user, password, ca_file, discard_unsynced=discard_unsynced
             )
-        except ValidationFailed as refusal:
+        except StateConflict as refusal:
             if refusal.code != "unsynced_changes":
                 raise
             raise _losing_changes(refusal, directory) from None
@@ -87,15 +87,15 @@ def login(
     console.print(f"device {device.device_id} logged in as {user}; run `fieldsync device sync`")
 
 
-def _losing_changes(refusal: ValidationFailed, directory: Path) -> ValidationFailed:
+def _losing_changes(refusal: StateConflict, directory: Path) -> StateConflict:
     """The refusal to switch user, with the commands that settle it."""
     previous = refusal.details["user"]
     head = refusal.message.rpartition(": ")[0]  # the library's advice is replaced
-    return ValidationFailed(
-        refusal.code,
+    return StateConflict(
         f"{head}: run `fieldsync device sync --dir {directory}` first (and settle "
         f"`fieldsync device errors`), or log in again with --discard-unsynced to drop "
         f"{previous}'s changes",
+        code=refusal.code,
     )
 
 
@@ -130,7 +130,7 @@ def show(entity: str, record_id: str, directory: DirOption, as_json: JsonOption 
         device.entity(entity)
         values = device.get(entity, record_id)
         if values is None:
-            raise ValidationFailed("not_found", f"no {entity} {record_id} on this device")
+            raise Missing(f"no {entity} {record_id} on this device", code="not_found")
     if as_json:
         print_json(values)
         return

@@ -13,7 +13,7 @@ import typer
 import yaml
 
 from fieldsync.cli.common import DbOption, console, failures
-from fieldsync.errors import BadRequest, Unprocessable
+from fieldsync.errors import BadRequest, InvalidProject
 from fieldsync.project import Project, project_from_dict
 from fieldsync.server import (
     admin,
@@ -269,8 +269,8 @@ def _project_in(file: Path) -> Project:
     data = _project_file(file)
     try:
         return project_from_dict(data)
-    except Unprocessable as failure:
-        raise Unprocessable(f"{file}: {failure.message}", code=failure.code) from None
+    except InvalidProject as failure:
+        raise InvalidProject(f"{file}: {failure.message}") from None
 
 
 def _project_file(file: Path) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from fieldsync.device.browse import Item
 from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport, no_progress
 from fieldsync.device.store import SYNCED, Store, loads
-from fieldsync.errors import NotLoggedIn, ValidationFailed
+from fieldsync.errors import Missing, NotLoggedIn, StateConflict, ValidationFailed
 from fieldsync.project import Entity, Project
 
 CA_FILE = "server-ca.pem"  # in the device directory: the private CA given at login
@@ -113,11 +113,11 @@ class Device:
             return
         total = sum(unsynced.values())
         counts = ", ".join(f"{entity} {count}" for entity, count in unsynced.items())
-        raise ValidationFailed(
-            "unsynced_changes",
+        raise StateConflict(
             f"{previous} has {total} unsynced change{'s' if total > 1 else ''} ({counts}) "
             f"that logging in as {username} would lose: sync first (and settle Sync errors), "
             "or discard them",
+            code="unsynced_changes",
             details={"user": previous, "unsynced": unsynced},
         )
 
@@ -143,7 +143,7 @@ class Device:
         entity = self.project.entity(name)
         if entity is None:
             names = ", ".join(e.name for e in self.project.entities)
-            raise ValidationFailed("unknown_entity", f"no entity {name!r}; there are: {names}")
+            raise Missing(f"no entity {name!r}; there are: {names}", code="unknown_entity")
         return entity
 
     def create(self, entity: str, values: Mapping[str, Any]) -> str:

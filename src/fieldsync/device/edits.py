@@ -22,7 +22,7 @@ from fieldsync.device.store import (
     dumps,
     loads,
 )
-from fieldsync.errors import ValidationFailed
+from fieldsync.errors import Missing, ValidationFailed
 from fieldsync.project import Entity
 from fieldsync.validation import check_required, check_values, lookups, normalize
 
@@ -69,7 +69,7 @@ def _live_row(conn: sqlite3.Connection, entity: Entity, record_id: str) -> sqlit
         "SELECT * FROM records WHERE entity = ? AND id = ?", (entity.name, record_id)
     ).fetchone()
     if row is None or row["data"] is None:
-        raise ValidationFailed("not_found", f"no {entity.name} {record_id} on this device")
+        raise Missing(f"no {entity.name} {record_id} on this device", code="not_found")
     return row
 
 

@@ -16,7 +16,7 @@ from fieldsync.conflicts import Choice, differing
 from fieldsync.device import base
 from fieldsync.device.store import CREATED, SYNCED, Store, dumps, loads
 from fieldsync.device.threeway import field_changes, suggested_merge
-from fieldsync.errors import ValidationFailed
+from fieldsync.errors import Missing, StateConflict, ValidationFailed
 
 # The words of docs/policies.md for each side of each kind of conflict.
 CHOICE_WORDS = {
@@ -106,9 +106,9 @@ def resolve(
     with store.transaction() as conn:
         row = conn.execute(f"{CONFLICTS} WHERE c.id = ?", (conflict_id,)).fetchone()
         if row is None:
-            raise ValidationFailed("unknown_conflict", f"there is no open conflict {conflict_id}")
+            raise Missing(f"there is no open conflict {conflict_id}", code="unknown_conflict")
         if use is Choice.MERGE and (row["current"] is None or row["server_deleted"]):
-            raise ValidationFailed("cannot_merge", "only two versions of a record can be merged")
+            raise StateConflict("only two versions of a record can be merged", code="cannot_merge")
         sides = {f: side.value for f, side in (picks or {}).items()}
         conn.execute(
             "UPDATE conflicts SET choice = ?, picks = ? WHERE id = ?",
@@ -137,7 +137,7 @@ def retry(store: Store, entity: str, record_id: str) -> None:
             (entity, record_id),
         ).rowcount
     if not changed:
-        raise ValidationFailed("not_rejected", f"{entity} {record_id} has no rejected change")
+        raise StateConflict(f"{entity} {record_id} has no rejected change", code="not_rejected")
 
 
 def discard(store: Store, entity: str, record_id: str) -> None:
@@ -150,7 +150,7 @@ def discard(store: Store, entity: str, record_id: str) -> None:
     """
     row = store.row(entity, record_id)
     if row is None or row["error"] is None:
-        raise ValidationFailed("not_rejected", f"{entity} {record_id} has no rejected change")
+        raise StateConflict(f"{entity} {record_id} has no rejected change", code="not_rejected")
     server = _server_state(row)
     with store.transaction() as conn:
         key = (entity, record_id)

@@ -18,14 +18,14 @@ from fieldsync.conflicts import (
     merge_fields,
     resolve,
 )
-from fieldsync.errors import Conflict, Superseded, Unprocessable, ValidationFailed
+from fieldsync.errors import Conflict, Superseded, Unprocessable, ValidationFailed, as_api_error
 from fieldsync.project import Detection, Entity, Policy, Project, apply_settings, with_entity
 from fieldsync.server import bulk, crm, customization, journal, projects, records
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
 from fieldsync.server.schema import journal as journal_table
 from fieldsync.server.users import Principal
-from fieldsync.validation import check_required
+from fieldsync.validation import check_record
 
 
 def update_entity(
@@ -161,14 +161,22 @@ def _meet_again(
 def _write(
     conn: Connection, admin: Principal, entity: Entity, current: StoredRecord, outcome: Outcome
 ) -> None:
-    """Write an outcome that changes the record, once its required fields are checked."""
+    """Write an outcome that changes the record, once it is checked as the back
+    office's own writes are (what it changes of the server's record, and the whole)."""
     if not outcome.changed:
         return
     if outcome.result is not None:
+        before = {} if current.deleted else current.data
+        changed = {
+            name: value
+            for name, value in outcome.result.items()
+            if entity.field(name) is not None and before.get(name) != value
+        }  # a field the entity dropped since the conflict opened is not checked
+        check = crm.may_point_at(conn, admin, projects.current(conn))
         try:
-            check_required(entity, outcome.result)
+            check_record(entity, changed, outcome.result, check)
         except ValidationFailed as failure:
-            raise failure.as_api_error() from None
+            raise as_api_error(failure) from None
     records.save(conn, entity, current.id, outcome.result, actor=admin.user_id, current=current)
 
 

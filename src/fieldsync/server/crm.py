@@ -22,13 +22,14 @@ from fieldsync.errors import (
     NotFound,
     PreconditionFailed,
     ValidationFailed,
+    as_api_error,
 )
 from fieldsync.project import Entity, Project
 from fieldsync.server import projects, records
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import records as records_table
 from fieldsync.server.users import Principal
-from fieldsync.validation import check_required, check_values, is_uuid, lookups, normalize
+from fieldsync.validation import ParentCheck, check_record, is_uuid, normalize
 
 
 def _visible(conn: Connection, user: Principal, entity: Entity, record_id: str) -> StoredRecord:
@@ -56,20 +57,23 @@ def _validated(
     values: Mapping[str, Any],
     before: StoredRecord | None,
 ) -> dict[str, Any]:
+    merged = normalize(entity, {**(before.data if before else {}), **values})
     try:
-        check_values(entity, values)
-        merged = normalize(entity, {**(before.data if before else {}), **values})
-        check_required(entity, merged)
-        for name, target, target_id in lookups(entity, values):
-            parent = records.get(conn, target, target_id)
-            if not records.is_live_parent(user, project.entity(target), parent):
-                raise ValidationFailed(
-                    "missing_parent",
-                    f"{entity.name}.{name} points at a {target} that does not exist",
-                )
+        check_record(entity, values, merged, may_point_at(conn, user, project))
     except ValidationFailed as failure:
-        raise failure.as_api_error() from None
+        raise as_api_error(failure) from None
     return merged
+
+
+def may_point_at(conn: Connection, user: Principal, project: Project) -> ParentCheck:
+    """Whether a record `user` writes may point at another: it exists, is not deleted,
+    and is in the user's scope."""
+
+    def check(target: str, target_id: str) -> bool:
+        parent = records.get(conn, target, target_id)
+        return records.is_live_parent(user, project.entity(target), parent)
+
+    return check
 
 
 def read(conn: Connection, user: Principal, entity_name: str, record_id: str) -> StoredRecord:

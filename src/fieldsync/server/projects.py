@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from fieldsync.clock import now
+from fieldsync.demo_project import demo_project
 from fieldsync.errors import NotFound
-from fieldsync.project import Entity, Project, demo_project, project_from_dict, with_entity
+from fieldsync.project import Entity, Project, project_from_dict, with_entity
 from fieldsync.server import scopes
 from fieldsync.server.schema import projects
 

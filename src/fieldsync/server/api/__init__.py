@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
 import fieldsync
-from fieldsync.errors import ApiError
+from fieldsync.errors import Refused, as_api_error, error_body
 from fieldsync.server import checkpoints, console, field_app
 from fieldsync.server.api import admin, auth, records, sync
 from fieldsync.server.api.compression import ResponseCompression
@@ -27,13 +27,14 @@ from fieldsync.server.wire import HealthOut
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> JSON:
-    return JSON({"error": {"code": code, "message": message, "details": details}}, status)
+    return JSON(error_body(code, message, details), status)
 
 
-async def _api_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ApiError)
-    response = _error(exc.status, exc.code, exc.message, exc.details)
-    response.headers.update(exc.headers)
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    answer = as_api_error(exc)
+    response = _error(answer.status, answer.code, answer.message, answer.details)
+    response.headers.update(answer.headers)
     return response
 
 
@@ -103,7 +104,7 @@ def create_app(db: Database, settings: Settings | None = None) -> FastAPI:
     app.state.db = db
     app.state.settings = settings
     app.state.throttle = LoginThrottle(settings.login_concurrency)
-    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(Refused, _refused)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(HTTPException, _http_error)
     for module in (auth, sync, records, admin):

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from fieldsync import forms
-from fieldsync.errors import ApiError, Unprocessable
+from fieldsync.errors import ApiError, Refused, Unprocessable, as_api_error
 from fieldsync.project import LARGEST_INTEGER, Detection, Entity, FieldType, SyncFilter
 from fieldsync.server import admin, projects
 from fieldsync.server.api.deps import Db
@@ -71,7 +71,8 @@ def save_settings(request: Request, current: Current, form: Posted, db: Db) -> R
             for name, changes in changed.items():
                 if changes:
                     admin.update_entity(conn, current.admin, name, changes)
-    except ApiError as failure:
+    except Refused as refused:
+        failure = as_api_error(refused)
         return _list_page(request, current, db, failure.message, failure.status, form)
     return redirect("/admin/entities", "saved" if any(changed.values()) else "unchanged")
 
@@ -172,8 +173,8 @@ def save_fields(name: str, request: Request, current: Current, form: Posted, db:
             entity = projects.entity(conn, name)
             fields = {"fields": _edited(entity, form)}
             admin.update_entity(conn, current.admin, name, fields, confirm=_confirmed(form))
-    except ApiError as failure:
-        return _refused(request, current, db, name, failure, form)
+    except Refused as failure:
+        return _refused(request, current, db, name, as_api_error(failure), form)
     return redirect(f"/admin/entities/{name}", "saved")
 
 
@@ -203,6 +204,6 @@ def add_field(name: str, request: Request, current: Current, form: Posted, db: D
             admin.update_entity(
                 conn, current.admin, name, {"fields": fields}, confirm=_confirmed(form)
             )
-    except ApiError as failure:
-        return _refused(request, current, db, name, failure, form)
+    except Refused as failure:
+        return _refused(request, current, db, name, as_api_error(failure), form)
     return redirect(f"/admin/entities/{name}", "field_added")

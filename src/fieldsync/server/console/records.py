@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
-from fieldsync.errors import ApiError, BadRequest, ValidationFailed
+from fieldsync.errors import ApiError, BadRequest, Refused, as_api_error
 from fieldsync.forms import changed_values, shown, submitted_texts
 from fieldsync.server import crm, projects, users
 from fieldsync.server.api.deps import Db
@@ -124,9 +124,8 @@ def create(entity: str, request: Request, current: Current, form: Posted, db: Db
             typed = changed_values(projects.entity(conn, entity), form)
             values = {k: v for k, v in typed.items() if v is not None}
             stored = crm.create(conn, current.admin, entity, values)
-    except ValidationFailed as failure:
-        return _form_page(request, current, db, entity, None, failure.message, 422, form)
-    except ApiError as failure:
+    except Refused as refused:
+        failure = as_api_error(refused)
         return _form_page(request, current, db, entity, None, failure.message, failure.status, form)
     return redirect(f"/admin/records/{entity}/{stored.id}", "record_created")
 
@@ -150,9 +149,8 @@ def save(
             clashes = _clashes(newest, seen, edited)
             if not clashes:
                 crm.update(conn, current.admin, entity, record_id, edited, str(newest.version))
-    except ValidationFailed as failure:
-        return _form_page(request, current, db, entity, record_id, failure.message, 422, form)
-    except ApiError as failure:
+    except Refused as refused:
+        failure = as_api_error(refused)
         return _form_page(
             request, current, db, entity, record_id, failure.message, failure.status, form
         )
