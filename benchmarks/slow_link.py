@@ -3,8 +3,10 @@
 The server (`fieldsync serve`, SQLite) and each device task run in their own
 processes; the link between them is a shaping proxy in this one. For each link:
 the first download of each size uncompressed, in gzip and in zstd, then a push of 1k
-edits and an incremental sync of 1k server changes. Then what compressing a pull page
-costs at each size, which sets `encoding.MIN_SIZE`.
+edits and an incremental sync of 1k server changes; and, where Node and
+`benchmarks/pouchdb` are installed, PouchDB's replication of the same records over the
+same link (`benchmarks.pouchdb_replication`). Then what compressing a pull page costs
+at each size, which sets `encoding.MIN_SIZE`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 
 import orjson
 
-from benchmarks import cpu
+from benchmarks import cpu, pouchdb_replication
 from benchmarks.__main__ import database, office_edits, task
 from benchmarks.data import account, seed, user_id
 from benchmarks.shaping import Link, ShapedProxy
@@ -32,6 +34,7 @@ LINKS = {
     "2M": Link("2 Mbit/s, 150 ms RTT", 2e6, 0.150),
 }
 CODINGS = ["none", "gzip", "zstd"]
+POUCHDB_BATCHES = [100]  # changes a request; PouchDB's default is 100
 
 
 @dataclass
@@ -83,6 +86,19 @@ def run_link(
                 proxy.close()
                 process.terminate()
                 process.wait(30)
+            if POUCHDB_BATCHES and pouchdb_replication.available():
+                run_pouchdb(db, Path(tmp) / "pouchdb", link, size, results)
+
+
+def run_pouchdb(db: Any, directory: Path, link: Link, size: int, results: list[Result]) -> None:
+    """PouchDB's first replication of the same records, for each batch size."""
+    with pouchdb_replication.served(db, directory, link) as (pid, proxy):
+        for batch in POUCHDB_BATCHES:
+            proxy.counted.take()
+            step = pouchdb_replication.pull(pid, directory / f"device-{batch}", proxy, batch)
+            assert step["pulled"] == size, step
+            coding = f"PouchDB, {batch:,} a batch"
+            add(results, link, f"first download {size // 1000}k", coding, step, proxy)
 
 
 def run_today(
@@ -197,10 +213,16 @@ def main() -> None:
     parser.add_argument(
         "--today", help="another version's src directory: its first download, uncompressed"
     )
+    parser.add_argument(
+        "--pouchdb-batches",
+        default=",".join(map(str, POUCHDB_BATCHES)),
+        help="PouchDB's batch sizes ('' for no PouchDB)",
+    )
     parser.add_argument("--slow-max", type=int, default=10000, help="largest size on 2 Mbit/s")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     CODINGS[:] = args.codings.split(",")
+    POUCHDB_BATCHES[:] = [int(b) for b in args.pouchdb_batches.split(",") if b]
     results: list[Result] = []
     for key in args.links.split(","):
         run_link(key, sizes, args.slow_max, args.today, results)
