@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -21,13 +23,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from alembic import command
+from alembic.config import Config
 
 from benchmarks import cpu, pouchdb_replication
 from benchmarks.__main__ import database, office_edits, task
 from benchmarks.data import account, seed, user_id
 from benchmarks.shaping import Link, ShapedProxy
 from fieldsync import encoding
+from fieldsync.server import migrate
 from fieldsync.server.background import spawn
+from fieldsync.server.db import Database
 
 LINKS = {
     "20M": Link("20 Mbit/s, 60 ms RTT", 20e6, 0.060),
@@ -69,7 +75,8 @@ def run_link(
         with database("sqlite", "") as db, tempfile.TemporaryDirectory() as tmp:
             ids = seed(db, size, user_id(db, "alice"))
             if today:
-                run_today(db.url, today, Path(tmp) / "phone-today", link, size, results)
+                old_db = at_revision_of(db, today, Path(tmp) / "today.db")
+                run_today(old_db, today, Path(tmp) / "phone-today", link, size, results)
             process, url = spawn(db.url)
             proxy = ShapedProxy(int(url.rsplit(":", 1)[1]), link)
             try:
@@ -99,6 +106,28 @@ def run_pouchdb(db: Any, directory: Path, link: Link, size: int, results: list[R
             assert step["pulled"] == size, step
             coding = f"PouchDB, {batch:,} a batch"
             add(results, link, f"first download {size // 1000}k", coding, step, proxy)
+
+
+def at_revision_of(db: Database, src: str, path: Path) -> str:
+    """A copy of `db` (SQLite) taken down to the schema of another version (`src`)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+    revision = subprocess.run(
+        [sys.executable, "-c", "from fieldsync.server import migrate; print(migrate.head())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with sqlite3.connect(db.engine.url.database or "") as source, sqlite3.connect(path) as copy:
+        source.backup(copy)
+    old = Database(str(path))
+    with old.engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(migrate.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+    old.dispose()
+    return old.url
 
 
 def run_today(
