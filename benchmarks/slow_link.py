@@ -40,6 +40,7 @@ LINKS = {
     "2M": Link("2 Mbit/s, 150 ms RTT", 2e6, 0.150),
 }
 CODINGS = ["none", "gzip", "zstd"]
+STARTS = 3
 POUCHDB_BATCHES = [100]  # changes a request; PouchDB's default is 100
 
 
@@ -77,7 +78,7 @@ def run_link(
             if today:
                 old_db = at_revision_of(db, today, Path(tmp) / "today.db")
                 run_today(old_db, today, Path(tmp) / "phone-today", link, size, results)
-            process, url = spawn(db.url)
+            process, url = started(db.url)
             proxy = ShapedProxy(int(url.rsplit(":", 1)[1]), link)
             try:
                 for coding in CODINGS:
@@ -108,6 +109,17 @@ def run_pouchdb(db: Any, directory: Path, link: Link, size: int, results: list[R
             add(results, link, f"first download {size // 1000}k", coding, step, proxy)
 
 
+def started(db_url: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """`spawn`, tried again: on a machine loaded by other work, a server's start-up alone
+    can outlast `spawn`'s wait."""
+    for _ in range(STARTS - 1):
+        try:
+            return spawn(db_url, env=env)
+        except RuntimeError as failure:
+            print(f"tried again: {failure}", file=sys.stderr)
+    return spawn(db_url, env=env)
+
+
 def at_revision_of(db: Database, src: str, path: Path) -> str:
     """A copy of `db` (SQLite) taken down to the schema of another version (`src`)."""
     env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
@@ -135,7 +147,7 @@ def run_today(
 ) -> None:
     """The first download with another version's server and device (`src`: its source)."""
     env = {"PYTHONPATH": os.pathsep.join([str(Path(src).resolve()), os.getcwd()])}
-    process, url = spawn(db_url, env=env)
+    process, url = started(db_url, env)
     proxy = ShapedProxy(int(url.rsplit(":", 1)[1]), link)
     try:
         task("login", phone, proxy.url, 0, env)
