@@ -40,7 +40,7 @@ LINKS = {
     "2M": Link("2 Mbit/s, 150 ms RTT", 2e6, 0.150),
 }
 CODINGS = ["none", "gzip", "zstd"]
-STARTS = 3
+STARTUP = 300  # seconds a server may take to start
 POUCHDB_BATCHES = [100]  # changes a request; PouchDB's default is 100
 
 
@@ -110,14 +110,9 @@ def run_pouchdb(db: Any, directory: Path, link: Link, size: int, results: list[R
 
 
 def started(db_url: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
-    """`spawn`, tried again: on a machine loaded by other work, a server's start-up alone
-    can outlast `spawn`'s wait."""
-    for _ in range(STARTS - 1):
-        try:
-            return spawn(db_url, env=env)
-        except RuntimeError as failure:
-            print(f"tried again: {failure}", file=sys.stderr)
-    return spawn(db_url, env=env)
+    """`spawn`, waiting longer: on a machine loaded by other work, a server's start-up
+    alone can take more than half a minute."""
+    return spawn(db_url, env=env, wait=STARTUP)
 
 
 def at_revision_of(db: Database, src: str, path: Path) -> str:
