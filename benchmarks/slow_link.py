@@ -3,14 +3,18 @@
 The server (`fieldsync serve`, SQLite) and each device task run in their own
 processes; the link between them is a shaping proxy in this one. For each link:
 the first download of each size uncompressed, in gzip and in zstd, then a push of 1k
-edits and an incremental sync of 1k server changes. Then what compressing a pull page
-costs at each size, which sets `encoding.MIN_SIZE`.
+edits and an incremental sync of 1k server changes; and, where Node and
+`benchmarks/pouchdb` are installed, PouchDB's replication of the same records over the
+same link (`benchmarks.pouchdb_replication`). Then what compressing a pull page costs
+at each size, which sets `encoding.MIN_SIZE`.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -19,19 +23,25 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from alembic import command
+from alembic.config import Config
 
-from benchmarks import cpu
+from benchmarks import cpu, pouchdb_replication
 from benchmarks.__main__ import database, office_edits, task
 from benchmarks.data import account, seed, user_id
 from benchmarks.shaping import Link, ShapedProxy
 from fieldsync import encoding
+from fieldsync.server import migrate
 from fieldsync.server.background import spawn
+from fieldsync.server.db import Database
 
 LINKS = {
     "20M": Link("20 Mbit/s, 60 ms RTT", 20e6, 0.060),
     "2M": Link("2 Mbit/s, 150 ms RTT", 2e6, 0.150),
 }
 CODINGS = ["none", "gzip", "zstd"]
+STARTUP = 300  # seconds a server may take to start
+POUCHDB_BATCHES = [100]  # changes a request; PouchDB's default is 100
 
 
 @dataclass
@@ -66,8 +76,9 @@ def run_link(
         with database("sqlite", "") as db, tempfile.TemporaryDirectory() as tmp:
             ids = seed(db, size, user_id(db, "alice"))
             if today:
-                run_today(db.url, today, Path(tmp) / "phone-today", link, size, results)
-            process, url = spawn(db.url)
+                old_db = at_revision_of(db, today, Path(tmp) / "today.db")
+                run_today(old_db, today, Path(tmp) / "phone-today", link, size, results)
+            process, url = started(db.url)
             proxy = ShapedProxy(int(url.rsplit(":", 1)[1]), link)
             try:
                 for coding in CODINGS:
@@ -83,6 +94,47 @@ def run_link(
                 proxy.close()
                 process.terminate()
                 process.wait(30)
+            if POUCHDB_BATCHES and pouchdb_replication.available():
+                run_pouchdb(db, Path(tmp) / "pouchdb", link, size, results)
+
+
+def run_pouchdb(db: Any, directory: Path, link: Link, size: int, results: list[Result]) -> None:
+    """PouchDB's first replication of the same records, for each batch size."""
+    with pouchdb_replication.served(db, directory, link) as (pid, proxy):
+        for batch in POUCHDB_BATCHES:
+            proxy.counted.take()
+            step = pouchdb_replication.pull(pid, directory / f"device-{batch}", proxy, batch)
+            assert step["pulled"] == size, step
+            coding = f"PouchDB, {batch:,} a batch"
+            add(results, link, f"first download {size // 1000}k", coding, step, proxy)
+
+
+def started(db_url: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    """`spawn`, waiting longer: on a machine loaded by other work, a server's start-up
+    alone can take more than half a minute."""
+    return spawn(db_url, env=env, wait=STARTUP)
+
+
+def at_revision_of(db: Database, src: str, path: Path) -> str:
+    """A copy of `db` (SQLite) taken down to the schema of another version (`src`)."""
+    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+    revision = subprocess.run(
+        [sys.executable, "-c", "from fieldsync.server import migrate; print(migrate.head())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with sqlite3.connect(db.engine.url.database or "") as source, sqlite3.connect(path) as copy:
+        source.backup(copy)
+    old = Database(str(path))
+    with old.engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(migrate.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+    old.dispose()
+    return old.url
 
 
 def run_today(
@@ -90,7 +142,7 @@ def run_today(
 ) -> None:
     """The first download with another version's server and device (`src`: its source)."""
     env = {"PYTHONPATH": os.pathsep.join([str(Path(src).resolve()), os.getcwd()])}
-    process, url = spawn(db_url, env=env)
+    process, url = started(db_url, env)
     proxy = ShapedProxy(int(url.rsplit(":", 1)[1]), link)
     try:
         task("login", phone, proxy.url, 0, env)
@@ -197,10 +249,16 @@ def main() -> None:
     parser.add_argument(
         "--today", help="another version's src directory: its first download, uncompressed"
     )
+    parser.add_argument(
+        "--pouchdb-batches",
+        default=",".join(map(str, POUCHDB_BATCHES)),
+        help="PouchDB's batch sizes ('' for no PouchDB)",
+    )
     parser.add_argument("--slow-max", type=int, default=10000, help="largest size on 2 Mbit/s")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     CODINGS[:] = args.codings.split(",")
+    POUCHDB_BATCHES[:] = [int(b) for b in args.pouchdb_batches.split(",") if b]
     results: list[Result] = []
     for key in args.links.split(","):
         run_link(key, sizes, args.slow_max, args.today, results)

@@ -63,9 +63,10 @@ def serving(app: ASGIApp, **options: Any) -> Iterator[str]:
 
 
 def spawn(
-    db_url: str, *options: str, env: dict[str, str] | None = None
+    db_url: str, *options: str, env: dict[str, str] | None = None, wait: float = 30
 ) -> tuple[subprocess.Popen[bytes], str]:
-    """`fieldsync serve` in a child process on a free port; returns once it answers /health.
+    """`fieldsync serve` in a child process on a free port; returns once it answers /health
+    (or fails after `wait` seconds).
 
     `env` adds to this process's environment (a failpoint, say).
     """
@@ -86,7 +87,7 @@ def spawn(
         process = subprocess.Popen(
             command, stdout=subprocess.DEVNULL, stderr=errors, env={**os.environ, **(env or {})}
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + wait
         while not _healthy(url):
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
