@@ -143,9 +143,10 @@ def pg_database(pg_admin: sa.Engine, template: str) -> Iterator[str]:
 def serving_processes(db_url: str, *options: tuple[str, ...]) -> Iterator[list[str]]:
     """`fieldsync serve` processes on the database at `db_url`, one for each tuple of
     `options`; yields their URLs."""
-    started = []
+    started: list[tuple[subprocess.Popen[bytes], str]] = []
     try:
-        started = [spawn(db_url, *given) for given in options]
+        for given in options:  # one by one: those started stop even if a later one fails
+            started.append(spawn(db_url, *given))
         yield [url for _, url in started]
     finally:
         for process, _ in started:
