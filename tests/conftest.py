@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -129,20 +130,47 @@ def pg_template(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @contextmanager
-def processes(pg_admin: sa.Engine, template: str, *options: tuple[str, ...]) -> Iterator[list[str]]:
-    """`fieldsync serve` processes on one fresh PostgreSQL database, one for each tuple of
-    `options`; yields their URLs."""
+def pg_database(pg_admin: sa.Engine, template: str) -> Iterator[str]:
+    """A fresh PostgreSQL database made from `template`, dropped after; yields its URL."""
     name = fresh_pg_database(pg_admin, template)
-    started = []
     try:
-        started = [spawn(pg_url(name), *given) for given in options]
+        yield pg_url(name)
+    finally:
+        drop_pg_database(pg_admin, name)
+
+
+@contextmanager
+def serving_processes(db_url: str, *options: tuple[str, ...]) -> Iterator[list[str]]:
+    """`fieldsync serve` processes on the database at `db_url`, one for each tuple of
+    `options`; yields their URLs."""
+    started: list[tuple[subprocess.Popen[bytes], str]] = []
+    try:
+        for given in options:  # one by one: those started stop even if a later one fails
+            started.append(spawn(db_url, *given))
         yield [url for _, url in started]
     finally:
         for process, _ in started:
             process.terminate()
         for process, _ in started:
-            process.wait(timeout=10)
-        drop_pg_database(pg_admin, name)
+            stopped(process)
+
+
+def stopped(process: subprocess.Popen[bytes]) -> None:
+    """Wait for a process told to stop; kill it if it takes longer than 10 s (a loaded
+    machine), so that no server outlives its test."""
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def processes(pg_admin: sa.Engine, template: str, *options: tuple[str, ...]) -> Iterator[list[str]]:
+    """`fieldsync serve` processes on one fresh PostgreSQL database, one for each tuple of
+    `options`; yields their URLs."""
+    with pg_database(pg_admin, template) as db_url, serving_processes(db_url, *options) as urls:
+        yield urls
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ console in a browser, the CLI in this process."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from typing import Any
 
@@ -59,6 +60,13 @@ def server_values(admin: httpx.Client, record_id: str, entity: str = "account") 
     return None if body["deleted"] else body["record"]
 
 
+def office_account(admin: httpx.Client, **values: Any) -> str:
+    """An account the back office creates (every user's devices receive it); its id."""
+    response = admin.post("/v1/entities/account/records", json=values)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
 def office_edit(
     admin: httpx.Client, record_id: str, entity: str = "account", **values: Any
 ) -> None:
@@ -99,6 +107,81 @@ def create_batch(device_id: str, *record_ids: str, name: str = "Once") -> dict[s
             for i, record_id in enumerate(record_ids)
         ],
     }
+
+
+def pull_until_stopped(
+    client: httpx.Client, stop: threading.Event, seen: dict[str, int], errors: list[str]
+) -> None:
+    """Page through the changes (pages of 7) again and again until `stop` is set, then to
+    the end once more: each record's last version in `seen`; a failed pull, or a page out
+    of the order of versions, in `errors`."""
+    cursor, last = "", 0
+    while True:
+        finished = stop.is_set()  # read before the pull: one more full drain after the end
+        more = True
+        while more:
+            response = client.get("/v1/sync/pull", params={"cursor": cursor, "limit": 7})
+            if response.status_code != 200:
+                errors.append(response.text)
+                return
+            page = response.json()
+            versions = [c["version"] for c in page["changes"]]
+            if versions != sorted(versions) or (versions and versions[0] <= last):
+                errors.append(f"out of order after {last}: {versions}")
+            for change in page["changes"]:
+                seen[change["id"]] = change["version"]
+            last = versions[-1] if versions else last
+            cursor, more = page["cursor"], page["more"]
+        if finished:
+            return
+
+
+def server_versions(admin: httpx.Client, entity: str = "account") -> dict[str, int]:
+    """Every record of `entity` on the server (deleted ones too): its version."""
+    found: dict[str, int] = {}
+    offset: int | None = 0
+    while offset is not None:
+        listed = admin.get(
+            f"/v1/entities/{entity}/records", params={"limit": 1000, "offset": offset}
+        )
+        assert listed.status_code == 200, listed.text
+        body = listed.json()
+        found |= {r["id"]: r["version"] for r in body["records"]}
+        offset = body["next_offset"]
+    return found
+
+
+# The account every policy test starts from (`start`), whole: the demo project's fields,
+# those it does not set null.
+ACCOUNT_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "street",
+    "city",
+    "zip",
+    "country",
+    "revenue",
+    "employees",
+    "industry",
+    "description",
+    "active",
+)
+START = {"name": "Acme", "city": "Bratislava", "phone": "100"}
+
+
+def full(**changes: Any) -> dict[str, Any]:
+    """The whole `START` account, with `changes`."""
+    return {**dict.fromkeys(ACCOUNT_FIELDS), **START, **changes}
+
+
+# Both sides edit the `START` account (the device sets city=Kosice; the office sets
+# city=Zilina phone=200): each policy's outcome and the record both sides hold after.
+UPDATE_UPDATE = [
+    ("server_wins", "server_wins", full(city="Zilina", phone="200")),
+    ("partial_device_wins", "merged", full(city="Kosice", phone="200")),
+    ("full_device_wins", "device_wins", full(city="Kosice", phone="100")),
+]
 
 
 # Values a form must not touch when the user changes something else: a retired

@@ -12,15 +12,23 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from app_fixtures import app_login, axe
+from app_fixtures import app_login, app_sync, axe
 from conftest import Server
-from helpers import office_delete, office_edit, server_record, server_values, set_entity
+from helpers import (
+    office_account,
+    office_delete,
+    office_edit,
+    server_record,
+    server_values,
+    set_entity,
+)
 
 IN_APP = """async ([module, name, args]) => {
   const { activeEngine } = await import("/app/js/sync.js");
@@ -59,50 +67,55 @@ def phone_delete(page: Page, record_id: str) -> None:
     in_app(page, "edits", "deleteRecord", "account", record_id)
 
 
-def office_account(crm: httpx.Client, **values: Any) -> str:
-    """An account the back office creates (every user's phones receive it)."""
-    response = crm.post("/v1/entities/account/records", json=values)
-    assert response.status_code == 201, response.text
-    return str(response.json()["id"])
-
-
 @pytest.fixture
 def worker(phone: Page, server: Server, crm: httpx.Client) -> Page:
     """Alice's phone, signed in, with the account entity under User Action."""
     set_entity(crm, "account", on_conflict="user_action")
     app_login(phone, server, "alice")
-    wait_for_engine(phone)
     return phone
-
-
-ENGINE_STARTED = "import('/app/js/sync.js').then((m) => m.activeEngine() !== null)"
-
-
-def wait_for_engine(page: Page) -> None:
-    """Wait until the app runs its engine (the login's answer may still be on its way)."""
-    for _ in range(100):
-        if page.evaluate(ENGINE_STARTED):
-            return
-        page.wait_for_timeout(100)
-    pytest.fail("the app did not start its sync engine")
-
-
-SYNC_AFTER_RUNNING = """async () => {
-  const { activeEngine } = await import("/app/js/sync.js");
-  const engine = activeEngine();
-  while (engine.status().running) await engine.sync();
-  return engine.sync();
-}"""
 
 
 def sync(page: Page) -> dict[str, Any]:
     """Sync now (Sync now), after any sync already running: it sends what is on the phone now."""
-    result: dict[str, Any] = page.evaluate(SYNC_AFTER_RUNNING)
+    result = app_sync(page)
     assert result["ok"], result
     return result
 
 
 download = sync
+
+
+@dataclass
+class Both:
+    """An account the office creates with `values`, then both sides change: `mine` on the
+    phone, `office` in the back office (None: deleted)."""
+
+    values: dict[str, Any]
+    mine: dict[str, Any] | None
+    office: dict[str, Any] | None
+
+
+def changed_on_both_sides(
+    worker: Page, crm: httpx.Client, *accounts: Both, open_conflicts: int | None = None
+) -> list[str]:
+    """The `accounts` created, downloaded, changed on both sides and synced: their ids.
+    The sync leaves `open_conflicts` open (by default, one for each account)."""
+    ids = [office_account(crm, **account.values) for account in accounts]
+    download(worker)
+    # The office first: the app syncs by itself soon after a change on the phone.
+    for record_id, account in zip(ids, accounts, strict=True):
+        if account.office is None:
+            office_delete(crm, record_id)
+        else:
+            office_edit(crm, record_id, **account.office)
+    for record_id, account in zip(ids, accounts, strict=True):
+        if account.mine is None:
+            phone_delete(worker, record_id)
+        else:
+            phone_edit(worker, record_id, **account.mine)
+    expected = len(accounts) if open_conflicts is None else open_conflicts
+    assert sync(worker)["conflicts"] == expected
+    return ids
 
 
 @contextmanager
@@ -129,11 +142,15 @@ def field_section(page: Page, label: str) -> Any:
 def test_an_edit_edit_conflict_shows_who_changed_what_and_a_merge_takes_each_side(
     worker: Page, crm: httpx.Client
 ) -> None:
-    record_id = office_account(crm, name="Acme", city="Lyon", phone="555 0100", description="")
-    download(worker)
-    phone_edit(worker, record_id, description="Gate code 4711", phone="555 0199")
-    office_edit(crm, record_id, name="Acme SA", phone="555 0111")
-    assert sync(worker)["conflicts"] == 1
+    [record_id] = changed_on_both_sides(
+        worker,
+        crm,
+        Both(
+            {"name": "Acme", "city": "Lyon", "phone": "555 0100", "description": ""},
+            mine={"description": "Gate code 4711", "phone": "555 0199"},
+            office={"name": "Acme SA", "phone": "555 0111"},
+        ),
+    )
     open_errors(worker)
     no_serious_findings(worker)
     worker.get_by_role("link", name=re.compile("Acme")).click()
@@ -170,14 +187,14 @@ def test_an_edit_edit_conflict_shows_who_changed_what_and_a_merge_takes_each_sid
 def test_use_my_version_and_use_office_version_reach_the_server(
     worker: Page, crm: httpx.Client
 ) -> None:
-    mine = office_account(crm, name="Mine Ltd", city="Lyon")
-    theirs = office_account(crm, name="Theirs Ltd", city="Lyon")
-    download(worker)
-    phone_edit(worker, mine, city="Nice")
-    phone_edit(worker, theirs, city="Nice")
-    office_edit(crm, mine, city="Paris")
-    office_edit(crm, theirs, city="Paris")
-    assert sync(worker)["conflicts"] == 2
+    mine, theirs = changed_on_both_sides(
+        worker,
+        crm,
+        Both({"name": "Mine Ltd", "city": "Lyon"}, mine={"city": "Nice"}, office={"city": "Paris"}),
+        Both(
+            {"name": "Theirs Ltd", "city": "Lyon"}, mine={"city": "Nice"}, office={"city": "Paris"}
+        ),
+    )
     open_errors(worker)
     with offline(worker):
         worker.get_by_role("link", name=re.compile("Mine Ltd")).click()
@@ -197,14 +214,12 @@ def test_use_my_version_and_use_office_version_reach_the_server(
 def test_edit_delete_and_delete_edit_are_said_in_plain_words(
     worker: Page, crm: httpx.Client
 ) -> None:
-    edited = office_account(crm, name="Edited here", city="Lyon")
-    deleted = office_account(crm, name="Deleted here", city="Lyon")
-    download(worker)
-    phone_edit(worker, edited, city="Nice")
-    phone_delete(worker, deleted)
-    office_delete(crm, edited)
-    office_edit(crm, deleted, city="Paris")
-    assert sync(worker)["conflicts"] == 2
+    edited, deleted = changed_on_both_sides(
+        worker,
+        crm,
+        Both({"name": "Edited here", "city": "Lyon"}, mine={"city": "Nice"}, office=None),
+        Both({"name": "Deleted here", "city": "Lyon"}, mine=None, office={"city": "Paris"}),
+    )
     open_errors(worker)
     worker.get_by_role("link", name=re.compile("Edited here")).click()
     expect(worker.get_by_text("You changed this record; the office deleted it.")).to_be_visible()
@@ -223,16 +238,13 @@ def test_edit_delete_and_delete_edit_are_said_in_plain_words(
 
 
 def test_apply_to_all_says_what_will_happen_and_asks_first(worker: Page, crm: httpx.Client) -> None:
-    first = office_account(crm, name="First", city="Lyon")
-    second = office_account(crm, name="Second", city="Lyon")
-    gone = office_account(crm, name="Gone", city="Lyon")
-    download(worker)
-    for record_id in (first, second, gone):
-        phone_edit(worker, record_id, city="Nice")
-    office_edit(crm, first, city="Paris")
-    office_edit(crm, second, city="Paris")
-    office_delete(crm, gone)
-    assert sync(worker)["conflicts"] == 3
+    first, second, gone = changed_on_both_sides(
+        worker,
+        crm,
+        Both({"name": "First", "city": "Lyon"}, mine={"city": "Nice"}, office={"city": "Paris"}),
+        Both({"name": "Second", "city": "Lyon"}, mine={"city": "Nice"}, office={"city": "Paris"}),
+        Both({"name": "Gone", "city": "Lyon"}, mine={"city": "Nice"}, office=None),
+    )
     open_errors(worker)
     with offline(worker):
         worker.get_by_role("button", name="Keep the office's for all").click()
@@ -257,11 +269,11 @@ def test_apply_to_all_says_what_will_happen_and_asks_first(worker: Page, crm: ht
 
 
 def test_a_decision_can_be_undone_until_the_sync_sends_it(worker: Page, crm: httpx.Client) -> None:
-    record_id = office_account(crm, name="Undone", city="Lyon")
-    download(worker)
-    phone_edit(worker, record_id, city="Nice")
-    office_edit(crm, record_id, city="Paris")
-    sync(worker)
+    [record_id] = changed_on_both_sides(
+        worker,
+        crm,
+        Both({"name": "Undone", "city": "Lyon"}, mine={"city": "Nice"}, office={"city": "Paris"}),
+    )
     open_errors(worker)
     with offline(worker):
         worker.get_by_role("link", name=re.compile("Undone")).click()
@@ -279,11 +291,13 @@ def test_a_decision_can_be_undone_until_the_sync_sends_it(worker: Page, crm: htt
 def test_a_decision_the_office_overtook_comes_back_explained(
     worker: Page, crm: httpx.Client
 ) -> None:
-    record_id = office_account(crm, name="Overtaken", city="Lyon")
-    download(worker)
-    phone_edit(worker, record_id, city="Nice")
-    office_edit(crm, record_id, city="Paris")
-    sync(worker)
+    [record_id] = changed_on_both_sides(
+        worker,
+        crm,
+        Both(
+            {"name": "Overtaken", "city": "Lyon"}, mine={"city": "Nice"}, office={"city": "Paris"}
+        ),
+    )
     open_errors(worker)
     with offline(worker):
         worker.get_by_role("link", name=re.compile("Overtaken")).click()
@@ -341,11 +355,16 @@ def test_a_notice_says_what_server_wins_replaced_of_what_was_typed(
     worker: Page, crm: httpx.Client
 ) -> None:
     set_entity(crm, "account", on_conflict="server_wins")
-    record_id = office_account(crm, name="Noticed", phone="555 0100")
-    download(worker)
-    phone_edit(worker, record_id, phone="555 0199")
-    office_edit(crm, record_id, phone="555 0111")
-    sync(worker)
+    changed_on_both_sides(
+        worker,
+        crm,
+        Both(
+            {"name": "Noticed", "phone": "555 0100"},
+            mine={"phone": "555 0199"},
+            office={"phone": "555 0111"},
+        ),
+        open_conflicts=0,  # Server Wins settles it
+    )
     open_errors(worker)
     notices = worker.get_by_role("region", name="Recent notices")
     expect(notices).to_contain_text("Noticed")

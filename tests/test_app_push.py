@@ -21,7 +21,15 @@ from playwright.sync_api import Browser, Page, Request, Route
 
 from app_fixtures import PHONE, app_login, app_sync, new_device
 from conftest import Server
-from helpers import office_delete, office_edit, server_record, server_values, set_entity
+from helpers import (
+    UPDATE_UPDATE,
+    full,
+    office_delete,
+    office_edit,
+    server_record,
+    server_values,
+    set_entity,
+)
 
 PUSH = "**/v1/sync/push*"
 
@@ -213,34 +221,9 @@ def test_a_tab_closed_while_its_push_is_on_the_way_is_applied_once(
     phone.context.close()
 
 
-FULL = dict.fromkeys(
-    (
-        "name",
-        "phone",
-        "email",
-        "street",
-        "city",
-        "zip",
-        "country",
-        "revenue",
-        "employees",
-        "industry",
-        "description",
-        "active",
-    )
-)
-START = {**FULL, "name": "Acme", "city": "Bratislava", "phone": "100"}
-
-POLICIES = [
-    ("server_wins", {**START, "city": "Zilina", "phone": "200"}),
-    ("partial_device_wins", {**START, "city": "Kosice", "phone": "200"}),
-    ("full_device_wins", {**START, "city": "Kosice", "phone": "100"}),
-]
-
-
-@pytest.mark.parametrize(("policy", "expected"), POLICIES)
+@pytest.mark.parametrize(("policy", "outcome", "expected"), UPDATE_UPDATE)
 def test_each_policy_leaves_the_phone_as_the_server(
-    alice: Page, crm: httpx.Client, policy: str, expected: dict[str, Any]
+    alice: Page, crm: httpx.Client, policy: str, outcome: str, expected: dict[str, Any]
 ) -> None:
     set_entity(crm, "account", on_conflict=policy)
     record_id = synced(alice, phone="100")
@@ -278,7 +261,7 @@ def test_user_action_keeps_both_sides_and_the_base_for_the_user(
 ) -> None:
     record_id, conflict = user_action_conflict(alice, crm)
 
-    assert server_values(crm, record_id) == {**START, "city": "Zilina", "phone": "200"}
+    assert server_values(crm, record_id) == full(city="Zilina", phone="200")
     assert conflict["kind"] == "update_update"
     assert (conflict["base"]["city"], conflict["device"]["city"]) == ("Bratislava", "Kosice")
     assert (conflict["server"]["city"], conflict["server"]["phone"]) == ("Zilina", "200")
@@ -297,7 +280,7 @@ def test_a_merge_is_made_at_push_time_over_the_record_as_it_is(
 
     assert app_sync(alice)["ok"]
 
-    expected = {**START, "city": "Kosice", "phone": "200", "email": "a@acme.example"}
+    expected = full(city="Kosice", phone="200", email="a@acme.example")
     assert server_values(crm, record_id) == expected
     assert app(alice, "conflicts") == []
     row = app(alice, "row", "account", record_id)
@@ -516,12 +499,7 @@ def test_two_phones_converge_with_the_server(
 
     answer = crm.get("/v1/entities/account/records", params={"limit": 1000}).json()
     on_server = {r["id"]: r["record"] for r in answer["records"] if not r["deleted"]}
-    assert on_server[shared] == {
-        **START,
-        "city": "Kosice",
-        "phone": "200",
-        "email": "office@acme.example",
-    }
+    assert on_server[shared] == full(city="Kosice", phone="200", email="office@acme.example")
     assert gone not in on_server
     for device in (alice, second_phone):
         rows = app(device, "records", "account")

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import yaml
 
+from conftest import stopped
 from fieldsync.cli import common
 from fieldsync.device import Device
 from fieldsync.server import cursors
@@ -29,7 +30,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     process, url = spawn(str(db))
     yield url, db
     process.terminate()
-    process.wait(timeout=10)
+    stopped(process)
 
 
 def test_a_field_worker_session_from_the_command_line(

@@ -12,10 +12,8 @@ import threading
 import uuid
 from typing import Any
 
-import httpx
-
 from conftest import Server
-from helpers import create_batch
+from helpers import create_batch, pull_until_stopped, server_versions
 
 WRITERS = 4
 PULLERS = 3
@@ -40,37 +38,16 @@ def _writer(server: Server, name: str, created: list[str], errors: list[str]) ->
                 errors.append(patched.text)
 
 
-def _puller(server: Server, stop: threading.Event, seen: dict[str, int], errors: list[str]) -> None:
-    cursor, last = "", 0
-    with server.client("admin") as client:
-        while True:
-            finished = stop.is_set()  # read before the pull: one more full drain after the end
-            more = True
-            while more:
-                response = client.get("/v1/sync/pull", params={"cursor": cursor, "limit": 7})
-                if response.status_code != 200:
-                    errors.append(response.text)
-                    return
-                page = response.json()
-                versions = [c["version"] for c in page["changes"]]
-                if versions != sorted(versions) or (versions and versions[0] <= last):
-                    errors.append(f"out of order after {last}: {versions}")
-                for change in page["changes"]:
-                    seen[change["id"]] = change["version"]
-                last = versions[-1] if versions else last
-                cursor, more = page["cursor"], page["more"]
-            if finished:
-                return
-
-
 def test_concurrent_writers_never_make_a_puller_skip_a_change(server: Server, crm: Any) -> None:
     names = ["alice", "bob", "admin", "alice"]
     created: list[str] = []
     errors: list[str] = []
     stop = threading.Event()
     views: list[dict[str, int]] = [{} for _ in range(PULLERS)]
+    clients = [server.client("admin") for _ in views]
     pullers = [
-        threading.Thread(target=_puller, args=(server, stop, view, errors)) for view in views
+        threading.Thread(target=pull_until_stopped, args=(client, stop, view, errors))
+        for client, view in zip(clients, views, strict=True)
     ]
     writers = [
         threading.Thread(target=_writer, args=(server, names[i], created, errors))
@@ -83,21 +60,12 @@ def test_concurrent_writers_never_make_a_puller_skip_a_change(server: Server, cr
     stop.set()
     for thread in pullers:
         thread.join()
+    for client in clients:
+        client.close()
 
     assert errors == []
     assert len(created) == WRITERS * ROUNDS * 4
-    truth = _server_versions(crm)
+    truth = server_versions(crm)
     assert set(truth) == set(created)
     for view in views:
         assert view == truth  # every puller holds every record at its latest version
-
-
-def _server_versions(crm: httpx.Client) -> dict[str, int]:
-    found: dict[str, int] = {}
-    offset: int | None = 0
-    while offset is not None:
-        page = crm.get("/v1/entities/account/records", params={"limit": 1000, "offset": offset})
-        body = page.json()
-        found |= {r["id"]: r["version"] for r in body["records"]}
-        offset = body["next_offset"]
-    return found

@@ -21,12 +21,11 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from conftest import drop_pg_database, fresh_pg_database, pg_url
+from conftest import pg_database, serving_processes
 from fieldsync.server import projects, records
-from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
 from fieldsync.server.schema import users as users_table
-from helpers import create_batch
+from helpers import create_batch, pull_until_stopped, server_versions
 
 ROUNDS = 12  # per device: a push of 3 new accounts
 HOLDS = (1.0, 0.0, 0.4, 0.0, 1.5, 0.1)  # seconds the held writer keeps each transaction open
@@ -42,18 +41,13 @@ class Cluster:
 
 @pytest.fixture
 def cluster(pg_admin: sa.Engine, pg_template: str) -> Iterator[Cluster]:
-    name = fresh_pg_database(pg_admin, pg_template)
-    started = [spawn(pg_url(name)) for _ in range(3)]
-    db = Database(pg_url(name))
-    try:
-        yield Cluster([url for _, url in started], db)
-    finally:
+    with (
+        pg_database(pg_admin, pg_template) as db_url,
+        serving_processes(db_url, (), (), ()) as urls,
+    ):
+        db = Database(db_url)
+        yield Cluster(urls, db)
         db.dispose()
-        for process, _ in started:
-            process.terminate()
-        for process, _ in started:
-            process.wait(timeout=10)
-        drop_pg_database(pg_admin, name)
 
 
 def _client(url: str, user: str) -> httpx.Client:
@@ -96,24 +90,6 @@ def _held_writer(db: Database, created: list[str]) -> None:
         created.append(record_id)
 
 
-def _puller(url: str, stop: threading.Event, seen: dict[str, int], errors: list[str]) -> None:
-    cursor = ""
-    with _client(url, "admin") as client:
-        while True:
-            finished = stop.is_set()  # read before the pull: one more full drain after the end
-            more = True
-            while more:
-                response = client.get("/v1/sync/pull", params={"cursor": cursor, "limit": 7})
-                if response.status_code != 200:
-                    errors.append(response.text)
-                    return
-                page = response.json()
-                seen |= {change["id"]: change["version"] for change in page["changes"]}
-                cursor, more = page["cursor"], page["more"]
-            if finished:
-                return
-
-
 def test_a_writer_held_open_is_never_skipped_by_pullers_of_three_processes(
     cluster: Cluster,
 ) -> None:
@@ -121,9 +97,10 @@ def test_a_writer_held_open_is_never_skipped_by_pullers_of_three_processes(
     errors: list[str] = []
     stop = threading.Event()
     views: list[dict[str, int]] = [{} for _ in cluster.urls]
+    clients = [_client(url, "admin") for url in cluster.urls]
     pullers = [
-        threading.Thread(target=_puller, args=(url, stop, view, errors))
-        for url, view in zip(cluster.urls, views, strict=True)
+        threading.Thread(target=pull_until_stopped, args=(client, stop, view, errors))
+        for client, view in zip(clients, views, strict=True)
     ]
     writers = [
         threading.Thread(target=_device, args=(cluster.urls, user, created, errors))
@@ -140,17 +117,13 @@ def test_a_writer_held_open_is_never_skipped_by_pullers_of_three_processes(
         for thread in pullers:
             thread.join()
         idle.rollback()
+    for client in clients:
+        client.close()
 
     assert errors == []
     assert len(created) == 3 * ROUNDS * 3 + len(HOLDS)
-    truth = _server_versions(cluster.urls[0])
+    with _client(cluster.urls[0], "admin") as office:
+        truth = server_versions(office)
     assert set(truth) == set(created)
     for view in views:
         assert view == truth  # every puller holds every record at its latest version
-
-
-def _server_versions(url: str) -> dict[str, int]:
-    with _client(url, "admin") as office:
-        body = office.get("/v1/entities/account/records", params={"limit": 1000}).json()
-    assert body["next_offset"] is None
-    return {r["id"]: r["version"] for r in body["records"]}

@@ -14,6 +14,8 @@ from fieldsync.server.bulk import json_value
 from fieldsync.server.journal import LACKS
 from fieldsync.server.schema import journal as journal_table
 from helpers import (
+    UPDATE_UPDATE,
+    full,
     journal,
     office_delete,
     office_edit,
@@ -21,8 +23,6 @@ from helpers import (
     set_entity,
     synced_account,
 )
-
-START = {"name": "Acme", "city": "Bratislava", "phone": "100"}
 
 
 def start(
@@ -41,33 +41,6 @@ def user_action_conflict(server: Server, crm: httpx.Client) -> tuple[Device, str
     assert phone.sync().conflicts == 1
     [conflict] = phone.errors()
     return phone, record_id, conflict
-
-
-def full(**changes: Any) -> dict[str, Any]:
-    record = dict.fromkeys(
-        (
-            "name",
-            "phone",
-            "email",
-            "street",
-            "city",
-            "zip",
-            "country",
-            "revenue",
-            "employees",
-            "industry",
-            "description",
-            "active",
-        )
-    )
-    return {**record, **START, **changes}
-
-
-UPDATE_UPDATE = [
-    ("server_wins", "server_wins", full(city="Zilina", phone="200")),
-    ("partial_device_wins", "merged", full(city="Kosice", phone="200")),
-    ("full_device_wins", "device_wins", full(city="Kosice", phone="100")),
-]
 
 
 @pytest.mark.parametrize(("policy", "outcome", "expected"), UPDATE_UPDATE)

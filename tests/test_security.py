@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 from typer.testing import CliRunner
 
-from conftest import Server
+from conftest import Server, stopped
 from fieldsync.cli.main import app
 from fieldsync.device import Device, address
 from fieldsync.errors import (
@@ -200,7 +200,7 @@ def spawned(db: Database, *options: str, env: dict[str, str] | None = None) -> I
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        stopped(process)
 
 
 def test_x_forwarded_for_names_the_client_only_behind_a_trusted_proxy(

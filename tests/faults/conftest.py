@@ -75,8 +75,20 @@ def served(backend_db: Database, tmp_path: Path) -> Iterator[Served]:
         server.proxy.close()
 
 
-def device_sync_process(directory: Path, failpoint: str | None = None) -> subprocess.Popen[bytes]:
-    """`fieldsync device sync` in a child process (dying at `failpoint`, if given)."""
+# `python -m fieldsync` with the device's pull pages of `sys.argv[1]` records.
+SMALL_PAGES = (
+    "import sys; from fieldsync.device import pull; "
+    "pull.PAGE_SIZE = pull.COMPRESSED_PAGE_SIZE = int(sys.argv.pop(1)); "
+    "from fieldsync.cli.main import app; app()"
+)
+
+
+def device_sync_process(
+    directory: Path, failpoint: str | None = None, page_size: int | None = None
+) -> subprocess.Popen[bytes]:
+    """`fieldsync device sync` in a child process (dying at `failpoint`, if given; pulling
+    pages of `page_size` records, if given)."""
     env = {**os.environ, **({VARIABLE: failpoint} if failpoint else {})}
-    command = [sys.executable, "-m", "fieldsync", "device", "sync", "--dir", str(directory)]
+    fieldsync = ["-m", "fieldsync"] if page_size is None else ["-c", SMALL_PAGES, str(page_size)]
+    command = [sys.executable, *fieldsync, "device", "sync", "--dir", str(directory)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

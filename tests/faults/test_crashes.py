@@ -64,12 +64,12 @@ def test_device_killed_mid_sync_recovers_exactly_once(
 @pytest.mark.parametrize("failpoint", ["device.push.answered", "device.pull.page"])
 def test_device_killed_at_a_failpoint_recovers_exactly_once(served: Served, failpoint: str) -> None:
     device, expected = prepared(served)
-    with served.office() as office:  # enough records for several pull pages
+    with served.office() as office:  # enough records for several pull pages of 7
         other = served.device("tablet")
-        for n in range(1500):
+        for n in range(30):
             other.create("account", {"name": f"Bulk {n}"})
         sync_until_quiet(other)
-        sync = device_sync_process(device.directory, failpoint)
+        sync = device_sync_process(device.directory, failpoint, page_size=7)
         assert sync.wait(60) == -signal.SIGKILL
         assert_invariants(office, device, expected)
 
