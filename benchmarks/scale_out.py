@@ -123,7 +123,8 @@ def cluster(processes: int, src: str | None) -> Iterator[Cluster]:
             subprocess.run(
                 fieldsync, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL
             )
-        started = [spawn(url, env=env) for _ in range(processes)]
+        for _ in range(processes):  # one by one: those started before a failure are stopped
+            started.append(spawn(url, env=env))
         yield Cluster([u for _, u in started], [p.pid for p, _ in started], name)
     finally:
         for process, _ in started:

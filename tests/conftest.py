@@ -135,7 +135,8 @@ def processes(pg_admin: sa.Engine, template: str, *options: tuple[str, ...]) -> 
     name = fresh_pg_database(pg_admin, template)
     started = []
     try:
-        started = [spawn(pg_url(name), *given) for given in options]
+        for given in options:  # one by one: those started before a failure are stopped
+            started.append(spawn(pg_url(name), *given))
         yield [url for _, url in started]
     finally:
         for process, _ in started:
