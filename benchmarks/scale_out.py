@@ -9,6 +9,13 @@ counts the sessions that wait for a lock (`pg_stat_activity`) every 10 ms: their
 sum, times 10 ms, divided by the pushes, is the time each push waited for locks,
 about.
 
+The CPU time each party spent while measured (user and system, from
+`/proc/<pid>/stat`) is divided by the pushes: the server processes, this
+process (the devices and pullers), and the database's backends of the run (so
+PostgreSQL must run on this machine). It counts the pulls beside the pushes
+too. Unlike pushes per second it hardly depends on what else the machine runs,
+and it gives the machine's ceiling: its cores divided by the CPU of one push.
+
 `--source DIR` (repeatable) runs the servers of another version too, from its
 `src` directory (its database is prepared by its own `fieldsync user add`).
 """
@@ -27,6 +34,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -47,6 +55,11 @@ class Tally:
     pulls: int = 0
     lock_waits: int = 0  # sessions seen waiting for a lock, summed over the samples
     errors: list[str] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # seconds, per party
+    connections: int = 0  # opened to the database
+
+
+PARTIES = ("servers", "client", "database")
 
 
 @dataclass
@@ -62,16 +75,35 @@ class Result:
         pushes = len(self.tally.push_seconds)
         p50 = statistics.median(self.tally.push_seconds) * 1000 if pushes else 0.0
         wait = self.tally.lock_waits * SAMPLE * 1000 / pushes if pushes else 0.0
+        cpu = [self.tally.cpu.get(party, 0.0) * 1000 / max(pushes, 1) for party in PARTIES]
+        ceiling = (os.cpu_count() or 1) * 1000 / sum(cpu) if sum(cpu) else 0.0
         return (
             f"| {self.version} | {self.processes} | {pushes / self.seconds:,.0f} | {p50:.0f} | "
-            f"{wait:.1f} | {self.tally.pulls / self.seconds:,.0f} | {len(self.tally.errors)} |"
+            f"{wait:.1f} | {self.tally.pulls / self.seconds:,.0f} | "
+            + " | ".join(f"{ms:.1f}" for ms in cpu)
+            + f" | {ceiling:,.0f} | {self.tally.connections} | {len(self.tally.errors)} |"
         )
 
 
+HEADER = (
+    "| version | processes | pushes/s | push p50 ms | lock wait ms/push | pulls/s "
+    "| CPU ms/push: servers | client | database | ceiling pushes/s | connections opened "
+    "| errors |"
+)
+
+
+@dataclass
+class Cluster:
+    """Server processes on one fresh database."""
+
+    urls: list[str]
+    pids: list[int]
+    database: str
+
+
 @contextmanager
-def cluster(processes: int, src: str | None) -> Iterator[tuple[list[str], str]]:
-    """`processes` servers of the version in `src` (None: this one) on a fresh database;
-    yields their URLs and the database's name."""
+def cluster(processes: int, src: str | None) -> Iterator[Cluster]:
+    """`processes` servers of the version in `src` (None: this one) on a fresh database."""
     admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
     name = f"fieldsync_scale_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
@@ -91,8 +123,9 @@ def cluster(processes: int, src: str | None) -> Iterator[tuple[list[str], str]]:
             subprocess.run(
                 fieldsync, check=True, env={**os.environ, **env}, stdout=subprocess.DEVNULL
             )
-        started = [spawn(url, env=env) for _ in range(processes)]
-        yield [u for _, u in started], name
+        for _ in range(processes):  # one by one: those started before a failure are stopped
+            started.append(spawn(url, env=env))
+        yield Cluster([u for _, u in started], [p.pid for p, _ in started], name)
     finally:
         for process, _ in started:
             process.terminate()
@@ -104,7 +137,8 @@ def cluster(processes: int, src: str | None) -> Iterator[tuple[list[str], str]]:
 
 def run(version: str, src: str | None, processes: int, seconds: float) -> Result:
     """Measure one version on `processes` servers for `seconds` (after a warm-up)."""
-    with cluster(processes, src) as (urls, name):
+    with cluster(processes, src) as servers:
+        urls, name = servers.urls, servers.database
         token, office = _login(urls[0], "bench"), _login(urls[0], "office")
         devices = [_Device(urls[n % processes], token) for n in range(DEVICES)]
         tally, stop, measuring = Tally(), threading.Event(), threading.Event()
@@ -119,13 +153,61 @@ def run(version: str, src: str | None, processes: int, seconds: float) -> Result
         for thread in threads:
             thread.start()
         time.sleep(2)  # warm-up: pools filled, records created
+        before, opened = _cpu(servers.pids, name), _sessions(name)
         measuring.set()
         time.sleep(seconds)
         measuring.clear()
+        after, tally.connections = _cpu(servers.pids, name), _sessions(name) - opened
+        tally.cpu = {party: _spent(before[party], after[party]) for party in PARTIES}
         stop.set()
         for thread in threads:
             thread.join()
     return Result(version, processes, seconds, tally)
+
+
+def _cpu(servers: list[int], database: str) -> dict[str, dict[int, float]]:
+    """CPU seconds used so far by each party's processes: the servers, this process and
+    the database's backends that serve `database`."""
+    return {
+        "servers": {pid: _cpu_of(pid) for pid in servers},
+        "client": {os.getpid(): _cpu_of(os.getpid())},
+        "database": {pid: _cpu_of(pid) for pid in _backends(database)},
+    }
+
+
+def _spent(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds a party's processes used between two looks (a backend that started
+    between them counts whole; one that ended between them is missed)."""
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
+
+
+def _backends(database: str) -> list[int]:
+    query = "SELECT pid FROM pg_stat_activity WHERE datname = :name"
+    return [int(pid) for pid in _ask(query, database).scalars()]
+
+
+def _sessions(database: str) -> int:
+    """Connections made to `database` so far."""
+    query = "SELECT sessions FROM pg_stat_database WHERE datname = :name"
+    return int(_ask(query, database).scalar_one())
+
+
+def _ask(query: str, database: str) -> sa.Result[Any]:
+    engine = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        result = conn.execute(sa.text(query), {"name": database}).freeze()
+    engine.dispose()
+    return result()
+
+
+def _cpu_of(pid: int) -> float:
+    """User and system CPU seconds of a process on this machine (0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()  # after the command, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _login(url: str, user: str) -> str:
@@ -213,8 +295,8 @@ def main() -> None:
         (Path(s).resolve().parent.name, s) for s in args.source
     ]
     versions.append(("this", None))
-    print("| version | processes | pushes/s | push p50 ms | lock wait ms/push | pulls/s | errors |")
-    print("|---|---|---|---|---|---|---|")
+    print(HEADER)
+    print("|---" * HEADER.count(" | ") + "|---|")
     for _ in range(args.rounds):
         for processes in (1, 2):
             for version, src in versions:

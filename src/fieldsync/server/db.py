@@ -77,6 +77,11 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+# Connections a process opens to PostgreSQL as its load needs them, and keeps: a pool
+# that closed those it opened beyond a few made PostgreSQL start a backend process
+# for every other request of a busy server.
+CONNECTIONS = 15
+
 # The writers' gate: an advisory lock key of its own (outside `versions`' keys).
 _GATE = 0x6672 << 48
 _PASS_ALONE = sa.text(f"SELECT pg_advisory_xact_lock({_GATE})")
@@ -97,6 +102,8 @@ class Database:
                 json_serializer=lambda v: orjson.dumps(v).decode(),
                 json_deserializer=orjson.loads,
                 pool_pre_ping=True,
+                pool_size=CONNECTIONS,
+                max_overflow=0,
             )
             from fieldsync.server import pipeline  # psycopg: not on SQLite (~9 MB)
 
