@@ -1,11 +1,12 @@
 """The v1 wire contract: what the server and the device send each other, typed once.
 
-The requests the server validates are pydantic models (`PushIn`, `ChangeIn`…). The
-answers made per change (a push result, a pulled change, a conflict's status) are
-TypedDicts, which cost nothing to build: the server builds them and the device reads
-them through these types, and the pydantic models of the answers (which drive the
-OpenAPI document) hold them. A device builds the changes it sends as `Change`, the
-keys of `ChangeIn`. The picklists are the enums of `conflicts` and `project`.
+The requests the server validates are pydantic models (`PushIn`, `ChangeIn`…), as
+are the answers it builds once per request. The answers made per change (a push
+result, a pulled change, a conflict's status) are TypedDicts, which cost nothing to
+build: the server builds them, the device reads them, and the OpenAPI document
+describes them through the same types. A device builds the changes it sends as
+`Change`, the keys of `ChangeIn`. The picklists are the enums of `conflicts` and
+`project`.
 """
 
 from __future__ import annotations

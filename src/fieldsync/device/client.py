@@ -22,6 +22,7 @@ import orjson
 from fieldsync import encoding
 from fieldsync.device import address
 from fieldsync.errors import CertificateRejected, Offline, ServerRefused, TooLarge, ValidationFailed
+from fieldsync.wire import ErrorBody
 
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 ATTEMPTS = 3  # every call of the wire contract may be repeated: pushes carry their batch id
@@ -169,7 +170,7 @@ def _answer(response: httpx.Response) -> Any:
     raise Offline(_stranger(response))
 
 
-def _is_error_body(error: object) -> TypeGuard[dict[str, str]]:
+def _is_error_body(error: object) -> TypeGuard[ErrorBody]:
     """True for the `error` of the wire contract's error body."""
     return (
         isinstance(error, dict)
