@@ -5,7 +5,6 @@ from __future__ import annotations
 import httpx
 
 from conftest import Server
-from fieldsync.wire import Change, ChangeIn
 from helpers import one_backend
 
 pytestmark = one_backend
@@ -56,10 +55,6 @@ def test_openapi_documents_the_dry_run_and_confirmation_of_entity_changes(
     assert refused.endswith("/DestructiveOut")
     report = document["components"]["schemas"]["CustomizationReport"]["properties"]
     assert {"destructive", "breakages", "devices", "pending_edits"} <= set(report)
-
-
-def test_the_change_a_device_builds_has_the_keys_the_server_reads() -> None:
-    assert Change.__required_keys__ | Change.__optional_keys__ == set(ChangeIn.model_fields)
 
 
 def test_health_needs_no_token(server: Server) -> None:
