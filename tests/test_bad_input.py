@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from conftest import Server
 from fieldsync.server import tombstones
-from helpers import journal, server_record, set_entity
+from helpers import journal, office_edit, server_record, set_entity
 from test_console import log_in
 
 
@@ -236,6 +236,32 @@ def test_malformed_changes_refuse_the_whole_batch(
     assert details["where"] == f"body.changes.1.{where}"
     assert problem in details["problem"]
     assert nothing_written(crm)
+
+
+def test_a_merge_without_the_record_it_was_made_of_is_rejected(
+    crm: httpx.Client, alice: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    created = change(fields={"name": "Acme", "city": "Bratislava"})
+    [result] = push(alice, created).json()["results"]
+    office_edit(crm, created["id"], city="Zilina")
+    edit = {"op": "update", "base_version": result["version"], "fields": {"city": "Kosice"}}
+    [opened] = push(alice, {**created, **edit, "change_id": new_id()}).json()["results"]
+    assert opened["status"] == "conflict"
+    merge = {
+        **created,
+        **edit,
+        "change_id": new_id(),
+        "base_version": opened["version"],
+        "record": {"name": "Acme", "city": "Kosice"},
+        "resolves": opened["conflict_id"],
+        "resolution": "merge",
+    }
+    [rejected] = push(alice, merge).json()["results"]
+    assert rejected["status"] == "rejected"
+    assert rejected["error"]["code"] == "merge_without_original"
+    assert server_record(crm, created["id"])["record"]["city"] == "Zilina"
+    assert journal(crm, status="open")[0]["id"] == opened["conflict_id"]
 
 
 def test_duplicate_change_ids_refuse_the_batch(crm: httpx.Client, alice: httpx.Client) -> None:

@@ -32,7 +32,7 @@ from fieldsync.server.db import Database
 from fieldsync.server.migrate import SchemaOutdated
 from fieldsync.server.schema import counters, metadata, records
 from fieldsync.server.schema import journal as journal_table
-from fieldsync.server.wire import PushIn
+from fieldsync.wire import PushIn
 from helpers import create_batch
 
 runner = CliRunner()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from fieldsync.project import Detection, Policy
 
@@ -49,6 +49,18 @@ class Choice(StrEnum):
     DEVICE = "device"
     SERVER = "server"
     MERGE = "merge"
+
+
+# The side a merge takes one field from.
+Side = Literal["device", "server"]
+
+
+class ConflictState(StrEnum):
+    """Where a journaled conflict stands."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+    SUPERSEDED = "superseded"
 
 
 class Situation(NamedTuple):

@@ -23,6 +23,7 @@ from fieldsync import encoding
 from fieldsync.device import address, retries
 from fieldsync.device.retries import ATTEMPTS
 from fieldsync.errors import CertificateRejected, Offline, ServerRefused, TooLarge, ValidationFailed
+from fieldsync.wire import ErrorBody
 
 TIMEOUT = httpx.Timeout(60.0, connect=5.0)
 COMPRESSION = "FIELDSYNC_COMPRESSION"
@@ -181,7 +182,7 @@ def _answer(response: httpx.Response) -> Any:
     raise Offline(_stranger(response))
 
 
-def _is_error_body(error: object) -> TypeGuard[dict[str, str]]:
+def _is_error_body(error: object) -> TypeGuard[ErrorBody]:
     """True for the `error` of the wire contract's error body."""
     return (
         isinstance(error, dict)

@@ -24,6 +24,7 @@ from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import SYNCED, Store, dumps
 from fieldsync.errors import ServerRefused
+from fieldsync.wire import PulledChange, PullOut
 
 PAGE_SIZE = 2500
 # A page's JSON stops short of this (the server's cap): on a slow link (2 Mbit/s) a
@@ -35,7 +36,6 @@ COMPRESSED_PAGE_SIZE, COMPRESSED_PAGE_BYTES = 2 * PAGE_SIZE, 2 * PAGE_BYTES
 # Each commit writes every index page it touched: a large first download commits
 # seldom, so that each page is written a few times, not once per small commit.
 RECORDS_PER_COMMIT = 50_000
-Page = dict[str, Any]  # one answer of GET /v1/sync/pull
 CURSOR_HEADER, MORE_HEADER = "fieldsync-cursor", "fieldsync-more"  # see the server's `api.sync`
 
 UPSERT = (  # a synced row keeps its values once, in `data` (see `store`)
@@ -112,7 +112,7 @@ class Pull:
             page = reader.next()
         if store.get_meta("resync", False):
             _finish_resync(store)
-        return int(page["project_version"])
+        return page["project_version"]
 
 
 def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
@@ -128,8 +128,8 @@ def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
 
 
 def _write(
-    store: Store, reader: _Reader, page: Page, report: SyncReport, progress: Progress
-) -> Page:
+    store: Store, reader: _Reader, page: PullOut, report: SyncReport, progress: Progress
+) -> PullOut:
     """Write `page` and the pages already downloaded after it, up to RECORDS_PER_COMMIT,
     in one transaction (never waiting for the network inside it); returns the last."""
     with store.transaction() as conn:
@@ -168,7 +168,7 @@ class _Reader:
             self.coming = self._download(cursor)  # the page `next` gives next
         self.received = 0  # bytes on the wire of the page `next` gave last
 
-    def next(self) -> Page:
+    def next(self) -> PullOut:
         """The next page (waiting for it); the one after is on its way."""
         page, self.received = self.coming.future.result()
         if not page["more"]:
@@ -193,7 +193,7 @@ class _Reader:
         download.future = self.downloads.submit(self._fetch, download)
         return download
 
-    def _fetch(self, download: _Download) -> tuple[Page, int]:
+    def _fetch(self, download: _Download) -> tuple[PullOut, int]:
         def headed(headers: httpx.Headers) -> None:
             if headers.get(MORE_HEADER) == "true" and CURSOR_HEADER in headers:
                 self._announced(download, headers[CURSOR_HEADER])
@@ -218,7 +218,7 @@ class _Download:
 
     cursor: str
     announced: str | None = None
-    future: Future[tuple[Page, int]] = field(init=False)
+    future: Future[tuple[PullOut, int]] = field(init=False)
 
 
 def _pending(conn: sqlite3.Connection) -> set[tuple[str, str]]:
@@ -228,7 +228,7 @@ def _pending(conn: sqlite3.Connection) -> set[tuple[str, str]]:
 
 
 def _apply_page(
-    conn: sqlite3.Connection, changes: list[dict[str, Any]], pending: set[tuple[str, str]]
+    conn: sqlite3.Connection, changes: list[PulledChange], pending: set[tuple[str, str]]
 ) -> None:
     upserts, removals, remembered = [], [], []
     # A page may hold a record twice (it left the scope, then came back): the last wins.

@@ -11,13 +11,13 @@ import sqlite3
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeGuard
 
 import orjson
 
 from fieldsync import failpoints
 from fieldsync.clock import now
-from fieldsync.conflicts import Choice, Kind, Status, differing, merge_fields
+from fieldsync.conflicts import Choice, Kind, Op, Status, differing, merge_fields
 from fieldsync.device import parents
 from fieldsync.device.client import Client
 from fieldsync.device.rebase import Key, Rebase, rebase
@@ -25,6 +25,7 @@ from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import CREATED, DELETED, Store, dumps, loads
 from fieldsync.errors import Offline, ServerRefused, TooLarge
 from fieldsync.project import FieldType, Project
+from fieldsync.wire import Change, ChangeResult, ErrorBody, PushOut
 
 # A whole batch refused for what it is (malformed, a batch id taken): nothing was
 # applied, and sending it again would be refused again. A batch too large (413) is
@@ -35,12 +36,12 @@ BATCH_BYTES = 4 * 1024 * 1024  # well under the server's 10 MB body limit
 
 
 # A change that met an open User Action conflict: its record, what was sent, the result.
-Opened = tuple[Key, dict[str, Any], dict[str, Any]]
+Opened = tuple[Key, dict[str, Any], ChangeResult]
 # A row of `PENDING` (or `REFUSED`), by column name.
 Pending = dict[str, Any]
 
 
-class Batch(NamedTuple):
+class OutgoingBatch(NamedTuple):
     """A batch as stored in the outbox: its body, and what the device sent of each record."""
 
     id: str
@@ -77,27 +78,27 @@ def push(
     upto = int(store.get_meta("seq", 0))
     queue: list[Pending] | None = None  # read once the outbox is empty
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="push") as sender:
-        flight: _Flight | None = None
+        sent: _SentBatch | None = None
         while True:
-            batch = _outbox(store, flight)
+            batch = _outbox(store, sent)
             if batch is None:
-                queue = _queue(store, upto, flight) if queue is None else queue
+                queue = _queue(store, upto, sent) if queue is None else queue
                 batch = _next_batch(store, queue)
-            if flight:
-                flight.wait()  # raises Offline: nothing lost, the outbox keeps both batches
-                if flight.too_large:
-                    _split(store, flight, report)
-                    flight = None  # its halves are now the oldest batches of the outbox
+            if sent:
+                sent.wait()  # raises Offline: nothing lost, the outbox keeps both batches
+                if sent.too_large:
+                    _split(store, sent, report)
+                    sent = None  # its halves are now the oldest batches of the outbox
                     continue
-            following = _Flight(sender, client, batch) if batch else None
+            following = _SentBatch(sender, client, batch) if batch else None
             if following is None:
                 answered()
-            if flight:
-                _settle(store, flight, report)
+            if sent:
+                _settle(store, sent, report)
                 progress("push", report.pushed)
             if following is None:
                 return
-            flight = following
+            sent = following
 
 
 def _send(client: Client, body: bytes) -> Any:
@@ -105,13 +106,13 @@ def _send(client: Client, body: bytes) -> Any:
     return client.call("POST", "/v1/sync/push", body, echo="changed")
 
 
-class _Flight:
-    """A batch on its way to the server (sent by a thread of its own), then its answer."""
+class _SentBatch:
+    """A batch sent to the server (by a thread of its own), then its answer."""
 
-    def __init__(self, sender: ThreadPoolExecutor, client: Client, batch: Batch) -> None:
+    def __init__(self, sender: ThreadPoolExecutor, client: Client, batch: OutgoingBatch) -> None:
         self.batch = batch
         self.coming = sender.submit(_send, client, batch.body)
-        self.answer: list[dict[str, Any]] | ServerRefused = []
+        self.answer: list[ChangeResult] | ServerRefused = []
         self.too_large = False
 
     def wait(self) -> None:
@@ -138,13 +139,17 @@ class _Flight:
         return {(s["entity"], s["id"]) for s in self.batch.snapshots}
 
 
-def _results(answer: Any, sent: int) -> list[dict[str, Any]]:
+def _results(answer: Any, sent: int) -> list[ChangeResult]:
     """The results of a push answer, one per change sent; Offline if it holds no such thing
     (only a fieldsync server's results may settle a change)."""
-    results = answer.get("results") if isinstance(answer, dict) else None
-    if not (isinstance(results, list) and len(results) == sent and all(map(_is_result, results))):
+    if not _is_push_answer(answer, sent):
         raise Offline("the answer to a push is not a fieldsync server's results")
-    return results
+    return answer["results"]
+
+
+def _is_push_answer(answer: Any, sent: int) -> TypeGuard[PushOut]:
+    results = answer.get("results") if isinstance(answer, dict) else None
+    return isinstance(results, list) and len(results) == sent and all(map(_is_result, results))
 
 
 def _is_result(result: Any) -> bool:
@@ -154,13 +159,13 @@ def _is_result(result: Any) -> bool:
 _STATUSES = frozenset(status.value for status in Status)
 
 
-def _split(store: Store, flight: _Flight, report: SyncReport) -> None:
+def _split(store: Store, sent: _SentBatch, report: SyncReport) -> None:
     """Put the two halves of a batch refused as too large in its place in the outbox,
     each under a batch id of its own (written before either is sent, so a crash resends
     the same ids); a single change too large is kept as a rejected change."""
-    batch = flight.batch
+    batch = sent.batch
     if len(batch.snapshots) == 1:
-        error = {"code": "too_large", "message": TOO_LARGE}
+        error = ErrorBody(code="too_large", message=TOO_LARGE)
         _hold(store, batch.id, batch.snapshots, error, report)
         return
     halves = _halves(store, batch)
@@ -182,7 +187,7 @@ TOO_LARGE = (
 )
 
 
-def _halves(store: Store, batch: Batch) -> list[tuple[str, str, str | None]]:
+def _halves(store: Store, batch: OutgoingBatch) -> list[tuple[str, str, str | None]]:
     """A batch's changes as two outbox rows (batch id, body, snapshots), each change under
     a change id of its new batch."""
     changes = orjson.loads(batch.body)["changes"]
@@ -198,11 +203,11 @@ def _halves(store: Store, batch: Batch) -> list[tuple[str, str, str | None]]:
     return rows
 
 
-def _settle(store: Store, flight: _Flight, report: SyncReport) -> None:
+def _settle(store: Store, sent: _SentBatch, report: SyncReport) -> None:
     """Store an answered batch's results, and take it out of the outbox."""
-    batch, answer = flight.batch, flight.answer
+    batch, answer = sent.batch, sent.answer
     if isinstance(answer, ServerRefused):
-        error = {"code": answer.code, "message": f"the server refused the batch: {answer}"}
+        error = ErrorBody(code=answer.code, message=f"the server refused the batch: {answer}")
         _hold(store, batch.id, batch.snapshots, error, report)
         return
     with store.transaction() as conn:
@@ -214,7 +219,7 @@ def _hold(
     store: Store,
     batch_id: str,
     snapshots: list[dict[str, Any]],
-    error: dict[str, str],
+    error: ErrorBody,
     report: SyncReport,
 ) -> None:
     """A batch refused as a whole changed nothing on the server: keep its changes as
@@ -222,13 +227,13 @@ def _hold(
     with store.transaction() as conn:
         for snapshot in snapshots:
             _reject(conn, (snapshot["entity"], snapshot["id"]), snapshot, error)
-            report.count(Status.REJECTED.value)
+            report.count(Status.REJECTED)
         conn.execute("DELETE FROM outbox WHERE batch_id = ?", (batch_id,))
 
 
-def _outbox(store: Store, flight: _Flight | None) -> Batch | None:
+def _outbox(store: Store, sent: _SentBatch | None) -> OutgoingBatch | None:
     """The oldest batch a sync stored but did not see answered, unless it is on its way."""
-    on_its_way = flight.batch.id if flight else ""
+    on_its_way = sent.batch.id if sent else ""
     row = store.conn.execute(
         "SELECT * FROM outbox WHERE batch_id != ? ORDER BY created_at, rowid LIMIT 1",
         (on_its_way,),
@@ -240,17 +245,17 @@ def _outbox(store: Store, flight: _Flight | None) -> Batch | None:
     for snapshot, change in zip(snapshots, orjson.loads(body)["changes"], strict=True):
         # D: for a merge, the record the user merged (`merged_from`), not the merged one.
         snapshot["data"] = change.get("merged_from", change["record"])
-    return Batch(row["batch_id"], body, snapshots)
+    return OutgoingBatch(row["batch_id"], body, snapshots)
 
 
-def _queue(store: Store, upto: int, flight: _Flight | None) -> list[Pending]:
+def _queue(store: Store, upto: int, sent: _SentBatch | None) -> list[Pending]:
     """The changes to push, parents first, but those on their way: read once per push.
 
     A record edited again while the push runs is sent as it was read; its result
     then keeps the newer edit pending (see `rebase`), as when the edit comes while
     its batch is on the way.
     """
-    busy = flight.keys if flight else set()
+    busy = sent.keys if sent else set()
     rows = [r for r in _pending(store, upto) if (r["entity"], r["id"]) not in busy]
     project = store.project()
     refused = [r for r in _pending(store, upto, REFUSED) if (r["entity"], r["id"]) not in busy]
@@ -275,7 +280,7 @@ def _pending(store: Store, upto: int, query: str = PENDING) -> list[Pending]:
     return [dict(zip(names, row, strict=True)) for row in rows]
 
 
-def _next_batch(store: Store, queue: list[Pending]) -> Batch | None:
+def _next_batch(store: Store, queue: list[Pending]) -> OutgoingBatch | None:
     """The next batch from the front of `queue` (taken off it), written to the outbox.
 
     Each change is encoded once: its size counts towards the batch limit, and the
@@ -305,7 +310,7 @@ def _next_batch(store: Store, queue: list[Pending]) -> Batch | None:
             "INSERT INTO outbox (batch_id, body, snapshots, created_at) VALUES (?, ?, ?, ?)",
             (batch_id, body.decode(), dumps(stored), now()),
         )
-    return Batch(batch_id, body, snapshots)
+    return OutgoingBatch(batch_id, body, snapshots)
 
 
 def _snapshot(row: Pending) -> dict[str, Any]:
@@ -338,51 +343,48 @@ def _parent_ranks(project: Project) -> dict[str, int]:
     return ranks
 
 
-def _change(row: Pending, change_id: str) -> tuple[dict[str, Any], Any]:
+def _change(row: Pending, change_id: str) -> tuple[Change, Any]:
     """A pending row's change as sent, and D (its values) decoded.
 
     The stored JSON of base and D goes into the body as it is, not encoded again.
     """
     base, data = loads(row["base"]), loads(row["data"])
-    change: dict[str, Any] = {
-        "change_id": change_id,  # the batch id and a position: unique everywhere
-        "entity": row["entity"],
-        "id": row["id"],
-        "base_version": row["base_version"],
-        "base": _stored_json(row["base"]),
-        "record": _stored_json(row["data"]),
-    }
+    record = _stored_json(row["data"])
+    change = Change(
+        change_id=change_id,  # the batch id and a position: unique everywhere
+        entity=row["entity"],
+        id=row["id"],
+        op=Op.UPDATE,
+        base_version=row["base_version"],
+        fields={},
+        record=record,
+        base=_stored_json(row["base"]),
+    )
     if row["state"] == CREATED:
-        change.update(op="create", fields=change["record"], base=None)
+        change["op"], change["fields"], change["base"] = Op.CREATE, record or {}, None
     elif row["state"] == DELETED:
-        change.update(op="delete", fields={})
+        change["op"] = Op.DELETE
     else:
         # A field D lacks is not the device's change: the project dropped it since base.
-        change.update(op="update", fields={f: data[f] for f in differing(base, data) if f in data})
+        change["fields"] = {f: data[f] for f in differing(base, data) if f in data}
     if row["choice"] is not None:
-        change.update(
-            resolves=row["conflict_id"],
-            resolution=row["choice"],
-            base_version=row["conflict_version"],
-        )
+        change["resolves"] = row["conflict_id"]
+        change["resolution"] = Choice(row["choice"])
+        change["base_version"] = row["conflict_version"]
     if row["picks"] is not None and data is not None:
         _merge(change, base, data, loads(row["conflict_server"]), loads(row["picks"]))
     return change, data
 
 
-def _merge(
-    change: dict[str, Any], base: Any, data: Any, server: Any, picks: dict[str, str]
-) -> None:
+def _merge(change: Change, base: Any, data: Any, server: Any, picks: dict[str, str]) -> None:
     """Make the merge the user chose of D as it is now; D goes along for the journal.
 
     A field the user did not pick comes from the side that changed it since base.
     """
     merged = merge_fields(data, server, {f: Choice(side) for f, side in picks.items()}, base or {})
-    change.update(
-        fields={f: merged.get(f) for f in differing(base, merged)},
-        record=merged,
-        merged_from=change["record"],
-    )
+    change["merged_from"] = change["record"]
+    change["fields"] = {f: merged.get(f) for f in differing(base, merged)}
+    change["record"] = merged
 
 
 def _stored_json(text: str | None) -> orjson.Fragment | None:
@@ -392,7 +394,7 @@ def _stored_json(text: str | None) -> orjson.Fragment | None:
 def _apply_results(
     conn: sqlite3.Connection,
     snapshots: list[dict[str, Any]],
-    results: list[dict[str, Any]],
+    results: list[ChangeResult],
     report: SyncReport,
 ) -> None:
     """Store a batch's results: rejections one by one, open conflicts and the rest in bulk."""
@@ -401,9 +403,9 @@ def _apply_results(
     for snapshot, result in zip(snapshots, results, strict=True):
         report.count(result["status"])
         key = (snapshot["entity"], snapshot["id"])
-        if result["status"] == Status.REJECTED.value:
+        if result["status"] == Status.REJECTED:
             _reject(conn, key, snapshot, result["error"])
-        elif result["status"] == Status.CONFLICT.value:
+        elif result["status"] == Status.CONFLICT:
             opened.append((key, snapshot, result))
         else:
             record = result["record"]
@@ -417,16 +419,19 @@ def _apply_results(
     conn.executemany("DELETE FROM conflicts WHERE id = ?", decided)
 
 
-def _ends(snapshot: dict[str, Any], result: dict[str, Any]) -> bool:
+def _ends(snapshot: dict[str, Any], result: ChangeResult) -> bool:
     """True when the change settled a conflict the user had decided."""
     return bool(snapshot["conflict_id"]) and result["status"] not in _UNSETTLED
 
 
-_UNSETTLED = frozenset({Status.REJECTED.value, Status.CONFLICT.value})
+_UNSETTLED = frozenset({Status.REJECTED, Status.CONFLICT})
 
 
 def _reject(
-    conn: sqlite3.Connection, key: tuple[str, str], snapshot: dict[str, Any], error: Any
+    conn: sqlite3.Connection,
+    key: tuple[str, str],
+    snapshot: dict[str, Any],
+    error: ErrorBody | None,
 ) -> None:
     """Keep the change for "fix and retry" or "discard"; an edit made meanwhile is retried."""
     conn.execute(
@@ -475,7 +480,7 @@ def _open_conflicts(conn: sqlite3.Connection, opened: list[Opened]) -> None:
     )
 
 
-def _kind(snapshot: dict[str, Any], result: dict[str, Any]) -> Kind:
+def _kind(snapshot: dict[str, Any], result: ChangeResult) -> Kind:
     """What met what: the device's change and the server's state."""
     if snapshot["data"] is None:
         return Kind.DELETE_UPDATE

@@ -20,9 +20,9 @@ from fieldsync.device.store import DELETED, SYNCED, UPDATED, among, dumps, loads
 
 Key = tuple[str, str]
 Sent = tuple[int, Any]  # the row's rev and values when they were sent
-Server = tuple[int, Any, bool]  # the server's version, values and deleted flag
+Server = tuple[int | None, Any, bool]  # the server's version (None: none), values, deleted
 Rebase = tuple[Key, Sent, Server]
-NextRow = tuple[int, Any, Any, str]  # base version, base, data, state
+NextRow = tuple[int | None, Any, Any, str]  # base version, base, data, state
 
 PUT = (
     "INSERT INTO records (entity, id, base_version, base, data, state) "

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
-from fieldsync.conflicts import Kind
+from fieldsync.conflicts import ConflictState, Kind
 from fieldsync.device.client import Client
 from fieldsync.device.rebase import Rebase, rebase
 from fieldsync.device.report import SyncReport
 from fieldsync.device.store import Store, among, dumps, loads
+from fieldsync.wire import ConflictStatus, ConflictStatusOut
 
 # Conflict ids asked about per request (the server takes at most 5,000).
 ASK = 1000
@@ -20,11 +20,11 @@ def fetch_resolutions(store: Store, client: Client, report: SyncReport) -> None:
     follow those the server met again (a console's choice came after the record changed)."""
     ids = [r[0] for r in store.conn.execute("SELECT id FROM conflicts")]
     device_id = store.get_meta("device_id")
-    answers: list[dict[str, Any]] = []
+    answers: list[ConflictStatus] = []
     for start in range(0, len(ids), ASK):
         body = {"device_id": device_id, "ids": ids[start : start + ASK]}
-        answered = client.call("POST", "/v1/sync/conflicts", body)["conflicts"]
-        answers += [a for a in answered if a["status"] != "open"]
+        answer: ConflictStatusOut = client.call("POST", "/v1/sync/conflicts", body)
+        answers += [a for a in answer["conflicts"] if a["status"] != ConflictState.OPEN]
     if not answers:
         return
     with store.transaction() as conn:
@@ -38,7 +38,7 @@ def fetch_resolutions(store: Store, client: Client, report: SyncReport) -> None:
     report.resolved_remotely += len(settled)
 
 
-def _met_again(conn: sqlite3.Connection, known: list[tuple[dict[str, Any], sqlite3.Row]]) -> None:
+def _met_again(conn: sqlite3.Connection, known: list[tuple[ConflictStatus, sqlite3.Row]]) -> None:
     """Each conflict becomes the one that took its place: the same D facing the newest
     server version, undecided (a choice made here on the older version is not applied
     to one the user has not seen)."""
@@ -71,7 +71,7 @@ def _conflicts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, sqlite3.Ro
     return {row["id"]: row for row in rows}
 
 
-def _onto_outcome(answer: dict[str, Any], row: sqlite3.Row) -> Rebase:
+def _onto_outcome(answer: ConflictStatus, row: sqlite3.Row) -> Rebase:
     """An open conflict's record, as the device kept it, onto the server's outcome."""
     key = (row["entity"], row["record_id"])
     return (

@@ -12,23 +12,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from fieldsync.conflicts import Choice, differing
+from fieldsync.conflicts import Choice, Kind, Side, differing
 from fieldsync.device import base
 from fieldsync.device.store import CREATED, SYNCED, Store, dumps, loads
 from fieldsync.device.threeway import field_changes, suggested_merge
 from fieldsync.errors import Missing, StateConflict, ValidationFailed
+from fieldsync.wire import ErrorBody
 
 # The words of docs/policies.md for each side of each kind of conflict.
-CHOICE_WORDS = {
-    "update_update": {"device": "Use device version", "server": "Use server version"},
-    "update_delete": {"device": "Restore my version", "server": "Accept delete"},
-    "delete_update": {"device": "Delete anyway", "server": "Keep server version"},
+CHOICE_WORDS: dict[Kind, dict[Side, str]] = {
+    Kind.UPDATE_UPDATE: {"device": "Use device version", "server": "Use server version"},
+    Kind.UPDATE_DELETE: {"device": "Restore my version", "server": "Accept delete"},
+    Kind.DELETE_UPDATE: {"device": "Delete anyway", "server": "Keep server version"},
 }
 
 WHAT_HAPPENED = {
-    "update_update": "Changed here and on the server",
-    "update_delete": "Changed here, deleted on the server",
-    "delete_update": "Deleted here, changed on the server",
+    Kind.UPDATE_UPDATE: "Changed here and on the server",
+    Kind.UPDATE_DELETE: "Changed here, deleted on the server",
+    Kind.DELETE_UPDATE: "Deleted here, changed on the server",
 }
 
 
@@ -72,9 +73,9 @@ def count(store: Store) -> int:
     return int(row[0])
 
 
-def _error_of(row: Any) -> dict[str, Any]:
+def _error_of(row: Any) -> ErrorBody:
     error = loads(row["error"])
-    return {"code": error["code"], "message": error["message"], "details": error.get("details")}
+    return ErrorBody(code=error["code"], message=error["message"], details=error.get("details"))
 
 
 def _conflict(row: Any) -> dict[str, Any]:

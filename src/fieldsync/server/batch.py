@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Connection
 
+from fieldsync.conflicts import Status
 from fieldsync.errors import ValidationFailed
 from fieldsync.project import Entity, Project, SyncFilter
 from fieldsync.server import journal, records
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.users import Principal
-from fieldsync.server.wire import ChangeIn
 from fieldsync.validation import lookups
+from fieldsync.wire import ChangeIn
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Batch:
     writer: records.Writer
     read: Read
     # The status each record's change met so far, `rejected` included.
-    met: dict[tuple[str, str], str] = field(default_factory=dict)
+    met: dict[tuple[str, str], Status] = field(default_factory=dict)
 
     @property
     def conn(self) -> Connection:

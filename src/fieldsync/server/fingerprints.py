@@ -10,7 +10,7 @@ import hashlib
 
 import orjson
 
-from fieldsync.server.wire import PushIn
+from fieldsync.wire import PushIn
 
 
 def of(body: PushIn) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from fieldsync.conflicts import Status
 from fieldsync.server.schema import batches
+from fieldsync.wire import ChangeResult
 
 LEVEL = 1  # zlib's fastest: 1k results in ~1.6 ms, ~15% larger than level 6's (~3.2 ms)
 
@@ -49,7 +50,7 @@ class Answer(NamedTuple):
     rejections: list[dict[str, Any]]
 
     @classmethod
-    def of(cls, results: Sequence[dict[str, Any]]) -> Answer:
+    def of(cls, results: Sequence[ChangeResult]) -> Answer:
         """Encode and compress `results` (~5 ms for 1k: done while the batch's last
         writes are on their way)."""
         answer = orjson.dumps(results)
@@ -80,7 +81,7 @@ def add(
     )
 
 
-def rejections(results: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+def rejections(results: Sequence[ChangeResult]) -> list[dict[str, Any]]:
     """The rejected changes among a batch's results: their ids and errors."""
     refused = [r for r in results if r["status"] == Status.REJECTED.value]
     return [{"change_id": r["change_id"], "error": r["error"]} for r in refused]

@@ -43,7 +43,7 @@ def _refusal(batch: Batch, entity: Entity, lookup: tuple[str, str, str]) -> Vali
     details = {"field": name, "parent": parent_id}
     where = f"{entity.name}.{name}"
     met = batch.met.get((target, parent_id))
-    if met == Status.REJECTED.value:
+    if met is Status.REJECTED:
         message = f"{where} points at a {target} that was rejected"
         return ValidationFailed("parent_rejected", message, details)
     parent = batch.record(target, parent_id)
@@ -59,9 +59,7 @@ def _refusal(batch: Batch, entity: Entity, lookup: tuple[str, str, str]) -> Vali
         return None
     # A conflict this batch met is open; one it settled is not, though its entry's
     # closing may not be written yet.
-    if met == Status.CONFLICT.value or (
-        met is None and journal.is_open(batch.conn, target, parent_id)
-    ):
+    if met is Status.CONFLICT or (met is None and journal.is_open(batch.conn, target, parent_id)):
         message = f"{where}: its {target} has an open conflict"
         return ValidationFailed("parent_conflict", message, details)
     message = f"{where}: its {target} was deleted on the server"

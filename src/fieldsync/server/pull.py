@@ -17,7 +17,6 @@ device can show "3,200 of 10,000 records" while it downloads.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any
 
 import orjson
 import sqlalchemy as sa
@@ -31,18 +30,19 @@ from fieldsync.server.schema import records as records_table
 from fieldsync.server.schema import scope_exits
 from fieldsync.server.users import Principal
 from fieldsync.server.versions import Watermark
+from fieldsync.wire import PulledChange, stored_values
 
 DEFAULT_PAGE_BYTES = 4 * 1024 * 1024
 # The JSON of a change around its record's (keys, id, version, flags), about.
 ENVELOPE = 100
-Sized = tuple[int, dict[str, Any]]  # a change and the bytes of its JSON, about
+Sized = tuple[int, PulledChange]  # a change and the bytes of its JSON, about
 
 
 @dataclass(frozen=True)
 class Page:
     """One page of pulled changes."""
 
-    changes: list[dict[str, Any]]
+    changes: list[PulledChange]
     cursor: Position
     more: bool
 
@@ -117,7 +117,7 @@ def _changes(
     newest: int,
     budget: Budget,
     skip_device: str | None,
-    first: list[dict[str, Any]],
+    first: list[PulledChange],
 ) -> Page:
     """The usual changes after `position.version`, within what the changes `first`
     left of the page."""
@@ -170,7 +170,7 @@ def _records(
                     "id": record_id,
                     "version": version,
                     "deleted": deleted,
-                    "record": None if deleted else orjson.Fragment(data),
+                    "record": None if deleted else stored_values(data),
                 },
             )
             for entity, record_id, version, deleted, data in rows

@@ -13,8 +13,8 @@ from fieldsync.project import Entity
 from fieldsync.server import records, tombstones
 from fieldsync.server.batch import Batch
 from fieldsync.server.records import StoredRecord
-from fieldsync.server.wire import ChangeIn
 from fieldsync.validation import check_values, normalize
+from fieldsync.wire import ChangeIn
 
 
 def stand_in(batch: Batch, entity: Entity, change: ChangeIn) -> StoredRecord | None:

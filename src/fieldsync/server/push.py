@@ -51,13 +51,13 @@ from fieldsync.server.db import Database
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
 from fieldsync.server.users import Principal
-from fieldsync.server.wire import MAX_CHANGES, ChangeIn, PushIn
 from fieldsync.validation import (
     check_required,
     check_values,
     checked_base,
     normalize,
 )
+from fieldsync.wire import MAX_CHANGES, ChangeIn, ChangeResult, ErrorBody, PushIn
 
 
 def push(
@@ -153,12 +153,10 @@ def _push_once(
 
 
 # The results a device takes as its record's new state (not an open conflict's S).
-_TAKEN = frozenset(
-    s.value for s in (Status.APPLIED, Status.MERGED, Status.DEVICE_WINS, Status.SERVER_WINS)
-)
+_TAKEN = frozenset({Status.APPLIED, Status.MERGED, Status.DEVICE_WINS, Status.SERVER_WINS})
 
 
-def _omit_as_sent(changes: list[ChangeIn], results: list[dict[str, Any]]) -> None:
+def _omit_as_sent(changes: list[ChangeIn], results: list[ChangeResult]) -> None:
     """Leave out of the results the records stored as their change sent them (`record`,
     not a merge, which the device keeps apart from D): the device has them. A push of
     1k edits answers ~0.4 MB less, which the server encoded and compressed and the
@@ -169,7 +167,7 @@ def _omit_as_sent(changes: list[ChangeIn], results: list[dict[str, Any]]) -> Non
             result["record"] = None
 
 
-def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
+def _apply(batch: Batch, change: ChangeIn) -> ChangeResult:
     """Apply one change; what it met (a rejection too) is noted for its children."""
     try:
         result = _apply_change(batch, change)
@@ -179,11 +177,11 @@ def _apply(batch: Batch, change: ChangeIn) -> dict[str, Any]:
     return result
 
 
-def _rejected(change: ChangeIn, failure: ValidationFailed) -> dict[str, Any]:
-    error = {"code": failure.code, "message": failure.message, "details": failure.details}
+def _rejected(change: ChangeIn, failure: ValidationFailed) -> ChangeResult:
+    error = ErrorBody(code=failure.code, message=failure.message, details=failure.details)
     return {
         "change_id": change.change_id,
-        "status": Status.REJECTED.value,
+        "status": Status.REJECTED,
         "version": None,
         "record": None,
         "deleted": False,
@@ -192,14 +190,14 @@ def _rejected(change: ChangeIn, failure: ValidationFailed) -> dict[str, Any]:
     }
 
 
-def _apply_change(batch: Batch, change: ChangeIn) -> dict[str, Any]:
+def _apply_change(batch: Batch, change: ChangeIn) -> ChangeResult:
     entity = batch.entity(change.entity)
     change = _with_checked_base(entity, change)
     current = _current(batch, entity, change)
     if current is not None and not records.may_see(batch.user, entity, current):
         raise ValidationFailed("no_permission", f"you may not change this {entity.name}")
     check_values(entity, change.fields)
-    if change.op == "create":
+    if change.op is Op.CREATE:
         return _create(batch, entity, change, current)
     if current is None:
         raise ValidationFailed("not_found", f"this {entity.name} does not exist on the server")
@@ -221,14 +219,14 @@ def _current(batch: Batch, entity: Entity, change: ChangeIn) -> StoredRecord | N
     """The server's record that a change meets: the stand-in of its purged tombstone
     when the server no longer has it (see `purged`)."""
     current = batch.record(entity.name, change.id)
-    if current is None and change.op != "create":
+    if current is None and change.op is not Op.CREATE:
         return purged.stand_in(batch, entity, change)
     return current
 
 
 def _create(
     batch: Batch, entity: Entity, change: ChangeIn, current: StoredRecord | None
-) -> dict[str, Any]:
+) -> ChangeResult:
     if current is not None:
         raise ValidationFailed("already_exists", f"a {entity.name} with this id exists already")
     values = _device_record(entity, change, {})
@@ -258,12 +256,9 @@ def _device_record(entity: Entity, change: ChangeIn, server: Mapping[str, Any]) 
     return device
 
 
-_OPS = {op.value: op for op in Op}
-
-
 def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situation:
     base_version = change.base_version or 0
-    op = _OPS[change.op]
+    op = change.op
     device = _device_record(entity, change, current.data) if op is Op.UPDATE else None
     modified = current.version > base_version
     return Situation(
@@ -282,7 +277,7 @@ def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situa
 
 def _resolve_open(
     batch: Batch, change: ChangeIn, current: StoredRecord, situation: Situation
-) -> dict[str, Any]:
+) -> ChangeResult:
     """Apply a user's choice for an open conflict, unless the server moved on since.
 
     The entry keeps D as the choice was made on it: the device may have edited the
@@ -291,7 +286,7 @@ def _resolve_open(
     entry = batch.read.entries.get(change.resolves or "")
     if entry is None or entry.record_id != change.id:
         raise ValidationFailed("unknown_conflict", "this device has no such conflict")
-    choice = Choice(change.resolution or Choice.DEVICE)
+    choice = change.resolution or Choice.DEVICE
     if choice is Choice.MERGE and (situation.device is None or situation.server_deleted):
         raise ValidationFailed("cannot_merge", "only two versions of a record can be merged")
     entity = batch.entity(change.entity)
@@ -313,15 +308,16 @@ def _resolve_open(
 
 
 def _chosen_on(entity: Entity, change: ChangeIn, situation: Situation) -> Values | None:
-    """D as the user's choice was made on it: sent apart for a merge (`merged_from`).
-
-    None for a merge from a device that sent no `merged_from` (before 2026-11-27, the
-    merge was made on D as the conflict met it, which the entry keeps).
-    """
-    if change.merged_from is not None:
-        check_values(entity, change.merged_from)
-        return normalize(entity, change.merged_from)
-    return None if change.resolution == Choice.MERGE.value else situation.device
+    """D as the user's choice was made on it: sent apart for a merge (`merged_from`)."""
+    if change.resolution is not Choice.MERGE:
+        return situation.device
+    if change.merged_from is None:
+        raise ValidationFailed(
+            "merge_without_original",
+            "a merge must send the record it was made of (`merged_from`)",
+        )
+    check_values(entity, change.merged_from)
+    return normalize(entity, change.merged_from)
 
 
 def _unmerged(change: ChangeIn, device: Values) -> ChangeIn:
@@ -336,7 +332,7 @@ def _settle(
     current: StoredRecord,
     situation: Situation,
     outcome: Outcome,
-) -> dict[str, Any]:
+) -> ChangeResult:
     _check_outcome(batch, current, outcome)
     stored = _write(batch, current, outcome)
     conflict_id = None
@@ -382,10 +378,10 @@ def _check_record(
 
 def _result(
     change: ChangeIn, status: Status, stored: StoredRecord, conflict_id: str | None
-) -> dict[str, Any]:
+) -> ChangeResult:
     return {
         "change_id": change.change_id,
-        "status": status.value,
+        "status": status,
         "version": stored.version,
         "record": stored.data,
         "deleted": stored.deleted,

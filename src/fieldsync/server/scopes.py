@@ -19,9 +19,7 @@ its progress is one version in the cursor (see `cursors`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -30,6 +28,7 @@ from fieldsync.server import versions
 from fieldsync.server.schema import records as records_table
 from fieldsync.server.schema import scope_changes, scope_exits
 from fieldsync.server.users import Principal
+from fieldsync.wire import PulledChange, stored_values
 
 _WIDTH = {SyncFilter.NONE: 0, SyncFilter.OWNED: 1, SyncFilter.ALL: 2}
 
@@ -100,14 +99,14 @@ def difference(
     cursor: int,
     after: int,
     limit: int,
-) -> list[dict[str, Any]]:
+) -> list[PulledChange]:
     """Up to `limit` changes of each shifted entity's difference after record version
     `after`, for a device that read up to `cursor`; sorted by version.
 
     Every record is sent, whichever device wrote it: a device drops its own records
     when they leave its scope, and needs them back when they return.
     """
-    changes: list[dict[str, Any]] = []
+    changes: list[PulledChange] = []
     for shift in shifts:
         if shift.widens:
             changes += _arriving(conn, user, shift, cursor, after, limit)
@@ -119,7 +118,7 @@ def difference(
 
 def _arriving(
     conn: Connection, user: Principal, shift: Shift, cursor: int, after: int, limit: int
-) -> list[dict[str, Any]]:
+) -> list[PulledChange]:
     t = records_table
     stored_json = sa.cast(t.c.data, sa.Text)  # passed through as it is stored
     rows = conn.execute(
@@ -140,7 +139,7 @@ def _arriving(
             "id": record_id,
             "version": version,
             "deleted": False,
-            "record": orjson.Fragment(data),
+            "record": stored_values(data),
         }
         for record_id, version, data in rows
     ]
@@ -148,7 +147,7 @@ def _arriving(
 
 def _leaving(
     conn: Connection, user: Principal, shift: Shift, cursor: int, after: int, limit: int
-) -> list[dict[str, Any]]:
+) -> list[PulledChange]:
     t = records_table
     rows = conn.execute(
         sa.select(t.c.id, t.c.version)
@@ -161,8 +160,10 @@ def _leaving(
         .order_by(t.c.version)
         .limit(limit)
     )
-    gone = {"entity": shift.entity, "deleted": True, "record": None}
-    return [{**gone, "id": record_id, "version": version} for record_id, version in rows]
+    return [
+        PulledChange(entity=shift.entity, id=record_id, version=version, deleted=True, record=None)
+        for record_id, version in rows
+    ]
 
 
 def _added(shift: Shift, user: Principal) -> sa.ColumnElement[bool]:

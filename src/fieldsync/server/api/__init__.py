@@ -23,7 +23,7 @@ from fieldsync.server.api.no_store import NoStore
 from fieldsync.server.db import Database
 from fieldsync.server.settings import Settings
 from fieldsync.server.throttle import LoginThrottle
-from fieldsync.server.wire import HealthOut
+from fieldsync.wire import HealthOut
 
 
 def _error(status: int, code: str, message: str, details: Any = None) -> JSON:

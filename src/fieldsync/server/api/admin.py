@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from fieldsync.conflicts import Choice
+from fieldsync.conflicts import Choice, ConflictState
 from fieldsync.errors import Superseded, Unprocessable
 from fieldsync.server import admin, journal, projects, users
 from fieldsync.server.api.deps import JSON, Admin, Db, OrjsonRoute
-from fieldsync.server.wire import (
+from fieldsync.wire import (
     MAX_OFFSET,
     CustomizationReport,
     DestructiveOut,
@@ -57,7 +57,7 @@ def put_entity(
     A change that breaks stored data (a field or the entity dropped, values that no
     longer fit) is refused with 409 `destructive_change` unless `confirm=true`.
     """
-    changes = body.model_dump(exclude_none=True)
+    changes = body.model_dump(mode="json", exclude_none=True)
     if dry_run and confirm:
         raise Unprocessable("dry_run and confirm exclude each other", code="invalid_params")
     if dry_run:
@@ -103,7 +103,7 @@ def list_conflicts(
     entity: Annotated[str | None, Query(max_length=64)] = None,
     policy: Annotated[str | None, Query(max_length=30)] = None,
     outcome: Annotated[str | None, Query(max_length=20)] = None,
-    status: Literal["open", "resolved", "superseded"] | None = None,
+    status: ConflictState | None = None,
     device_id: Annotated[str | None, Query(max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
@@ -113,7 +113,7 @@ def list_conflicts(
         "entity": entity,
         "policy": policy,
         "outcome": outcome,
-        "status": status,
+        "status": None if status is None else status.value,
         "device_id": device_id,
     }
     with db.read() as conn:
@@ -137,7 +137,7 @@ def resolve_conflict(entry_id: str, body: ResolveIn, who: Admin, db: Db) -> JSON
     that shows the newest server version."""
     picks = {f: Choice(side) for f, side in body.fields.items()}
     with db.write() as conn:
-        entry = admin.resolve_conflict(conn, who, entry_id, Choice(body.use), picks)
+        entry = admin.resolve_conflict(conn, who, entry_id, body.use, picks)
     if isinstance(entry, Superseded):
         raise entry  # once the new conflict is committed
     return JSON(entry.to_wire())

@@ -15,7 +15,7 @@ from fieldsync.server.api.deps import (
     checked_login,
     settings_of,
 )
-from fieldsync.server.wire import LoginIn, LoginOut, UserOut
+from fieldsync.wire import LoginIn, LoginOut, UserOut
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"], route_class=OrjsonRoute)
 

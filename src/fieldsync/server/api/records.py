@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Header, Query, Response
 from fieldsync.server import crm, users
 from fieldsync.server.api.deps import JSON, Caller, Db, OrjsonRoute
 from fieldsync.server.records import StoredRecord
-from fieldsync.server.wire import MAX_OFFSET, AssignIn, RecordList, RecordOut
+from fieldsync.wire import MAX_OFFSET, AssignIn, RecordList, RecordOut
 
 router = APIRouter(
     prefix="/v1/entities/{entity}/records", tags=["records"], route_class=OrjsonRoute

@@ -8,14 +8,16 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
 
 from fieldsync.clock import now
+from fieldsync.conflicts import ConflictState
 from fieldsync.server import activity, cursors, journal, projects, pull, push, records, users
 from fieldsync.server.api.deps import JSON, Caller, Db, OrjsonRoute, settings_of
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
 from fieldsync.server.users import Principal
-from fieldsync.server.wire import (
+from fieldsync.wire import (
     MAX_PULL,
     MAX_PULL_BYTES,
+    ConflictStatus,
     ConflictStatusIn,
     ConflictStatusOut,
     DeviceId,
@@ -97,14 +99,14 @@ def sync_pull(
     if device_id is not None and not page.more:  # one write per sync, not per page
         _note_pull(db, caller, device_id, devices_per_user)
     after = cursors.format_cursor(epoch, page.cursor)
-    body = {
+    body: PullOut = {
         "changes": page.changes,
         "cursor": after,
         "more": page.more,
         "project_version": project.version,
     }
     if totals is not None:  # an extension of v1: devices that do not ask never see it
-        body.update(total=sum(totals.values()), totals=totals)
+        body["total"], body["totals"] = sum(totals.values()), totals
     # The same cursor ahead of the body: a device may ask for the next page while this
     # one is still on its way.
     return JSON(body, headers={CURSOR_HEADER: after, MORE_HEADER: str(page.more).lower()})
@@ -145,11 +147,11 @@ def _status(
     entry: journal.Standing,
     current: records.StoredRecord | None,
     successors: dict[tuple[str, str], str],
-) -> dict[str, Any]:
+) -> ConflictStatus:
     superseded = entry.status == journal.SUPERSEDED
     return {
         "id": entry.id,
-        "status": entry.status,
+        "status": ConflictState(entry.status),
         "outcome": entry.outcome,
         "entity": entry.entity,
         "record_id": entry.record_id,

@@ -16,7 +16,7 @@ from fieldsync.server import admin, journal, projects, users
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted, Session
-from fieldsync.server.wire import MAX_OFFSET
+from fieldsync.wire import MAX_OFFSET
 
 router = APIRouter(prefix="/conflicts")
 PAGE = 50

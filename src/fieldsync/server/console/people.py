@@ -12,7 +12,7 @@ from fieldsync.server import activity, admin, journal, ledger, users
 from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted, Session
-from fieldsync.server.wire import MAX_OFFSET
+from fieldsync.wire import MAX_OFFSET
 
 router = APIRouter()
 PAGE = 50  # devices per page

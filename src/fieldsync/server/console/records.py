@@ -16,7 +16,7 @@ from fieldsync.server.api.deps import Db
 from fieldsync.server.console.render import page, redirect
 from fieldsync.server.console.session import Current, Posted, Session
 from fieldsync.server.records import StoredRecord
-from fieldsync.server.wire import MAX_OFFSET
+from fieldsync.wire import MAX_OFFSET
 
 router = APIRouter(prefix="/records")
 PAGE = 50
