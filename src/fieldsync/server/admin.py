@@ -95,8 +95,8 @@ def resolve_conflict(
         merged = merge_fields(row["device"], current.data, picks)
     outcome = decide(situation, use, merged)
     _write(conn, admin, entity, current, outcome)
-    with bulk.Lane(conn) as lane:
-        journal.settle(lane, entry.standing, outcome, admin.user_id)
+    with bulk.QueuedWrites(conn) as writes:
+        journal.settle(writes, entry.standing, outcome, admin.user_id)
     return journal.get(conn, entry.id)
 
 
@@ -154,10 +154,10 @@ def _meet_again(
         device_id=row["device_id"],
     )
     again = journal.new_entry(meeting, situation, outcome, now()) if outcome.is_conflict else None
-    with bulk.Lane(conn) as lane:
-        journal.supersede(lane, entry.standing, admin.user_id)
+    with bulk.QueuedWrites(conn) as writes:
+        journal.supersede(writes, entry.standing, admin.user_id)
         if again is not None:
-            journal.queue(lane, again)
+            journal.queue(writes, again)
     return Superseded(entry.id, None if again is None else again["id"])
 
 

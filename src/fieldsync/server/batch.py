@@ -2,7 +2,7 @@
 what each change met so far.
 
 The records a batch touches are read ahead (`Read.of`), in a query per entity; the
-writes go on the writer's `bulk.Lane` while the batch goes on.
+writes are queued on the writer's `bulk.QueuedWrites` and written at the batch's end.
 """
 
 from __future__ import annotations
@@ -24,9 +24,8 @@ from fieldsync.validation import lookups
 class Batch:
     """What the changes of one batch share: the records they touch, the writes they queue.
 
-    Records and journal entries are queued on the writer's `bulk.Lane` and go to the
-    database in lots while the batch goes on: it reads through `conn`, which waits
-    for the lots on their way.
+    Records and journal entries are queued on the writer's `bulk.QueuedWrites` and
+    written at the batch's end; what the batch wrote so far it reads from the writer.
     """
 
     user: Principal
@@ -39,8 +38,8 @@ class Batch:
 
     @property
     def conn(self) -> Connection:
-        """The transaction, once the writes on their way have landed."""
-        return self.writer.lane.conn
+        """The batch's transaction."""
+        return self.writer.writes.conn
 
     def record(self, entity: str, record_id: str) -> StoredRecord | None:
         """A record as this batch left it so far (the database's, until the batch wrote it)."""

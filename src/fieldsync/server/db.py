@@ -98,9 +98,6 @@ class Database:
                 json_deserializer=orjson.loads,
                 pool_pre_ping=True,
             )
-            from fieldsync.server import pipeline  # psycopg: not on SQLite (~9 MB)
-
-            pipeline.guard(self.engine)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -179,9 +179,9 @@ def _plain(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return values if values is None or isinstance(values, dict) else dict(values)
 
 
-def queue(lane: bulk.Lane, entry: dict[str, Any]) -> None:
-    """Queue a new journal row on `lane` (sent with a lot of them)."""
-    lane.queue_insert(journal, entry)
+def queue(writes: bulk.QueuedWrites, entry: dict[str, Any]) -> None:
+    """Queue a new journal row on `writes`."""
+    writes.queue_insert(journal, entry)
 
 
 def get(conn: Connection, entry_id: str) -> Entry:
@@ -207,36 +207,39 @@ def is_open(conn: Connection, entity: str, record_id: str) -> bool:
 
 
 def settle(
-    lane: bulk.Lane,
+    writes: bulk.QueuedWrites,
     entry: Standing,
     outcome: Outcome,
     user_id: str,
     device: Mapping[str, Any] | None = None,
 ) -> None:
-    """Close an open conflict with the user's outcome (queued on `lane`); `device`: D as
+    """Close an open conflict with the user's outcome (queued on `writes`); `device`: D as
     the choice was made on it, when the device edited the record again while the
     conflict was open (the choice kept or dropped those edits too, so the journal
     keeps them)."""
     result = stored_result(entry.server, outcome.result)
-    _close(lane, entry, user_id, device, (RESOLVED, outcome.status.value), result)
+    _close(writes, entry, user_id, device, (RESOLVED, outcome.status.value), result)
 
 
 def supersede(
-    lane: bulk.Lane, entry: Standing, user_id: str, device: Mapping[str, Any] | None = None
+    writes: bulk.QueuedWrites,
+    entry: Standing,
+    user_id: str,
+    device: Mapping[str, Any] | None = None,
 ) -> None:
     """Close an open conflict that a newer server change overtook; `device` as in `settle`."""
-    _close(lane, entry, user_id, device, (SUPERSEDED, SUPERSEDED), None)
+    _close(writes, entry, user_id, device, (SUPERSEDED, SUPERSEDED), None)
 
 
 def _close(
-    lane: bulk.Lane,
+    writes: bulk.QueuedWrites,
     entry: Standing,
     user_id: str,
     device: Mapping[str, Any] | None,
     status: tuple[str, str],
     result: dict[str, Any] | None,
 ) -> None:
-    """Queue an open entry's closing (rows with a `device` go in lots of their own)."""
+    """Queue an open entry's closing."""
     row = {
         "status": status[0],
         "outcome": status[1],
@@ -247,7 +250,7 @@ def _close(
     }
     if device is not None:
         row["device"] = stored_side(entry.server, device)
-    lane.queue_update(journal, ("id",), row)
+    writes.queue_update(journal, ("id",), row)
 
 
 def mark_restored(conn: Connection, entry_id: str, user_id: str) -> None:
