@@ -162,8 +162,7 @@ def _journal_entry(record_id: str) -> dict[str, Any]:
 
 
 def _store(conn: sa.Connection, entry: dict[str, Any]) -> None:
-    with bulk.Lane(conn) as lane:
-        lane.insert(journal_table, [entry])
+    bulk.insert(conn, journal_table, [entry])
 
 
 def _store_record(
@@ -172,11 +171,10 @@ def _store_record(
     """A record as a release of that schema wrote it (its write path takes versions
     from the newest schema's sequence)."""
     stamp = "2026-11-26T10:00:00.000Z"
-    with bulk.Lane(conn) as lane:
-        row = {"entity": "account", "id": record_id, "version": version, "owner_id": owner}
-        row |= {"deleted": False, "data": data, "field_versions": dict.fromkeys(data, version)}
-        row |= {"created_at": stamp, "updated_at": stamp, "updated_by": owner}
-        lane.insert(records, [row])
+    row = {"entity": "account", "id": record_id, "version": version, "owner_id": owner}
+    row |= {"deleted": False, "data": data, "field_versions": dict.fromkeys(data, version)}
+    row |= {"created_at": stamp, "updated_at": stamp, "updated_by": owner}
+    bulk.insert(conn, records, [row])
 
 
 def _as_stored_now(entry: dict[str, Any]) -> dict[str, Any]:

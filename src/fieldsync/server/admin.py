@@ -69,7 +69,7 @@ def preview_import(conn: Connection, imported: Project) -> customization.Report:
 
 def resolve_conflict(
     conn: Connection, admin: Principal, entry_id: str, use: Choice, picks: dict[str, Choice]
-) -> journal.Entry | Superseded:
+) -> journal.JournalEntry | Superseded:
     """Settle an open User Action conflict from the console; the device receives the outcome.
 
     A choice for a conflict whose record the server changed after it opened is refused,
@@ -96,7 +96,7 @@ def resolve_conflict(
     outcome = decide(situation, use, merged)
     _write(conn, admin, entity, current, outcome)
     with bulk.QueuedWrites(conn) as writes:
-        journal.settle(writes, entry.standing, outcome, admin.user_id)
+        journal.settle(writes, entry.state, outcome, admin.user_id)
     return journal.get(conn, entry.id)
 
 
@@ -132,7 +132,7 @@ def _situation(row: Any, current: StoredRecord) -> Situation:
 def _meet_again(
     conn: Connection,
     admin: Principal,
-    entry: journal.Entry,
+    entry: journal.JournalEntry,
     entity: Entity,
     situation: Situation,
     current: StoredRecord,
@@ -143,7 +143,7 @@ def _meet_again(
     row = entry.row
     outcome = resolve(situation)
     _write(conn, admin, entity, current, outcome)
-    meeting = journal.Meeting(
+    change = journal.ConflictingChange(
         entity=row["entity"],
         record_id=row["record_id"],
         change_id=row["change_id"],
@@ -153,9 +153,9 @@ def _meet_again(
         user_id=row["user_id"],
         device_id=row["device_id"],
     )
-    again = journal.new_entry(meeting, situation, outcome, now()) if outcome.is_conflict else None
+    again = journal.new_entry(change, situation, outcome, now()) if outcome.is_conflict else None
     with bulk.QueuedWrites(conn) as writes:
-        journal.supersede(writes, entry.standing, admin.user_id)
+        journal.supersede(writes, entry.state, admin.user_id)
         if again is not None:
             journal.queue(writes, again)
     return Superseded(entry.id, None if again is None else again["id"])

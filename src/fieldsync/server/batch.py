@@ -68,7 +68,7 @@ class Read:
 
     keys: set[tuple[str, str]]
     found: dict[tuple[str, str], StoredRecord]
-    entries: dict[str, journal.Standing]
+    entries: dict[str, journal.EntryState]
 
     @classmethod
     def of(
@@ -85,7 +85,7 @@ class Read:
         keys = {(c.entity, c.id) for c in changes} | _parents(project, changes)
         resolved = [c.resolves for c in changes if c.resolves is not None]
         found = records.get_many(conn, list(keys), lock=True)
-        entries = journal.standings(conn, device_id, resolved) if resolved else []
+        entries = journal.states(conn, device_id, resolved) if resolved else []
         return cls(keys, found, {entry.id: entry for entry in entries})
 
     def add(self, key: tuple[str, str], record: StoredRecord | None) -> None:

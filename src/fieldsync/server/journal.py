@@ -37,13 +37,13 @@ LACKS = "~lacks"
 
 
 @dataclass(frozen=True)
-class Entry:
+class JournalEntry:
     """One journal entry, as stored."""
 
     row: dict[str, Any]
 
     @classmethod
-    def of(cls, row: Mapping[Any, Any]) -> Entry:
+    def of(cls, row: Mapping[Any, Any]) -> JournalEntry:
         """An entry from a database row (whose keys may be str subclasses), with the
         whole result."""
         entry = {str(k): v for k, v in row.items()}
@@ -65,17 +65,18 @@ class Entry:
         return bool(self.row["status"] == OPEN)
 
     @property
-    def standing(self) -> Standing:
-        """Where the entry stands."""
-        return Standing._make(self.row[name] for name in _STANDING)
+    def state(self) -> EntryState:
+        """Where the entry stands (its `EntryState`)."""
+        return EntryState._make(self.row[name] for name in _STATE_COLUMNS)
 
     def to_wire(self) -> dict[str, Any]:
         """The entry as the admin API shows it."""
         return dict(self.row)
 
 
-class Standing(NamedTuple):
-    """Where an entry stands, as a device's sync needs it: S is what a choice met."""
+class EntryState(NamedTuple):
+    """Where an entry stands (open, resolved or superseded, and how), as a device's sync
+    needs it: S is what a choice met."""
 
     id: str
     entity: str
@@ -93,12 +94,13 @@ class Standing(NamedTuple):
         return self.status == OPEN
 
 
-_STANDING = Standing._fields
+_STATE_COLUMNS = EntryState._fields
 
 
 @dataclass(frozen=True)
-class Meeting:
-    """Who met whom: the change that met a server record, for the journal."""
+class ConflictingChange:
+    """A device's change that conflicted with the server's record: which record, whose
+    change, made on which base, and the server's version it met."""
 
     entity: str
     record_id: str
@@ -111,33 +113,33 @@ class Meeting:
 
 
 def new_entry(
-    meeting: Meeting, situation: Situation, outcome: Outcome, stamp: str
+    change: ConflictingChange, situation: Situation, outcome: Outcome, stamp: str
 ) -> dict[str, Any]:
     """The journal row of a conflict met at `stamp` (its `id` is the conflict id)."""
     is_open = outcome.status is Status.CONFLICT
     return {
         "id": ids.time_ordered(),  # new entries go to the end of the id index
-        "entity": meeting.entity,
-        "record_id": meeting.record_id,
-        "change_id": meeting.change_id,
+        "entity": change.entity,
+        "record_id": change.record_id,
+        "change_id": change.change_id,
         "kind": situation.kind.value,
         "policy": situation.policy.value,
         "detection": situation.detection.value,
         "status": OPEN if is_open else RESOLVED,
         "outcome": "open" if is_open else outcome.status.value,
         "fields": sorted(outcome.fields),
-        "base": stored_side(situation.server, meeting.base),
-        "base_version": meeting.base_version,
+        "base": stored_side(situation.server, change.base),
+        "base_version": change.base_version,
         "device": stored_side(situation.server, situation.device),
         "server": _plain(situation.server),
         "server_deleted": situation.server_deleted,
-        "server_version": meeting.server_version,
+        "server_version": change.server_version,
         "result": None if is_open else stored_result(situation.server, outcome.result),
-        "user_id": meeting.user_id,
-        "device_id": meeting.device_id,
+        "user_id": change.user_id,
+        "device_id": change.device_id,
         "created_at": stamp,
         "resolved_at": None if is_open else stamp,
-        "resolved_by": None if is_open else meeting.user_id,
+        "resolved_by": None if is_open else change.user_id,
         "restored_at": None,
         "restored_by": None,
     }
@@ -184,7 +186,7 @@ def queue(writes: bulk.QueuedWrites, entry: dict[str, Any]) -> None:
     writes.queue_insert(journal, entry)
 
 
-def get(conn: Connection, entry_id: str) -> Entry:
+def get(conn: Connection, entry_id: str) -> JournalEntry:
     """One entry, or 404."""
     entry = find(conn, entry_id)
     if entry is None:
@@ -192,10 +194,10 @@ def get(conn: Connection, entry_id: str) -> Entry:
     return entry
 
 
-def find(conn: Connection, entry_id: str) -> Entry | None:
+def find(conn: Connection, entry_id: str) -> JournalEntry | None:
     """One entry, if it exists."""
     row = conn.execute(sa.select(journal).where(journal.c.id == entry_id)).mappings().first()
-    return Entry.of(row) if row else None
+    return JournalEntry.of(row) if row else None
 
 
 def is_open(conn: Connection, entity: str, record_id: str) -> bool:
@@ -208,7 +210,7 @@ def is_open(conn: Connection, entity: str, record_id: str) -> bool:
 
 def settle(
     writes: bulk.QueuedWrites,
-    entry: Standing,
+    entry: EntryState,
     outcome: Outcome,
     user_id: str,
     device: Mapping[str, Any] | None = None,
@@ -223,7 +225,7 @@ def settle(
 
 def supersede(
     writes: bulk.QueuedWrites,
-    entry: Standing,
+    entry: EntryState,
     user_id: str,
     device: Mapping[str, Any] | None = None,
 ) -> None:
@@ -233,7 +235,7 @@ def supersede(
 
 def _close(
     writes: bulk.QueuedWrites,
-    entry: Standing,
+    entry: EntryState,
     user_id: str,
     device: Mapping[str, Any] | None,
     status: tuple[str, str],
@@ -264,27 +266,25 @@ def mark_restored(conn: Connection, entry_id: str, user_id: str) -> None:
 
 def listing(
     conn: Connection, filters: Mapping[str, str | None], *, limit: int = 100, offset: int = 0
-) -> list[Entry]:
+) -> list[JournalEntry]:
     """Entries newest first, filtered by any of entity, policy, outcome, status, device_id."""
     query = sa.select(journal).order_by(journal.c.created_at.desc(), journal.c.id)
     for name, value in filters.items():
         if value is not None:
             query = query.where(journal.c[name] == value)
     rows = conn.execute(query.limit(limit).offset(offset)).mappings()
-    return [Entry.of(r) for r in rows]
+    return [JournalEntry.of(r) for r in rows]
 
 
-def standings(conn: Connection, device_id: str, ids: list[str]) -> list[Standing]:
+def states(conn: Connection, device_id: str, ids: list[str]) -> list[EntryState]:
     """Where the given entries of `device_id` stand (others are silently left out).
 
     Only the columns a sync needs: 1k whole entries took 46 ms to read on PostgreSQL
     (four records' values each), these ~8. Looked up by id alone: with the device in
     the query, SQLite scanned all the device's entries by its index instead."""
-    rows = bulk.select_among(conn, journal, _STANDING, ("id", ids))
-    standings = [Standing._make(row) for row in rows]
-    return [
-        s._replace(server=bulk.json_value(s.server)) for s in standings if s.device_id == device_id
-    ]
+    rows = bulk.select_among(conn, journal, _STATE_COLUMNS, ("id", ids))
+    found = [EntryState._make(row) for row in rows]
+    return [s._replace(server=bulk.json_value(s.server)) for s in found if s.device_id == device_id]
 
 
 def open_ones(
@@ -301,7 +301,7 @@ def open_ones(
     return {(entity, record_id): id_ for entity, record_id, id_ in conn.execute(query)}
 
 
-def successor(conn: Connection, entry: Entry) -> str | None:
+def successor(conn: Connection, entry: JournalEntry) -> str | None:
     """The id of the conflict that took a superseded entry's place (the next one its
     device met on the same record), if there is one."""
     row = entry.row
@@ -320,7 +320,7 @@ def successor(conn: Connection, entry: Entry) -> str | None:
     return conn.execute(query).scalar()
 
 
-def losing_values(entry: Entry) -> dict[str, Any] | None:
+def losing_values(entry: JournalEntry) -> dict[str, Any] | None:
     """The values that lost in a resolved entry, to be written back by a restore.
 
     When the server won, the device's changes lost (the fields D changed from base,

@@ -340,7 +340,7 @@ def _settle(
     stored = _write(batch, current, outcome)
     conflict_id = None
     if outcome.is_conflict:
-        meeting = journal.Meeting(
+        conflicting = journal.ConflictingChange(
             entity=current.entity,
             record_id=current.id,
             change_id=change.change_id,
@@ -350,7 +350,7 @@ def _settle(
             user_id=batch.user.user_id,
             device_id=batch.device_id,
         )
-        entry = journal.new_entry(meeting, situation, outcome, batch.writer.stamp)
+        entry = journal.new_entry(conflicting, situation, outcome, batch.writer.stamp)
         journal.queue(batch.writer.writes, entry)
         conflict_id = entry["id"]
     return _result(change, outcome.status, stored, conflict_id)
