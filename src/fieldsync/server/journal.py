@@ -4,15 +4,9 @@ An entry is written when a conflict is met. A User Action conflict starts `open`
 and becomes `resolved` (or `superseded`, when the server changed the record again
 before the choice arrived and a new conflict took its place).
 
-S is stored whole; the other records of an entry as their differences from S.
-The result (the record as the resolution left it; None while open, or when it left
-the record deleted) as the fields where it differs from S: nothing when the server
-won, the device's values when it won. D and base likewise, with the fields of S
-they lack listed under `LACKS` (they differ from S in a field or two, where the
-device and the office met). Entries read back with every record whole. A whole
-record less per entry kept rows under PostgreSQL's TOAST threshold (~2 KB), where
-storing it cost ~17 ms per 1k conflicts; D and base as differences take another
-~750 bytes off (two records of ~400), and ~6-10 ms of PostgreSQL's CPU per 1k.
+Base, D (the device's record), S (the server's) and the result (the record as the
+resolution left it; None while open, or when it left the record deleted) are each
+stored whole, as JSON an admin can read with SQL.
 """
 
 from __future__ import annotations
@@ -32,8 +26,6 @@ from fieldsync.server import bulk
 from fieldsync.server.schema import journal
 
 OPEN, RESOLVED, SUPERSEDED = "open", "resolved", "superseded"
-# In D or base as stored, the fields of S it lacks; no field is named so (not an identifier).
-LACKS = "~lacks"
 
 
 @dataclass(frozen=True)
@@ -44,15 +36,8 @@ class JournalEntry:
 
     @classmethod
     def of(cls, row: Mapping[Any, Any]) -> JournalEntry:
-        """An entry from a database row (whose keys may be str subclasses), with the
-        whole result."""
-        entry = {str(k): v for k, v in row.items()}
-        server = entry["server"]
-        if entry["result"] is not None:
-            entry["result"] = {**server, **entry["result"]}
-        for side in ("device", "base"):
-            entry[side] = whole(server, entry[side])
-        return cls(entry)
+        """An entry from a database row (whose keys may be str subclasses)."""
+        return cls({str(k): v for k, v in row.items()})
 
     @property
     def id(self) -> str:
@@ -128,13 +113,13 @@ def new_entry(
         "status": OPEN if is_open else RESOLVED,
         "outcome": "open" if is_open else outcome.status.value,
         "fields": sorted(outcome.fields),
-        "base": stored_side(situation.server, change.base),
+        "base": _plain(change.base),
         "base_version": change.base_version,
-        "device": stored_side(situation.server, situation.device),
+        "device": _plain(situation.device),
         "server": _plain(situation.server),
         "server_deleted": situation.server_deleted,
         "server_version": change.server_version,
-        "result": None if is_open else stored_result(situation.server, outcome.result),
+        "result": None if is_open else _plain(outcome.result),
         "user_id": change.user_id,
         "device_id": change.device_id,
         "created_at": stamp,
@@ -143,37 +128,6 @@ def new_entry(
         "restored_at": None,
         "restored_by": None,
     }
-
-
-def stored_result(
-    server: Mapping[str, Any], result: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
-    """A result as the journal stores it: the fields where it differs from S."""
-    if result is None:
-        return None
-    return {f: v for f, v in result.items() if f not in server or server[f] != v}
-
-
-def stored_side(
-    server: Mapping[str, Any], values: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
-    """D or base as the journal stores it: the fields where it differs from S, and
-    under `LACKS` the fields of S it does not have."""
-    if values is None:
-        return None
-    stored = stored_result(server, values) or {}  # the fields where it differs from S
-    stored[LACKS] = [f for f in server if f not in values]
-    return stored
-
-
-def whole(server: Mapping[str, Any], stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """D or base as it was, from what the journal stores (`stored_side`)."""
-    if stored is None:
-        return None
-    lacks = set(stored[LACKS])
-    values = {f: v for f, v in server.items() if f not in lacks}
-    values.update((f, v) for f, v in stored.items() if f != LACKS)
-    return values
 
 
 def _plain(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -219,7 +173,7 @@ def settle(
     the choice was made on it, when the device edited the record again while the
     conflict was open (the choice kept or dropped those edits too, so the journal
     keeps them)."""
-    result = stored_result(entry.server, outcome.result)
+    result = _plain(outcome.result)
     _close(writes, entry, user_id, device, (RESOLVED, outcome.status.value), result)
 
 
@@ -251,7 +205,7 @@ def _close(
         "id": entry.id,
     }
     if device is not None:
-        row["device"] = stored_side(entry.server, device)
+        row["device"] = _plain(device)
     writes.queue_update(journal, ("id",), row)
 
 
