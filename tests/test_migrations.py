@@ -142,6 +142,7 @@ def test_a_batch_answered_before_the_ledger_was_compressed_gets_the_same_answer_
     assert (orjson.loads(stored) if isinstance(stored, str) else stored) == results
 
 
+LACKS = "~lacks"  # in D or base as stored from 0011 to 0013, the fields of S it lacks
 SERVER = {"name": "Acme", "city": "Zilina", "phone": "200"}
 RESULT = {"name": "Acme", "city": "Kosice", "phone": "200"}  # partial device wins
 
@@ -162,8 +163,7 @@ def _journal_entry(record_id: str) -> dict[str, Any]:
 
 
 def _store(conn: sa.Connection, entry: dict[str, Any]) -> None:
-    with bulk.Lane(conn) as lane:
-        lane.insert(journal_table, [entry])
+    bulk.insert(conn, journal_table, [entry])
 
 
 def _store_record(
@@ -172,20 +172,31 @@ def _store_record(
     """A record as a release of that schema wrote it (its write path takes versions
     from the newest schema's sequence)."""
     stamp = "2026-11-26T10:00:00.000Z"
-    with bulk.Lane(conn) as lane:
-        row = {"entity": "account", "id": record_id, "version": version, "owner_id": owner}
-        row |= {"deleted": False, "data": data, "field_versions": dict.fromkeys(data, version)}
-        row |= {"created_at": stamp, "updated_at": stamp, "updated_by": owner}
-        lane.insert(records, [row])
+    row = {"entity": "account", "id": record_id, "version": version, "owner_id": owner}
+    row |= {"deleted": False, "data": data, "field_versions": dict.fromkeys(data, version)}
+    row |= {"created_at": stamp, "updated_at": stamp, "updated_by": owner}
+    bulk.insert(conn, records, [row])
 
 
-def _as_stored_now(entry: dict[str, Any]) -> dict[str, Any]:
-    """The entry as the journal stores it: D, base and result as differences from S."""
+def _as_differences(entry: dict[str, Any]) -> dict[str, Any]:
+    """The entry as the journal stored it from 0011 to 0013: D and base as the fields
+    where they differ from S, with those of S they lack, and the result's differences."""
     server = entry["server"]
+
+    def differences(values: dict[str, Any] | None) -> dict[str, Any] | None:
+        if values is None:
+            return None
+        return {f: v for f, v in values.items() if f not in server or server[f] != v}
+
+    def side(values: dict[str, Any] | None) -> dict[str, Any] | None:
+        if values is None:
+            return None
+        return {**(differences(values) or {}), LACKS: [f for f in server if f not in values]}
+
     return entry | {
-        "base": journal.stored_side(server, entry["base"]),
-        "device": journal.stored_side(server, entry["device"]),
-        "result": journal.stored_result(server, entry["result"]),
+        "base": side(entry["base"]),
+        "device": side(entry["device"]),
+        "result": differences(entry["result"]),
     }
 
 
@@ -198,10 +209,7 @@ def test_a_journal_entry_stored_whole_reads_the_same_once_upgraded(empty_db: Dat
     with empty_db.read() as conn:
         stored = journal.get(conn, entry["id"])
         kept = conn.execute(sa.select(journal_table.c.device, journal_table.c.result)).one()
-    assert (kept.device, kept.result) == (
-        {"city": "Kosice", "phone": "100", "~lacks": []},
-        {"city": "Kosice"},
-    )
+    assert (kept.device, kept.result) == (entry["device"], RESULT)
     assert stored.to_wire()["result"] == RESULT
     assert (stored.row["base"], stored.row["device"]) == (entry["base"], entry["device"])
     assert journal.losing_values(stored) == {"city": "Zilina"}
@@ -218,7 +226,7 @@ def test_records_and_journal_entries_read_the_same_once_postgresql_keeps_json_as
         alice = users.check_password(conn, "alice", "secret").user_id
         new_id = str(uuid.uuid4())
         _store_record(conn, new_id, {**dict.fromkeys(account.field_names), **values}, alice)
-        entry = _as_stored_now(_journal_entry(new_id))
+        entry = _journal_entry(new_id)
         _store(conn, entry)
 
     def read() -> tuple[dict[str, object], dict[str, object]]:
@@ -236,6 +244,8 @@ def test_records_and_journal_entries_read_the_same_once_postgresql_keeps_json_as
         config.set_main_option("script_location", str(migrate.MIGRATIONS))
         config.attributes["connection"] = conn
         command.downgrade(config, "0007")
+    assert read()[0] == before[0]
+    migrate.upgrade(empty_db.engine)  # and forward again
     assert read() == before
 
 
@@ -257,3 +267,30 @@ def test_a_cursor_from_before_versions_came_from_a_sequence_still_receives_what_
         page = pull.pull(conn, alice, project, cursors.parse(f"{epoch}.5", epoch), watermark, 100)
     assert [(c["id"], c["version"]) for c in page.changes] == [(pushed, 6)]
     assert (page.cursor.version, page.more) == (6, False)
+
+
+def test_journal_entries_stored_as_differences_are_stored_whole_once_upgraded(
+    empty_db: Database,
+) -> None:
+    """Every record of an entry reads the same after 0013, stored whole (a missing one
+    as SQL NULL), and the downgrade stores the differences again."""
+    older_database(empty_db, "0012")
+    resolved = _journal_entry(str(uuid.uuid4()))
+    lacking = resolved | {"id": str(uuid.uuid4()), "base": {"name": "Acme"}}  # lacks fields of S
+    deleted = resolved | {"id": str(uuid.uuid4()), "device": None, "base": None, "result": None}
+    entries = [resolved, lacking, deleted]
+    with empty_db.engine.begin() as conn:
+        bulk.insert(conn, journal_table, [_as_differences(e) for e in entries])
+    migrate.upgrade(empty_db.engine)
+    with empty_db.read() as conn:
+        stored = {r["id"]: dict(r) for r in conn.execute(sa.select(journal_table)).mappings()}
+        nulls = conn.execute(sa.text("SELECT count(*) FROM journal WHERE result IS NULL"))
+        assert nulls.scalar_one() == 1
+    assert stored == {e["id"]: e for e in entries}
+    with empty_db.engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(migrate.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0012")
+        rows = conn.execute(sa.select(journal_table)).mappings()
+        assert {r["id"]: dict(r) for r in rows} == {e["id"]: _as_differences(e) for e in entries}

@@ -6,7 +6,6 @@ Unset, a point costs one comparison. The points:
 
 | point | where |
 |---|---|
-| `server.write.lot_sent` | a lot of writes was sent (PostgreSQL may still be writing it) |
 | `server.push.before_commit` | a push batch is applied, its transaction not yet committed |
 | `server.push.after_commit` | a push batch is committed, its response not yet sent |
 | `device.push.sent` | the device sent a batch, before reading the answer |

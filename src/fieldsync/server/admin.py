@@ -69,7 +69,7 @@ def preview_import(conn: Connection, imported: Project) -> customization.Report:
 
 def resolve_conflict(
     conn: Connection, admin: Principal, entry_id: str, use: Choice, picks: dict[str, Choice]
-) -> journal.Entry | Superseded:
+) -> journal.JournalEntry | Superseded:
     """Settle an open User Action conflict from the console; the device receives the outcome.
 
     A choice for a conflict whose record the server changed after it opened is refused,
@@ -95,8 +95,8 @@ def resolve_conflict(
         merged = merge_fields(row["device"], current.data, picks)
     outcome = decide(situation, use, merged)
     _write(conn, admin, entity, current, outcome)
-    with bulk.Lane(conn) as lane:
-        journal.settle(lane, entry.standing, outcome, admin.user_id)
+    with bulk.QueuedWrites(conn) as writes:
+        journal.settle(writes, entry.state, outcome, admin.user_id)
     return journal.get(conn, entry.id)
 
 
@@ -129,7 +129,7 @@ def _situation(row: Any, current: StoredRecord) -> Situation:
 def _meet_again(
     conn: Connection,
     admin: Principal,
-    entry: journal.Entry,
+    entry: journal.JournalEntry,
     entity: Entity,
     situation: Situation,
     current: StoredRecord,
@@ -140,7 +140,7 @@ def _meet_again(
     row = entry.row
     outcome = resolve(situation)
     _write(conn, admin, entity, current, outcome)
-    meeting = journal.Meeting(
+    change = journal.ConflictingChange(
         entity=row["entity"],
         record_id=row["record_id"],
         change_id=row["change_id"],
@@ -150,11 +150,11 @@ def _meet_again(
         user_id=row["user_id"],
         device_id=row["device_id"],
     )
-    again = journal.new_entry(meeting, situation, outcome, now()) if outcome.is_conflict else None
-    with bulk.Lane(conn) as lane:
-        journal.supersede(lane, entry.standing, admin.user_id)
+    again = journal.new_entry(change, situation, outcome, now()) if outcome.is_conflict else None
+    with bulk.QueuedWrites(conn) as writes:
+        journal.supersede(writes, entry.state, admin.user_id)
         if again is not None:
-            journal.queue(lane, again)
+            journal.queue(writes, again)
     return Superseded(entry.id, None if again is None else again["id"])
 
 

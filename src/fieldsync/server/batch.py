@@ -2,7 +2,7 @@
 what each change met so far.
 
 The records a batch touches are read ahead (`Read.of`), in a query per entity; the
-writes go on the writer's `bulk.Lane` while the batch goes on.
+writes are queued on the writer's `bulk.QueuedWrites` and written at the batch's end.
 """
 
 from __future__ import annotations
@@ -25,9 +25,8 @@ from fieldsync.wire import ChangeIn
 class Batch:
     """What the changes of one batch share: the records they touch, the writes they queue.
 
-    Records and journal entries are queued on the writer's `bulk.Lane` and go to the
-    database in lots while the batch goes on: it reads through `conn`, which waits
-    for the lots on their way.
+    Records and journal entries are queued on the writer's `bulk.QueuedWrites` and
+    written at the batch's end; what the batch wrote so far it reads from the writer.
     """
 
     user: Principal
@@ -40,8 +39,8 @@ class Batch:
 
     @property
     def conn(self) -> Connection:
-        """The transaction, once the writes on their way have landed."""
-        return self.writer.lane.conn
+        """The batch's transaction."""
+        return self.writer.writes.conn
 
     def record(self, entity: str, record_id: str) -> StoredRecord | None:
         """A record as this batch left it so far (the database's, until the batch wrote it)."""
@@ -70,7 +69,7 @@ class Read:
 
     keys: set[tuple[str, str]]
     found: dict[tuple[str, str], StoredRecord]
-    entries: dict[str, journal.Standing]
+    entries: dict[str, journal.EntryState]
 
     @classmethod
     def of(
@@ -86,7 +85,7 @@ class Read:
         keys = {(c.entity, c.id) for c in changes} | _parents(project, changes)
         resolved = [c.resolves for c in changes if c.resolves is not None]
         found = records.get_many(conn, list(keys), lock=True)
-        entries = journal.standings(conn, device_id, resolved) if resolved else []
+        entries = journal.states(conn, device_id, resolved) if resolved else []
         return cls(keys, found, {entry.id: entry for entry in entries})
 
     def add(self, key: tuple[str, str], record: StoredRecord | None) -> None:

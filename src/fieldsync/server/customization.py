@@ -195,7 +195,7 @@ def _entity_changed(
     return found
 
 
-def _device_values(conflicts: list[journal.Entry], name: str) -> list[Any]:
+def _device_values(conflicts: list[journal.JournalEntry], name: str) -> list[Any]:
     """The device's values of field `name` in the open conflicts where the device changed it."""
     return [(c.row["device"] or {}).get(name) for c in conflicts if name in c.row["fields"]]
 
@@ -276,13 +276,13 @@ def _what(was: Field | None, now: Field) -> str:
     return ", ".join(words) or "changed"
 
 
-def _open_conflicts(conn: Connection, entity: str) -> list[journal.Entry]:
+def _open_conflicts(conn: Connection, entity: str) -> list[journal.JournalEntry]:
     rows = conn.execute(
         sa.select(journal_table).where(
             journal_table.c.entity == entity, journal_table.c.status == journal.OPEN
         )
     )
-    return [journal.Entry.of(r._mapping) for r in rows]
+    return [journal.JournalEntry.of(r._mapping) for r in rows]
 
 
 def _count(n: int, thing: str) -> str:

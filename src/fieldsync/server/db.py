@@ -105,9 +105,6 @@ class Database:
                 pool_size=CONNECTIONS,
                 max_overflow=0,
             )
-            from fieldsync.server import pipeline  # psycopg: not on SQLite (~9 MB)
-
-            pipeline.guard(self.engine)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -4,15 +4,9 @@ An entry is written when a conflict is met. A User Action conflict starts `open`
 and becomes `resolved` (or `superseded`, when the server changed the record again
 before the choice arrived and a new conflict took its place).
 
-S is stored whole; the other records of an entry as their differences from S.
-The result (the record as the resolution left it; None while open, or when it left
-the record deleted) as the fields where it differs from S: nothing when the server
-won, the device's values when it won. D and base likewise, with the fields of S
-they lack listed under `LACKS` (they differ from S in a field or two, where the
-device and the office met). Entries read back with every record whole. A whole
-record less per entry kept rows under PostgreSQL's TOAST threshold (~2 KB), where
-storing it cost ~17 ms per 1k conflicts; D and base as differences take another
-~750 bytes off (two records of ~400), and ~6-10 ms of PostgreSQL's CPU per 1k.
+Base, D (the device's record), S (the server's) and the result (the record as the
+resolution left it; None while open, or when it left the record deleted) are each
+stored whole, as JSON an admin can read with SQL.
 """
 
 from __future__ import annotations
@@ -32,27 +26,18 @@ from fieldsync.server import bulk
 from fieldsync.server.schema import journal
 
 OPEN, RESOLVED, SUPERSEDED = "open", "resolved", "superseded"
-# In D or base as stored, the fields of S it lacks; no field is named so (not an identifier).
-LACKS = "~lacks"
 
 
 @dataclass(frozen=True)
-class Entry:
+class JournalEntry:
     """One journal entry, as stored."""
 
     row: dict[str, Any]
 
     @classmethod
-    def of(cls, row: Mapping[Any, Any]) -> Entry:
-        """An entry from a database row (whose keys may be str subclasses), with the
-        whole result."""
-        entry = {str(k): v for k, v in row.items()}
-        server = entry["server"]
-        if entry["result"] is not None:
-            entry["result"] = {**server, **entry["result"]}
-        for side in ("device", "base"):
-            entry[side] = whole(server, entry[side])
-        return cls(entry)
+    def of(cls, row: Mapping[Any, Any]) -> JournalEntry:
+        """An entry from a database row (whose keys may be str subclasses)."""
+        return cls({str(k): v for k, v in row.items()})
 
     @property
     def id(self) -> str:
@@ -65,17 +50,18 @@ class Entry:
         return bool(self.row["status"] == OPEN)
 
     @property
-    def standing(self) -> Standing:
-        """Where the entry stands."""
-        return Standing._make(self.row[name] for name in _STANDING)
+    def state(self) -> EntryState:
+        """Where the entry stands (its `EntryState`)."""
+        return EntryState._make(self.row[name] for name in _STATE_COLUMNS)
 
     def to_wire(self) -> dict[str, Any]:
         """The entry as the admin API shows it."""
         return dict(self.row)
 
 
-class Standing(NamedTuple):
-    """Where an entry stands, as a device's sync needs it: S is what a choice met."""
+class EntryState(NamedTuple):
+    """Where an entry stands (open, resolved or superseded, and how), as a device's sync
+    needs it: S is what a choice met."""
 
     id: str
     entity: str
@@ -93,12 +79,13 @@ class Standing(NamedTuple):
         return self.status == OPEN
 
 
-_STANDING = Standing._fields
+_STATE_COLUMNS = EntryState._fields
 
 
 @dataclass(frozen=True)
-class Meeting:
-    """Who met whom: the change that met a server record, for the journal."""
+class ConflictingChange:
+    """A device's change that conflicted with the server's record: which record, whose
+    change, made on which base, and the server's version it met."""
 
     entity: str
     record_id: str
@@ -111,67 +98,36 @@ class Meeting:
 
 
 def new_entry(
-    meeting: Meeting, situation: Situation, outcome: Outcome, stamp: str
+    change: ConflictingChange, situation: Situation, outcome: Outcome, stamp: str
 ) -> dict[str, Any]:
     """The journal row of a conflict met at `stamp` (its `id` is the conflict id)."""
     is_open = outcome.status is Status.CONFLICT
     return {
         "id": ids.time_ordered(),  # new entries go to the end of the id index
-        "entity": meeting.entity,
-        "record_id": meeting.record_id,
-        "change_id": meeting.change_id,
+        "entity": change.entity,
+        "record_id": change.record_id,
+        "change_id": change.change_id,
         "kind": situation.kind.value,
         "policy": situation.policy.value,
         "detection": situation.detection.value,
         "status": OPEN if is_open else RESOLVED,
         "outcome": "open" if is_open else outcome.status.value,
         "fields": sorted(outcome.fields),
-        "base": stored_side(situation.server, meeting.base),
-        "base_version": meeting.base_version,
-        "device": stored_side(situation.server, situation.device),
+        "base": _plain(change.base),
+        "base_version": change.base_version,
+        "device": _plain(situation.device),
         "server": _plain(situation.server),
         "server_deleted": situation.server_deleted,
-        "server_version": meeting.server_version,
-        "result": None if is_open else stored_result(situation.server, outcome.result),
-        "user_id": meeting.user_id,
-        "device_id": meeting.device_id,
+        "server_version": change.server_version,
+        "result": None if is_open else _plain(outcome.result),
+        "user_id": change.user_id,
+        "device_id": change.device_id,
         "created_at": stamp,
         "resolved_at": None if is_open else stamp,
-        "resolved_by": None if is_open else meeting.user_id,
+        "resolved_by": None if is_open else change.user_id,
         "restored_at": None,
         "restored_by": None,
     }
-
-
-def stored_result(
-    server: Mapping[str, Any], result: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
-    """A result as the journal stores it: the fields where it differs from S."""
-    if result is None:
-        return None
-    return {f: v for f, v in result.items() if f not in server or server[f] != v}
-
-
-def stored_side(
-    server: Mapping[str, Any], values: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
-    """D or base as the journal stores it: the fields where it differs from S, and
-    under `LACKS` the fields of S it does not have."""
-    if values is None:
-        return None
-    stored = stored_result(server, values) or {}  # the fields where it differs from S
-    stored[LACKS] = [f for f in server if f not in values]
-    return stored
-
-
-def whole(server: Mapping[str, Any], stored: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """D or base as it was, from what the journal stores (`stored_side`)."""
-    if stored is None:
-        return None
-    lacks = set(stored[LACKS])
-    values = {f: v for f, v in server.items() if f not in lacks}
-    values.update((f, v) for f, v in stored.items() if f != LACKS)
-    return values
 
 
 def _plain(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
@@ -179,12 +135,12 @@ def _plain(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return values if values is None or isinstance(values, dict) else dict(values)
 
 
-def queue(lane: bulk.Lane, entry: dict[str, Any]) -> None:
-    """Queue a new journal row on `lane` (sent with a lot of them)."""
-    lane.queue_insert(journal, entry)
+def queue(writes: bulk.QueuedWrites, entry: dict[str, Any]) -> None:
+    """Queue a new journal row on `writes`."""
+    writes.queue_insert(journal, entry)
 
 
-def get(conn: Connection, entry_id: str) -> Entry:
+def get(conn: Connection, entry_id: str) -> JournalEntry:
     """One entry, or 404."""
     entry = find(conn, entry_id)
     if entry is None:
@@ -192,10 +148,10 @@ def get(conn: Connection, entry_id: str) -> Entry:
     return entry
 
 
-def find(conn: Connection, entry_id: str) -> Entry | None:
+def find(conn: Connection, entry_id: str) -> JournalEntry | None:
     """One entry, if it exists."""
     row = conn.execute(sa.select(journal).where(journal.c.id == entry_id)).mappings().first()
-    return Entry.of(row) if row else None
+    return JournalEntry.of(row) if row else None
 
 
 def is_open(conn: Connection, entity: str, record_id: str) -> bool:
@@ -207,36 +163,39 @@ def is_open(conn: Connection, entity: str, record_id: str) -> bool:
 
 
 def settle(
-    lane: bulk.Lane,
-    entry: Standing,
+    writes: bulk.QueuedWrites,
+    entry: EntryState,
     outcome: Outcome,
     user_id: str,
     device: Mapping[str, Any] | None = None,
 ) -> None:
-    """Close an open conflict with the user's outcome (queued on `lane`); `device`: D as
+    """Close an open conflict with the user's outcome (queued on `writes`); `device`: D as
     the choice was made on it, when the device edited the record again while the
     conflict was open (the choice kept or dropped those edits too, so the journal
     keeps them)."""
-    result = stored_result(entry.server, outcome.result)
-    _close(lane, entry, user_id, device, (RESOLVED, outcome.status.value), result)
+    result = _plain(outcome.result)
+    _close(writes, entry, user_id, device, (RESOLVED, outcome.status.value), result)
 
 
 def supersede(
-    lane: bulk.Lane, entry: Standing, user_id: str, device: Mapping[str, Any] | None = None
+    writes: bulk.QueuedWrites,
+    entry: EntryState,
+    user_id: str,
+    device: Mapping[str, Any] | None = None,
 ) -> None:
     """Close an open conflict that a newer server change overtook; `device` as in `settle`."""
-    _close(lane, entry, user_id, device, (SUPERSEDED, SUPERSEDED), None)
+    _close(writes, entry, user_id, device, (SUPERSEDED, SUPERSEDED), None)
 
 
 def _close(
-    lane: bulk.Lane,
-    entry: Standing,
+    writes: bulk.QueuedWrites,
+    entry: EntryState,
     user_id: str,
     device: Mapping[str, Any] | None,
     status: tuple[str, str],
     result: dict[str, Any] | None,
 ) -> None:
-    """Queue an open entry's closing (rows with a `device` go in lots of their own)."""
+    """Queue an open entry's closing."""
     row = {
         "status": status[0],
         "outcome": status[1],
@@ -246,8 +205,8 @@ def _close(
         "id": entry.id,
     }
     if device is not None:
-        row["device"] = stored_side(entry.server, device)
-    lane.queue_update(journal, ("id",), row)
+        row["device"] = _plain(device)
+    writes.queue_update(journal, ("id",), row)
 
 
 def mark_restored(conn: Connection, entry_id: str, user_id: str) -> None:
@@ -261,27 +220,25 @@ def mark_restored(conn: Connection, entry_id: str, user_id: str) -> None:
 
 def listing(
     conn: Connection, filters: Mapping[str, str | None], *, limit: int = 100, offset: int = 0
-) -> list[Entry]:
+) -> list[JournalEntry]:
     """Entries newest first, filtered by any of entity, policy, outcome, status, device_id."""
     query = sa.select(journal).order_by(journal.c.created_at.desc(), journal.c.id)
     for name, value in filters.items():
         if value is not None:
             query = query.where(journal.c[name] == value)
     rows = conn.execute(query.limit(limit).offset(offset)).mappings()
-    return [Entry.of(r) for r in rows]
+    return [JournalEntry.of(r) for r in rows]
 
 
-def standings(conn: Connection, device_id: str, ids: list[str]) -> list[Standing]:
+def states(conn: Connection, device_id: str, ids: list[str]) -> list[EntryState]:
     """Where the given entries of `device_id` stand (others are silently left out).
 
-    Only the columns a sync needs: 1k whole entries took 46 ms to read on PostgreSQL
-    (four records' values each), these ~8. Looked up by id alone: with the device in
-    the query, SQLite scanned all the device's entries by its index instead."""
-    rows = bulk.select_among(conn, journal, _STANDING, ("id", ids))
-    standings = [Standing._make(row) for row in rows]
-    return [
-        s._replace(server=bulk.json_value(s.server)) for s in standings if s.device_id == device_id
-    ]
+    Only the columns a sync needs, not the entries' four records. Looked up by id
+    alone: with the device in the query, SQLite scanned all the device's entries by
+    its index instead."""
+    rows = bulk.select_among(conn, journal, _STATE_COLUMNS, ("id", ids))
+    found = [EntryState._make(row) for row in rows]
+    return [s._replace(server=bulk.json_value(s.server)) for s in found if s.device_id == device_id]
 
 
 def open_ones(
@@ -298,7 +255,7 @@ def open_ones(
     return {(entity, record_id): id_ for entity, record_id, id_ in conn.execute(query)}
 
 
-def successor(conn: Connection, entry: Entry) -> str | None:
+def successor(conn: Connection, entry: JournalEntry) -> str | None:
     """The id of the conflict that took a superseded entry's place (the next one its
     device met on the same record), if there is one."""
     row = entry.row
@@ -317,7 +274,7 @@ def successor(conn: Connection, entry: Entry) -> str | None:
     return conn.execute(query).scalar()
 
 
-def losing_values(entry: Entry) -> dict[str, Any] | None:
+def losing_values(entry: JournalEntry) -> dict[str, Any] | None:
     """The values that lost in a resolved entry, to be written back by a restore.
 
     When the server won, the device's changes lost (the fields D changed from base,

@@ -25,7 +25,7 @@ from fieldsync.wire import ChangeResult
 LEVEL = 1  # zlib's fastest: 1k results in ~1.6 ms, ~15% larger than level 6's (~3.2 ms)
 
 
-class Entry(NamedTuple):
+class StoredBatch(NamedTuple):
     """A batch as the ledger keeps it: who sent it, its fingerprint, its answer."""
 
     user_id: str
@@ -33,13 +33,13 @@ class Entry(NamedTuple):
     answer: bytes  # the results, a JSON array, as the device received them
 
 
-def find(conn: Connection, batch_id: str) -> Entry | None:
+def find(conn: Connection, batch_id: str) -> StoredBatch | None:
     """The batch stored under `batch_id`, if any."""
     query = sa.select(batches.c.user_id, batches.c.request_hash, batches.c.answer)
     row = conn.execute(query.where(batches.c.batch_id == batch_id)).first()
     if row is None:
         return None
-    return Entry(row.user_id, row.request_hash, zlib.decompress(row.answer))
+    return StoredBatch(row.user_id, row.request_hash, zlib.decompress(row.answer))
 
 
 class Answer(NamedTuple):

@@ -39,7 +39,7 @@ Sized = tuple[int, PulledChange]  # a change and the bytes of its JSON, about
 
 
 @dataclass(frozen=True)
-class Page:
+class PulledChanges:
     """One page of pulled changes."""
 
     changes: list[PulledChange]
@@ -56,7 +56,7 @@ def pull(
     limit: int,
     skip_device: str | None = None,
     max_bytes: int = DEFAULT_PAGE_BYTES,
-) -> Page:
+) -> PulledChanges:
     """The next page after `position` of what `user` may see, up to `watermark`.
 
     With `skip_device`, records that device wrote last are passed over (it has them
@@ -82,10 +82,12 @@ def pull(
     fitting = _fitting(sizes, max_bytes, at_least=1)
     if len(difference) > fitting:
         last = int(difference[fitting - 1]["version"])
-        return Page(difference[:fitting], Position(cursor, position.scope, target, last), True)
+        return PulledChanges(
+            difference[:fitting], Position(cursor, position.scope, target, last), True
+        )
     done = Position(cursor, target)
     if len(difference) == limit:
-        return Page(difference, done, True)
+        return PulledChanges(difference, done, True)
     budget = Budget(limit - len(difference), max_bytes - sum(sizes))
     return _changes(conn, user, project, done, newest, budget, skip_device, difference)
 
@@ -118,7 +120,7 @@ def _changes(
     budget: Budget,
     skip_device: str | None,
     first: list[PulledChange],
-) -> Page:
+) -> PulledChanges:
     """The usual changes after `position.version`, within what the changes `first`
     left of the page."""
     cursor, room = position.version, budget.changes
@@ -135,7 +137,7 @@ def _changes(
     last = int(page[-1]["version"]) if page else cursor
     version = last if more else max(last, newest)
     scope = position.scope if position.scope > version else 0
-    return Page(first + page, Position(version, scope), more)
+    return PulledChanges(first + page, Position(version, scope), more)
 
 
 def _records(

@@ -127,14 +127,13 @@ def _push_once(
         return stored.answer
     project = projects.current(conn)
     read = Read.of(conn, project, body.device_id, body.changes)
-    with bulk.Lane(conn) as lane:
-        writer = records.Writer(lane, body.device_id, expected=len(body.changes))
+    with bulk.QueuedWrites(conn) as writes:
+        writer = records.Writer(writes, body.device_id, expected=len(body.changes))
         batch = Batch(user, body.device_id, project, writer, read)
         results = [_apply(batch, change) for change in body.changes]
-        lane.send()
         if omit_as_sent:
             _omit_as_sent(body.changes, results)
-        answer = ledger.Answer.of(results)  # while the last lots are written
+        answer = ledger.Answer.of(results)
         writer.flush()
     stamp = writer.stamp
     ledger.add(
@@ -295,10 +294,10 @@ def _resolve_open(
         outcome = decide(situation, choice, merged=situation.device)
         _check_outcome(batch, current, outcome)
         stored = _write(batch, current, outcome)
-        journal.settle(batch.writer.lane, entry, outcome, batch.user.user_id, device=chosen_on)
+        journal.settle(batch.writer.writes, entry, outcome, batch.user.user_id, device=chosen_on)
         return _result(change, outcome.status, stored, entry.id)
     if entry.is_open:
-        journal.supersede(batch.writer.lane, entry, batch.user.user_id, device=chosen_on)
+        journal.supersede(batch.writer.writes, entry, batch.user.user_id, device=chosen_on)
     if choice is Choice.SERVER:
         return _result(change, Status.SERVER_WINS, current, entry.id)
     if change.merged_from is not None:  # merged with a server version that is gone
@@ -337,7 +336,7 @@ def _settle(
     stored = _write(batch, current, outcome)
     conflict_id = None
     if outcome.is_conflict:
-        meeting = journal.Meeting(
+        conflicting = journal.ConflictingChange(
             entity=current.entity,
             record_id=current.id,
             change_id=change.change_id,
@@ -347,8 +346,8 @@ def _settle(
             user_id=batch.user.user_id,
             device_id=batch.device_id,
         )
-        entry = journal.new_entry(meeting, situation, outcome, batch.writer.stamp)
-        journal.queue(batch.writer.lane, entry)
+        entry = journal.new_entry(conflicting, situation, outcome, batch.writer.stamp)
+        journal.queue(batch.writer.writes, entry)
         conflict_id = entry["id"]
     return _result(change, outcome.status, stored, conflict_id)
 

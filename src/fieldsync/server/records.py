@@ -184,8 +184,8 @@ def save(
     owner_id: str | None = None,
 ) -> StoredRecord:
     """Write a new state of a record (`values` None deletes it) under a new version, now."""
-    with bulk.Lane(conn) as lane:
-        writer = Writer(lane)
+    with bulk.QueuedWrites(conn) as writes:
+        writer = Writer(writes)
         stored = writer.save(
             entity, record_id, values, actor=actor, current=current, owner_id=owner_id
         )
@@ -194,17 +194,19 @@ def save(
 
 
 class Writer:
-    """The record writes of one write transaction, queued on a `bulk.Lane` (sent in
-    lots, on PostgreSQL written while the caller goes on), the rest sent by `flush()`.
+    """The record writes of one write transaction, queued on its `bulk.QueuedWrites`
+    and written by `flush()`.
 
     Versions come from a `versions.Allocator`; `expected` says how many records the
     transaction may write (a push: one per change).
     """
 
-    def __init__(self, lane: bulk.Lane, device_id: str | None = None, expected: int = 1) -> None:
-        self.lane = lane
+    def __init__(
+        self, writes: bulk.QueuedWrites, device_id: str | None = None, expected: int = 1
+    ) -> None:
+        self.writes = writes
         self.device_id = device_id  # the pushing device, whose pulls skip these writes
-        self.versions = versions.Allocator(lane.conn, expected)
+        self.versions = versions.Allocator(writes.conn, expected)
         self.exits: list[dict[str, Any]] = []
         self.written: dict[tuple[str, str], StoredRecord] = {}
         self.stamp = now()
@@ -221,7 +223,7 @@ class Writer:
     ) -> StoredRecord:
         """Queue a new state of a record (`values` None deletes it) under the next version."""
         if self.versions.empty:
-            self.versions.take_more(self.lane.conn)
+            self.versions.take_more(self.writes.conn)
         version = self.versions.next()
         stored = _next_state(entity, record_id, values, actor, current, owner_id, version)
         row = {
@@ -236,9 +238,9 @@ class Writer:
         }
         if current is None or current.purged:
             new = {"entity": entity.name, "id": record_id, "created_at": row["updated_at"], **row}
-            self.lane.queue_insert(records, new)
+            self.writes.queue_insert(records, new)
         else:
-            self.lane.queue_update(records, KEY, {**row, "entity": entity.name, "id": record_id})
+            self.writes.queue_update(records, KEY, {**row, "entity": entity.name, "id": record_id})
             if stored.owner_id != current.owner_id:
                 self.exits.append(
                     {
@@ -252,9 +254,9 @@ class Writer:
         return stored
 
     def flush(self) -> None:
-        """Send what is queued, wait for all that was sent, store the newest version."""
-        self.lane.send()
-        conn = self.lane.conn
+        """Write what is queued and store the newest version."""
+        self.writes.flush()
+        conn = self.writes.conn
         if self.exits:
             conn.execute(sa.insert(scope_exits), self.exits)
         if self.written:

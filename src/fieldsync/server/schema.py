@@ -12,6 +12,7 @@ metadata = sa.MetaData()
 
 # On PostgreSQL `json`, the text as written: nothing queries inside it (see 0008).
 JSON = sa.JSON()
+OPTIONAL_JSON = sa.JSON(none_as_null=True)  # None is SQL NULL, not JSON's null
 Stamp = sa.String(40)  # ISO 8601 UTC, sortable as text
 
 counters = sa.Table(
@@ -168,13 +169,13 @@ journal = sa.Table(
     sa.Column("status", sa.String(12), nullable=False),
     sa.Column("outcome", sa.String(20), nullable=False),
     sa.Column("fields", JSON, nullable=False),
-    sa.Column("base", JSON),
+    sa.Column("base", OPTIONAL_JSON),
     sa.Column("base_version", sa.BigInteger),
-    sa.Column("device", JSON),
+    sa.Column("device", OPTIONAL_JSON),
     sa.Column("server", JSON, nullable=False),
     sa.Column("server_deleted", sa.Boolean, nullable=False),
     sa.Column("server_version", sa.BigInteger, nullable=False),
-    sa.Column("result", JSON),
+    sa.Column("result", OPTIONAL_JSON),
     sa.Column("user_id", sa.String(36), nullable=False),
     sa.Column("device_id", sa.String(100), nullable=False),
     sa.Column("created_at", Stamp, nullable=False),

@@ -124,7 +124,7 @@ def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> JSON:
     """Where the given conflicts of this device stand (a console may have resolved them)."""
     with db.read() as conn:
         users.check_device(conn, caller, body.device_id)
-        entries = journal.standings(conn, body.device_id, body.ids)
+        entries = journal.states(conn, body.device_id, body.ids)
         owned = [e for e in entries if e.user_id == caller.user_id]
         found = records.get_many(conn, [_record_key(e) for e in owned])
         project = projects.current(conn)
@@ -139,12 +139,12 @@ def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> JSON:
     return JSON({"conflicts": [_status(e, current.get(_record_key(e)), successors) for e in owned]})
 
 
-def _record_key(entry: journal.Standing) -> tuple[str, str]:
+def _record_key(entry: journal.EntryState) -> tuple[str, str]:
     return entry.entity, entry.record_id
 
 
 def _status(
-    entry: journal.Standing,
+    entry: journal.EntryState,
     current: records.StoredRecord | None,
     successors: dict[tuple[str, str], str],
 ) -> ConflictStatus:
