@@ -136,6 +136,28 @@ def test_an_admin_choice_pointing_at_a_deleted_record_is_refused_and_changes_not
     assert [e["id"] for e in journal(crm, status="open")] == [entry["id"]]
 
 
+def test_an_admin_merge_picking_a_field_the_record_lacks_is_refused_and_changes_nothing(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    phone.sync()
+    [entry] = journal(crm, status="open")
+    before = server_values(crm, record_id)
+    answer = crm.post(
+        f"/v1/admin/conflicts/{entry['id']}/resolve",
+        json={"use": "merge", "fields": {"cty": "device"}},  # a typo of city
+    )
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert (error["code"], error["details"]["field"]) == ("unknown_field", "cty")
+    assert server_values(crm, record_id) == before
+    assert [e["id"] for e in journal(crm, status="open")] == [entry["id"]]
+
+
 def _open_conflicts(server: Server, crm: httpx.Client, count: int) -> tuple[Device, list[str]]:
     """A phone with `count` open User Action conflicts (Kosice here, Zilina there)."""
     set_entity(crm, "account", on_conflict="user_action")

@@ -127,7 +127,8 @@ def test_a_retry_after_longer_than_a_user_waits_ends_the_sync_and_keeps_the_chan
     door.refusals = [(503, "3600")]
 
     started = time.monotonic()
-    with pytest.raises(Offline, match="busy or unavailable"):
+    asks = r"busy or unavailable \(503\); it asks to be tried again in 60 min"
+    with pytest.raises(Offline, match=asks):
         phone.sync()
     assert time.monotonic() - started < 10  # not an hour
     assert len(door.pushes) == 1

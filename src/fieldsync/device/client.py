@@ -101,7 +101,10 @@ class Client:
                     except Offline as stranger:
                         problem = str(stranger)
             pause = retries.wait(attempt, _retry_after(response))
-            if attempt == ATTEMPTS or pause > retries.LONGEST_WAIT:
+            if pause > retries.LONGEST_WAIT:
+                problem = f"{problem}; it asks to be tried again in {_duration(pause)}"
+                break
+            if attempt == ATTEMPTS:
                 break
             time.sleep(pause)
         if response is not None and response.status_code == 429:
@@ -140,6 +143,11 @@ def coding(server: str) -> str | None:
 def _accepted(chosen: str | None) -> str:
     """The Accept-Encoding for a device compressing in `chosen`."""
     return {None: encoding.IDENTITY, encoding.GZIP: encoding.GZIP}.get(chosen, "zstd, gzip")
+
+
+def _duration(seconds: float) -> str:
+    """A wait as a user reads it: seconds, or minutes from two on."""
+    return f"{round(seconds / 60)} min" if seconds >= 120 else f"{round(seconds)} s"
 
 
 def _retry_after(response: httpx.Response | None) -> str | None:

@@ -92,6 +92,7 @@ def resolve_conflict(
     if use is Choice.MERGE:
         if current.deleted:
             raise _cannot_merge()
+        _check_picks(entity, row, picks)
         merged = merge_fields(row["device"], current.data, picks)
     outcome = decide(situation, use, merged)
     _write(conn, admin, entity, current, outcome)
@@ -102,6 +103,19 @@ def resolve_conflict(
 
 def _cannot_merge() -> Unprocessable:
     return Unprocessable("only two versions of a record can be merged", code="cannot_merge")
+
+
+def _check_picks(entity: Entity, row: Any, picks: dict[str, Choice]) -> None:
+    """Refuse a pick of a field neither the entity nor the conflict's records have (a
+    typo would otherwise settle the conflict with the server's value)."""
+    known = {*entity.field_names, *row["device"], *row["server"]}
+    for name in picks:
+        if name not in known:
+            raise Unprocessable(
+                f"{entity.name} has no field {name!r:.80}",
+                code="unknown_field",
+                details={"field": name[:80]},
+            )
 
 
 def _purged(entity: Entity, row: Any) -> StoredRecord:
