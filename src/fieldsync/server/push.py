@@ -256,21 +256,14 @@ def _device_record(entity: Entity, change: ChangeIn, server: Mapping[str, Any]) 
 
 
 def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situation:
-    base_version = change.base_version or 0
-    op = change.op
-    device = _device_record(entity, change, current.data) if op is Op.UPDATE else None
-    modified = current.version > base_version
-    return Situation(
-        policy=entity.on_conflict,
-        detection=entity.conflict_detection,
-        op=op,
-        device=device,
-        device_changed=frozenset(change.fields),
-        server=current.data,
-        server_deleted=current.deleted,
-        server_modified=modified,
-        # No field is newer than its record: an unmodified record changed nothing.
-        server_changed=current.changed_since(base_version) if modified else frozenset(),
+    device = _device_record(entity, change, current.data) if change.op is Op.UPDATE else None
+    return current.met_by(
+        entity.on_conflict,
+        entity.conflict_detection,
+        change.op,
+        device,
+        frozenset(change.fields),
+        change.base_version or 0,
     )
 
 
