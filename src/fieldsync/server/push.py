@@ -30,7 +30,10 @@ from fieldsync.conflicts import (
 )
 from fieldsync.errors import (
     Conflict,
+    Missing,
     PayloadTooLarge,
+    Refused,
+    StateConflict,
     Unprocessable,
     ValidationFailed,
 )
@@ -170,13 +173,13 @@ def _apply(batch: Batch, change: ChangeIn) -> ChangeResult:
     """Apply one change; what it met (a rejection too) is noted for its children."""
     try:
         result = _apply_change(batch, change)
-    except ValidationFailed as failure:
+    except Refused as failure:
         result = _rejected(change, failure)
     batch.met[(change.entity, change.id)] = result["status"]
     return result
 
 
-def _rejected(change: ChangeIn, failure: ValidationFailed) -> ChangeResult:
+def _rejected(change: ChangeIn, failure: Refused) -> ChangeResult:
     error = ErrorBody(code=failure.code, message=failure.message, details=failure.details)
     return {
         "change_id": change.change_id,
@@ -194,12 +197,12 @@ def _apply_change(batch: Batch, change: ChangeIn) -> ChangeResult:
     change = _with_checked_base(entity, change)
     current = _current(batch, entity, change)
     if current is not None and not records.may_see(batch.user, entity, current):
-        raise ValidationFailed("no_permission", f"you may not change this {entity.name}")
+        raise Refused(f"you may not change this {entity.name}", code="no_permission")
     check_values(entity, change.fields)
     if change.op is Op.CREATE:
         return _create(batch, entity, change, current)
     if current is None:
-        raise ValidationFailed("not_found", f"this {entity.name} does not exist on the server")
+        raise Missing(f"this {entity.name} does not exist on the server")
     situation = _situation(entity, change, current)
     if change.resolves is not None:
         return _resolve_open(batch, change, current, situation)
@@ -227,7 +230,7 @@ def _create(
     batch: Batch, entity: Entity, change: ChangeIn, current: StoredRecord | None
 ) -> ChangeResult:
     if current is not None:
-        raise ValidationFailed("already_exists", f"a {entity.name} with this id exists already")
+        raise StateConflict(f"a {entity.name} with this id exists already", code="already_exists")
     values = _device_record(entity, change, {})
     _check_record(batch, entity, values, None)
     stored = batch.writer.save(entity, change.id, values, actor=batch.user.user_id, current=None)
@@ -277,10 +280,10 @@ def _resolve_open(
     """
     entry = batch.read.entries.get(change.resolves or "")
     if entry is None or entry.record_id != change.id:
-        raise ValidationFailed("unknown_conflict", "this device has no such conflict")
+        raise Missing("this device has no such conflict", code="unknown_conflict")
     choice = change.resolution or Choice.DEVICE
     if choice is Choice.MERGE and (situation.device is None or situation.server_deleted):
-        raise ValidationFailed("cannot_merge", "only two versions of a record can be merged")
+        raise StateConflict("only two versions of a record can be merged", code="cannot_merge")
     entity = batch.entity(change.entity)
     chosen_on = _chosen_on(entity, change, situation)
     if entry.is_open and current.version == change.base_version:
