@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from fieldsync.clock import now
 from fieldsync.conflicts import (
     Choice,
+    ConflictState,
     Op,
     Outcome,
     Situation,
@@ -222,7 +223,7 @@ def list_devices(
     open_counts: dict[str, int] = dict(
         conn.execute(
             sa.select(journal_table.c.device_id, sa.func.count())
-            .where(journal_table.c.status == journal.OPEN)
+            .where(journal_table.c.status == ConflictState.OPEN.value)
             .group_by(journal_table.c.device_id)
         ).all()
     )

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from fieldsync.conflicts import ConflictState
 from fieldsync.errors import Conflict, ValidationFailed
 from fieldsync.project import Entity, Field, FieldType, Project
 from fieldsync.server import bulk, journal
@@ -279,7 +280,7 @@ def _what(was: Field | None, now: Field) -> str:
 def _open_conflicts(conn: Connection, entity: str) -> list[journal.JournalEntry]:
     rows = conn.execute(
         sa.select(journal_table).where(
-            journal_table.c.entity == entity, journal_table.c.status == journal.OPEN
+            journal_table.c.entity == entity, journal_table.c.status == ConflictState.OPEN.value
         )
     )
     return [journal.JournalEntry.of(r._mapping) for r in rows]
