@@ -1,12 +1,11 @@
 """Many rows in one statement: the writes of a transaction queued and sent together,
 and reads of the rows among many keys.
 
-A push of 1k changes writes 1k records and, when they conflict, 1k journal entries.
+A push writes a record per change and, when they conflict, a journal entry each.
 `QueuedWrites` gathers them per table and statement and sends each set at once,
 through SQLAlchemy Core: on SQLite as one `executemany`; on PostgreSQL as one
 statement whose rows arrive as one JSON parameter, unpacked by `json_to_recordset`
-(an `executemany` there sends one statement per row, and a push of 1k edits took
-twice as long).
+(an `executemany` there sends one statement per row, a round trip each).
 """
 
 from __future__ import annotations
