@@ -184,14 +184,8 @@ def supersede(
     device: Mapping[str, Any] | None = None,
 ) -> None:
     """Close an open conflict that a newer server change overtook; `device` as in `settle`."""
-    _close(
-        writes,
-        entry,
-        user_id,
-        device,
-        (ConflictState.SUPERSEDED, ConflictState.SUPERSEDED.value),
-        None,
-    )
+    superseded = ConflictState.SUPERSEDED
+    _close(writes, entry, user_id, device, (superseded, superseded.value), None)
 
 
 def _close(
