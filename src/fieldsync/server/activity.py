@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from fieldsync.conflicts import ConflictState
 from fieldsync.errors import NotFound
-from fieldsync.server import journal, schema
+from fieldsync.server import schema
 from fieldsync.server.schema import devices, sync_days
 
 
@@ -67,7 +68,7 @@ def last_days(conn: Connection, days: int, today: date | None = None) -> list[Da
 
 def open_conflicts(conn: Connection) -> int:
     """How many User Action conflicts wait for a choice."""
-    query = sa.select(sa.func.count()).where(schema.journal.c.status == journal.OPEN)
+    query = sa.select(sa.func.count()).where(schema.journal.c.status == ConflictState.OPEN.value)
     return int(conn.execute(query).scalar_one())
 
 

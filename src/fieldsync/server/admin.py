@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from fieldsync.clock import now
 from fieldsync.conflicts import (
     Choice,
+    ConflictState,
     Op,
     Outcome,
     Situation,
@@ -20,10 +21,9 @@ from fieldsync.conflicts import (
 )
 from fieldsync.errors import Conflict, Superseded, Unprocessable, ValidationFailed, as_api_error
 from fieldsync.project import Detection, Entity, Policy, Project, apply_settings, with_entity
-from fieldsync.server import bulk, crm, customization, journal, projects, records
+from fieldsync.server import bulk, crm, customization, journal, projects, records, schema
 from fieldsync.server.records import StoredRecord
 from fieldsync.server.schema import devices
-from fieldsync.server.schema import journal as journal_table
 from fieldsync.server.users import Principal
 from fieldsync.validation import check_record
 
@@ -235,9 +235,9 @@ def list_devices(
     ).all()
     open_counts: dict[str, int] = dict(
         conn.execute(
-            sa.select(journal_table.c.device_id, sa.func.count())
-            .where(journal_table.c.status == journal.OPEN)
-            .group_by(journal_table.c.device_id)
+            sa.select(schema.journal.c.device_id, sa.func.count())
+            .where(schema.journal.c.status == ConflictState.OPEN.value)
+            .group_by(schema.journal.c.device_id)
         ).all()
     )
     return [

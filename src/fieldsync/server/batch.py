@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Connection
 
 from fieldsync.conflicts import Status
-from fieldsync.errors import ValidationFailed
+from fieldsync.errors import Missing
 from fieldsync.project import Entity, Project, SyncFilter
 from fieldsync.server import journal, records
 from fieldsync.server.records import StoredRecord
@@ -56,9 +56,9 @@ class Batch:
         """The synced entity called `name`, or a rejection."""
         entity = self.project.entity(name)
         if entity is None:
-            raise ValidationFailed("unknown_entity", f"there is no entity {name!r:.80}")
+            raise Missing(f"there is no entity {name!r:.80}", code="unknown_entity")
         if entity.sync_filter is SyncFilter.NONE:
-            raise ValidationFailed("entity_not_synced", f"{name} is not synchronized to devices")
+            raise Missing(f"{name} is not synchronized to devices", code="entity_not_synced")
         return entity
 
 

@@ -1,12 +1,11 @@
 """Many rows in one statement: the writes of a transaction queued and sent together,
 and reads of the rows among many keys.
 
-A push of 1k changes writes 1k records and, when they conflict, 1k journal entries.
+A push writes a record per change and, when they conflict, a journal entry each.
 `QueuedWrites` gathers them per table and statement and sends each set at once,
 through SQLAlchemy Core: on SQLite as one `executemany`; on PostgreSQL as one
 statement whose rows arrive as one JSON parameter, unpacked by `json_to_recordset`
-(an `executemany` there sends one statement per row, and a push of 1k edits took
-twice as long).
+(an `executemany` there sends one statement per row, a round trip each).
 """
 
 from __future__ import annotations
@@ -18,11 +17,12 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from fieldsync import sql
+
 Row = Mapping[str, Any]
 # Rows are queued per table, key columns (None: new rows) and columns: each
 # statement is made for the columns of its rows.
 Queue = tuple[sa.Table, tuple[str, ...] | None, tuple[str, ...]]
-CHUNK = 500  # values per IN (…) list, well under SQLite's parameter limit
 KEY_PREFIX = "key_"  # a key column's parameter (SQLAlchemy keeps the column's own for SET)
 
 
@@ -127,11 +127,10 @@ def select_among(
     column, values = among
     also, also_params = _also(where, "?")
     found: list[Sequence[Any]] = []
-    for start in range(0, len(values), CHUNK):
-        chunk = values[start : start + CHUNK]
-        marks = ", ".join("?" for _ in chunk)
-        sql = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {column} IN ({marks}){also}"
-        found += conn.exec_driver_sql(sql, (*chunk, *also_params)).all()
+    for chunk in sql.chunks(values):
+        marks = sql.marks(len(chunk))
+        query = f"SELECT {', '.join(columns)} FROM {table.name} WHERE {column} IN ({marks}){also}"
+        found += conn.exec_driver_sql(query, (*chunk, *also_params)).all()
     return found
 
 

@@ -25,9 +25,8 @@ from fieldsync.errors import (
     as_api_error,
 )
 from fieldsync.project import Entity, Project
-from fieldsync.server import projects, records
+from fieldsync.server import projects, records, schema
 from fieldsync.server.records import StoredRecord
-from fieldsync.server.schema import records as records_table
 from fieldsync.server.users import Principal
 from fieldsync.validation import ParentCheck, check_record, is_uuid, normalize
 
@@ -96,7 +95,7 @@ def listing(
     `search` keeps the records with the text in any value (case-insensitive).
     """
     entity = projects.entity(conn, entity_name)
-    t = records_table
+    t = schema.records
     query = sa.select(*records.STORED).where(records.scope_clause(user, entity))
     if not deleted:
         query = query.where(t.c.deleted.is_(False))

@@ -23,12 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from fieldsync.conflicts import ConflictState
 from fieldsync.errors import Conflict, ValidationFailed
 from fieldsync.project import Entity, Field, FieldType, Project
-from fieldsync.server import bulk, journal
+from fieldsync.server import bulk, journal, schema
 from fieldsync.server.schema import devices
-from fieldsync.server.schema import journal as journal_table
-from fieldsync.server.schema import records as records_table
 from fieldsync.validation import check_value
 
 PENDING_EDITS = (
@@ -149,8 +148,8 @@ def _synced_devices(conn: Connection) -> tuple[str, ...]:
 def _entity_dropped(conn: Connection, entity: Entity, synced: int) -> Breakage:
     live = conn.execute(
         sa.select(sa.func.count())
-        .select_from(records_table)
-        .where(records_table.c.entity == entity.name, records_table.c.deleted.is_(False))
+        .select_from(schema.records)
+        .where(schema.records.c.entity == entity.name, schema.records.c.deleted.is_(False))
     ).scalar_one()
     return Breakage(
         entity.name,
@@ -218,8 +217,8 @@ def _scan(
     held = dict.fromkeys((f.name for f in dropped), 0)
     misfits = dict.fromkeys((f.name for _, f in changed), 0)
     rows = conn.execute(
-        sa.select(records_table.c.data)
-        .where(records_table.c.entity == entity.name, records_table.c.deleted.is_(False))
+        sa.select(schema.records.c.data)
+        .where(schema.records.c.entity == entity.name, schema.records.c.deleted.is_(False))
         .execution_options(yield_per=SCAN_BATCH)
     )
     for (stored,) in rows:
@@ -278,8 +277,8 @@ def _what(was: Field | None, now: Field) -> str:
 
 def _open_conflicts(conn: Connection, entity: str) -> list[journal.JournalEntry]:
     rows = conn.execute(
-        sa.select(journal_table).where(
-            journal_table.c.entity == entity, journal_table.c.status == journal.OPEN
+        sa.select(schema.journal).where(
+            schema.journal.c.entity == entity, schema.journal.c.status == ConflictState.OPEN.value
         )
     )
     return [journal.JournalEntry.of(r._mapping) for r in rows]

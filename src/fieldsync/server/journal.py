@@ -20,12 +20,10 @@ from sqlalchemy.engine import Connection
 
 from fieldsync import ids
 from fieldsync.clock import now
-from fieldsync.conflicts import Outcome, Situation, Status, differing
+from fieldsync.conflicts import ConflictState, Outcome, Situation, Status, differing
 from fieldsync.errors import NotFound
 from fieldsync.server import bulk
 from fieldsync.server.schema import journal
-
-OPEN, RESOLVED, SUPERSEDED = "open", "resolved", "superseded"
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class JournalEntry:
     @property
     def is_open(self) -> bool:
         """True while a User Action conflict waits for a choice."""
-        return bool(self.row["status"] == OPEN)
+        return bool(self.row["status"] == ConflictState.OPEN)
 
     @property
     def state(self) -> EntryState:
@@ -76,7 +74,7 @@ class EntryState(NamedTuple):
     @property
     def is_open(self) -> bool:
         """True while a User Action conflict waits for a choice."""
-        return self.status == OPEN
+        return self.status == ConflictState.OPEN
 
 
 _STATE_COLUMNS = EntryState._fields
@@ -110,7 +108,7 @@ def new_entry(
         "kind": situation.kind.value,
         "policy": situation.policy.value,
         "detection": situation.detection.value,
-        "status": OPEN if is_open else RESOLVED,
+        "status": ConflictState.OPEN.value if is_open else ConflictState.RESOLVED.value,
         "outcome": "open" if is_open else outcome.status.value,
         "fields": sorted(outcome.fields),
         "base": _plain(change.base),
@@ -157,7 +155,9 @@ def find(conn: Connection, entry_id: str) -> JournalEntry | None:
 def is_open(conn: Connection, entity: str, record_id: str) -> bool:
     """True when a record has an open conflict (on any device)."""
     query = sa.select(journal.c.id).where(
-        journal.c.entity == entity, journal.c.record_id == record_id, journal.c.status == OPEN
+        journal.c.entity == entity,
+        journal.c.record_id == record_id,
+        journal.c.status == ConflictState.OPEN.value,
     )
     return conn.execute(query.limit(1)).first() is not None
 
@@ -174,7 +174,7 @@ def settle(
     conflict was open (the choice kept or dropped those edits too, so the journal
     keeps them)."""
     result = _plain(outcome.result)
-    _close(writes, entry, user_id, device, (RESOLVED, outcome.status.value), result)
+    _close(writes, entry, user_id, device, (ConflictState.RESOLVED, outcome.status.value), result)
 
 
 def supersede(
@@ -184,7 +184,8 @@ def supersede(
     device: Mapping[str, Any] | None = None,
 ) -> None:
     """Close an open conflict that a newer server change overtook; `device` as in `settle`."""
-    _close(writes, entry, user_id, device, (SUPERSEDED, SUPERSEDED), None)
+    superseded = ConflictState.SUPERSEDED
+    _close(writes, entry, user_id, device, (superseded, superseded.value), None)
 
 
 def _close(
@@ -192,12 +193,12 @@ def _close(
     entry: EntryState,
     user_id: str,
     device: Mapping[str, Any] | None,
-    status: tuple[str, str],
+    status: tuple[ConflictState, str],
     result: dict[str, Any] | None,
 ) -> None:
     """Queue an open entry's closing."""
     row = {
-        "status": status[0],
+        "status": status[0].value,
         "outcome": status[1],
         "resolved_at": now(),
         "resolved_by": user_id,
@@ -249,7 +250,7 @@ def open_ones(
         return {}
     query = sa.select(journal.c.entity, journal.c.record_id, journal.c.id).where(
         journal.c.device_id == device_id,
-        journal.c.status == OPEN,
+        journal.c.status == ConflictState.OPEN.value,
         sa.tuple_(journal.c.entity, journal.c.record_id).in_(keys),
     )
     return {(entity, record_id): id_ for entity, record_id, id_ in conn.execute(query)}

@@ -24,9 +24,8 @@ from sqlalchemy.engine import Connection
 
 from fieldsync.errors import Gone
 from fieldsync.project import Project, SyncFilter
-from fieldsync.server import scopes, tombstones
+from fieldsync.server import schema, scopes, tombstones
 from fieldsync.server.cursors import Position
-from fieldsync.server.schema import records as records_table
 from fieldsync.server.schema import scope_exits
 from fieldsync.server.users import Principal
 from fieldsync.server.versions import Watermark
@@ -150,7 +149,7 @@ def _records(
     skip_device: str | None,
 ) -> list[Sized]:
     """The next changes, one index range per entity (an OR of scopes would sort them all)."""
-    t = records_table
+    t = schema.records
     scopes = [t.c.entity == name for name in everyone]
     scopes += [sa.and_(t.c.owner_id == user.user_id, t.c.entity == name) for name in owned]
     if skip_device is not None:
@@ -216,7 +215,7 @@ def totals(
     """How many changes a pull from an empty cursor brings in all, per entity: every
     record `user` may see (deleted ones as deletions) and every record that left their
     scope. `conn` must be the pull's snapshot, so the count matches its pages."""
-    t = records_table
+    t = schema.records
     everyone = [e.name for e in project.entities if e.sync_filter is SyncFilter.ALL]
     owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]
     scope = sa.or_(

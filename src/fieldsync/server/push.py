@@ -30,7 +30,10 @@ from fieldsync.conflicts import (
 )
 from fieldsync.errors import (
     Conflict,
+    Missing,
     PayloadTooLarge,
+    Refused,
+    StateConflict,
     Unprocessable,
     ValidationFailed,
 )
@@ -157,9 +160,8 @@ _TAKEN = frozenset({Status.APPLIED, Status.MERGED, Status.DEVICE_WINS, Status.SE
 
 def _omit_as_sent(changes: list[ChangeIn], results: list[ChangeResult]) -> None:
     """Leave out of the results the records stored as their change sent them (`record`,
-    not a merge, which the device keeps apart from D): the device has them. A push of
-    1k edits answers ~0.4 MB less, which the server encoded and compressed and the
-    device decoded and stored again: ~2-3 ms of each one's CPU."""
+    not a merge, which the device keeps apart from D): the device has them, and neither
+    side then encodes, sends and stores them again."""
     for change, result in zip(changes, results, strict=True):
         taken = result["status"] in _TAKEN and not result["deleted"]
         if taken and change.merged_from is None and result["record"] == change.record:
@@ -170,13 +172,13 @@ def _apply(batch: Batch, change: ChangeIn) -> ChangeResult:
     """Apply one change; what it met (a rejection too) is noted for its children."""
     try:
         result = _apply_change(batch, change)
-    except ValidationFailed as failure:
+    except Refused as failure:
         result = _rejected(change, failure)
     batch.met[(change.entity, change.id)] = result["status"]
     return result
 
 
-def _rejected(change: ChangeIn, failure: ValidationFailed) -> ChangeResult:
+def _rejected(change: ChangeIn, failure: Refused) -> ChangeResult:
     error = ErrorBody(code=failure.code, message=failure.message, details=failure.details)
     return {
         "change_id": change.change_id,
@@ -194,12 +196,12 @@ def _apply_change(batch: Batch, change: ChangeIn) -> ChangeResult:
     change = _with_checked_base(entity, change)
     current = _current(batch, entity, change)
     if current is not None and not records.may_see(batch.user, entity, current):
-        raise ValidationFailed("no_permission", f"you may not change this {entity.name}")
+        raise Refused(f"you may not change this {entity.name}", code="no_permission")
     check_values(entity, change.fields)
     if change.op is Op.CREATE:
         return _create(batch, entity, change, current)
     if current is None:
-        raise ValidationFailed("not_found", f"this {entity.name} does not exist on the server")
+        raise Missing(f"this {entity.name} does not exist on the server")
     situation = _situation(entity, change, current)
     if change.resolves is not None:
         return _resolve_open(batch, change, current, situation)
@@ -227,7 +229,7 @@ def _create(
     batch: Batch, entity: Entity, change: ChangeIn, current: StoredRecord | None
 ) -> ChangeResult:
     if current is not None:
-        raise ValidationFailed("already_exists", f"a {entity.name} with this id exists already")
+        raise StateConflict(f"a {entity.name} with this id exists already", code="already_exists")
     values = _device_record(entity, change, {})
     _check_record(batch, entity, values, None)
     stored = batch.writer.save(entity, change.id, values, actor=batch.user.user_id, current=None)
@@ -256,21 +258,14 @@ def _device_record(entity: Entity, change: ChangeIn, server: Mapping[str, Any]) 
 
 
 def _situation(entity: Entity, change: ChangeIn, current: StoredRecord) -> Situation:
-    base_version = change.base_version or 0
-    op = change.op
-    device = _device_record(entity, change, current.data) if op is Op.UPDATE else None
-    modified = current.version > base_version
-    return Situation(
-        policy=entity.on_conflict,
-        detection=entity.conflict_detection,
-        op=op,
-        device=device,
-        device_changed=frozenset(change.fields),
-        server=current.data,
-        server_deleted=current.deleted,
-        server_modified=modified,
-        # No field is newer than its record: an unmodified record changed nothing.
-        server_changed=current.changed_since(base_version) if modified else frozenset(),
+    device = _device_record(entity, change, current.data) if change.op is Op.UPDATE else None
+    return current.met_by(
+        entity.on_conflict,
+        entity.conflict_detection,
+        change.op,
+        device,
+        frozenset(change.fields),
+        change.base_version or 0,
     )
 
 
@@ -284,10 +279,10 @@ def _resolve_open(
     """
     entry = batch.read.entries.get(change.resolves or "")
     if entry is None or entry.record_id != change.id:
-        raise ValidationFailed("unknown_conflict", "this device has no such conflict")
+        raise Missing("this device has no such conflict", code="unknown_conflict")
     choice = change.resolution or Choice.DEVICE
     if choice is Choice.MERGE and (situation.device is None or situation.server_deleted):
-        raise ValidationFailed("cannot_merge", "only two versions of a record can be merged")
+        raise StateConflict("only two versions of a record can be merged", code="cannot_merge")
     entity = batch.entity(change.entity)
     chosen_on = _chosen_on(entity, change, situation)
     if entry.is_open and current.version == change.base_version:

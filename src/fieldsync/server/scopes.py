@@ -24,8 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from fieldsync.project import Project, SyncFilter
-from fieldsync.server import versions
-from fieldsync.server.schema import records as records_table
+from fieldsync.server import schema, versions
 from fieldsync.server.schema import scope_changes, scope_exits
 from fieldsync.server.users import Principal
 from fieldsync.wire import PulledChange, stored_values
@@ -119,7 +118,7 @@ def difference(
 def _arriving(
     conn: Connection, user: Principal, shift: Shift, cursor: int, after: int, limit: int
 ) -> list[PulledChange]:
-    t = records_table
+    t = schema.records
     stored_json = sa.cast(t.c.data, sa.Text)  # passed through as it is stored
     rows = conn.execute(
         sa.select(t.c.id, t.c.version, stored_json)
@@ -148,7 +147,7 @@ def _arriving(
 def _leaving(
     conn: Connection, user: Principal, shift: Shift, cursor: int, after: int, limit: int
 ) -> list[PulledChange]:
-    t = records_table
+    t = schema.records
     rows = conn.execute(
         sa.select(t.c.id, t.c.version)
         .where(
@@ -168,7 +167,7 @@ def _leaving(
 
 def _added(shift: Shift, user: Principal) -> sa.ColumnElement[bool]:
     """The records a widened filter lets in that the old one kept out."""
-    owner = records_table.c.owner_id
+    owner = schema.records.c.owner_id
     if shift.old is SyncFilter.OWNED:  # owned → all
         return owner != user.user_id
     if shift.new is SyncFilter.OWNED:  # none → owned
@@ -178,7 +177,7 @@ def _added(shift: Shift, user: Principal) -> sa.ColumnElement[bool]:
 
 def _removed(shift: Shift, user: Principal, cursor: int) -> sa.ColumnElement[bool]:
     """The records a narrowed filter takes out, that the device may hold."""
-    t = records_table
+    t = schema.records
     if shift.new is SyncFilter.OWNED:  # all → owned
         return t.c.owner_id != user.user_id
     if shift.old is SyncFilter.ALL:  # all → none

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from fieldsync.clock import stamp
+from fieldsync.conflicts import ConflictState
 from fieldsync.server import meta, schema, scopes
 from fieldsync.server.schema import scope_exits
 
@@ -45,7 +46,7 @@ def vacuum(conn: Connection, older_than: timedelta) -> Vacuumed:
     still_open = sa.exists().where(
         schema.journal.c.entity == schema.records.c.entity,
         schema.journal.c.record_id == schema.records.c.id,
-        schema.journal.c.status == "open",
+        schema.journal.c.status == ConflictState.OPEN.value,
     )
     old = sa.and_(schema.records.c.deleted, schema.records.c.updated_at < cutoff, ~still_open)
     newest = conn.execute(sa.select(sa.func.max(schema.records.c.version)).where(old)).scalar()

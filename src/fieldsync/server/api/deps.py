@@ -29,7 +29,7 @@ class JSON(JSONResponse):
 
 
 class _OrjsonRequest(Request):
-    """A request whose JSON body is decoded by orjson (a push of 1k changes: ~4 ms less).
+    """A request whose JSON body is decoded by orjson, faster than the standard library.
 
     Its errors are `json.JSONDecodeError`s, so a malformed body is still a 400. Unlike
     the standard library, orjson refuses NaN, Infinity and lone surrogates, which no

@@ -128,7 +128,7 @@ def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> JSON:
         owned = [e for e in entries if e.user_id == caller.user_id]
         found = records.get_many(conn, [_record_key(e) for e in owned])
         project = projects.current(conn)
-        superseded = [_record_key(e) for e in owned if e.status == journal.SUPERSEDED]
+        superseded = [_record_key(e) for e in owned if e.status == ConflictState.SUPERSEDED]
         successors = journal.open_ones(conn, body.device_id, superseded)
     # A record that left the caller's scope reads as deleted, as a pull sends it.
     current = {
@@ -148,7 +148,7 @@ def _status(
     current: records.StoredRecord | None,
     successors: dict[tuple[str, str], str],
 ) -> ConflictStatus:
-    superseded = entry.status == journal.SUPERSEDED
+    superseded = entry.status == ConflictState.SUPERSEDED
     return {
         "id": entry.id,
         "status": ConflictState(entry.status),

@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from fieldsync.conflicts import differing
+from fieldsync.conflicts import ConflictState, differing
 from fieldsync.errors import ApiError, Superseded
 from fieldsync.forms import conflict_choice
 from fieldsync.server import admin, journal, projects, users
@@ -20,7 +20,7 @@ from fieldsync.wire import MAX_OFFSET
 
 router = APIRouter(prefix="/conflicts")
 PAGE = 50
-OUTCOMES = ["open", "merged", "device_wins", "server_wins", journal.SUPERSEDED]
+OUTCOMES = ["open", "merged", "device_wins", "server_wins", ConflictState.SUPERSEDED.value]
 Filter = Annotated[str | None, Query(max_length=64)]
 
 
@@ -40,7 +40,7 @@ def conflicts(
         "entity": entity or None,
         "policy": policy or None,
         "outcome": outcome or None,
-        "status": journal.OPEN if open_only else None,
+        "status": ConflictState.OPEN.value if open_only else None,
     }
     with db.read() as conn:
         entries = journal.listing(conn, filters, limit=PAGE + 1, offset=offset)
@@ -114,7 +114,7 @@ def _detail_page(
         entry = journal.get(conn, entry_id)
         names = users.usernames(conn)
         entity = projects.current(conn).entity(entry.row["entity"])
-        superseded = entry.row["status"] == journal.SUPERSEDED
+        superseded = entry.row["status"] == ConflictState.SUPERSEDED
         successor = journal.successor(conn, entry) if superseded else None
     order = entity.field_names if entity else ()
     rows = _rows(entry.row, order)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from fieldsync.conflicts import ConflictState
 from fieldsync.errors import ApiError, Unprocessable
 from fieldsync.server import activity, admin, journal, ledger, users
 from fieldsync.server.api.deps import Db
@@ -116,7 +117,7 @@ def device(device_id: str, request: Request, current: Current, db: Db) -> HTMLRe
     """One device: last sync, its open conflicts and its latest rejected changes."""
     with db.read() as conn:
         found = activity.device(conn, device_id)
-        filters = {"device_id": device_id, "status": journal.OPEN}
+        filters = {"device_id": device_id, "status": ConflictState.OPEN.value}
         pending = journal.listing(conn, filters, limit=200)
         rejected = ledger.rejected_changes(conn, device_id)
         names = users.usernames(conn)

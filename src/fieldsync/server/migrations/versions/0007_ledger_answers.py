@@ -1,7 +1,7 @@
 """The batch ledger keeps each answer compressed, and the rejected changes apart.
 
-`results` held a batch's results as JSON (JSONB on PostgreSQL, which parsed ~0.5 MB
-of it per push of 1k changes for nobody to query). `answer` holds the same results
+`results` held a batch's results as JSON (JSONB on PostgreSQL, which parsed all
+of it on every push for nobody to query). `answer` holds the same results
 as the JSON the device received, zlib-compressed; `rejections` the rejected
 changes' ids and errors (NULL when there are none), which the console lists by
 device, newest first (`batches_device`). Stored batches are converted, so a batch
@@ -27,7 +27,7 @@ branch_labels = None
 depends_on = None
 
 JSON = sa.JSON().with_variant(JSONB(), "postgresql")
-CHUNK = 100  # batches converted per statement: up to ~50 MB of results in memory
+CHUNK = 100  # batches converted per statement: their results are held in memory at once
 
 ledger = sa.table(
     "batches",

@@ -3,12 +3,12 @@
 No query looks inside a stored record, journal entry or setting: every one is
 read whole, and a pull sends a record's JSON as it is stored. As `jsonb`,
 PostgreSQL parsed each value into its binary form on write and printed it back
-on read: ~55% of reading 100k records as text (~600 instead of ~270 ms here),
-and more of updating 1k records or journaling 1k conflicts than `json`, which
-only checks the text. SQLite stores JSON as text anyway: nothing changes there.
+on read, the larger part of reading records as text, and of writing records
+and journal entries, where `json` only checks the text. SQLite stores JSON as
+text anyway: nothing changes there.
 
-The columns are rewritten in place (a table rewrite: on PostgreSQL, a minute or so
-for a million records, with the tables locked).
+The columns are rewritten in place (on PostgreSQL a table rewrite, with the
+tables locked while it runs: it takes longer the more records there are).
 
 Revision ID: 0008
 Revises: 0007
