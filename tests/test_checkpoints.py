@@ -48,5 +48,7 @@ def _count(copy: Path) -> int:
     with sqlite3.connect(copy) as conn:
         try:
             return int(conn.execute("SELECT count(*) FROM records").fetchone()[0])
-        except sqlite3.OperationalError:  # not even the tables have reached the file yet
+        # Not even the tables have reached the file yet, or the copy caught a checkpoint
+        # writing it (a torn copy): look again.
+        except sqlite3.DatabaseError:
             return 0

@@ -139,12 +139,7 @@ def test_an_admin_choice_pointing_at_a_deleted_record_is_refused_and_changes_not
 def test_an_admin_merge_picking_a_field_the_record_lacks_is_refused_and_changes_nothing(
     server: Server, crm: httpx.Client
 ) -> None:
-    set_entity(crm, "account", on_conflict="user_action")
-    phone = server.device("phone", "alice")
-    record_id = synced_account(phone)
-    phone.update("account", record_id, {"city": "Kosice"})
-    office_edit(crm, record_id, city="Zilina")
-    phone.sync()
+    _, [record_id] = _open_conflicts(server, crm, 1)
     [entry] = journal(crm, status="open")
     before = server_values(crm, record_id)
     answer = crm.post(
@@ -301,12 +296,7 @@ def test_a_remote_resolution_of_a_conflict_the_office_changed_since_is_refused_a
 def test_a_choice_made_on_the_device_before_it_learns_its_conflict_was_met_anew_is_asked_again(
     server: Server, crm: httpx.Client
 ) -> None:
-    set_entity(crm, "account", on_conflict="user_action")
-    phone = server.device("phone", "alice")
-    record_id = synced_account(phone)
-    phone.update("account", record_id, {"city": "Kosice"})
-    office_edit(crm, record_id, city="Zilina")
-    phone.sync()
+    phone, [record_id] = _open_conflicts(server, crm, 1)
     [stale] = journal(crm, status="open")
     office_edit(crm, record_id, phone="555")
     assert (
