@@ -23,6 +23,7 @@ from fieldsync.errors import (
         (InvalidProject("picklist rating needs options"), 422),
         (Missing("no account 42 on this device", code="unknown_record"), 404),
         (StateConflict("account 42 has no rejected change", code="not_rejected"), 409),
+        (Refused("you may not change this account", code="no_permission"), 422),
     ],
 )
 def test_a_refusal_is_answered_with_the_status_of_its_type(refused: Refused, status: int) -> None:

@@ -252,7 +252,8 @@ def as_api_error(refused: Refused) -> ApiError:
     one its type maps to, with the same code, message and details."""
     if isinstance(refused, ApiError):
         return refused
-    answer = next(http for kind, http in _ANSWERS.items() if isinstance(refused, kind))
+    kinds = (http for kind, http in _ANSWERS.items() if isinstance(refused, kind))
+    answer = next(kinds, Unprocessable)  # a refusal of no narrower kind
     return answer(refused.message, code=refused.code, details=refused.details)
 
 
