@@ -58,8 +58,11 @@ jscheck: $(NODE_STAMP)  ## type-check and lint the field app (and run its unit t
 	npx eslint src/fieldsync/app
 	if [ -d tests/js ]; then node --test tests/js/; fi
 
+# The suite runs on as many workers as the machine has cores (pytest-xdist): much of a
+# test's time is spent waiting on servers, browsers and child processes. Each worker has
+# its own template databases, browser and free ports.
 test: test-tools lint typecheck jscheck  ## lint, type-check, then the whole test suite
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist worksteal
 
 clean:
 	rm -rf node_modules $(VENV) .mypy_cache .ruff_cache .pytest_cache

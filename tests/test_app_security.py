@@ -102,6 +102,8 @@ def test_a_hostile_name_is_shown_as_text_on_every_screen_and_nothing_runs(
     office_edit(crm, account_id, city=f"{HOSTILE} office")
     assert app_sync(phone)["conflicts"] == 1
     phone.evaluate("location.hash = '#/errors'")
+    # The list found by the search shows the name too: wait until Sync errors is drawn.
+    expect(phone.get_by_role("heading", name="Sync errors")).to_be_visible()
     expect(phone.locator("main").get_by_text(HOSTILE).locator("visible=true").first).to_be_visible()
     phone.locator("main").get_by_role("link", name=re.compile("onerror")).first.click()
     expect(
