@@ -92,6 +92,16 @@ def seeded(server: Server, count: int) -> list[str]:
     return seed(server.db, count, user_id(server.db, "alice"))
 
 
+def downloaded(phone: Page, server: Server, count: int) -> list[str]:
+    """`count` accounts of alice's on the server, downloaded by `phone` with its service
+    worker active; their ids."""
+    ids = seeded(server, count)
+    app_login(phone, server, "alice")
+    phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    app_sync(phone)
+    return ids
+
+
 def test_app_installs_with_a_valid_manifest_and_an_active_service_worker(
     phone: Page, server: Server
 ) -> None:
@@ -184,10 +194,7 @@ def test_app_opens_with_its_data_after_a_reload_with_the_server_stopped_and_offl
     restartable_phone: Page, restartable: Restartable
 ) -> None:
     phone, server = restartable_phone, restartable.as_server()
-    seeded(server, 300)
-    app_login(phone, server, "alice")
-    phone.evaluate("navigator.serviceWorker.ready")
-    app_sync(phone)
+    downloaded(phone, server, 300)
     restartable.stop()
     phone.context.set_offline(True)
     phone.reload()
@@ -248,9 +255,7 @@ def test_a_download_cut_midway_resumes_after_the_last_stored_page(
 def test_resync_downloads_everything_again_and_keeps_an_unsynced_edit(
     phone: Page, server: Server
 ) -> None:
-    ids = seeded(server, 50)
-    app_login(phone, server, "alice")
-    app_sync(phone)
+    ids = downloaded(phone, server, 50)
     with server.client("admin") as admin:
         assert admin.delete(f"/v1/entities/account/records/{ids[1]}").status_code == 204
     edit(phone, "updateRecord", "account", ids[0], {"city": "Typed offline"})
@@ -270,9 +275,7 @@ def test_resync_downloads_everything_again_and_keeps_an_unsynced_edit(
 def test_an_ended_session_asks_for_the_password_and_keeps_unsynced_edits(
     phone: Page, server: Server, ended_by: str
 ) -> None:
-    ids = seeded(server, 20)
-    app_login(phone, server, "alice")
-    app_sync(phone)
+    ids = downloaded(phone, server, 20)
     if ended_by == "token revoked":
         token = store_call(phone, "getMeta", "token")
         httpx.post(f"{server.url}/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
@@ -308,9 +311,7 @@ def test_a_captive_portal_answer_refuses_nothing(
     restartable_phone: Page, restartable: Restartable
 ) -> None:
     phone, server = restartable_phone, restartable.as_server()
-    ids = seeded(server, 20)
-    app_login(phone, server, "alice")
-    app_sync(phone)
+    ids = downloaded(phone, server, 20)
     edit(phone, "updateRecord", "account", ids[0], {"city": "Behind a portal"})
     restartable.stop()
     restartable.start(portal())
@@ -391,10 +392,7 @@ def test_a_server_that_cannot_be_reached_is_tried_again_later_and_the_bar_says_o
     restartable_phone: Page, restartable: Restartable
 ) -> None:
     phone, server = restartable_phone, restartable.as_server()
-    ids = seeded(server, 20)
-    app_login(phone, server, "alice")
-    phone.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    app_sync(phone)
+    ids = downloaded(phone, server, 20)
     pushes: list[float] = []
     phone.context.on(
         "request",
@@ -531,10 +529,7 @@ def test_a_new_release_waits_until_the_worker_reloads_and_keeps_the_phones_data(
     restartable_phone: Page, restartable: Restartable, tmp_path: Path
 ) -> None:
     phone, server = restartable_phone, restartable.as_server()
-    seeded(server, 30)
-    app_login(phone, server, "alice")
-    phone.evaluate("navigator.serviceWorker.ready")
-    app_sync(phone)
+    downloaded(phone, server, 30)
     edit(phone, "createRecord", "account", {"name": "Typed before the update"})
     old_caches = phone.evaluate(CACHES)
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 
 def stamp(moment: datetime) -> str:
-    """`moment` as sortable ISO 8601 UTC text, e.g. `2026-11-26T12:00:00.000Z`."""
+    """`moment` as sortable ISO 8601 UTC text with milliseconds (`YYYY-MM-DDTHH:MM:SS.mmmZ`)."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

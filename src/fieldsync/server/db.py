@@ -64,7 +64,8 @@ def _sqlite_engine(url: str) -> Engine:
             "journal_mode=WAL",
             "synchronous=NORMAL",
             "busy_timeout=30000",
-            "cache_size=-16384",  # 16 MB: a large push's records and index pages stay in memory
+            # Negative: in KiB. A large push's records and index pages stay in memory.
+            "cache_size=-16384",
             f"wal_autocheckpoint={checkpoints.SAFETY_NET_PAGES}",
         ):
             dbapi_conn.execute(f"PRAGMA {pragma}")
