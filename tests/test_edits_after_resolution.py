@@ -90,7 +90,8 @@ def test_under_other_policies_the_policy_decides_and_the_journal_keeps_the_loser
     assert server_values(crm, record_id) == expected
     assert phone.get("account", record_id) == expected
     assert phone.errors() == []
-    [entry] = journal(crm, outcome=outcome)
+    [entry] = journal(crm, policy=policy)
+    assert entry["outcome"] == outcome
     assert entry["base"] == resolved
     assert entry["device"]["phone"] == "300"  # what the phone typed…
     assert entry["server"]["phone"] == "555"  # …and what the office typed, both kept
