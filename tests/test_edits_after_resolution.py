@@ -125,3 +125,18 @@ def test_an_edit_made_while_the_conflict_was_open_goes_through_when_the_office_d
     assert phone.get("account", record_id) == server_values(crm, record_id)
     assert phone.errors() == []
     assert len(journal(crm)) == 1
+
+
+def test_a_delete_made_after_the_resolution_meets_the_office_edit_made_after_it(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id, resolved = resolved_remotely(server, crm, {"use": "server"})
+    phone.delete("account", record_id)
+    office_edit(crm, record_id, phone="555")
+
+    phone.sync()
+
+    assert server_values(crm, record_id) == {**resolved, "phone": "555"}  # not deleted unseen
+    [conflict] = phone.errors()
+    assert (conflict["kind"], conflict["device"]) == ("delete_update", None)
+    assert conflict["server"] == {**resolved, "phone": "555"}
