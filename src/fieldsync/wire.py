@@ -236,11 +236,22 @@ class ConflictStatusIn(Strict):
     ids: list[str] = Field(max_length=MAX_CHANGES)
 
 
+class ResolvedRecord(TypedDict):
+    """A record as a conflict's resolution left it (`record` None when it deleted it)."""
+
+    version: int
+    deleted: bool
+    record: dict[str, Any] | None
+
+
 class ConflictStatus(TypedDict):
     """Where one of a device's conflicts stands, and its record on the server now.
 
-    `superseded_by`: for a superseded conflict, the open conflict of this device on
-    the same record that took its place, if there is one.
+    `result`: for a resolved conflict, the record as the resolution left it, on which
+    the device bases the edits it made while the conflict was open (None otherwise, when
+    the record is no longer the caller's to sync, or when the server does not know the
+    resolution's version). `superseded_by`: for a superseded conflict, the open conflict
+    of this device on the same record that took its place, if there is one.
     """
 
     id: str
@@ -251,6 +262,7 @@ class ConflictStatus(TypedDict):
     version: int | None
     deleted: bool
     record: dict[str, Any] | None
+    result: ResolvedRecord | None
     superseded_by: str | None
 
 

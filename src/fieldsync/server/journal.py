@@ -6,7 +6,9 @@ before the choice arrived and a new conflict took its place).
 
 Base, D (the device's record), S (the server's) and the result (the record as the
 resolution left it; None while open, or when it left the record deleted) are each
-stored whole, as JSON an admin can read with SQL.
+stored whole, as JSON an admin can read with SQL. `result_version` is the record's
+version the result was written under (S's when the resolution wrote nothing): a
+device's edits made while the conflict was open are based on it.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ class JournalEntry:
 
 class EntryState(NamedTuple):
     """Where an entry stands (open, resolved or superseded, and how), as a device's sync
-    needs it: S is what a choice met."""
+    needs it: S is what a choice met; the result is what a resolution wrote, under
+    `result_version` (None while open, and for entries resolved before it was kept)."""
 
     id: str
     entity: str
@@ -70,6 +73,8 @@ class EntryState(NamedTuple):
     outcome: str
     server: dict[str, Any]
     server_version: int
+    result: dict[str, Any] | None
+    result_version: int | None
 
     @property
     def is_open(self) -> bool:
@@ -96,9 +101,10 @@ class ConflictingChange:
 
 
 def new_entry(
-    change: ConflictingChange, situation: Situation, outcome: Outcome, stamp: str
+    change: ConflictingChange, situation: Situation, outcome: Outcome, stamp: str, version: int
 ) -> dict[str, Any]:
-    """The journal row of a conflict met at `stamp` (its `id` is the conflict id)."""
+    """The journal row of a conflict met at `stamp` (its `id` is the conflict id), whose
+    outcome left the record at `version`."""
     is_open = outcome.status is Status.CONFLICT
     return {
         "id": ids.time_ordered(),  # new entries go to the end of the id index
@@ -118,6 +124,7 @@ def new_entry(
         "server_deleted": situation.server_deleted,
         "server_version": change.server_version,
         "result": None if is_open else _plain(outcome.result),
+        "result_version": None if is_open else version,
         "user_id": change.user_id,
         "device_id": change.device_id,
         "created_at": stamp,
@@ -167,14 +174,16 @@ def settle(
     entry: EntryState,
     outcome: Outcome,
     user_id: str,
+    *,
+    version: int,
     device: Mapping[str, Any] | None = None,
 ) -> None:
-    """Close an open conflict with the user's outcome (queued on `writes`); `device`: D as
-    the choice was made on it, when the device edited the record again while the
-    conflict was open (the choice kept or dropped those edits too, so the journal
-    keeps them)."""
-    result = _plain(outcome.result)
-    _close(writes, entry, user_id, device, (ConflictState.RESOLVED, outcome.status.value), result)
+    """Close an open conflict with the user's outcome (queued on `writes`), which left
+    the record at `version`; `device`: D as the choice was made on it, when the device
+    edited the record again while the conflict was open (the choice kept or dropped
+    those edits too, so the journal keeps them)."""
+    status = (ConflictState.RESOLVED, outcome.status.value)
+    _close(writes, entry, user_id, device, status, (_plain(outcome.result), version))
 
 
 def supersede(
@@ -185,7 +194,7 @@ def supersede(
 ) -> None:
     """Close an open conflict that a newer server change overtook; `device` as in `settle`."""
     superseded = ConflictState.SUPERSEDED
-    _close(writes, entry, user_id, device, (superseded, superseded.value), None)
+    _close(writes, entry, user_id, device, (superseded, superseded.value), (None, None))
 
 
 def _close(
@@ -194,15 +203,16 @@ def _close(
     user_id: str,
     device: Mapping[str, Any] | None,
     status: tuple[ConflictState, str],
-    result: dict[str, Any] | None,
+    result: tuple[dict[str, Any] | None, int | None],
 ) -> None:
-    """Queue an open entry's closing."""
+    """Queue an open entry's closing with its result and the version it left."""
     row = {
         "status": status[0].value,
         "outcome": status[1],
         "resolved_at": now(),
         "resolved_by": user_id,
-        "result": result,
+        "result": result[0],
+        "result_version": result[1],
         "id": entry.id,
     }
     if device is not None:
@@ -234,12 +244,18 @@ def listing(
 def states(conn: Connection, device_id: str, ids: list[str]) -> list[EntryState]:
     """Where the given entries of `device_id` stand (others are silently left out).
 
-    Only the columns a sync needs, not the entries' four records. Looked up by id
-    alone: with the device in the query, SQLite scanned all the device's entries by
-    its index instead."""
+    Only the columns a sync needs, not base and D. Looked up by id alone: with the
+    device in the query, SQLite scanned all the device's entries by its index instead."""
     rows = bulk.select_among(conn, journal, _STATE_COLUMNS, ("id", ids))
     found = [EntryState._make(row) for row in rows]
-    return [s._replace(server=bulk.json_value(s.server)) for s in found if s.device_id == device_id]
+    return [_decoded(s) for s in found if s.device_id == device_id]
+
+
+def _decoded(state: EntryState) -> EntryState:
+    """A state with its JSON columns decoded."""
+    return state._replace(
+        server=bulk.json_value(state.server), result=bulk.json_value(state.result)
+    )
 
 
 def open_ones(

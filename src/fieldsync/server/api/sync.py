@@ -24,6 +24,7 @@ from fieldsync.wire import (
     PullOut,
     PushIn,
     PushOut,
+    ResolvedRecord,
 )
 
 router = APIRouter(prefix="/v1", tags=["sync"], route_class=OrjsonRoute)
@@ -158,5 +159,14 @@ def _status(
         "version": current.version if current else None,
         "deleted": current.deleted if current else True,
         "record": None if current is None else current.data,
+        "result": None if current is None else _result(entry),
         "superseded_by": successors.get(_record_key(entry)) if superseded else None,
     }
+
+
+def _result(entry: journal.EntryState) -> ResolvedRecord | None:
+    """The record as a resolution left it, when the journal knows its version."""
+    if entry.status != ConflictState.RESOLVED or entry.result_version is None:
+        return None
+    values = entry.result
+    return {"version": entry.result_version, "deleted": values is None, "record": values}
