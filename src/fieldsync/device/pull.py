@@ -14,6 +14,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,9 +23,8 @@ import httpx
 from fieldsync import failpoints
 from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport
-from fieldsync.device.store import SYNCED, Store, dumps
-from fieldsync.errors import ServerRefused
-from fieldsync.wire import PulledChange, PullOut
+from fieldsync.device.store import SYNCED, Store
+from fieldsync.errors import Offline, ServerRefused
 
 PAGE_SIZE = 2500
 # A page's JSON stops short of this (the server's cap): on a slow link (2 Mbit/s) a
@@ -38,24 +38,50 @@ COMPRESSED_PAGE_SIZE, COMPRESSED_PAGE_BYTES = 2 * PAGE_SIZE, 2 * PAGE_BYTES
 RECORDS_PER_COMMIT = 50_000
 CURSOR_HEADER, MORE_HEADER = "fieldsync-cursor", "fieldsync-more"  # see the server's `api.sync`
 
-UPSERT = (  # a synced row keeps its values once, in `data` (see `store`)
-    "INSERT INTO records (entity, id, base_version, base, data, state, seen) "
-    "VALUES (?, ?, ?, NULL, ?, 'synced', 1) ON CONFLICT (entity, id) DO UPDATE SET "
-    "base_version = excluded.base_version, base = NULL, data = excluded.data, seen = 1 "
-    # A version is one state of a record: a synced row at this version has it already
-    # (the push's answer brought it), unless a full download must mark it seen.
-    "WHERE records.state = 'synced' AND (records.base_version IS NOT excluded.base_version "
-    "OR records.seen = 0)"
-)
-REMOVE = "DELETE FROM records WHERE entity = ? AND id = ? AND state = 'synced'"
-REMEMBER = (
-    "UPDATE records SET server_version = ?1, server_data = ?2, server_deleted = ?3, seen = 1 "
-    # A User Action conflict's answer brought this version already (a full download
-    # must still mark it seen).
-    "WHERE entity = ?4 AND id = ?5 AND (server_version IS NOT ?1 OR seen = 0 "
-    # One version comes as deleted when it leaves the scope and as a record when it
-    # comes back.
-    "OR server_deleted IS NOT ?3)"
+# A page is stored by SQLite from its JSON, which Python never decodes: each change
+# lands as a row (`json_each` keeps the page's order, so the last of a record's changes
+# wins), a deleted one as a REMOVED row that REMOVE then deletes, found by the partial
+# index on unsynced states. A record's values are stored as the server sent them.
+REMOVED = "removed"  # only between STORE and REMOVE, inside one transaction
+CHANGES = "json_each(?1, '$.changes')"
+STORE = f"""
+INSERT INTO records (entity, id, base_version, base, data, state, seen)
+SELECT json_extract(value, '$.entity'), json_extract(value, '$.id'),
+    json_extract(value, '$.version'), NULL, json_extract(value, '$.record'),
+    CASE WHEN json_extract(value, '$.deleted') THEN '{REMOVED}' ELSE '{SYNCED}' END, 1
+FROM {CHANGES} WHERE true
+ON CONFLICT (entity, id) DO UPDATE SET base_version = excluded.base_version, base = NULL,
+    data = excluded.data, state = excluded.state, seen = 1
+-- A record with unsynced changes is REMEMBER's. A version is one state of a record: a
+-- synced row at this version has it already (the push's answer brought it), unless a
+-- full download must mark it seen, or the version left the scope (deleted) or came back.
+WHERE records.state IN ('{SYNCED}', '{REMOVED}') AND (
+    records.base_version IS NOT excluded.base_version OR records.seen = 0
+    OR records.state != excluded.state)
+"""
+# `state != 'synced'` lets SQLite use the partial index.
+REMOVE = f"DELETE FROM records WHERE state = '{REMOVED}' AND state != '{SYNCED}'"
+REMEMBER = f"""
+UPDATE records SET server_version = change.version, server_data = change.record,
+    server_deleted = change.deleted, seen = 1
+FROM (
+    -- Each record's last change in the page: `max` gives the other columns its row's.
+    SELECT json_extract(value, '$.entity') AS entity, json_extract(value, '$.id') AS id,
+        json_extract(value, '$.version') AS version, json_extract(value, '$.record') AS record,
+        json_extract(value, '$.deleted') AS deleted, max(key)
+    FROM {CHANGES} GROUP BY 1, 2
+) AS change
+WHERE records.entity = change.entity AND records.id = change.id AND records.state != '{SYNCED}'
+    -- A User Action conflict's answer brought this version already (a full download
+    -- must still mark it seen). One version comes as deleted when it leaves the scope
+    -- and as a record when it comes back.
+    AND (records.server_version IS NOT change.version OR records.seen = 0
+    OR records.server_deleted IS NOT change.deleted)
+"""
+# What the pull reads of a page: how many changes, and where the next one starts.
+HEAD = (
+    "SELECT json_array_length(?1, '$.changes'), json_extract(?1, '$.cursor'), "
+    "json_extract(?1, '$.more'), json_extract(?1, '$.project_version')"
 )
 
 
@@ -107,12 +133,12 @@ class Pull:
         while True:
             page = _write(store, reader, page, report, progress)
             failpoints.hit("device.pull.page")
-            if not page["more"]:
+            if not page.more:
                 break
             page = reader.next()
         if store.get_meta("resync", False):
             _finish_resync(store)
-        return page["project_version"]
+        return page.project_version
 
 
 def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
@@ -127,23 +153,48 @@ def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
     return store.get_meta("cursor", ""), query
 
 
+@dataclass(frozen=True)
+class Page:
+    """One page of a pull: its JSON, which SQLite stores (see STORE), and what the pull
+    reads of it."""
+
+    json: str
+    changes: int
+    cursor: str
+    more: bool
+    project_version: int
+
+
+def _page(body: bytes) -> Page:
+    """The page an answer holds, read by SQLite (in the thread that downloaded it)."""
+    try:
+        json = body.decode()
+        with closing(sqlite3.connect(":memory:")) as conn:
+            changes, cursor, more, version = conn.execute(HEAD, (json,)).fetchone()
+    except (UnicodeDecodeError, sqlite3.OperationalError) as malformed:  # a cut answer
+        raise Offline(f"a page of the pull is not JSON ({malformed})") from malformed
+    if not (isinstance(changes, int) and isinstance(cursor, str) and isinstance(version, int)):
+        raise Offline("a page of the pull is not a fieldsync server's")
+    return Page(json, changes, cursor, bool(more), version)
+
+
 def _write(
-    store: Store, reader: _Reader, page: PullOut, report: SyncReport, progress: Progress
-) -> PullOut:
+    store: Store, reader: _Reader, page: Page, report: SyncReport, progress: Progress
+) -> Page:
     """Write `page` and the pages already downloaded after it, up to RECORDS_PER_COMMIT,
     in one transaction (never waiting for the network inside it); returns the last."""
     with store.transaction() as conn:
         # Nobody else writes inside this transaction: the unsynced records stay the same.
-        pending = _pending(conn)
+        pending = _has_pending(conn)
         written = 0
         while True:
-            _apply_page(conn, page["changes"], pending)
-            store.set_meta(conn, "cursor", page["cursor"])
-            written += len(page["changes"])
-            report.pulled += len(page["changes"])
+            _apply_page(conn, page.json, pending)
+            store.set_meta(conn, "cursor", page.cursor)
+            written += page.changes
+            report.pulled += page.changes
             report.downloaded += reader.received
             progress("pull", report.pulled, report.downloaded)
-            if not (page["more"] and written < RECORDS_PER_COMMIT and reader.ready()):
+            if not (page.more and written < RECORDS_PER_COMMIT and reader.ready()):
                 return page
             page = reader.next()
 
@@ -168,15 +219,15 @@ class _Reader:
             self.coming = self._download(cursor)  # the page `next` gives next
         self.received = 0  # bytes on the wire of the page `next` gave last
 
-    def next(self) -> PullOut:
+    def next(self) -> Page:
         """The next page (waiting for it); the one after is on its way."""
         page, self.received = self.coming.future.result()
-        if not page["more"]:
+        if not page.more:
             return page
         with self.lock:
             following, self.following = self.following, None
-            if following is None or following.cursor != page["cursor"]:
-                following = self._download(page["cursor"])
+            if following is None or following.cursor != page.cursor:
+                following = self._download(page.cursor)
             self.coming = following
             if following.announced is not None:  # its headers came while it waited its turn
                 self.following = self._download(following.announced)
@@ -193,15 +244,20 @@ class _Reader:
         download.future = self.downloads.submit(self._fetch, download)
         return download
 
-    def _fetch(self, download: _Download) -> tuple[PullOut, int]:
+    def _fetch(self, download: _Download) -> tuple[Page, int]:
         def headed(headers: httpx.Headers) -> None:
             if headers.get(MORE_HEADER) == "true" and CURSOR_HEADER in headers:
                 self._announced(download, headers[CURSOR_HEADER])
 
-        page, size = self.client.measured_call(
-            "GET", "/v1/sync/pull", headed=headed, cursor=download.cursor, **self.query
+        body, size = self.client.measured_call(
+            "GET",
+            "/v1/sync/pull",
+            headed=headed,
+            decoded=False,
+            cursor=download.cursor,
+            **self.query,
         )
-        return page, size
+        return _page(body), size
 
     def _announced(self, download: _Download, cursor: str) -> None:
         """`download`'s headers name the cursor after it: ask for that page now if
@@ -218,31 +274,20 @@ class _Download:
 
     cursor: str
     announced: str | None = None
-    future: Future[tuple[PullOut, int]] = field(init=False)
+    future: Future[tuple[Page, int]] = field(init=False)
 
 
-def _pending(conn: sqlite3.Connection) -> set[tuple[str, str]]:
-    """The records with unsynced local changes, which a pull must not overwrite."""
-    rows = conn.execute("SELECT entity, id FROM records WHERE state != 'synced'")
-    return {(entity, record_id) for entity, record_id in rows}
+def _has_pending(conn: sqlite3.Connection) -> bool:
+    """True when records have unsynced local changes, which a pull must not overwrite."""
+    query = f"SELECT EXISTS (SELECT 1 FROM records WHERE state != '{SYNCED}')"
+    return bool(conn.execute(query).fetchone()[0])
 
 
-def _apply_page(
-    conn: sqlite3.Connection, changes: list[PulledChange], pending: set[tuple[str, str]]
-) -> None:
-    upserts, removals, remembered = [], [], []
-    # A page may hold a record twice (it left the scope, then came back): the last wins.
-    latest = {(c["entity"], c["id"]): c for c in changes}
-    for key, c in latest.items():
-        if key in pending:
-            remembered.append((c["version"], dumps(c["record"]), c["deleted"], *key))
-        elif c["deleted"]:
-            removals.append(key)
-        else:
-            upserts.append((*key, c["version"], dumps(c["record"])))
-    conn.executemany(UPSERT, upserts)
-    conn.executemany(REMOVE, removals)
-    conn.executemany(REMEMBER, remembered)
+def _apply_page(conn: sqlite3.Connection, page: str, pending: bool) -> None:
+    conn.execute(STORE, (page,))
+    conn.execute(REMOVE)
+    if pending:
+        conn.execute(REMEMBER, (page,))
 
 
 def start_resync(store: Store) -> None:
