@@ -1,5 +1,7 @@
 """Pull phase: page through server changes and apply each page in one local transaction.
 
+A page is decoded into its changes, each record's values left as the JSON text the
+server sent, which is what the store keeps: nothing is decoded to be encoded again.
 The next page downloads while the last one is written; the cursor moves only with
 the page it belongs to, so a crash at any point resumes after the last written page.
 
@@ -14,11 +16,11 @@ from __future__ import annotations
 import sqlite3
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 
 from fieldsync import failpoints
 from fieldsync.device.client import Client
@@ -38,51 +40,47 @@ COMPRESSED_PAGE_SIZE, COMPRESSED_PAGE_BYTES = 2 * PAGE_SIZE, 2 * PAGE_BYTES
 RECORDS_PER_COMMIT = 50_000
 CURSOR_HEADER, MORE_HEADER = "fieldsync-cursor", "fieldsync-more"  # see the server's `api.sync`
 
-# A page is stored by SQLite from its JSON, which Python never decodes: each change
-# lands as a row (`json_each` keeps the page's order, so the last of a record's changes
-# wins), a deleted one as a REMOVED row that REMOVE then deletes, found by the partial
-# index on unsynced states. A record's values are stored as the server sent them.
-REMOVED = "removed"  # only between STORE and REMOVE, inside one transaction
-CHANGES = "json_each(?1, '$.changes')"
-STORE = f"""
-INSERT INTO records (entity, id, base_version, base, data, state, seen)
-SELECT json_extract(value, '$.entity'), json_extract(value, '$.id'),
-    json_extract(value, '$.version'), NULL, json_extract(value, '$.record'),
-    CASE WHEN json_extract(value, '$.deleted') THEN '{REMOVED}' ELSE '{SYNCED}' END, 1
-FROM {CHANGES} WHERE true
-ON CONFLICT (entity, id) DO UPDATE SET base_version = excluded.base_version, base = NULL,
-    data = excluded.data, state = excluded.state, seen = 1
--- A record with unsynced changes is REMEMBER's. A version is one state of a record: a
--- synced row at this version has it already (the push's answer brought it), unless a
--- full download must mark it seen, or the version left the scope (deleted) or came back.
-WHERE records.state IN ('{SYNCED}', '{REMOVED}') AND (
-    records.base_version IS NOT excluded.base_version OR records.seen = 0
-    OR records.state != excluded.state)
-"""
-# `state != 'synced'` lets SQLite use the partial index.
-REMOVE = f"DELETE FROM records WHERE state = '{REMOVED}' AND state != '{SYNCED}'"
-REMEMBER = f"""
-UPDATE records SET server_version = change.version, server_data = change.record,
-    server_deleted = change.deleted, seen = 1
-FROM (
-    -- Each record's last change in the page: `max` gives the other columns its row's.
-    SELECT json_extract(value, '$.entity') AS entity, json_extract(value, '$.id') AS id,
-        json_extract(value, '$.version') AS version, json_extract(value, '$.record') AS record,
-        json_extract(value, '$.deleted') AS deleted, max(key)
-    FROM {CHANGES} GROUP BY 1, 2
-) AS change
-WHERE records.entity = change.entity AND records.id = change.id AND records.state != '{SYNCED}'
-    -- A User Action conflict's answer brought this version already (a full download
-    -- must still mark it seen). One version comes as deleted when it leaves the scope
-    -- and as a record when it comes back.
-    AND (records.server_version IS NOT change.version OR records.seen = 0
-    OR records.server_deleted IS NOT change.deleted)
-"""
-# What the pull reads of a page: how many changes, and where the next one starts.
-HEAD = (
-    "SELECT json_array_length(?1, '$.changes'), json_extract(?1, '$.cursor'), "
-    "json_extract(?1, '$.more'), json_extract(?1, '$.project_version')"
+UPSERT = (  # a synced row keeps its values once, in `data` (see `store`)
+    "INSERT INTO records (entity, id, base_version, base, data, state, seen) "
+    "VALUES (?, ?, ?, NULL, ?, 'synced', 1) ON CONFLICT (entity, id) DO UPDATE SET "
+    "base_version = excluded.base_version, base = NULL, data = excluded.data, seen = 1 "
+    # A version is one state of a record: a synced row at this version has it already
+    # (the push's answer brought it), unless a full download must mark it seen.
+    "WHERE records.state = 'synced' AND (records.base_version IS NOT excluded.base_version "
+    "OR records.seen = 0)"
 )
+REMOVE = "DELETE FROM records WHERE entity = ? AND id = ? AND state = 'synced'"
+REMEMBER = (
+    "UPDATE records SET server_version = ?1, server_data = ?2, server_deleted = ?3, seen = 1 "
+    # A User Action conflict's answer brought this version already (a full download
+    # must still mark it seen).
+    "WHERE entity = ?4 AND id = ?5 AND (server_version IS NOT ?1 OR seen = 0 "
+    # One version comes as deleted when it leaves the scope and as a record when it
+    # comes back.
+    "OR server_deleted IS NOT ?3)"
+)
+
+
+class Change(msgspec.Struct):
+    """One change of a page (see the wire's `PulledChange`); `record` is its JSON text."""
+
+    entity: str
+    id: str
+    version: int
+    deleted: bool
+    record: msgspec.Raw  # `null` when deleted
+
+
+class Page(msgspec.Struct):
+    """One page of a pull (see the wire's `PullOut`)."""
+
+    changes: list[Change]
+    cursor: str
+    more: bool
+    project_version: int
+
+
+PAGE = msgspec.json.Decoder(Page)
 
 
 class Pull:
@@ -153,29 +151,12 @@ def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
     return store.get_meta("cursor", ""), query
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of a pull: its JSON, which SQLite stores (see STORE), and what the pull
-    reads of it."""
-
-    json: str
-    changes: int
-    cursor: str
-    more: bool
-    project_version: int
-
-
 def _page(body: bytes) -> Page:
-    """The page an answer holds, read by SQLite (in the thread that downloaded it)."""
+    """The page an answer holds (decoded in the thread that downloaded it)."""
     try:
-        json = body.decode()
-        with closing(sqlite3.connect(":memory:")) as conn:
-            changes, cursor, more, version = conn.execute(HEAD, (json,)).fetchone()
-    except (UnicodeDecodeError, sqlite3.OperationalError) as malformed:  # a cut answer
-        raise Offline(f"a page of the pull is not JSON ({malformed})") from malformed
-    if not (isinstance(changes, int) and isinstance(cursor, str) and isinstance(version, int)):
-        raise Offline("a page of the pull is not a fieldsync server's")
-    return Page(json, changes, cursor, bool(more), version)
+        return PAGE.decode(body)
+    except msgspec.DecodeError as stranger:  # a cut answer, or not a page of a pull
+        raise Offline(f"a page of the pull is not a fieldsync server's ({stranger})") from stranger
 
 
 def _write(
@@ -185,13 +166,13 @@ def _write(
     in one transaction (never waiting for the network inside it); returns the last."""
     with store.transaction() as conn:
         # Nobody else writes inside this transaction: the unsynced records stay the same.
-        pending = _has_pending(conn)
+        pending = _pending(conn)
         written = 0
         while True:
-            _apply_page(conn, page.json, pending)
+            _apply_page(conn, page.changes, pending)
             store.set_meta(conn, "cursor", page.cursor)
-            written += page.changes
-            report.pulled += page.changes
+            written += len(page.changes)
+            report.pulled += len(page.changes)
             report.downloaded += reader.received
             progress("pull", report.pulled, report.downloaded)
             if not (page.more and written < RECORDS_PER_COMMIT and reader.ready()):
@@ -277,17 +258,33 @@ class _Download:
     future: Future[tuple[Page, int]] = field(init=False)
 
 
-def _has_pending(conn: sqlite3.Connection) -> bool:
-    """True when records have unsynced local changes, which a pull must not overwrite."""
-    query = f"SELECT EXISTS (SELECT 1 FROM records WHERE state != '{SYNCED}')"
-    return bool(conn.execute(query).fetchone()[0])
+def _pending(conn: sqlite3.Connection) -> set[tuple[str, str]]:
+    """The records with unsynced local changes, which a pull must not overwrite."""
+    rows = conn.execute("SELECT entity, id FROM records WHERE state != 'synced'")
+    return {(entity, record_id) for entity, record_id in rows}
 
 
-def _apply_page(conn: sqlite3.Connection, page: str, pending: bool) -> None:
-    conn.execute(STORE, (page,))
-    conn.execute(REMOVE)
-    if pending:
-        conn.execute(REMEMBER, (page,))
+def _apply_page(
+    conn: sqlite3.Connection, changes: list[Change], pending: set[tuple[str, str]]
+) -> None:
+    upserts, removals, remembered = [], [], []
+    # A page may hold a record twice (it left the scope, then came back): the last wins.
+    latest = {(c.entity, c.id): c for c in changes}
+    for key, c in latest.items():
+        if key in pending:
+            remembered.append((c.version, _values(c), c.deleted, *key))
+        elif c.deleted:
+            removals.append(key)
+        else:
+            upserts.append((*key, c.version, _values(c)))
+    conn.executemany(UPSERT, upserts)
+    conn.executemany(REMOVE, removals)
+    conn.executemany(REMEMBER, remembered)
+
+
+def _values(change: Change) -> str | None:
+    """A record's values as the server sent them, for its column (a deleted one's: NULL)."""
+    return None if change.deleted else bytes(change.record).decode()
 
 
 def start_resync(store: Store) -> None:
