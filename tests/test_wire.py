@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from fieldsync.wire import Change, ChangeIn
+from fieldsync.device import pull
+from fieldsync.wire import Change, ChangeIn, PulledChange, PullOut
 
 
 def test_the_change_a_device_builds_has_the_keys_the_server_reads() -> None:
     assert Change.__required_keys__ | Change.__optional_keys__ == set(ChangeIn.model_fields)
+
+
+def test_the_page_a_device_decodes_has_the_keys_the_server_sends() -> None:
+    assert set(pull.Change.__struct_fields__) == PulledChange.__required_keys__
+    assert set(pull.Page.__struct_fields__) == PullOut.__required_keys__  # and totals, asked apart
