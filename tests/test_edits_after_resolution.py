@@ -14,7 +14,14 @@ import pytest
 
 from conftest import Server
 from fieldsync.device import Device
-from helpers import journal, office_edit, server_values, set_entity, synced_account
+from helpers import (
+    journal,
+    office_edit,
+    server_record,
+    server_values,
+    set_entity,
+    synced_account,
+)
 
 RESOLUTIONS = [
     {"use": "server"},
@@ -192,12 +199,15 @@ def test_an_edit_made_while_a_conflict_was_superseded_and_settled_meets_the_offi
 def test_a_superseded_and_settled_conflict_keeps_what_the_server_wrote_and_its_restore(
     server: Server, crm: httpx.Client
 ) -> None:
-    _, record_id, entry, _ = superseded_with_nothing_left_to_decide(server, crm)
+    _, record_id, entry, merged = superseded_with_nothing_left_to_decide(server, crm)
 
     superseded = crm.get(f"/v1/admin/conflicts/{entry['id']}").json()
 
     assert (superseded["status"], superseded["outcome"]) == ("superseded", "superseded")
     assert superseded["server"] == entry["server"]
+    assert superseded["result"] == merged  # what meeting the phone's version again wrote
+    assert superseded["result_version"] == server_record(crm, record_id)["version"]
+    assert journal(crm, status="open") == []  # no conflict took its place
     # Restore offers S as the conflict met it, every field of it, as for any superseded entry.
     restored = crm.post(
         f"/v1/admin/journal/{entry['id']}/restore", json={"fields": sorted(entry["server"])}
