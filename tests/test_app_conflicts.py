@@ -383,6 +383,41 @@ def test_an_edit_typed_after_the_office_resolved_the_conflict_is_noticed_under_s
     expect(notices).to_contain_text("Phone: you typed “300”, now “555”")
 
 
+def test_an_edit_typed_while_a_superseded_conflict_was_settled_meets_the_offices_next_edit(
+    worker: Page, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", conflict_detection="field")
+    [record_id] = changed_on_both_sides(
+        worker,
+        crm,
+        Both(
+            {"name": "Settled Ltd", "city": "Lyon", "phone": "100", "email": "old@s.example"},
+            mine={"city": "Nice", "email": "new@s.example"},
+            office={"city": "Paris"},
+        ),
+    )
+    [entry] = journal(crm, status="open")
+    office_edit(crm, record_id, city="Nice")  # the office agrees: nothing left to decide
+    answer = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
+    assert answer.json()["error"]["details"]["conflict_id"] is None
+    merged = server_values(crm, record_id)  # the phone's email merged in
+    with offline(worker):
+        phone_edit(worker, record_id, phone="300")
+        office_edit(crm, record_id, phone="555")  # after the merge, before the sync
+
+    assert sync(worker)["conflicts"] == 1
+
+    assert server_values(crm, record_id) == {**merged, "phone": "555"}  # nothing overwritten
+    open_errors(worker)
+    worker.get_by_role("link", name=re.compile("Settled Ltd")).click()
+    phone_field = field_section(worker, "Phone")
+    for value in ("100", "300", "555"):  # before (the merge's), you, the office
+        expect(phone_field).to_contain_text(value)
+    worker.get_by_role("button", name="Use my version").click()
+    sync(worker)
+    assert server_values(crm, record_id) == {**merged, "phone": "300"}
+
+
 def test_a_refused_change_names_the_field_and_limit_and_its_fix_goes_through(
     worker: Page, crm: httpx.Client
 ) -> None:

@@ -14,7 +14,14 @@ import pytest
 
 from conftest import Server
 from fieldsync.device import Device
-from helpers import journal, office_edit, server_values, set_entity, synced_account
+from helpers import (
+    journal,
+    office_edit,
+    server_record,
+    server_values,
+    set_entity,
+    synced_account,
+)
 
 RESOLUTIONS = [
     {"use": "server"},
@@ -140,3 +147,70 @@ def test_a_delete_made_after_the_resolution_meets_the_office_edit_made_after_it(
     [conflict] = phone.errors()
     assert (conflict["kind"], conflict["device"]) == ("delete_update", None)
     assert conflict["server"] == {**resolved, "phone": "555"}
+
+
+def superseded_with_nothing_left_to_decide(
+    server: Server, crm: httpx.Client
+) -> tuple[Device, str, dict[str, Any], dict[str, Any]]:
+    """A phone whose User Action conflict (field detection; city: Kosice here, Zilina
+    there) the office settled itself before the admin's choice came (it typed Kosice
+    too): the choice is refused as stale, and meeting the phone's version again leaves
+    nothing to decide, so the server writes the merge (the phone's email with it). The
+    phone, the account's id, the superseded entry (as it was open) and the record as
+    the merge left it."""
+    set_entity(crm, "account", on_conflict="user_action", conflict_detection="field")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone, phone="100", email="old@acme.example")
+    phone.update("account", record_id, {"city": "Kosice", "email": "new@acme.example"})
+    office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().conflicts == 1
+    [entry] = journal(crm, status="open")
+    office_edit(crm, record_id, city="Kosice")
+    answer = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
+    assert answer.status_code == 409, answer.text
+    error = answer.json()["error"]
+    assert (error["code"], error["details"]["conflict_id"]) == ("conflict_superseded", None)
+    merged = server_values(crm, record_id)
+    assert (merged["city"], merged["email"]) == ("Kosice", "new@acme.example")
+    return phone, record_id, entry, merged
+
+
+def test_an_edit_made_while_a_conflict_was_superseded_and_settled_meets_the_office_edit(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id, _, merged = superseded_with_nothing_left_to_decide(server, crm)
+    then_both_edit_the_phone_field(phone, crm, record_id)
+
+    report = phone.sync()
+
+    assert report.resolved_remotely == 1
+    office = {**merged, "phone": "555"}
+    assert server_values(crm, record_id) == office  # not overwritten unseen
+    [conflict] = phone.errors()
+    assert (conflict["device"], conflict["server"]) == ({**merged, "phone": "300"}, office)
+    [entry] = journal(crm, status="open")
+    assert (entry["id"], entry["base"], entry["fields"]) == (conflict["id"], merged, ["phone"])
+    phone.resolve(conflict["id"], "device")  # Use my version: the worker decides
+    phone.sync()
+    assert server_values(crm, record_id) == {**merged, "phone": "300"}
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+
+
+def test_a_superseded_and_settled_conflict_keeps_what_the_server_wrote_and_its_restore(
+    server: Server, crm: httpx.Client
+) -> None:
+    _, record_id, entry, merged = superseded_with_nothing_left_to_decide(server, crm)
+
+    superseded = crm.get(f"/v1/admin/conflicts/{entry['id']}").json()
+
+    assert (superseded["status"], superseded["outcome"]) == ("superseded", "superseded")
+    assert superseded["server"] == entry["server"]
+    assert superseded["result"] == merged  # what meeting the phone's version again wrote
+    assert superseded["result_version"] == server_record(crm, record_id)["version"]
+    assert journal(crm, status="open") == []  # no conflict took its place
+    # Restore offers S as the conflict met it, every field of it, as for any superseded entry.
+    restored = crm.post(
+        f"/v1/admin/journal/{entry['id']}/restore", json={"fields": sorted(entry["server"])}
+    )
+    assert restored.status_code == 200, restored.text
+    assert server_values(crm, record_id) == entry["server"]

@@ -80,6 +80,32 @@ def test_a_settled_conflict_reads_back_its_result_and_the_device_it_was_chosen_o
     assert (state.result, state.result_version) == (outcome.result, 3)  # as a sync reads it
 
 
+def test_a_superseded_conflict_keeps_a_result_only_when_it_was_settled_at_once(
+    backend_db: Database,
+) -> None:
+    s = situation(DEVICE)
+    entries = [
+        write(backend_db, journal.new_entry(conflict(), s, resolve(s), "2026-12-06T10:00Z", 2))
+        for _ in range(2)
+    ]
+    met_again = decide(s, Choice.DEVICE)  # what meeting D with a newer S wrote, say
+    with backend_db.write() as conn, bulk.QueuedWrites(conn) as writes:
+        journal.supersede(writes, entries[0].state, "u-1", settled=(met_again, 4))
+        journal.supersede(writes, entries[1].state, "u-1")  # a new conflict took its place
+    with backend_db.read() as conn:
+        settled, replaced = (journal.get(conn, e.id) for e in entries)
+        states = journal.states(conn, "d-1", [e.id for e in entries])
+    assert (settled.row["status"], settled.row["outcome"]) == ("superseded", "superseded")
+    assert (settled.row["result"], settled.row["result_version"]) == (met_again.result, 4)
+    assert (replaced.row["result"], replaced.row["result_version"]) == (None, None)
+    assert {(st.id, st.result_version) for st in states} == {
+        (settled.id, 4),
+        (replaced.id, None),
+    }
+    # Restore offers S whole either way: the result was written over a newer S, not this one.
+    assert journal.losing_values(settled) == journal.losing_values(replaced) == SERVER
+
+
 def test_missing_records_read_back_as_none_and_are_null_in_sql(backend_db: Database) -> None:
     """A device delete has no D, a device without a base sent none, and a delete that
     won leaves no result: an admin's SQL sees NULL, not JSON's null."""

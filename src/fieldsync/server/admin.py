@@ -150,7 +150,8 @@ def _meet_again(
 ) -> Superseded:
     """Supersede a conflict the server changed since, and meet D with the newest version:
     a new open conflict, unless nothing is left to decide (both sides deleted the
-    record, or under field detection no overlapping change is left), which settles it."""
+    record, or under field detection no overlapping change is left), which settles it:
+    the superseded entry then keeps what that wrote as its result."""
     row = entry.row
     outcome = resolve(situation)
     written = _write(conn, admin, entity, current, outcome)
@@ -168,7 +169,8 @@ def _meet_again(
     if outcome.is_conflict:
         again = journal.new_entry(change, situation, outcome, now(), written.version)
     with bulk.QueuedWrites(conn) as writes:
-        journal.supersede(writes, entry.state, admin.user_id)
+        settled = None if again is not None else (outcome, written.version)
+        journal.supersede(writes, entry.state, admin.user_id, settled=settled)
         if again is not None:
             journal.queue(writes, again)
     return Superseded(entry.id, None if again is None else again["id"])

@@ -8,7 +8,10 @@ Base, D (the device's record), S (the server's) and the result (the record as th
 resolution left it; None while open, or when it left the record deleted) are each
 stored whole, as JSON an admin can read with SQL. `result_version` is the record's
 version the result was written under (S's when the resolution wrote nothing): a
-device's edits made while the conflict was open are based on it.
+device's edits made while the conflict was open are based on it. A superseded entry
+has a result only when meeting D again with the newest server version left nothing
+to decide and the server wrote that meeting's outcome at once (None and no version
+when a new conflict took its place).
 """
 
 from __future__ import annotations
@@ -191,10 +194,17 @@ def supersede(
     entry: EntryState,
     user_id: str,
     device: Mapping[str, Any] | None = None,
+    *,
+    settled: tuple[Outcome, int] | None = None,
 ) -> None:
-    """Close an open conflict that a newer server change overtook; `device` as in `settle`."""
+    """Close an open conflict that a newer server change overtook; `device` as in `settle`.
+
+    `settled`: when D meeting the newest server version left nothing to decide, that
+    meeting's outcome and the version it left the record at, kept as the entry's result.
+    """
     superseded = ConflictState.SUPERSEDED
-    _close(writes, entry, user_id, device, (superseded, superseded.value), (None, None))
+    result = (None, None) if settled is None else (_plain(settled[0].result), settled[1])
+    _close(writes, entry, user_id, device, (superseded, superseded.value), result)
 
 
 def _close(
@@ -308,7 +318,9 @@ def losing_values(entry: JournalEntry) -> dict[str, Any] | None:
     if loser is None:
         return None
     names = candidates if candidates is not None else frozenset(loser)
-    result = row["result"]
+    # A superseded entry's result, if any, is what meeting D again wrote over a newer
+    # server version, not over S: S is offered whole.
+    result = row["result"] if row["status"] == ConflictState.RESOLVED else None
     if result is None:
         return dict(loser)
     return {f: loser.get(f) for f in names if loser.get(f) != result.get(f)}

@@ -165,8 +165,9 @@ def _status(
 
 
 def _result(entry: journal.EntryState) -> ResolvedRecord | None:
-    """The record as a resolution left it, when the journal knows its version."""
-    if entry.status != ConflictState.RESOLVED or entry.result_version is None:
+    """The record as a resolution left it (for a superseded conflict settled at once,
+    as meeting D again left it), when the journal knows its version."""
+    if entry.result_version is None:
         return None
     values = entry.result
     return {"version": entry.result_version, "deleted": values is None, "record": values}
