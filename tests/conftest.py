@@ -6,6 +6,10 @@ storage run on the first backend only (`helpers.one_backend`). PostgreSQL is nev
 skipped: when it cannot be reached the tests fail and say so. Set
 `FIELDSYNC_TEST_BACKENDS=sqlite` to run without it on a machine that has none.
 
+Each test's database is its own: a copy of a seeded template (a file on SQLite; on
+PostgreSQL a database made from a template database by a pool, ahead of the tests that
+take them, and dropped behind them: see pg_pool.py).
+
 Password hashes made by the tests (and by the servers they start) are cheap:
 `FIELDSYNC_TEST_CHEAP_HASHES` is set here, for this process and its children.
 """
