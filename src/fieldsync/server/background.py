@@ -74,6 +74,8 @@ class ThreadServer(uvicorn.Server):
                 await asyncio.wait_for(self.stopping.wait(), timeout=1)
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's, without its fixed pause; the app's lifespan ends even when forced
+        (its background work stops with the server)."""
         for server in self.servers:
             server.close()
         for connection in list(self.server_state.connections):
