@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from fieldsync import failpoints
+from fieldsync.device import first_screen
 from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import SYNCED, Store, dumps
@@ -72,6 +73,7 @@ class Pull:
         self.store, self.client = store, client
         self.downloads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pull")
         self.reader: _Reader | None = None
+        self.first_screen: Future[tuple[PullOut, int]] | None = None
 
     def __enter__(self) -> Pull:
         return self
@@ -79,8 +81,18 @@ class Pull:
     def __exit__(self, *_exc: object) -> None:
         self.downloads.shutdown(cancel_futures=True)
 
-    def start(self) -> _Reader:
-        """Ask for the first page (once); the pages from there on."""
+    def start(self) -> None:
+        """Ask for the first page (once): on a first download, the first screen's."""
+        if self.reader is not None or self.first_screen is not None:
+            return
+        if first_screen.wanted(self.store):
+            page = _page_size(compressed=self.client.coding is not None)
+            self.first_screen = first_screen.ask(self.downloads, self.client, self.store, page)
+        else:
+            self._read()
+
+    def _read(self) -> _Reader:
+        """The pages from the cursor on (the first asked for once)."""
         if self.reader is None:
             cursor, query = _position(self.store, compressed=self.client.coding is not None)
             self.reader = _Reader(self.downloads, self.client, cursor, query)
@@ -91,15 +103,18 @@ class Pull:
 
         Returns the server's project version, so the caller knows whether to download it.
         """
+        self.start()
+        if self.first_screen is not None:
+            first_screen.write(self.store, self.first_screen.result(), report, progress)
         try:
-            return self._pages(self.start(), report, progress)
+            return self._pages(self._read(), report, progress)
         except ServerRefused as refusal:
             if refusal.status != 410:
                 raise
             start_resync(self.store)
             report.resynced = True
             self.reader = None
-            return self._pages(self.start(), report, progress)
+            return self._pages(self._read(), report, progress)
 
     def _pages(self, reader: _Reader, report: SyncReport, progress: Progress) -> int:
         store = self.store
@@ -118,13 +133,19 @@ class Pull:
 def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
     """Where the pull starts: the cursor, and the query of every page."""
     query = {
-        "limit": COMPRESSED_PAGE_SIZE if compressed else PAGE_SIZE,
-        "max_bytes": COMPRESSED_PAGE_BYTES if compressed else PAGE_BYTES,
+        **_page_size(compressed),
         "device_id": store.get_meta("device_id"),
         # A full download must list every record, this device's own writes included.
         "skip_own": None if store.get_meta("resync", False) else "true",
     }
     return store.get_meta("cursor", ""), query
+
+
+def _page_size(compressed: bool) -> dict[str, int]:
+    """The `limit` and `max_bytes` of a page."""
+    if compressed:
+        return {"limit": COMPRESSED_PAGE_SIZE, "max_bytes": COMPRESSED_PAGE_BYTES}
+    return {"limit": PAGE_SIZE, "max_bytes": PAGE_BYTES}
 
 
 def _write(
