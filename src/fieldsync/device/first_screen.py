@@ -3,12 +3,12 @@
 On a first download (no cursor, no full download under way) the device asks first for
 `GET /v1/sync/pull?first=true`: the user's own records and today's and upcoming ones
 (docs/protocol.md). It stores them as synced rows not yet seen, so that its lists
-show them at once, and starts the ordinary download from the empty cursor as a full
-one, as after a 410: that download brings every record again (one the device holds
-at the same version is marked seen, not rewritten), moves the cursor, and at its end
-drops the synced records it did not bring: a first-screen record deleted, or gone
-out of the user's scope, in between. A crash between the two resumes with the full
-download; the first screen is not asked for again.
+show them at once, then downloads from the empty cursor as always: that download
+brings every record again (one the device holds at the same version is marked seen,
+not rewritten), moves the cursor, and at its end drops the synced rows still unseen,
+as a full download after a 410 does: a first-screen record deleted, or gone out of
+the user's scope, in between. A crash between the two resumes with that download;
+the first screen is not asked for again.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import Store, dumps
 from fieldsync.wire import PullOut
 
+META = "first_screen"  # stored: the download after it drops the rows it did not bring
+
 # A new row only: a row there already (a record this device created and pushed) is
 # newer or the same, and the full download that follows brings the server's state.
 INSERT = (
@@ -32,8 +34,11 @@ INSERT = (
 
 
 def wanted(store: Store) -> bool:
-    """True on a first download: no cursor yet, and no full download under way."""
-    return not store.get_meta("cursor", "") and not store.get_meta("resync", False)
+    """True on a first download: no cursor yet, no first screen stored, no full
+    download under way."""
+    if store.get_meta("cursor", "") or store.get_meta(META, False):
+        return False
+    return not store.get_meta("resync", False)
 
 
 def ask(
@@ -52,7 +57,7 @@ def ask(
 def write(
     store: Store, answer: tuple[PullOut, int], report: SyncReport, progress: Progress
 ) -> None:
-    """Store the first screen, and make the download that follows a full one."""
+    """Store the first screen, for the download that follows to mark or drop."""
     page, size = answer
     rows = [
         (c["entity"], c["id"], c["version"], dumps(c["record"]))
@@ -61,7 +66,7 @@ def write(
     ]
     with store.transaction() as conn:
         conn.executemany(INSERT, rows)
-        store.set_meta(conn, "resync", True)
+        store.set_meta(conn, META, True)
     report.first_screen = len(rows)
     report.downloaded += size
     progress("first_screen", len(rows), report.downloaded)

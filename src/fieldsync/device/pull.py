@@ -6,7 +6,8 @@ the page it belongs to, so a crash at any point resumes after the last written p
 A record with unsynced local changes is never overwritten by a pull: its newest
 server state is kept beside it (`server_*`), and the next push meets the server's
 version. A 410 `resync_required` starts a full download that keeps local edits
-and, at its end, drops the synced records the server no longer sends.
+and, at its end, drops the synced records the server no longer sends. A first
+download starts with the first screen (see `first_screen`).
 """
 
 from __future__ import annotations
@@ -125,7 +126,7 @@ class Pull:
             if not page["more"]:
                 break
             page = reader.next()
-        if store.get_meta("resync", False):
+        if store.get_meta("resync", False) or store.get_meta(first_screen.META, False):
             _finish_resync(store)
         return page["project_version"]
 
@@ -278,3 +279,4 @@ def _finish_resync(store: Store) -> None:
     with store.transaction() as conn:
         conn.execute("DELETE FROM records WHERE state = ? AND seen = 0", (SYNCED,))
         store.set_meta(conn, "resync", False)
+        store.set_meta(conn, first_screen.META, False)
