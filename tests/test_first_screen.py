@@ -3,7 +3,9 @@
 `GET /v1/sync/pull?first=true` answers the worker's own records and the appointments
 dated today or later (the demo project's `appointment` names `start` as its
 `upcoming_field`), within the ordinary pull's scope; the device stores them, shows
-them, then downloads everything. A download killed between the two converges.
+them, then downloads everything. A download killed between the two converges. The
+office's accounts (`others`) make the rest of the download, four times the first
+screen or more, below which the first screen is sent empty.
 """
 
 from __future__ import annotations
@@ -63,12 +65,19 @@ def ordinary_download(client: httpx.Client) -> set[tuple[str, str]]:
     return found
 
 
+@pytest.fixture
+def others(crm: httpx.Client) -> list[str]:
+    """Twenty accounts of the office's, which every worker's download brings."""
+    return [create(crm, "account", name=f"Account {n}") for n in range(20)]
+
+
 def live(crm: httpx.Client, entity: str) -> dict[str, dict[str, Any]]:
     """Every live record of `entity` on the server, by id."""
     listed = crm.get(f"/v1/entities/{entity}/records", params={"limit": 1000}).json()
     return {r["id"]: r["record"] for r in listed["records"] if not r["deleted"]}
 
 
+@pytest.mark.usefixtures("others")
 def test_the_first_screen_holds_the_workers_own_records_and_todays_and_upcoming_appointments(
     server: Server, crm: httpx.Client
 ) -> None:
@@ -100,6 +109,7 @@ def test_the_first_screen_holds_the_workers_own_records_and_todays_and_upcoming_
     assert (page["cursor"], page["more"]) == ("", True)
 
 
+@pytest.mark.usefixtures("others")
 def test_the_first_screen_keeps_to_the_workers_scope(server: Server, crm: httpx.Client) -> None:
     with server.client("alice") as alice, server.client("bob") as bob:
         own_upcoming = create(alice, "appointment", subject="Mine", start=at(days(1)))
@@ -115,6 +125,7 @@ def test_the_first_screen_keeps_to_the_workers_scope(server: Server, crm: httpx.
         assert set(keys(page)) <= ordinary_download(alice)
 
 
+@pytest.mark.usefixtures("others")
 def test_the_first_screen_is_one_page_cut_by_limit_and_bytes(
     server: Server, crm: httpx.Client
 ) -> None:
@@ -130,6 +141,7 @@ def test_the_first_screen_is_one_page_cut_by_limit_and_bytes(
         assert keys(first_screen(alice, max_bytes=1)) == [("appointment", soonest[1])]
 
 
+@pytest.mark.usefixtures("others")
 def test_the_first_screen_counts_the_days_of_the_device(server: Server, crm: httpx.Client) -> None:
     tomorrow = create(crm, "appointment", subject="Tomorrow", start=f"{days(1)}T09:00:00+02:00")
     with server.client("alice") as alice:
@@ -137,6 +149,18 @@ def test_the_first_screen_counts_the_days_of_the_device(server: Server, crm: htt
         assert keys(first_screen(alice, today=days(2).isoformat())) == []
         answer = alice.get("/v1/sync/pull", params={"first": "true"})  # the server's day
     assert answer.status_code == 200, answer.text
+
+
+def test_a_first_screen_that_is_most_of_the_download_is_sent_empty(
+    server: Server, crm: httpx.Client, others: list[str]
+) -> None:
+    assert len(others) == 20
+    with server.client("alice") as alice:
+        for n in range(6):
+            create(alice, "account", name=f"Alice's {n}")
+        assert len(first_screen(alice)["changes"]) == 6  # 6 of 26
+        create(alice, "account", name="Alice's 7")
+        assert first_screen(alice)["changes"] == []  # 7 of 27: more than a quarter
 
 
 @pytest.mark.parametrize(
@@ -206,7 +230,7 @@ def test_a_first_download_killed_after_the_first_screen_resumes_and_converges(
         create(crm, "appointment", subject=f"Visit {n}", start=at(days(n, date.today())))
         for n in range(3)
     ]
-    for n in range(5):
+    for n in range(20):
         create(crm, "account", name=f"Account {n}")
     phone = server.device("phone", "alice")
     phone.close()

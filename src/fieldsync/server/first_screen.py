@@ -5,7 +5,10 @@ ask for the **first screen**: of the live records the user's devices receive (th
 ordinary pull's scope, to the record), those the user owns, and those of an entity
 with an `upcoming_field` dated today or later there (today's and upcoming
 appointments). Upcoming records come first, soonest first, then the user's own,
-newest first; one page, cut by `limit` and `max_bytes` as any pull page.
+newest first; one page, cut by `limit` and `max_bytes` as any pull page. A first
+screen that is more than a quarter of the whole download (a worker whose scope is
+mostly their own) is sent empty: the download brings it about as soon, and it would
+come twice.
 
 The answer has no cursor of its own: it names the empty cursor, with `more`, and the
 device goes on with the ordinary download from the start. That download brings these
@@ -25,6 +28,9 @@ from fieldsync.project import Entity, Project, SyncFilter
 from fieldsync.server import pull, schema
 from fieldsync.server.users import Principal
 from fieldsync.wire import PulledChange, stored_values
+
+# A first screen is sent when the whole download is at least this many times larger.
+SHARE = 4
 
 
 class Found(NamedTuple):
@@ -53,7 +59,10 @@ def first_screen(
     unique = {(row.entity, row.id): row for row in reversed(rows)}  # an own upcoming one: once
     chosen = list(reversed(unique.values()))[: budget.changes]
     sizes = [pull.ENVELOPE + len(row.data) for row in chosen]
-    return [_change(row) for row in chosen[: pull.fitting_count(sizes, budget.bytes, at_least=1)]]
+    chosen = chosen[: pull.fitting_count(sizes, budget.bytes, at_least=1)]
+    if chosen and SHARE * len(chosen) > sum(pull.totals(conn, user, project, skip_device).values()):
+        return []  # most of the download: it comes about as soon, and would come twice
+    return [_change(row) for row in chosen]
 
 
 def _change(row: Found) -> PulledChange:
