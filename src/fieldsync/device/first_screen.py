@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from concurrent.futures import Executor, Future
 from datetime import date
-from typing import Any
 
 from fieldsync import failpoints
 from fieldsync.device.client import Client
@@ -23,6 +22,8 @@ from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import Store, dumps
 from fieldsync.wire import PullOut
 
+# A screen's worth many times over; compressed, a fraction of a second at 2 Mbit/s.
+LIMIT, MAX_BYTES = 2000, 1024 * 1024
 META = "first_screen"  # stored: the download after it drops the rows it did not bring
 
 # A new row only: a row there already (a record this device created and pushed) is
@@ -41,12 +42,11 @@ def wanted(store: Store) -> bool:
     return not store.get_meta("resync", False)
 
 
-def ask(
-    downloads: Executor, client: Client, store: Store, page: dict[str, Any]
-) -> Future[tuple[PullOut, int]]:
-    """Ask for the first screen, in a page of `page`'s `limit` and `max_bytes`."""
+def ask(downloads: Executor, client: Client, store: Store) -> Future[tuple[PullOut, int]]:
+    """Ask for the first screen."""
     query = {
-        **page,
+        "limit": LIMIT,
+        "max_bytes": MAX_BYTES,
         "first": "true",
         "today": date.today().isoformat(),  # the worker's day, not the server's
         "device_id": store.get_meta("device_id"),

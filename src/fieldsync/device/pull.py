@@ -87,8 +87,7 @@ class Pull:
         if self.reader is not None or self.first_screen is not None:
             return
         if first_screen.wanted(self.store):
-            page = _page_size(compressed=self.client.coding is not None)
-            self.first_screen = first_screen.ask(self.downloads, self.client, self.store, page)
+            self.first_screen = first_screen.ask(self.downloads, self.client, self.store)
         else:
             self._read()
 
@@ -134,19 +133,13 @@ class Pull:
 def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
     """Where the pull starts: the cursor, and the query of every page."""
     query = {
-        **_page_size(compressed),
+        "limit": COMPRESSED_PAGE_SIZE if compressed else PAGE_SIZE,
+        "max_bytes": COMPRESSED_PAGE_BYTES if compressed else PAGE_BYTES,
         "device_id": store.get_meta("device_id"),
         # A full download must list every record, this device's own writes included.
         "skip_own": None if store.get_meta("resync", False) else "true",
     }
     return store.get_meta("cursor", ""), query
-
-
-def _page_size(compressed: bool) -> dict[str, int]:
-    """The `limit` and `max_bytes` of a page."""
-    if compressed:
-        return {"limit": COMPRESSED_PAGE_SIZE, "max_bytes": COMPRESSED_PAGE_BYTES}
-    return {"limit": PAGE_SIZE, "max_bytes": PAGE_BYTES}
 
 
 def _write(
