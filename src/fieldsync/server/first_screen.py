@@ -60,7 +60,7 @@ def first_screen(
     chosen = list(reversed(unique.values()))[: budget.changes]
     sizes = [pull.ENVELOPE + len(row.data) for row in chosen]
     chosen = chosen[: pull.fitting_count(sizes, budget.bytes, at_least=1)]
-    if chosen and SHARE * len(chosen) > sum(pull.totals(conn, user, project, skip_device).values()):
+    if chosen and not _at_least(conn, user, synced, skip_device, SHARE * len(chosen)):
         return []  # most of the download: it comes about as soon, and would come twice
     return [_change(row) for row in chosen]
 
@@ -75,15 +75,30 @@ def _change(row: Found) -> PulledChange:
     }
 
 
-def _live(entity: Entity, user: Principal, skip_device: str | None) -> sa.ColumnElement[bool]:
-    """The live records of `entity` the ordinary pull sends `user` (see `pull._records`)."""
+def _scope(entity: Entity, user: Principal, skip_device: str | None) -> sa.ColumnElement[bool]:
+    """The records of `entity` the ordinary pull sends `user` (see `pull._records`)."""
     t = schema.records
-    clause = sa.and_(t.c.entity == entity.name, sa.not_(t.c.deleted))
+    clause = t.c.entity == entity.name
     if entity.sync_filter is SyncFilter.OWNED:
         clause = sa.and_(clause, t.c.owner_id == user.user_id)
     if skip_device is not None:
         clause = sa.and_(clause, t.c.written_by_device.is_distinct_from(skip_device))
     return clause
+
+
+def _live(entity: Entity, user: Principal, skip_device: str | None) -> sa.ColumnElement[bool]:
+    return sa.and_(_scope(entity, user, skip_device), sa.not_(schema.records.c.deleted))
+
+
+def _at_least(
+    conn: Connection, user: Principal, entities: list[Entity], skip_device: str | None, n: int
+) -> bool:
+    """True when a download from the empty cursor brings `n` records or more (counted
+    no further than `n`)."""
+    t = schema.records
+    scope = sa.or_(*(_scope(entity, user, skip_device) for entity in entities))
+    some = sa.select(t.c.id).where(scope, t.c.version > 0).limit(n).subquery()
+    return conn.execute(sa.select(sa.func.count()).select_from(some)).scalar_one() >= n
 
 
 def _select(*more: sa.ColumnElement[str]) -> sa.Select[Any]:
