@@ -159,8 +159,10 @@ def test_a_first_screen_that_is_most_of_the_download_is_sent_empty(
         for n in range(6):
             create(alice, "account", name=f"Alice's {n}")
         assert len(first_screen(alice)["changes"]) == 6  # 6 of 26
+        assert len(first_screen(alice, limit=2)["changes"]) == 2
         create(alice, "account", name="Alice's 7")
         assert first_screen(alice)["changes"] == []  # 7 of 27: more than a quarter
+        assert first_screen(alice, limit=2)["changes"] == []  # however few a page holds
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ ask for the **first screen**: of the live records the user's devices receive (th
 ordinary pull's scope, to the record), those the user owns, and those of an entity
 with an `upcoming_field` dated today or later there (today's and upcoming
 appointments). Upcoming records come first, soonest first, then the user's own,
-newest first; one page, cut by `limit` and `max_bytes` as any pull page. A first
-screen that is more than a quarter of the whole download (a worker whose scope is
-mostly their own) is sent empty: the download brings it about as soon, and it would
-come twice.
+newest first; one page, cut by `limit` and `max_bytes` as any pull page. When these
+records (all of them, not only the page's) are more than a quarter of the whole
+download (a worker whose scope is mostly their own), the page is empty: the
+download's first pages bring them about as soon, and they would come twice.
 
 The answer has no cursor of its own: it names the empty cursor, with `more`, and the
 device goes on with the ordinary download from the start. That download brings these
@@ -31,6 +31,7 @@ from fieldsync.wire import PulledChange, stored_values
 
 # A first screen is sent when the whole download is at least this many times larger.
 SHARE = 4
+SLICE_BOUND = 100_000  # a first screen counted this far is large enough to pay
 
 
 class Found(NamedTuple):
@@ -60,7 +61,7 @@ def first_screen(
     chosen = list(reversed(unique.values()))[: budget.changes]
     sizes = [pull.ENVELOPE + len(row.data) for row in chosen]
     chosen = chosen[: pull.fitting_count(sizes, budget.bytes, at_least=1)]
-    if chosen and not _at_least(conn, user, synced, skip_device, SHARE * len(chosen)):
+    if chosen and not _worth_it(conn, user, synced, today, skip_device):
         return []  # most of the download: it comes about as soon, and would come twice
     return [_change(row) for row in chosen]
 
@@ -90,15 +91,36 @@ def _live(entity: Entity, user: Principal, skip_device: str | None) -> sa.Column
     return sa.and_(_scope(entity, user, skip_device), sa.not_(schema.records.c.deleted))
 
 
-def _at_least(
-    conn: Connection, user: Principal, entities: list[Entity], skip_device: str | None, n: int
+def _worth_it(
+    conn: Connection, user: Principal, entities: list[Entity], today: date, skip: str | None
 ) -> bool:
-    """True when a download from the empty cursor brings `n` records or more (counted
-    no further than `n`)."""
+    """True when a download from the empty cursor brings SHARE times the records of the
+    whole first screen (not only its page) or more. Counted no further than needed: the
+    first screen up to SLICE_BOUND (an own upcoming record twice), the download up to
+    SHARE times that."""
     t = schema.records
-    scope = sa.or_(*(_scope(entity, user, skip_device) for entity in entities))
-    some = sa.select(t.c.id).where(scope, t.c.version > 0).limit(n).subquery()
-    return conn.execute(sa.select(sa.func.count()).select_from(some)).scalar_one() >= n
+    parts = [sa.and_(_live(e, user, skip), t.c.owner_id == user.user_id) for e in entities]
+    parts += [
+        sa.and_(_live(e, user, skip), _due(e) >= today.isoformat())
+        for e in entities
+        if e.upcoming_field is not None
+    ]
+    wanted = SHARE * sum(_count(conn, part, SLICE_BOUND) for part in parts)
+    scope = sa.or_(*(_scope(entity, user, skip) for entity in entities))
+    return _count(conn, scope, wanted) >= wanted
+
+
+def _count(conn: Connection, where: sa.ColumnElement[bool], bound: int) -> int:
+    """How many records match `where`, counted up to `bound`."""
+    t = schema.records
+    some = sa.select(t.c.id).where(where, t.c.version > 0).limit(bound).subquery()
+    return int(conn.execute(sa.select(sa.func.count()).select_from(some)).scalar_one())
+
+
+def _due(entity: Entity) -> sa.ColumnElement[str]:
+    """The value of the entity's `upcoming_field`, as stored."""
+    due: sa.ColumnElement[str] = schema.records.c.data[str(entity.upcoming_field)].as_string()
+    return due
 
 
 def _select(*more: sa.ColumnElement[str]) -> sa.Select[Any]:
@@ -124,7 +146,7 @@ def _upcoming(
     for entity in entities:
         if entity.upcoming_field is None:
             continue
-        due = schema.records.c.data[entity.upcoming_field].as_string()
+        due = _due(entity)
         query = (
             _select(due)
             .where(_live(entity, user, skip_device), due >= today.isoformat())
