@@ -30,6 +30,7 @@ from playwright.sync_api import Page, Route, expect
 import fieldsync
 from app_fixtures import Restartable, app_login, app_sync, engine_call
 from conftest import Server
+from helpers import set_entity
 
 STORE_CALL = """async ([method, args]) => {
   const { activeEngine } = await import("/app/js/sync.js");
@@ -278,12 +279,16 @@ def test_a_first_download_draws_the_first_screen_before_the_rest(
     expect(cards).to_have_count(4)
     assert set(phone_records(phone, "appointment")) == set(appointments[-4:])
     assert set(phone_records(phone, "account")) == set(accounts[::50])
+    # Meanwhile bob's appointments leave alice's scope: the download does not mention them.
+    with server.client("admin") as admin:
+        set_entity(admin, "appointment", sync_filter="owned")
     for route in held:
         route.continue_()
     phone.unroute("**/v1/sync/pull*")
     assert app_sync(phone)["ok"]
-    for entity in ("account", "appointment"):
-        assert phone_records(phone, entity) == server_records(server, entity)
+    assert phone_records(phone, "account") == server_records(server, "account")
+    assert phone_records(phone, "appointment") == {}
+    phone.evaluate("location.hash = '#/list/account'")
     expect(cards).to_have_count(50)  # the first page of the whole list
 
 

@@ -1,14 +1,14 @@
 """The first screen of a first download: what the worker needs now, before the rest.
 
-On a first download (no cursor, no full download under way) the device asks first for
-`GET /v1/sync/pull?first=true`: the user's own records and today's and upcoming ones
-(docs/protocol.md). It stores them as synced rows not yet seen, so that its lists
-show them at once, then downloads from the empty cursor as always: that download
-brings every record again (one the device holds at the same version is marked seen,
-not rewritten), moves the cursor, and at its end drops the synced rows still unseen,
-as a full download after a 410 does: a first-screen record deleted, or gone out of
-the user's scope, in between. A crash between the two resumes with that download;
-the first screen is not asked for again.
+On a first download (no cursor, no full download under way) the device asks for
+`GET /v1/sync/pull?first=true`, the user's own records and today's and upcoming ones
+(docs/protocol.md), beside the download's first page, and stores them before that
+page as synced rows not yet seen, so that its lists show them at once. The download
+from the empty cursor brings every record again (one the device holds at the same
+version is marked seen, not rewritten), moves the cursor, and at its end drops the
+synced rows still unseen, as a full download after a 410 does: a first-screen record
+deleted, or gone out of the user's scope, in between. A crash between the two resumes
+with that download; the first screen is not asked for again.
 """
 
 from __future__ import annotations

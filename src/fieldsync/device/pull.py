@@ -83,13 +83,11 @@ class Pull:
         self.downloads.shutdown(cancel_futures=True)
 
     def start(self) -> None:
-        """Ask for the first page (once): on a first download, the first screen's."""
-        if self.reader is not None or self.first_screen is not None:
-            return
-        if first_screen.wanted(self.store):
+        """Ask for the first page (once); on a first download, the first screen beside it
+        (written first; an empty one then costs no round trip)."""
+        if self.reader is None and first_screen.wanted(self.store):
             self.first_screen = first_screen.ask(self.downloads, self.client, self.store)
-        else:
-            self._read()
+        self._read()
 
     def _read(self) -> _Reader:
         """The pages from the cursor on (the first asked for once)."""
