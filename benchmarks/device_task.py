@@ -19,7 +19,7 @@ import threading
 import time
 from pathlib import Path
 
-from fieldsync.device import Device, first_screen
+from fieldsync.device import Device
 
 
 def _timed_sync(device: Device) -> tuple[float, float, dict[str, object]]:
@@ -41,6 +41,9 @@ def main(task: str, directory: str, server: str, count: int = 0) -> None:
             seconds, report = 0.0, {}
         elif task.endswith("screen"):
             if task == "plain-screen":  # the ordinary download alone, as before the first screen
+                # Imported here: other versions' devices (`benchmarks.paired`) have none.
+                from fieldsync.device import first_screen
+
                 first_screen.wanted = lambda _store: False
             seconds, cpu, report = _timed_screen(device)
         else:
