@@ -55,15 +55,14 @@ def first_screen(
 ) -> list[PulledChange]:
     """The first screen of `user`: their upcoming records, then their own, within `budget`."""
     synced = [e for e in project.entities if e.sync_filter is not SyncFilter.NONE]
+    if not _worth_it(conn, user, synced, today, skip_device):
+        return []  # none, or most of the download: it comes about as soon, and would come twice
     rows = _upcoming(conn, user, synced, today, budget.changes, skip_device)
     rows += _owned(conn, user, synced, budget.changes, skip_device)
     unique = {(row.entity, row.id): row for row in reversed(rows)}  # an own upcoming one: once
     chosen = list(reversed(unique.values()))[: budget.changes]
     sizes = [pull.ENVELOPE + len(row.data) for row in chosen]
-    chosen = chosen[: pull.fitting_count(sizes, budget.bytes, at_least=1)]
-    if chosen and not _worth_it(conn, user, synced, today, skip_device):
-        return []  # most of the download: it comes about as soon, and would come twice
-    return [_change(row) for row in chosen]
+    return [_change(row) for row in chosen[: pull.fitting_count(sizes, budget.bytes, 1)]]
 
 
 def _change(row: Found) -> PulledChange:
@@ -94,10 +93,10 @@ def _live(entity: Entity, user: Principal, skip_device: str | None) -> sa.Column
 def _worth_it(
     conn: Connection, user: Principal, entities: list[Entity], today: date, skip: str | None
 ) -> bool:
-    """True when a download from the empty cursor brings SHARE times the records of the
-    whole first screen (not only its page) or more. Counted no further than needed: the
-    first screen up to SLICE_BOUND (an own upcoming record twice), the download up to
-    SHARE times that."""
+    """True when there is a first screen and a download from the empty cursor brings
+    SHARE times its records (all of them, not only its page's) or more. Counted no
+    further than needed: the first screen up to SLICE_BOUND (an own upcoming record
+    twice), the download up to SHARE times that."""
     t = schema.records
     parts = [sa.and_(_live(e, user, skip), t.c.owner_id == user.user_id) for e in entities]
     parts += [
@@ -106,6 +105,8 @@ def _worth_it(
         if e.upcoming_field is not None
     ]
     wanted = SHARE * sum(_count(conn, part, SLICE_BOUND) for part in parts)
+    if not wanted:
+        return False
     scope = sa.or_(*(_scope(entity, user, skip) for entity in entities))
     return _count(conn, scope, wanted) >= wanted
 
