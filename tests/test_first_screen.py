@@ -262,3 +262,17 @@ def test_a_first_download_killed_after_the_first_screen_resumes_and_converges(
     assert phone.records("contact") == {}
     assert phone.sync().pulled == 0
     phone.close()
+
+
+@pytest.mark.usefixtures("others")
+def test_an_admin_chooses_which_date_makes_a_record_upcoming(
+    server: Server, crm: httpx.Client
+) -> None:
+    ended = create(crm, "appointment", subject="Ends tomorrow", start=at(days(-3)), end=at(days(1)))
+    set_entity(crm, "appointment", upcoming_field="end")
+    with server.client("alice") as alice:
+        assert keys(first_screen(alice)) == [("appointment", ended)]
+    refused = crm.put("/v1/admin/entities/appointment", json={"upcoming_field": "subject"})
+    assert refused.status_code == 422, refused.text
+    assert "must name one of its date or datetime fields" in refused.json()["error"]["message"]
+    assert crm.get("/v1/admin/entities/appointment").json()["upcoming_field"] == "end"
