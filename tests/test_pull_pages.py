@@ -52,6 +52,7 @@ class Pulls:
     def __init__(self, app: ASGIApp, wait: float = 5) -> None:
         self.app, self.wait = app, wait
         self.asked = 0
+        self.first_screens = 0
         self.early: list[bool] = []
         self.hold_from: int | None = None  # the pulls from this one on get no answer
         self.held = threading.Event()
@@ -60,6 +61,10 @@ class Pulls:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/v1/sync/pull":
+            await self.app(scope, receive, send)
+            return
+        if b"first=true" in scope["query_string"]:  # the first screen: no page of the download
+            self.first_screens += 1
             await self.app(scope, receive, send)
             return
         if self.loop is not asyncio.get_running_loop():
@@ -132,6 +137,7 @@ def test_a_first_download_of_several_pages_asks_for_each_next_page_before_it_is_
     report = device.sync()
 
     assert report.pulled == ACCOUNTS
+    assert pulls.first_screens == 1
     assert pulls.asked == 5
     assert pulls.early == [True] * 4  # each page's successor was on its way before it ended
     assert device.records("account") == server_accounts(restartable)

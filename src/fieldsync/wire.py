@@ -294,6 +294,7 @@ class EntitySettingsIn(Strict):
     on_conflict: Policy | None = None
     conflict_detection: Detection | None = None
     sync_filter: SyncFilter | None = None
+    upcoming_field: str | None = None
     fields: list[dict[str, Any]] | None = None
 
 

@@ -8,7 +8,8 @@ the page it belongs to, so a crash at any point resumes after the last written p
 A record with unsynced local changes is never overwritten by a pull: its newest
 server state is kept beside it (`server_*`), and the next push meets the server's
 version. A 410 `resync_required` starts a full download that keeps local edits
-and, at its end, drops the synced records the server no longer sends.
+and, at its end, drops the synced records the server no longer sends. A first
+download starts with the first screen (see `first_screen`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import httpx
 import msgspec
 
 from fieldsync import failpoints
+from fieldsync.device import first_screen
 from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import SYNCED, Store
@@ -96,6 +98,7 @@ class Pull:
         self.store, self.client = store, client
         self.downloads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pull")
         self.reader: _Reader | None = None
+        self.first_screen: Future[tuple[PullOut, int]] | None = None
 
     def __enter__(self) -> Pull:
         return self
@@ -103,8 +106,15 @@ class Pull:
     def __exit__(self, *_exc: object) -> None:
         self.downloads.shutdown(cancel_futures=True)
 
-    def start(self) -> _Reader:
-        """Ask for the first page (once); the pages from there on."""
+    def start(self) -> None:
+        """Ask for the first page (once); on a first download, the first screen beside it
+        (written first; an empty one then costs no round trip)."""
+        if self.reader is None and first_screen.wanted(self.store):
+            self.first_screen = first_screen.ask(self.downloads, self.client, self.store)
+        self._read()
+
+    def _read(self) -> _Reader:
+        """The pages from the cursor on (the first asked for once)."""
         if self.reader is None:
             cursor, query = _position(self.store, compressed=self.client.coding is not None)
             self.reader = _Reader(self.downloads, self.client, cursor, query)
@@ -115,15 +125,18 @@ class Pull:
 
         Returns the server's project version, so the caller knows whether to download it.
         """
+        self.start()
+        if self.first_screen is not None:
+            first_screen.write(self.store, self.first_screen.result(), report, progress)
         try:
-            return self._pages(self.start(), report, progress)
+            return self._pages(self._read(), report, progress)
         except ServerRefused as refusal:
             if refusal.status != 410:
                 raise
             start_resync(self.store)
             report.resynced = True
             self.reader = None
-            return self._pages(self.start(), report, progress)
+            return self._pages(self._read(), report, progress)
 
     def _pages(self, reader: _Reader, report: SyncReport, progress: Progress) -> int:
         store = self.store
@@ -134,7 +147,7 @@ class Pull:
             if not page.more:
                 break
             page = reader.next()
-        if store.get_meta("resync", False):
+        if store.get_meta("resync", False) or store.get_meta(first_screen.META, False):
             _finish_resync(store)
         return page.project_version
 
@@ -299,3 +312,4 @@ def _finish_resync(store: Store) -> None:
     with store.transaction() as conn:
         conn.execute("DELETE FROM records WHERE state = ? AND seen = 0", (SYNCED,))
         store.set_meta(conn, "resync", False)
+        store.set_meta(conn, first_screen.META, False)
