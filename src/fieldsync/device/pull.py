@@ -29,6 +29,7 @@ from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport
 from fieldsync.device.store import SYNCED, Store
 from fieldsync.errors import Offline, ServerRefused
+from fieldsync.wire import PullOut
 
 PAGE_SIZE = 2500
 # A page's JSON stops short of this (the server's cap): on a slow link (2 Mbit/s) a
