@@ -23,11 +23,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
 
 from benchmarks import cpu
 from benchmarks.data import record_size, seed, user_id
 from benchmarks.machine import calibrate
-from fieldsync.server import admin, crm
+from fieldsync.server import admin, crm, migrate
 from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
 from fieldsync.server.users import Principal
@@ -80,6 +82,24 @@ def database(backend: str, pg_admin_url: str) -> Iterator[Database]:
         with admin_engine.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin_engine.dispose()
+
+
+def down_to_schema_of(db: Database, src: str) -> None:
+    """Take `db` down to the schema revision of an older version's code (`src`: its
+    source), which refuses a database of a newer schema."""
+    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+    revision = subprocess.run(
+        [sys.executable, "-c", "from fieldsync.server import migrate; print(migrate.head())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    with db.engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(migrate.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
 
 
 class ServerProcess:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.__main__ import database, office_edits, set_policy
+from benchmarks.__main__ import database, down_to_schema_of, office_edits, set_policy
 from benchmarks.data import seed, user_id
 from benchmarks.paired import _policy, scenarios_of, two_versions
 from fieldsync.server.background import free_port
@@ -79,6 +79,8 @@ class Side:
         self.work.mkdir()
         code = Path(src).resolve()
         self.db: Database = stack.enter_context(database(args.backend, args.pg))
+        if name == "old":
+            down_to_schema_of(self.db, src)
         self.first = sorted(seed(self.db, RECORDS, user_id(self.db, "alice")))[:CHANGES]
         env = {
             **os.environ,

@@ -3,8 +3,9 @@
 On a machine whose speed drifts (runs of one commit ten minutes apart have
 differed by 55%), two full benchmark runs one after the other compare the
 machine as much as the code. Here each version gets a server of its own (its
-own database, seeded alike) and a device of its own, each running that
-version's code (`PYTHONPATH=<src>`), and their syncs alternate: old, new, new,
+own database, seeded alike, the old one's taken down to its schema) and a
+device of its own, each running that version's code (`PYTHONPATH=<src>`), and
+their syncs alternate: old, new, new,
 old, … Each pair ran within seconds of each other, so the median of the pairs'
 ratios (new / old) tells the change apart from the drift.
 
@@ -26,6 +27,7 @@ from benchmarks import cpu
 from benchmarks.__main__ import (
     POLICIES,
     database,
+    down_to_schema_of,
     keep_server_versions,
     office_edits,
     set_policy,
@@ -48,6 +50,8 @@ class Side:
         self.name = name
         self.env = {"PYTHONPATH": os.pathsep.join([str(Path(src).resolve()), os.getcwd()])}
         self.db: Database = stack.enter_context(database(backend, args.pg))
+        if name == "old":
+            down_to_schema_of(self.db, src)
         ids = seed(self.db, args.size, user_id(self.db, "alice"))
         self.first = sorted(ids)[:1000]  # the records the device task edits
         self.process, self.url = spawn(self.db.url, env=self.env)

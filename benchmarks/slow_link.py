@@ -30,15 +30,12 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from alembic import command
-from alembic.config import Config
 
 from benchmarks import cpu, pouchdb_replication
-from benchmarks.__main__ import database, office_edits, task
+from benchmarks.__main__ import database, down_to_schema_of, office_edits, task
 from benchmarks.data import account, give, past_and_upcoming, seed, seed_appointments, user_id
 from benchmarks.shaping import Link, ShapedProxy
 from fieldsync import encoding
-from fieldsync.server import migrate
 from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
 
@@ -124,22 +121,10 @@ def started(db_url: str, env: dict[str, str] | None = None) -> tuple[subprocess.
 
 def at_revision_of(db: Database, src: str, path: Path) -> str:
     """A copy of `db` (SQLite) taken down to the schema of another version (`src`)."""
-    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
-    revision = subprocess.run(
-        [sys.executable, "-c", "from fieldsync.server import migrate; print(migrate.head())"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
     with sqlite3.connect(db.engine.url.database or "") as source, sqlite3.connect(path) as copy:
         source.backup(copy)
     old = Database(str(path))
-    with old.engine.begin() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(migrate.MIGRATIONS))
-        config.attributes["connection"] = conn
-        command.downgrade(config, revision)
+    down_to_schema_of(old, src)
     old.dispose()
     return old.url
 
