@@ -26,7 +26,8 @@ def entry(name: str) -> dict[str, Any]:
         "fields": ["city"], "base": None, "base_version": 1,
         "device": {"city": name}, "server": {"city": "Office"},
         "server_deleted": False, "server_version": 2,
-        "result": None, "result_version": None, "user_id": "u", "device_id": "d", "created_at": "2026-11-27",
+        "result": None, "result_version": None,
+        "user_id": "u", "device_id": "d", "created_at": "2026-11-27",
         "resolved_at": None, "resolved_by": None, "restored_at": None, "restored_by": None,
     }  # fmt: skip
 
