@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 import orjson
@@ -71,6 +72,65 @@ def seed(db: Database, count: int, owner: str) -> list[str]:
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("ANALYZE records")
     return ids
+
+
+def appointment(i: int, rng: random.Random, day: date) -> dict[str, Any]:
+    """One appointment on `day` with every field filled but its lookup."""
+    hour = rng.randrange(7, 18)
+    return {
+        "subject": f"Visit {i:07d}",
+        "start": f"{day.isoformat()}T{hour:02}:00:00",
+        "end": f"{day.isoformat()}T{hour + 1:02}:00:00",
+        "location": rng.choice(CITIES),
+        "regarding": None,
+        "description": "Quarterly review of orders and open invoices.",
+    }
+
+
+def seed_appointments(db: Database, days: list[date], owner: str) -> list[str]:
+    """One appointment on each of `days`, in that order of versions; their ids."""
+    rng = random.Random(len(days))
+    ids = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in days]
+    stamp = now()
+    with db.write() as conn:
+        taken = versions.take(conn, len(days))
+        rows = []
+        for n, (record_id, day) in enumerate(zip(ids, days, strict=True)):
+            data = appointment(n, rng, day)
+            rows.append(
+                {
+                    "entity": "appointment",
+                    "id": record_id,
+                    "version": taken[n],
+                    "owner_id": owner,
+                    "deleted": False,
+                    "data": data,
+                    "field_versions": dict.fromkeys(data, taken[n]),
+                    "created_at": stamp,
+                    "updated_at": stamp,
+                    "updated_by": owner,
+                }
+            )
+        conn.execute(sa.insert(records_table), rows)
+    return ids
+
+
+def give(db: Database, ids: list[str], owner: str) -> None:
+    """Make `owner` the owner of these accounts (their versions stay)."""
+    t = records_table
+    with db.write() as conn:
+        for offset in range(0, len(ids), 1000):
+            chunk = ids[offset : offset + 1000]
+            mine = sa.and_(t.c.entity == "account", t.c.id.in_(chunk))
+            conn.execute(sa.update(t).where(mine).values(owner_id=owner))
+
+
+def past_and_upcoming(count: int, upcoming: int) -> list[date]:
+    """`count` days, the last `upcoming` of them from today on, the others in the past
+    two years (appointments are made as they come: the upcoming ones last)."""
+    today = date.today()
+    past = [today - timedelta(days=1 + n % 730) for n in range(count - upcoming)]
+    return past + [today + timedelta(days=n % 30) for n in range(upcoming)]
 
 
 def user_id(db: Database, name: str) -> str:

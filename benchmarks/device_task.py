@@ -1,15 +1,21 @@
 """One timed device task in its own process, so its peak memory is its own.
 
-    python -m benchmarks.device_task login|edit|children|sync DIR SERVER [COUNT]
+    python -m benchmarks.device_task login|edit|children|sync|screen|plain-screen DIR SERVER [COUNT]
 
 Prints one JSON line: {"seconds", "cpu_seconds", "peak_mb", "report"} (`cpu_seconds`: this
-process's CPU time during the timed sync, all its threads).
+process's CPU time during the timed sync, all its threads). `screen` is a sync that
+also says when the records of the worker's first screen (the ids in the JSON file
+`$FIELDSYNC_BENCH_SCREEN`) were all stored, as another reader of the store sees them
+(`screen_seconds`); `plain-screen` the same without asking for the first screen.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import sqlite3
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -33,12 +39,44 @@ def main(task: str, directory: str, server: str, count: int = 0) -> None:
         if task in CHANGES:  # changes made locally (untimed), no sync
             CHANGES[task](device, count)
             seconds, report = 0.0, {}
+        elif task.endswith("screen"):
+            if task == "plain-screen":  # the ordinary download alone, as before the first screen
+                # Imported here: other versions' devices (`benchmarks.paired`) have none.
+                from fieldsync.device import first_screen
+
+                first_screen.wanted = lambda _store: False
+            seconds, cpu, report = _timed_screen(device)
         else:
             seconds, cpu, report = _timed_sync(device)
         device.close()
     print(
         json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_mb": peak_mb(), "report": report})
     )
+
+
+def _timed_screen(device: Device) -> tuple[float, float, dict[str, object]]:
+    """`_timed_sync`, and the seconds until the first screen's records were all stored."""
+    wanted = json.loads(Path(os.environ["FIELDSYNC_BENCH_SCREEN"]).read_text())
+    stored = threading.Event()
+    started = time.perf_counter()
+    at: list[float] = []
+
+    def watch() -> None:
+        reader = sqlite3.connect(device.directory / "device.db")
+        query = "SELECT count(*) FROM records WHERE id IN (SELECT value FROM json_each(?))"
+        ids = json.dumps(wanted)
+        while not stored.is_set():
+            if reader.execute(query, (ids,)).fetchone()[0] == len(wanted):
+                at.append(time.perf_counter() - started)
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    seconds, cpu, report = _timed_sync(device)
+    watcher.join(5)
+    stored.set()
+    return seconds, cpu, {**report, "screen_seconds": at[0] if at else None}
 
 
 def edit(device: Device, count: int) -> None:

@@ -7,13 +7,20 @@ edits and an incremental sync of 1k server changes; and, where Node and
 `benchmarks/pouchdb` are installed, PouchDB's replication of the same records over the
 same link (`benchmarks.pouchdb_replication`). Then what compressing a pull page costs
 at each size, which sets `encoding.MIN_SIZE`.
+
+With `--screen-size N`, only the first usable screen (`run_screen`): N records of
+which 2% are the worker's first screen (their own accounts, spread through the
+history, and the upcoming appointments, made last), downloaded in zstd with and
+without asking for the first screen first, in turns (`--screen-rounds`).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,7 +35,7 @@ from alembic.config import Config
 
 from benchmarks import cpu, pouchdb_replication
 from benchmarks.__main__ import database, office_edits, task
-from benchmarks.data import account, seed, user_id
+from benchmarks.data import account, give, past_and_upcoming, seed, seed_appointments, user_id
 from benchmarks.shaping import Link, ShapedProxy
 from fieldsync import encoding
 from fieldsync.server import migrate
@@ -199,6 +206,73 @@ def add(
     print(f"{link.name}: {scenario}, {coding}: {step['seconds']:.2f} s", file=sys.stderr)
 
 
+@dataclass
+class Screen:
+    """One download of the first-screen scenario."""
+
+    device: str
+    screen: float  # seconds until the first screen's records were all stored
+    whole: float  # seconds of the whole sync
+    down: int
+
+
+def run_screen(key: str, size: int, rounds: int) -> list[Screen]:
+    """The first usable screen of a worker among `size` records, with and without the
+    first screen, in turns (without, with, with, without, …)."""
+    link, results = LINKS[key], []
+    with database("sqlite", "") as db, tempfile.TemporaryDirectory() as tmp:
+        wanted = Path(tmp) / "screen.json"
+        wanted.write_text(json.dumps(seed_screen(db, size)))
+        process, url = started(db.url)
+        proxy = ShapedProxy(int(url.rsplit(":", 1)[1]), link)
+        env = {"FIELDSYNC_COMPRESSION": "zstd", "FIELDSYNC_BENCH_SCREEN": str(wanted)}
+        try:
+            for n in range(rounds):
+                for name in ("plain-screen", "screen")[:: 1 if n % 2 == 0 else -1]:
+                    phone = Path(tmp) / f"phone-{n}-{name}"
+                    task("login", phone, proxy.url)
+                    proxy.counted.take()
+                    step = task(name, phone, proxy.url, 0, env)
+                    report = step["report"]
+                    assert report["screen_seconds"] is not None, report
+                    down = proxy.counted.take()[1]
+                    label = "without first screen" if name == "plain-screen" else "first screen"
+                    results.append(Screen(label, report["screen_seconds"], step["seconds"], down))
+                    said = f"{link.name}: {label}: {report['screen_seconds']:.2f} s"
+                    print(said, file=sys.stderr)
+        finally:
+            proxy.close()
+            process.terminate()
+            process.wait(30)
+    return results
+
+
+def seed_screen(db: Database, size: int) -> list[str]:
+    """`size` records: accounts of bob's, every 50th alice's, and a twentieth as many
+    appointments of bob's, 2% of them upcoming; the ids of alice's first screen."""
+    bob, alice = user_id(db, "bob"), user_id(db, "alice")
+    appointments = size // 20
+    accounts = seed(db, size - appointments, bob)
+    own = accounts[::50]
+    give(db, own, alice)
+    upcoming = appointments // 50
+    dated = seed_appointments(db, past_and_upcoming(appointments, upcoming), bob)
+    return own + dated[-upcoming:]
+
+
+def print_screen(key: str, size: int, results: list[Screen]) -> None:
+    print("| link | records | device | runs | first usable screen s | whole s | MB down |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    for device in ("without first screen", "first screen"):
+        runs = [r for r in results if r.device == device]
+        print(
+            f"| {LINKS[key].name} | {size:,} | {device} | {len(runs)} "
+            f"| {statistics.median(r.screen for r in runs):.2f} "
+            f"| {statistics.median(r.whole for r in runs):.2f} "
+            f"| {statistics.median(r.down for r in runs) / 1e6:.2f} |"
+        )
+
+
 def print_results(results: list[Result]) -> None:
     print(
         "| link | scenario | coding | s | speed-up | MB down | MB up "
@@ -255,7 +329,14 @@ def main() -> None:
         help="PouchDB's batch sizes ('' for no PouchDB)",
     )
     parser.add_argument("--slow-max", type=int, default=10000, help="largest size on 2 Mbit/s")
+    parser.add_argument("--screen-size", type=int, help="only the first-screen scenario, this size")
+    parser.add_argument("--screen-rounds", type=int, default=2)
     args = parser.parse_args()
+    if args.screen_size:
+        for key in args.links.split(","):
+            screens = run_screen(key, args.screen_size, args.screen_rounds)
+            print_screen(key, args.screen_size, screens)
+        return
     sizes = [int(s) for s in args.sizes.split(",")]
     CODINGS[:] = args.codings.split(",")
     POUCHDB_BATCHES[:] = [int(b) for b in args.pouchdb_batches.split(",") if b]

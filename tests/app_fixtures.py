@@ -22,7 +22,6 @@ below says so in one place: every `server` (its `backend_db`) of those modules i
 from __future__ import annotations
 
 import shutil
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +34,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conftest import Server
 from fieldsync.server.api import create_app
-from fieldsync.server.background import free_port
+from fieldsync.server.background import ThreadServer, free_port
 from fieldsync.server.db import Database
 
 APP_TESTS = "test_app_"  # the modules of the app's browser tests (run on SQLite only)
@@ -84,11 +83,6 @@ def tablet(browser: Browser, server: Server) -> Iterator[Page]:
     page.context.close()
 
 
-class _ThreadServer(uvicorn.Server):
-    def install_signal_handlers(self) -> None:
-        """Signals belong to the main thread."""
-
-
 class Restartable:
     """A real server on a fixed loopback port that can be stopped and started again."""
 
@@ -97,8 +91,7 @@ class Restartable:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.requests: dict[str, int] = {}
-        self.server: _ThreadServer | None = None
-        self.thread: threading.Thread | None = None
+        self.server: ThreadServer | None = None
 
     def start(self, app: ASGIApp | None = None) -> None:
         """Serve the fieldsync server (or another `app`, e.g. a captive portal)."""
@@ -108,14 +101,8 @@ class Restartable:
             port=self.port,
             log_level="warning",
         )
-        self.server = _ThreadServer(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the server did not start")
-            time.sleep(0.01)
+        self.server = ThreadServer(config)
+        self.server.start()
 
     def counting(self, app: ASGIApp) -> ASGIApp:
         """`app`, counting the requests per path in `self.requests`."""
@@ -129,12 +116,9 @@ class Restartable:
 
     def stop(self) -> None:
         """Close every connection and stop listening (a real cut, not an emulated one)."""
-        if self.server is None or self.thread is None:
-            return
-        self.server.should_exit = True
-        self.server.force_exit = True
-        self.thread.join(timeout=10)
-        self.server = self.thread = None
+        if self.server is not None:
+            self.server.stop(force=True)
+            self.server = None
 
     def as_server(self) -> Server:
         return Server(self.url, self.db, self.tmp)

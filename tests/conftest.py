@@ -6,6 +6,10 @@ storage run on the first backend only (`helpers.one_backend`). PostgreSQL is nev
 skipped: when it cannot be reached the tests fail and say so. Set
 `FIELDSYNC_TEST_BACKENDS=sqlite` to run without it on a machine that has none.
 
+Each test's database is its own: a copy of a seeded template (a file on SQLite; on
+PostgreSQL a database made from a template database by a pool, ahead of the tests that
+take them, and dropped behind them: see pg_pool.py).
+
 Password hashes made by the tests (and by the servers they start) are cheap:
 `FIELDSYNC_TEST_CHEAP_HASHES` is set here, for this process and its children.
 """
@@ -30,6 +34,7 @@ from fieldsync.device import Device
 from fieldsync.server import password_hashes, users
 from fieldsync.server.background import running, spawn
 from fieldsync.server.db import Database, database_url
+from pg_pool import DatabasePool, create_database, drop_database
 
 os.environ[password_hashes.CHEAP_FOR_TESTS] = "1"
 
@@ -50,10 +55,13 @@ class Server:
     tmp: Path
 
     def client(self, name: str, password: str = "secret") -> httpx.Client:
-        token = httpx.post(
-            f"{self.url}/v1/auth/login", json={"username": name, "password": password}
-        ).json()["token"]
-        return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"})
+        """An HTTP client logged in as `name`."""
+        # Over plain HTTP, no TLS context: httpx would load every CA for each client.
+        tls = self.url.startswith("https:")
+        login = {"username": name, "password": password}
+        token = httpx.post(f"{self.url}/v1/auth/login", json=login, verify=tls).json()["token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.Client(base_url=self.url, headers=headers, verify=tls)
 
     def device(self, name: str, user: str, password: str = "secret") -> Device:
         return Device.login(self.tmp / name, self.url, user, password)
@@ -87,22 +95,33 @@ def pg_admin() -> Iterator[sa.Engine]:
             pytrace=False,
         )
     yield engine
+    while POOLS:
+        POOLS.popitem()[1].close()
     engine.dispose()
 
 
+# The pools of fresh databases of this process (see pg_pool), by template: the session's
+# seeded template, and None for empty databases.
+POOLS: dict[str | None, DatabasePool] = {}
+
+
 def fresh_pg_database(pg_admin: sa.Engine, template: str | None = None) -> str:
-    """Create an empty (or templated) database; returns its name."""
-    name = f"fieldsync_test_{uuid.uuid4().hex[:12]}"
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(
-            f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")
-        )
-    return name
+    """A database no test has used, empty or made from `template`; returns its name.
+    From a pool when there is one for `template`."""
+    if template is None and None not in POOLS:
+        POOLS[None] = DatabasePool(pg_admin)
+    if template in POOLS:
+        return POOLS[template].take()
+    return create_database(pg_admin, template)
 
 
 def drop_pg_database(pg_admin: sa.Engine, name: str) -> None:
-    with pg_admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    """Drop a database fresh_pg_database made: in the background when a pool made it."""
+    for pool in POOLS.values():
+        if pool.handed_out(name):
+            pool.give_back(name)
+            return
+    drop_database(pg_admin, name)
 
 
 @pytest.fixture(scope="session")
@@ -117,16 +136,18 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_template(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A seeded PostgreSQL database that each test's database is created from."""
+    """A seeded PostgreSQL database that each test's database is made from."""
     admin: sa.Engine = request.getfixturevalue("pg_admin")
-    drop_pg_database(admin, PG_TEMPLATE)
+    drop_database(admin, PG_TEMPLATE)
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{PG_TEMPLATE}"')
     db = Database(pg_url(PG_TEMPLATE))
     seed(db)
     db.dispose()
+    POOLS[PG_TEMPLATE] = DatabasePool(admin, PG_TEMPLATE)
     yield PG_TEMPLATE
-    drop_pg_database(admin, PG_TEMPLATE)
+    POOLS.pop(PG_TEMPLATE).close()
+    drop_database(admin, PG_TEMPLATE)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from playwright.sync_api import Page, expect
 from app_fixtures import app_login, app_sync, axe
 from conftest import Server
 from helpers import (
+    journal,
     office_account,
     office_delete,
     office_edit,
@@ -318,6 +319,103 @@ def test_a_decision_the_office_overtook_comes_back_explained(
     worker.get_by_role("button", name="Use my version").click()
     sync(worker)
     assert server_values(crm, record_id)["city"] == "Nice"
+
+
+def resolved_by_the_office(worker: Page, crm: httpx.Client, name: str) -> tuple[str, Any]:
+    """An account whose conflict (city: Nice here, Paris there) an admin resolved
+    keeping the office's version; the phone has not synced since. Its id, and the
+    record as the resolution left it."""
+    [record_id] = changed_on_both_sides(
+        worker,
+        crm,
+        Both(
+            {"name": name, "city": "Lyon", "phone": "100"},
+            mine={"city": "Nice"},
+            office={"city": "Paris"},
+        ),
+    )
+    [entry] = journal(crm, status="open")
+    answer = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
+    assert answer.status_code == 200, answer.text
+    return record_id, server_values(crm, record_id)
+
+
+def test_an_edit_typed_after_the_office_resolved_the_conflict_meets_the_offices_next_edit(
+    worker: Page, crm: httpx.Client
+) -> None:
+    record_id, resolved = resolved_by_the_office(worker, crm, "Resolved Ltd")
+    with offline(worker):
+        phone_edit(worker, record_id, phone="300")
+        office_edit(crm, record_id, phone="555")  # after the resolution, before the sync
+
+    assert sync(worker)["conflicts"] == 1
+
+    assert server_values(crm, record_id) == {**resolved, "phone": "555"}  # nothing overwritten
+    open_errors(worker)
+    worker.get_by_role("link", name=re.compile("Resolved Ltd")).click()
+    phone_field = field_section(worker, "Phone")
+    expect(phone_field).to_contain_text("both")
+    for value in ("100", "300", "555"):  # before (the resolution's), you, the office
+        expect(phone_field).to_contain_text(value)
+    expect(field_section(worker, "City")).to_have_count(0)  # the resolution settled it
+    worker.get_by_role("button", name="Use my version").click()
+    sync(worker)
+    assert server_values(crm, record_id) == {**resolved, "phone": "300"}
+
+
+def test_an_edit_typed_after_the_office_resolved_the_conflict_is_noticed_under_server_wins(
+    worker: Page, crm: httpx.Client
+) -> None:
+    record_id, resolved = resolved_by_the_office(worker, crm, "Noticed Ltd")
+    set_entity(crm, "account", on_conflict="server_wins")
+    with offline(worker):
+        phone_edit(worker, record_id, phone="300")
+        office_edit(crm, record_id, phone="555")
+
+    assert sync(worker)["conflicts"] == 0
+
+    assert server_values(crm, record_id) == {**resolved, "phone": "555"}
+    assert phone_record(worker, record_id)["data"] == server_values(crm, record_id)
+    [entry] = journal(crm, policy="server_wins")
+    assert (entry["device"]["phone"], entry["result"]["phone"]) == ("300", "555")
+    open_errors(worker)
+    notices = worker.get_by_role("region", name="Recent notices")
+    expect(notices).to_contain_text("Phone: you typed “300”, now “555”")
+
+
+def test_an_edit_typed_while_a_superseded_conflict_was_settled_meets_the_offices_next_edit(
+    worker: Page, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", conflict_detection="field")
+    [record_id] = changed_on_both_sides(
+        worker,
+        crm,
+        Both(
+            {"name": "Settled Ltd", "city": "Lyon", "phone": "100", "email": "old@s.example"},
+            mine={"city": "Nice", "email": "new@s.example"},
+            office={"city": "Paris"},
+        ),
+    )
+    [entry] = journal(crm, status="open")
+    office_edit(crm, record_id, city="Nice")  # the office agrees: nothing left to decide
+    answer = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "server"})
+    assert answer.json()["error"]["details"]["conflict_id"] is None
+    merged = server_values(crm, record_id)  # the phone's email merged in
+    with offline(worker):
+        phone_edit(worker, record_id, phone="300")
+        office_edit(crm, record_id, phone="555")  # after the merge, before the sync
+
+    assert sync(worker)["conflicts"] == 1
+
+    assert server_values(crm, record_id) == {**merged, "phone": "555"}  # nothing overwritten
+    open_errors(worker)
+    worker.get_by_role("link", name=re.compile("Settled Ltd")).click()
+    phone_field = field_section(worker, "Phone")
+    for value in ("100", "300", "555"):  # before (the merge's), you, the office
+        expect(phone_field).to_contain_text(value)
+    worker.get_by_role("button", name="Use my version").click()
+    sync(worker)
+    assert server_values(crm, record_id) == {**merged, "phone": "300"}
 
 
 def test_a_refused_change_names_the_field_and_limit_and_its_fix_goes_through(

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from benchmarks.data import seed, user_id
+from benchmarks.data import give, past_and_upcoming, seed, seed_appointments, user_id
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Page, Route, expect
@@ -30,6 +30,7 @@ from playwright.sync_api import Page, Route, expect
 import fieldsync
 from app_fixtures import Restartable, app_login, app_sync, engine_call
 from conftest import Server
+from helpers import set_entity
 
 STORE_CALL = """async ([method, args]) => {
   const { activeEngine } = await import("/app/js/sync.js");
@@ -229,8 +230,10 @@ def test_a_download_cut_midway_resumes_after_the_last_stored_page(
     restartable_phone: Page, restartable: Restartable
 ) -> None:
     phone, server = restartable_phone, restartable.as_server()
-    seeded(server, 12_000)
-    watcher = stop_after(restartable, "/v1/sync/pull", 3)
+    # Another worker's accounts: alice's first screen (the first pull) is empty, and the
+    # cut falls among the download's pages.
+    seed(server.db, 12_000, user_id(server.db, "bob"))
+    watcher = stop_after(restartable, "/v1/sync/pull", 4)
     app_login(phone, server, "alice")  # the app starts the download as it opens
     watcher.join()
     cut = app_sync(phone)  # after the cut download, one more try while the server is down
@@ -250,6 +253,43 @@ def test_a_download_cut_midway_resumes_after_the_last_stored_page(
     assert app_sync(phone)["ok"]
     assert sum(phone.evaluate("window.received")) == 12_000 - stored
     assert phone_records(phone) == server_records(server)
+
+
+def test_a_first_download_draws_the_first_screen_before_the_rest(
+    phone: Page, server: Server
+) -> None:
+    bob, alice = user_id(server.db, "bob"), user_id(server.db, "alice")
+    accounts = seed(server.db, 3000, bob)
+    give(server.db, accounts[::50], alice)  # 60 of alice's own
+    appointments = seed_appointments(server.db, past_and_upcoming(100, 4), bob)
+    held: list[Route] = []
+
+    def hold_the_download(route: Route) -> None:
+        if "first=true" in route.request.url:
+            route.continue_()
+        else:
+            held.append(route)
+
+    phone.route("**/v1/sync/pull*", hold_the_download)
+    app_login(phone, server, "alice")  # the app starts the download as it opens
+    wait_until(phone, lambda: bool(held))  # the first screen came; the rest waits
+    phone.evaluate("location.hash = '#/list/appointment'")
+    # The list shows today's and upcoming appointments, soonest first, and nothing else yet.
+    cards = phone.locator("a.card")
+    expect(cards).to_have_count(4)
+    assert set(phone_records(phone, "appointment")) == set(appointments[-4:])
+    assert set(phone_records(phone, "account")) == set(accounts[::50])
+    # Meanwhile bob's appointments leave alice's scope: the download does not mention them.
+    with server.client("admin") as admin:
+        set_entity(admin, "appointment", sync_filter="owned")
+    for route in held:
+        route.continue_()
+    phone.unroute("**/v1/sync/pull*")
+    assert app_sync(phone)["ok"]
+    assert phone_records(phone, "account") == server_records(server, "account")
+    assert phone_records(phone, "appointment") == {}
+    phone.evaluate("location.hash = '#/list/account'")
+    expect(cards).to_have_count(50)  # the first page of the whole list
 
 
 def test_resync_downloads_everything_again_and_keeps_an_unsynced_edit(

@@ -8,7 +8,14 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from conftest import Server
-from helpers import log_in, office_edit, one_backend, server_values, synced_account
+from helpers import (
+    log_in,
+    office_edit,
+    one_backend,
+    server_values,
+    set_entity,
+    synced_account,
+)
 
 pytestmark = one_backend
 
@@ -153,6 +160,34 @@ def test_a_console_choice_made_before_the_office_changed_the_record_is_refused_a
     expect(page.locator("h1 .badge").first).to_have_text("superseded")
     page.get_by_role("link", name="the conflict met next on this record").click()
     expect(page.locator("h1 .badge").first).to_have_text("device_wins")
+
+
+def test_a_choice_the_office_overtook_with_nothing_left_to_decide_shows_what_was_written(
+    page: Page, server: Server, crm: httpx.Client
+) -> None:
+    log_in(page, server.url)
+    set_on_conflict(page, server.url, "account", "User Action")
+    set_entity(crm, "account", conflict_detection="field")
+    device = server.device("tablet", "alice")
+    record_id = synced_account(device, phone="100", email="old@acme.example")
+    device.update("account", record_id, {"city": "Kosice", "email": "new@acme.example"})
+    office_edit(crm, record_id, city="Zilina")
+    device.sync()
+    open_latest_conflict(page, server.url)
+    office_edit(crm, record_id, city="Kosice")  # the office agrees, while it is shown
+
+    page.get_by_label("Use the server version").check()
+    page.get_by_role("button", name="Resolve").click()
+
+    expect(page.get_by_role("alert")).to_contain_text("nothing was left to decide")
+    expect(page.locator("h1 .badge").first).to_have_text("superseded")
+    expect(field_row(page, "email").locator("td.result")).to_have_text("new@acme.example")
+    expect(field_row(page, "city").locator("td.result")).to_have_text("Kosice")
+    assert server_values(crm, record_id)["email"] == "new@acme.example"
+    restore = page.locator("form.restore")  # the server values the conflict met, all of them
+    for name, value in (("city", "Zilina"), ("email", "old@acme.example"), ("phone", "100")):
+        expect(restore.get_by_label(name)).to_be_checked()
+        expect(restore.locator("label.check", has_text=name)).to_contain_text(value)
 
 
 def test_a_field_worker_is_refused_every_console_page(page: Page, server: Server) -> None:

@@ -50,7 +50,7 @@ def test_an_open_conflict_reads_back_base_device_and_server_exactly(
     backend_db: Database,
 ) -> None:
     s = situation(DEVICE)
-    entry = journal.new_entry(conflict(), s, resolve(s), "2026-12-06T10:00:00.000000Z")
+    entry = journal.new_entry(conflict(), s, resolve(s), "2026-12-06T10:00:00.000000Z", 2)
     stored = write(backend_db, entry)
     assert stored.row == entry
     assert (stored.row["base"], stored.row["device"], stored.row["server"]) == (
@@ -58,7 +58,7 @@ def test_an_open_conflict_reads_back_base_device_and_server_exactly(
         DEVICE,
         SERVER,
     )
-    assert stored.row["result"] is None
+    assert (stored.row["result"], stored.row["result_version"]) == (None, None)
     assert stored.is_open
 
 
@@ -66,16 +66,44 @@ def test_a_settled_conflict_reads_back_its_result_and_the_device_it_was_chosen_o
     backend_db: Database,
 ) -> None:
     s = situation(DEVICE)
-    stored = write(backend_db, journal.new_entry(conflict(), s, resolve(s), "2026-12-06T10:00Z"))
+    stored = write(backend_db, journal.new_entry(conflict(), s, resolve(s), "2026-12-06T10:00Z", 2))
     outcome = decide(s, Choice.DEVICE)
     chosen_on = {**DEVICE, "city": "Presov"}
     with backend_db.write() as conn, bulk.QueuedWrites(conn) as writes:
-        journal.settle(writes, stored.state, outcome, "u-1", device=chosen_on)
+        journal.settle(writes, stored.state, outcome, "u-1", version=3, device=chosen_on)
     with backend_db.read() as conn:
         settled = journal.get(conn, stored.id)
+        [state] = journal.states(conn, "d-1", [stored.id])
     assert (settled.row["status"], settled.row["outcome"]) == ("resolved", "device_wins")
-    assert settled.row["result"] == outcome.result
+    assert (settled.row["result"], settled.row["result_version"]) == (outcome.result, 3)
     assert (settled.row["device"], settled.row["base"]) == (chosen_on, BASE)
+    assert (state.result, state.result_version) == (outcome.result, 3)  # as a sync reads it
+
+
+def test_a_superseded_conflict_keeps_a_result_only_when_it_was_settled_at_once(
+    backend_db: Database,
+) -> None:
+    s = situation(DEVICE)
+    entries = [
+        write(backend_db, journal.new_entry(conflict(), s, resolve(s), "2026-12-06T10:00Z", 2))
+        for _ in range(2)
+    ]
+    met_again = decide(s, Choice.DEVICE)  # what meeting D with a newer S wrote, say
+    with backend_db.write() as conn, bulk.QueuedWrites(conn) as writes:
+        journal.supersede(writes, entries[0].state, "u-1", settled=(met_again, 4))
+        journal.supersede(writes, entries[1].state, "u-1")  # a new conflict took its place
+    with backend_db.read() as conn:
+        settled, replaced = (journal.get(conn, e.id) for e in entries)
+        states = journal.states(conn, "d-1", [e.id for e in entries])
+    assert (settled.row["status"], settled.row["outcome"]) == ("superseded", "superseded")
+    assert (settled.row["result"], settled.row["result_version"]) == (met_again.result, 4)
+    assert (replaced.row["result"], replaced.row["result_version"]) == (None, None)
+    assert {(st.id, st.result_version) for st in states} == {
+        (settled.id, 4),
+        (replaced.id, None),
+    }
+    # Restore offers S whole either way: the result was written over a newer S, not this one.
+    assert journal.losing_values(settled) == journal.losing_values(replaced) == SERVER
 
 
 def test_missing_records_read_back_as_none_and_are_null_in_sql(backend_db: Database) -> None:
@@ -84,8 +112,11 @@ def test_missing_records_read_back_as_none_and_are_null_in_sql(backend_db: Datab
     s = situation(None)
     outcome = resolve(s)
     assert outcome.result is None
-    stored = write(backend_db, journal.new_entry(conflict(None), s, outcome, "2026-12-06T10:00Z"))
+    stored = write(
+        backend_db, journal.new_entry(conflict(None), s, outcome, "2026-12-06T10:00Z", 3)
+    )
     assert (stored.row["base"], stored.row["device"], stored.row["result"]) == (None, None, None)
+    assert stored.row["result_version"] == 3  # the delete that won was written as version 3
     with backend_db.read() as conn:
         query = sa.select(sa.func.count()).where(
             journal_table.c.base.is_(None),
@@ -99,7 +130,7 @@ def test_the_records_are_stored_whole_as_an_admin_reads_them_with_sql(
     backend_db: Database,
 ) -> None:
     s = situation(DEVICE)
-    stored = write(backend_db, journal.new_entry(conflict(), s, resolve(s), "2026-12-06T10:00Z"))
+    stored = write(backend_db, journal.new_entry(conflict(), s, resolve(s), "2026-12-06T10:00Z", 2))
     with backend_db.read() as conn:
         text = sa.select(
             sa.cast(journal_table.c.base, sa.Text),

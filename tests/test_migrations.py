@@ -166,6 +166,15 @@ def _store(conn: sa.Connection, entry: dict[str, Any]) -> None:
     bulk.insert(conn, journal_table, [entry])
 
 
+# The journal's columns before 0014 added `result_version`.
+BEFORE_0014 = [column for column in journal_table.c if column.name != "result_version"]
+
+
+def _entries_before_0014(conn: sa.Connection) -> dict[str, dict[str, Any]]:
+    """Every journal entry by id, as the columns before 0014 hold it."""
+    return {r["id"]: dict(r) for r in conn.execute(sa.select(*BEFORE_0014)).mappings()}
+
+
 def _store_record(
     conn: sa.Connection, record_id: str, data: dict[str, Any], owner: str, version: int = 1
 ) -> None:
@@ -233,20 +242,24 @@ def test_records_and_journal_entries_read_the_same_once_postgresql_keeps_json_as
         with empty_db.read() as conn:
             stored = record_store.get(conn, "account", new_id)
             assert stored is not None
-            return stored.to_wire(), journal.get(conn, entry["id"]).to_wire()
+            return stored.to_wire(), _entries_before_0014(conn)[entry["id"]]
 
     before = read()
     migrate.upgrade(empty_db.engine)
     assert read() == before
     assert before[0]["record"] == {**dict.fromkeys(account.field_names), **values}
-    with empty_db.engine.begin() as conn:  # and back, should the upgrade be undone
-        config = Config()
-        config.set_main_option("script_location", str(migrate.MIGRATIONS))
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0007")
+    _downgrade(empty_db, "0007")  # and back, should the upgrade be undone
     assert read()[0] == before[0]
     migrate.upgrade(empty_db.engine)  # and forward again
     assert read() == before
+
+
+def _downgrade(db: Database, revision: str) -> None:
+    with db.engine.begin() as conn:
+        config = Config()
+        config.set_main_option("script_location", str(migrate.MIGRATIONS))
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
 
 
 def test_a_cursor_from_before_versions_came_from_a_sequence_still_receives_what_follows(
@@ -281,16 +294,39 @@ def test_journal_entries_stored_as_differences_are_stored_whole_once_upgraded(
     entries = [resolved, lacking, deleted]
     with empty_db.engine.begin() as conn:
         bulk.insert(conn, journal_table, [_as_differences(e) for e in entries])
-    migrate.upgrade(empty_db.engine)
+    migrate.upgrade(empty_db.engine, "0013")
     with empty_db.read() as conn:
-        stored = {r["id"]: dict(r) for r in conn.execute(sa.select(journal_table)).mappings()}
+        stored = _entries_before_0014(conn)
         nulls = conn.execute(sa.text("SELECT count(*) FROM journal WHERE result IS NULL"))
         assert nulls.scalar_one() == 1
     assert stored == {e["id"]: e for e in entries}
+    _downgrade(empty_db, "0012")
+    with empty_db.read() as conn:
+        assert _entries_before_0014(conn) == {e["id"]: _as_differences(e) for e in entries}
+
+
+def test_an_entry_resolved_before_0014_has_its_result_version_where_nothing_was_written(
+    empty_db: Database,
+) -> None:
+    """A result equal to S was not written: its version is S's. Any other result's
+    version is unknown (NULL), as is an open entry's; the downgrade drops the column."""
+    older_database(empty_db, "0013")
+    merged = _journal_entry(str(uuid.uuid4()))  # written under a version nobody kept
+    kept = merged | {"id": str(uuid.uuid4()), "outcome": "server_wins", "result": SERVER}
+    deleted = kept | {"id": str(uuid.uuid4()), "server_deleted": True, "result": None}
+    opened = merged | {"id": str(uuid.uuid4()), "status": "open", "outcome": "open"}
+    opened |= {"result": None, "resolved_at": None, "resolved_by": None}
+    entries = [merged, kept, deleted, opened]
     with empty_db.engine.begin() as conn:
-        config = Config()
-        config.set_main_option("script_location", str(migrate.MIGRATIONS))
-        config.attributes["connection"] = conn
-        command.downgrade(config, "0012")
-        rows = conn.execute(sa.select(journal_table)).mappings()
-        assert {r["id"]: dict(r) for r in rows} == {e["id"]: _as_differences(e) for e in entries}
+        bulk.insert(conn, journal_table, entries)
+    migrate.upgrade(empty_db.engine)
+    with empty_db.read() as conn:
+        query = sa.select(journal_table.c.id, journal_table.c.result_version)
+        versions = {row.id: row.result_version for row in conn.execute(query)}
+        assert _entries_before_0014(conn) == {e["id"]: e for e in entries}
+    assert versions == {merged["id"]: None, kept["id"]: 2, deleted["id"]: 2, opened["id"]: None}
+    _downgrade(empty_db, "0013")
+    with empty_db.read() as conn:
+        assert _entries_before_0014(conn) == {e["id"]: e for e in entries}
+        columns = {c["name"] for c in sa.inspect(conn).get_columns("journal")}
+    assert "result_version" not in columns

@@ -34,7 +34,9 @@ def test_the_demo_project_round_trips_through_its_dict() -> None:
         "conflict_detection",
         "sync_filter",
         "fields",
+        "upcoming_field",
     ]
+    assert shown["entities"][2]["upcoming_field"] == "start"
     assert account["fields"][0] == {
         "name": "name",
         "type": "string",
@@ -44,6 +46,23 @@ def test_the_demo_project_round_trips_through_its_dict() -> None:
         "options": [],
         "target": None,
     }
+
+
+@pytest.mark.parametrize(
+    ("named", "message"),
+    [
+        ("subject", "upcoming_field of appointment must name one of its date or datetime fields"),
+        ("nowhere", "upcoming_field of appointment must name one of its date or datetime fields"),
+        (7, "entities.2.upcoming_field: Input should be a valid string"),
+    ],
+)
+def test_an_upcoming_field_must_be_a_date_or_datetime_field_of_its_entity(
+    named: object, message: str
+) -> None:
+    shown = demo_project().to_dict()
+    shown["entities"][2]["upcoming_field"] = named
+    with pytest.raises(InvalidProject, match=message):
+        project_from_dict(shown)
 
 
 def test_a_minimal_project_gets_the_defaults() -> None:

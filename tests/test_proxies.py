@@ -26,7 +26,7 @@ from fieldsync.device import Device
 from fieldsync.failpoints import VARIABLE
 from fieldsync.server.background import serving
 from fieldsync.server.schema import records
-from helpers import one_backend, server_values, set_entity
+from helpers import office_account, one_backend, server_values, set_entity
 
 pytestmark = one_backend
 
@@ -37,6 +37,7 @@ NGINX_413 = (
     "<center><h1>413 Request Entity Too Large</h1></center>\r\n<hr><center>nginx</center>\r\n"
     "</body>\r\n</html>\r\n"
 )
+PULL = "/v1/sync/pull"
 PORTAL = "<!doctype html><html><body><h1>Welcome to Airport Wi-Fi</h1>Accept the terms</body>"
 
 
@@ -67,8 +68,8 @@ class Proxy:
             return Response(NGINX_413, 413, media_type="text/html")
         answer = await self.forward(request, body)
         content = answer.content
-        if self.mode == "cut":  # what arrives is well framed, but half of the server's JSON
-            content = content[: len(content) // 2]
+        if self.mode == "cut" or (self.mode == "cut_pull" and request.url.path == PULL):
+            content = content[: len(content) // 2]  # well framed, but half of the server's JSON
         return Response(content, answer.status_code, media_type=answer.headers["content-type"])
 
     async def forward(self, request: Request, body: bytes) -> httpx.Response:
@@ -189,3 +190,22 @@ def test_an_answer_that_is_not_a_fieldsync_servers_leaves_every_change_pending(
     assert code == 0, out
     assert phone.status("account", record_id) == "synced"
     assert server_values(crm, record_id)["name"] == "Pending"
+
+
+def test_a_pull_page_cut_short_stores_nothing_and_the_next_sync_brings_it(
+    server: Server, crm: httpx.Client, proxy: tuple[Proxy, str]
+) -> None:
+    proxied, url = proxy
+    office_account(crm, name="Waiting")
+    phone = Device.login(server.tmp / "phone", url, "alice", "secret")
+    proxied.mode = "cut_pull"
+
+    code, out = sync_from_cli(phone)
+    assert code == 1
+    assert "offline" in out
+    assert phone.records("account") == {}
+
+    proxied.mode = "forward"
+    code, out = sync_from_cli(phone)
+    assert code == 0, out
+    assert [values["name"] for values in phone.records("account").values()] == ["Waiting"]

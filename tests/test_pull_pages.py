@@ -1,6 +1,7 @@
 """The device's pull over a real server and a real store, in pages of five records.
 
-A first download of several pages ends with exactly the server's records; the next page
+A first download of several pages ends with exactly the server's records, every kind of
+value as the server sent it (the device stores a page without decoding it); the next page
 is asked for as soon as the headers of the one before arrive (before its body); a first
 download whose connection is cut midway keeps the pages stored before the cut and resumes
 after the last of them. The device's page size is made small here so that a few records
@@ -14,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,6 +27,18 @@ from helpers import office_account
 
 PAGE = 5
 ACCOUNTS = 23  # five pages: four full, the last of three
+ODD_VALUES = [  # what a store or a JSON encoder might change on the way
+    {
+        "name": 'a "quoted" \\ back\\slash, {braces}, [brackets], ümlaut, 🙂\nnew line\ttab',
+        "employees": 2**62,
+        "revenue": 0.1,
+        "description": "",
+    },
+    {"name": "control \u0001, separator \u2028, </script>", "employees": -(2**63)},
+    {"name": "ends in a backslash \\", "employees": 2**63 - 1, "revenue": -1234567.891},
+    {"name": "small and large", "revenue": 1e-7, "city": None, "active": False},
+    {"name": "several", "revenue": 12345678901234.5, "description": "Zeile 1\r\nZeile 2"},
+]
 
 
 class Pulls:
@@ -38,6 +52,7 @@ class Pulls:
     def __init__(self, app: ASGIApp, wait: float = 5) -> None:
         self.app, self.wait = app, wait
         self.asked = 0
+        self.first_screens = 0
         self.early: list[bool] = []
         self.hold_from: int | None = None  # the pulls from this one on get no answer
         self.held = threading.Event()
@@ -46,6 +61,10 @@ class Pulls:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != "/v1/sync/pull":
+            await self.app(scope, receive, send)
+            return
+        if b"first=true" in scope["query_string"]:  # the first screen: no page of the download
+            self.first_screens += 1
             await self.app(scope, receive, send)
             return
         if self.loop is not asyncio.get_running_loop():
@@ -118,11 +137,34 @@ def test_a_first_download_of_several_pages_asks_for_each_next_page_before_it_is_
     report = device.sync()
 
     assert report.pulled == ACCOUNTS
+    assert pulls.first_screens == 1
     assert pulls.asked == 5
     assert pulls.early == [True] * 4  # each page's successor was on its way before it ended
     assert device.records("account") == server_accounts(restartable)
     assert device.sync().pulled == 0
     device.close()
+
+
+def test_a_first_download_keeps_every_kind_of_value_as_the_server_sent_it(
+    restartable: Restartable, pulls: Pulls, tmp_path: Path
+) -> None:
+    with restartable.as_server().client("admin") as office:
+        odd = [office_account(office, **values) for values in ODD_VALUES]
+    device = phone(restartable, tmp_path / "phone")
+
+    device.sync()
+
+    sent = server_accounts(restartable)
+    shown = device.records("account")
+    assert shown == sent
+    for record_id in odd:  # as JSON, so that 2**62 is not taken for 2.0**62
+        assert _json(device.get("account", record_id)) == _json(sent[record_id])
+    assert [item.id for item in device.browse("account", "ümlaut, 🙂")] == odd[:1]
+    device.close()
+
+
+def _json(values: dict[str, Any] | None) -> bytes:
+    return orjson.dumps(values, option=orjson.OPT_SORT_KEYS)
 
 
 def test_a_first_download_cut_midway_resumes_after_the_last_stored_page(

@@ -49,6 +49,7 @@ DEMO_ENTITIES = (
     Entity(
         name="appointment",
         label="Appointment",
+        upcoming_field="start",
         fields=(
             _f("subject", required=True, max_length=200),
             _f("start", FieldType.DATETIME),

@@ -143,9 +143,9 @@ class Conflict(ApiError):
 class Superseded(Conflict):
     """409: a choice for a conflict whose record the server changed after it opened.
 
-    Refused: nothing was written, and the conflict was met again with the newest
-    server version (`conflict_id` in the details, None when that left nothing to
-    decide)."""
+    Refused: the choice was not written, and the conflict was met again with the
+    newest server version (`conflict_id` in the details; None when that left nothing
+    to decide, and the server wrote what the meeting settled)."""
 
     code = "conflict_superseded"
 
@@ -153,11 +153,11 @@ class Superseded(Conflict):
         again = (
             f"decide again on conflict {conflict_id}"
             if conflict_id
-            else "nothing is left to decide"
+            else "nothing was left to decide, and the server wrote what that settled"
         )
         super().__init__(
-            "the server changed this record after the conflict opened, so nothing was "
-            f"written; the conflict was met again with the newest server version: {again}",
+            "the server changed this record after the conflict opened, so your choice was "
+            f"not written; the conflict was met again with the newest server version: {again}",
             details={"superseded": superseded, "conflict_id": conflict_id},
         )
         self.conflict_id = conflict_id

@@ -11,6 +11,7 @@ Unset, a point costs one comparison. The points:
 | `device.push.sent` | the device sent a batch, before reading the answer |
 | `device.push.answered` | the device read the answer, before applying its results |
 | `device.pull.page` | the device applied one pulled page, before asking for the next |
+| `device.pull.first_screen` | the device stored a first download's first screen, not yet the rest |
 """
 
 from __future__ import annotations

@@ -170,6 +170,9 @@ class Entity(_Definition):
     conflict_detection: Detection = Detection.RECORD
     sync_filter: SyncFilter = SyncFilter.ALL
     fields: tuple[Field, ...] = ()
+    # A date or datetime field: a first download brings the records dated today or later
+    # in it first, with the user's own records (the first screen, see `server.first_screen`).
+    upcoming_field: str | None = None
 
     @field_validator("name", mode="before")
     @classmethod
@@ -200,6 +203,19 @@ class Entity(_Definition):
         if len({f.name for f in fields}) != len(fields):
             raise ValueError(f"entity {_named(info)} has duplicate field names")
         return fields
+
+    @model_validator(mode="after")
+    def _upcoming_is_dated(self) -> Entity:
+        named = self.upcoming_field
+        if named is None:
+            return self
+        found = self.field(named)
+        if found is None or found.type not in (FieldType.DATE, FieldType.DATETIME):
+            raise ValueError(
+                f"upcoming_field of {self.name} must name one of its date or datetime fields, "
+                f"not {named!r:.80}"
+            )
+        return self
 
     def field(self, name: str) -> Field | None:
         """The field called `name`, if the entity has one."""
@@ -339,9 +355,13 @@ def project_from_dict(data: Mapping[str, Any]) -> Project:
     return _parsed(Project, data)
 
 
+# What an admin PUT of an entity may change.
+SETTINGS = {"label", "on_conflict", "conflict_detection", "sync_filter", "upcoming_field", "fields"}
+
+
 def apply_settings(entity: Entity, changes: Mapping[str, Any]) -> Entity:
     """The entity with the settings of an admin PUT applied (only what is given changes)."""
-    unknown = set(changes) - {"label", "on_conflict", "conflict_detection", "sync_filter", "fields"}
+    unknown = set(changes) - SETTINGS
     if unknown:
         raise InvalidProject(f"unknown settings: {', '.join(sorted(unknown))}")
     return _parsed(Entity, {**entity.to_dict(), **changes, "name": entity.name})

@@ -236,11 +236,23 @@ class ConflictStatusIn(Strict):
     ids: list[str] = Field(max_length=MAX_CHANGES)
 
 
+class ResolvedRecord(TypedDict):
+    """A record as a conflict's resolution left it (`record` None when it deleted it)."""
+
+    version: int
+    deleted: bool
+    record: dict[str, Any] | None
+
+
 class ConflictStatus(TypedDict):
     """Where one of a device's conflicts stands, and its record on the server now.
 
-    `superseded_by`: for a superseded conflict, the open conflict of this device on
-    the same record that took its place, if there is one.
+    `result`: for a resolved conflict, the record as the resolution left it (for one
+    superseded and settled at once, as meeting D again left it), on which the device
+    bases the edits it made while the conflict was open (None otherwise, when
+    the record is no longer the caller's to sync, or when the server does not know the
+    resolution's version). `superseded_by`: for a superseded conflict, the open conflict
+    of this device on the same record that took its place, if there is one.
     """
 
     id: str
@@ -251,6 +263,7 @@ class ConflictStatus(TypedDict):
     version: int | None
     deleted: bool
     record: dict[str, Any] | None
+    result: ResolvedRecord | None
     superseded_by: str | None
 
 
@@ -281,6 +294,7 @@ class EntitySettingsIn(Strict):
     on_conflict: Policy | None = None
     conflict_detection: Detection | None = None
     sync_filter: SyncFilter | None = None
+    upcoming_field: str | None = None
     fields: list[dict[str, Any]] | None = None
 
 

@@ -15,7 +15,7 @@ import {
   parentRanks,
 } from "../../src/fieldsync/app/js/changes.js";
 import { parentOf } from "../../src/fieldsync/app/js/parents.js";
-import { layOver, settle } from "../../src/fieldsync/app/js/rebase.js";
+import { layOver, settle, settleResolved } from "../../src/fieldsync/app/js/rebase.js";
 import { plan, resultsOf } from "../../src/fieldsync/app/js/results.js";
 
 const BASE = { name: "Acme", city: "Bratislava", phone: "1" };
@@ -155,6 +155,33 @@ test("a row edited while its change was on its way keeps the edit over the serve
   assert.deepEqual(next?.base, server.record);
   assert.deepEqual(next?.data, { name: "ACME", city: "Kosice", phone: "5" });
   assert.equal(next?.seq, 9);
+});
+
+test("an edit made while a conflict was open is based on what its resolution wrote", () => {
+  const sent = { rev: 2, data: { ...BASE, city: "Kosice" } }; // D, as the conflict kept it
+  const now = row({ rev: 3, data: { ...BASE, city: "Kosice", phone: "5" } });
+  const resolution = { version: 4, record: { ...BASE, city: "Zilina" }, deleted: false };
+  const newest = { version: 6, record: { ...BASE, city: "Zilina", phone: "7" }, deleted: false };
+  const next = settleResolved("account", "a1", now, sent, resolution, newest);
+  assert.equal(next?.state, "updated");
+  assert.equal(next?.base_version, 4); // so the push meets the office's version 6
+  assert.deepEqual(next?.base, resolution.record);
+  assert.deepEqual(next?.data, { ...BASE, city: "Zilina", phone: "5" });
+  assert.equal(next?.server_version, 6); // a discard falls back to it
+  assert.deepEqual(next?.server_data, newest.record);
+});
+
+test("a resolved conflict's row with nothing left to send takes the newest server state", () => {
+  const sent = { rev: 2, data: { ...BASE, city: "Kosice" } };
+  const resolution = { version: 4, record: { ...BASE, city: "Zilina" }, deleted: false };
+  const newest = { version: 6, record: { ...BASE, city: "Zilina", phone: "7" }, deleted: false };
+  for (const now of [row({ rev: 2 }), row({ rev: 3, data: { ...BASE, city: "Zilina" } })]) {
+    const next = settleResolved("account", "a1", now, sent, resolution, newest);
+    assert.equal(next?.state, "synced");
+    assert.equal(next?.base_version, 6);
+    assert.deepEqual(next?.data, newest.record);
+    assert.equal(next?.server_version, null);
+  }
 });
 
 test("a pull lays a server state beside unsynced edits, and over a synced row", () => {

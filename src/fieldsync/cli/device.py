@@ -203,6 +203,8 @@ def sync(directory: DirOption, as_json: JsonOption = False) -> None:
 def _progress_line(phase: str, done: int, downloaded: int) -> str:
     if phase == "pull":
         return f"pull: {done} records, {_megabytes(downloaded)}"
+    if phase == "first_screen":
+        return f"first screen: {done} records, {_megabytes(downloaded)}"
     return f"{phase}: {done}"
 
 

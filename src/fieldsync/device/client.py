@@ -69,10 +69,12 @@ class Client:
         path: str,
         body: Any = None,
         headed: Callable[[httpx.Headers], object] | None = None,
+        decoded: bool = True,
         **params: Any,
     ) -> tuple[Any, int]:
         """`call`, and how many bytes the answer's body took on the wire; `headed` is
-        given the headers of a successful answer before its body is read."""
+        given the headers of a successful answer before its body is read. Not `decoded`:
+        a successful answer is the JSON's bytes as they came (errors are read as ever)."""
         content = body if body is None or isinstance(body, bytes) else orjson.dumps(body)
         headers = {"Content-Type": "application/json"} if content is not None else {}
         if content is not None and self.coding and len(content) >= encoding.MIN_SIZE:
@@ -97,7 +99,8 @@ class Client:
                     problem = f"the server is busy or unavailable ({response.status_code})"
                 else:
                     try:
-                        return _answer(response), response.num_bytes_downloaded
+                        answer = _answer(response) if decoded else _undecoded(response)
+                        return answer, response.num_bytes_downloaded
                     except Offline as stranger:
                         problem = str(stranger)
             pause = retries.wait(attempt, _retry_after(response))
@@ -187,6 +190,16 @@ def _answer(response: httpx.Response) -> Any:
     error = data.get("error")
     if response.is_error and _is_error_body(error):
         raise ServerRefused(response.status_code, error["code"], error["message"])
+    raise Offline(_stranger(response))
+
+
+def _undecoded(response: httpx.Response) -> bytes:
+    """A successful JSON answer's body, left for the caller to read; anything else as
+    `_answer` has it (a refusal, or not a fieldsync server's answer)."""
+    media_type = response.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if response.is_success and media_type == "application/json":
+        return response.content
+    _answer(response)
     raise Offline(_stranger(response))
 
 

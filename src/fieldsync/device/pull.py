@@ -1,12 +1,15 @@
 """Pull phase: page through server changes and apply each page in one local transaction.
 
+A page is decoded into its changes, each record's values left as the JSON text the
+server sent, which is what the store keeps: nothing is decoded to be encoded again.
 The next page downloads while the last one is written; the cursor moves only with
 the page it belongs to, so a crash at any point resumes after the last written page.
 
 A record with unsynced local changes is never overwritten by a pull: its newest
 server state is kept beside it (`server_*`), and the next push meets the server's
 version. A 410 `resync_required` starts a full download that keeps local edits
-and, at its end, drops the synced records the server no longer sends.
+and, at its end, drops the synced records the server no longer sends. A first
+download starts with the first screen (see `first_screen`).
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import msgspec
 
 from fieldsync import failpoints
+from fieldsync.device import first_screen
 from fieldsync.device.client import Client
 from fieldsync.device.report import Progress, SyncReport
-from fieldsync.device.store import SYNCED, Store, dumps
-from fieldsync.errors import ServerRefused
-from fieldsync.wire import PulledChange, PullOut
+from fieldsync.device.store import SYNCED, Store
+from fieldsync.errors import Offline, ServerRefused
+from fieldsync.wire import PullOut
 
 PAGE_SIZE = 2500
 # A page's JSON stops short of this (the server's cap): on a slow link (2 Mbit/s) a
@@ -59,6 +64,28 @@ REMEMBER = (
 )
 
 
+class Change(msgspec.Struct):
+    """One change of a page (see the wire's `PulledChange`); `record` is its JSON text."""
+
+    entity: str
+    id: str
+    version: int
+    deleted: bool
+    record: msgspec.Raw  # `null` when deleted
+
+
+class Page(msgspec.Struct):
+    """One page of a pull (see the wire's `PullOut`)."""
+
+    changes: list[Change]
+    cursor: str
+    more: bool
+    project_version: int
+
+
+PAGE = msgspec.json.Decoder(Page)
+
+
 class Pull:
     """The pull phase of one sync, whose first page may be asked for before it runs.
 
@@ -72,6 +99,7 @@ class Pull:
         self.store, self.client = store, client
         self.downloads = ThreadPoolExecutor(max_workers=2, thread_name_prefix="pull")
         self.reader: _Reader | None = None
+        self.first_screen: Future[tuple[PullOut, int]] | None = None
 
     def __enter__(self) -> Pull:
         return self
@@ -79,8 +107,15 @@ class Pull:
     def __exit__(self, *_exc: object) -> None:
         self.downloads.shutdown(cancel_futures=True)
 
-    def start(self) -> _Reader:
-        """Ask for the first page (once); the pages from there on."""
+    def start(self) -> None:
+        """Ask for the first page (once); on a first download, the first screen beside it
+        (written first; an empty one then costs no round trip)."""
+        if self.reader is None and first_screen.wanted(self.store):
+            self.first_screen = first_screen.ask(self.downloads, self.client, self.store)
+        self._read()
+
+    def _read(self) -> _Reader:
+        """The pages from the cursor on (the first asked for once)."""
         if self.reader is None:
             cursor, query = _position(self.store, compressed=self.client.coding is not None)
             self.reader = _Reader(self.downloads, self.client, cursor, query)
@@ -91,15 +126,18 @@ class Pull:
 
         Returns the server's project version, so the caller knows whether to download it.
         """
+        self.start()
+        if self.first_screen is not None:
+            first_screen.write(self.store, self.first_screen.result(), report, progress)
         try:
-            return self._pages(self.start(), report, progress)
+            return self._pages(self._read(), report, progress)
         except ServerRefused as refusal:
             if refusal.status != 410:
                 raise
             start_resync(self.store)
             report.resynced = True
             self.reader = None
-            return self._pages(self.start(), report, progress)
+            return self._pages(self._read(), report, progress)
 
     def _pages(self, reader: _Reader, report: SyncReport, progress: Progress) -> int:
         store = self.store
@@ -107,12 +145,12 @@ class Pull:
         while True:
             page = _write(store, reader, page, report, progress)
             failpoints.hit("device.pull.page")
-            if not page["more"]:
+            if not page.more:
                 break
             page = reader.next()
-        if store.get_meta("resync", False):
+        if store.get_meta("resync", False) or store.get_meta(first_screen.META, False):
             _finish_resync(store)
-        return page["project_version"]
+        return page.project_version
 
 
 def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
@@ -127,9 +165,17 @@ def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
     return store.get_meta("cursor", ""), query
 
 
+def _page(body: bytes) -> Page:
+    """The page an answer holds (decoded in the thread that downloaded it)."""
+    try:
+        return PAGE.decode(body)
+    except msgspec.DecodeError as stranger:  # a cut answer, or not a page of a pull
+        raise Offline(f"a page of the pull is not a fieldsync server's ({stranger})") from stranger
+
+
 def _write(
-    store: Store, reader: _Reader, page: PullOut, report: SyncReport, progress: Progress
-) -> PullOut:
+    store: Store, reader: _Reader, page: Page, report: SyncReport, progress: Progress
+) -> Page:
     """Write `page` and the pages already downloaded after it, up to RECORDS_PER_COMMIT,
     in one transaction (never waiting for the network inside it); returns the last."""
     with store.transaction() as conn:
@@ -137,13 +183,13 @@ def _write(
         pending = _pending(conn)
         written = 0
         while True:
-            _apply_page(conn, page["changes"], pending)
-            store.set_meta(conn, "cursor", page["cursor"])
-            written += len(page["changes"])
-            report.pulled += len(page["changes"])
+            _apply_page(conn, page.changes, pending)
+            store.set_meta(conn, "cursor", page.cursor)
+            written += len(page.changes)
+            report.pulled += len(page.changes)
             report.downloaded += reader.received
             progress("pull", report.pulled, report.downloaded)
-            if not (page["more"] and written < RECORDS_PER_COMMIT and reader.ready()):
+            if not (page.more and written < RECORDS_PER_COMMIT and reader.ready()):
                 return page
             page = reader.next()
 
@@ -168,15 +214,15 @@ class _Reader:
             self.coming = self._download(cursor)  # the page `next` gives next
         self.received = 0  # bytes on the wire of the page `next` gave last
 
-    def next(self) -> PullOut:
+    def next(self) -> Page:
         """The next page (waiting for it); the one after is on its way."""
         page, self.received = self.coming.future.result()
-        if not page["more"]:
+        if not page.more:
             return page
         with self.lock:
             following, self.following = self.following, None
-            if following is None or following.cursor != page["cursor"]:
-                following = self._download(page["cursor"])
+            if following is None or following.cursor != page.cursor:
+                following = self._download(page.cursor)
             self.coming = following
             if following.announced is not None:  # its headers came while it waited its turn
                 self.following = self._download(following.announced)
@@ -193,15 +239,20 @@ class _Reader:
         download.future = self.downloads.submit(self._fetch, download)
         return download
 
-    def _fetch(self, download: _Download) -> tuple[PullOut, int]:
+    def _fetch(self, download: _Download) -> tuple[Page, int]:
         def headed(headers: httpx.Headers) -> None:
             if headers.get(MORE_HEADER) == "true" and CURSOR_HEADER in headers:
                 self._announced(download, headers[CURSOR_HEADER])
 
-        page, size = self.client.measured_call(
-            "GET", "/v1/sync/pull", headed=headed, cursor=download.cursor, **self.query
+        body, size = self.client.measured_call(
+            "GET",
+            "/v1/sync/pull",
+            headed=headed,
+            decoded=False,
+            cursor=download.cursor,
+            **self.query,
         )
-        return page, size
+        return _page(body), size
 
     def _announced(self, download: _Download, cursor: str) -> None:
         """`download`'s headers name the cursor after it: ask for that page now if
@@ -218,7 +269,7 @@ class _Download:
 
     cursor: str
     announced: str | None = None
-    future: Future[tuple[PullOut, int]] = field(init=False)
+    future: Future[tuple[Page, int]] = field(init=False)
 
 
 def _pending(conn: sqlite3.Connection) -> set[tuple[str, str]]:
@@ -228,21 +279,26 @@ def _pending(conn: sqlite3.Connection) -> set[tuple[str, str]]:
 
 
 def _apply_page(
-    conn: sqlite3.Connection, changes: list[PulledChange], pending: set[tuple[str, str]]
+    conn: sqlite3.Connection, changes: list[Change], pending: set[tuple[str, str]]
 ) -> None:
     upserts, removals, remembered = [], [], []
     # A page may hold a record twice (it left the scope, then came back): the last wins.
-    latest = {(c["entity"], c["id"]): c for c in changes}
+    latest = {(c.entity, c.id): c for c in changes}
     for key, c in latest.items():
         if key in pending:
-            remembered.append((c["version"], dumps(c["record"]), c["deleted"], *key))
-        elif c["deleted"]:
+            remembered.append((c.version, _values(c), c.deleted, *key))
+        elif c.deleted:
             removals.append(key)
         else:
-            upserts.append((*key, c["version"], dumps(c["record"])))
+            upserts.append((*key, c.version, _values(c)))
     conn.executemany(UPSERT, upserts)
     conn.executemany(REMOVE, removals)
     conn.executemany(REMEMBER, remembered)
+
+
+def _values(change: Change) -> str | None:
+    """A record's values as the server sent them, for its column (a deleted one's: NULL)."""
+    return None if change.deleted else bytes(change.record).decode()
 
 
 def start_resync(store: Store) -> None:
@@ -257,3 +313,4 @@ def _finish_resync(store: Store) -> None:
     with store.transaction() as conn:
         conn.execute("DELETE FROM records WHERE state = ? AND seen = 0", (SYNCED,))
         store.set_meta(conn, "resync", False)
+        store.set_meta(conn, first_screen.META, False)

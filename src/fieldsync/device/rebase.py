@@ -6,6 +6,11 @@ server state; otherwise the edits made since are laid over the server state and
 stay pending. The rows not edited meanwhile (nearly all) are settled by one
 `executemany` that names their `rev`, without reading them first; only when some
 row did not match are the batch's rows read, and the edited ones rebased.
+
+A resolved conflict names two server states: the one its resolution wrote and the
+newest. Edits made while it was open are based on the first, so that a server change
+made after the resolution meets them under the entity's policy; the newest is kept
+beside them (a discard falls back to it), and a row left with nothing to send takes it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ Key = tuple[str, str]
 Sent = tuple[int, Any]  # the row's rev and values when they were sent
 Server = tuple[int | None, Any, bool]  # the server's version (None: none), values, deleted
 Rebase = tuple[Key, Sent, Server]
+# A resolved conflict's row: what was sent of it, the state the resolution wrote, the newest.
+Resolved = tuple[Key, Sent, Server, Server]
 NextRow = tuple[int | None, Any, Any, str]  # base version, base, data, state
 
 PUT = (
@@ -40,12 +47,38 @@ SETTLE = (
     "WHERE entity = ? AND id = ? AND rev = ?"
 )
 SETTLE_REMOVED = "DELETE FROM records WHERE entity = ? AND id = ? AND rev = ?"
+BESIDE = (
+    "UPDATE records SET server_version = ?, server_data = ?, server_deleted = ? "
+    "WHERE entity = ? AND id = ?"
+)
 
 
 def rebase(conn: sqlite3.Connection, items: Sequence[Rebase]) -> None:
     """Set each row `key` onto its `server` state, given what was `sent` of it."""
     if _settle_unchanged(conn, items) < len(items):
         _rebase_changed(conn, items)
+
+
+def rebase_resolved(conn: sqlite3.Connection, items: Sequence[Resolved]) -> None:
+    """Set each row `key` of a resolved conflict onto the server: a row not edited since
+    `sent` takes the newest state; edits made since are based on the resolution's."""
+    newest = [(key, sent, last) for key, sent, _, last in items]
+    if _settle_unchanged(conn, newest) == len(items):
+        return
+    rows = _rows(conn, [key for key, _, _, _ in items])
+    steps, besides = [], []
+    for key, sent, resolution, last in items:
+        row = rows.get(key)
+        if row is not None and row[0] == sent[0]:
+            continue  # settled already
+        step = _next_row(row, sent, resolution)
+        if step is None or step[3] == SYNCED:  # nothing left to send
+            step = None if last[2] else (last[0], None, last[1], SYNCED)
+        elif last[0] != resolution[0]:
+            besides.append((last[0], dumps(last[1]), last[2], *key))
+        steps.append((key, step))
+    _write(conn, steps)
+    conn.executemany(BESIDE, besides)
 
 
 def _settle_unchanged(conn: sqlite3.Connection, items: Sequence[Rebase]) -> int:
@@ -62,19 +95,30 @@ def _settle_unchanged(conn: sqlite3.Connection, items: Sequence[Rebase]) -> int:
 def _rebase_changed(conn: sqlite3.Connection, items: Sequence[Rebase]) -> None:
     """Rebase the rows edited (or deleted) here since they were sent."""
     rows = _rows(conn, [key for key, _, _ in items])
-    puts, removals = [], []
+    steps = []
     for key, sent, server in items:
         row = rows.get(key)
         if row is not None and row[0] == sent[0]:
             continue  # settled already
-        step = _next_row(row, sent, server)
-        if step is None:
-            removals.append(key)
-        else:
-            version, base, data, state = step
-            puts.append((*key, version, stored(base, state), dumps(data), state))
-    conn.executemany(REMOVE, removals)
-    conn.executemany(PUT, puts)
+        steps.append((key, _next_row(row, sent, server)))
+    _write(conn, steps)
+
+
+def _write(conn: sqlite3.Connection, steps: list[tuple[Key, NextRow | None]]) -> None:
+    """Write what each row `key` becomes: put as its step, or removed (None)."""
+    conn.executemany(REMOVE, [key for key, step in steps if step is None])
+    conn.executemany(
+        PUT,
+        [
+            (*key, version, stored(base, state), dumps(data), state)
+            for key, (version, base, data, state) in _puts(steps)
+        ],
+    )
+
+
+def _puts(steps: list[tuple[Key, NextRow | None]]) -> list[tuple[Key, NextRow]]:
+    """The steps that put a row."""
+    return [(key, step) for key, step in steps if step is not None]
 
 
 def _rows(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, tuple[int, str | None]]:

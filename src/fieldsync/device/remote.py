@@ -6,7 +6,7 @@ import sqlite3
 
 from fieldsync.conflicts import ConflictState, Kind
 from fieldsync.device.client import Client
-from fieldsync.device.rebase import Rebase, rebase
+from fieldsync.device.rebase import Resolved, rebase_resolved
 from fieldsync.device.report import SyncReport
 from fieldsync.device.store import Store, among, dumps, loads
 from fieldsync.wire import ConflictStatus, ConflictStatusOut
@@ -32,7 +32,7 @@ def fetch_resolutions(store: Store, client: Client, report: SyncReport) -> None:
         known = [(a, conflicts[a["id"]]) for a in answers if a["id"] in conflicts]
         # Superseded with nothing left open: the server's record is the outcome.
         settled = [(a, row) for a, row in known if not a.get("superseded_by")]
-        rebase(conn, [_onto_outcome(answer, row) for answer, row in settled])
+        rebase_resolved(conn, [_onto_outcome(answer, row) for answer, row in settled])
         conn.executemany("DELETE FROM conflicts WHERE id = ?", [(a["id"],) for a, _ in settled])
         _met_again(conn, [(a, row) for a, row in known if a.get("superseded_by")])
     report.resolved_remotely += len(settled)
@@ -71,11 +71,12 @@ def _conflicts(conn: sqlite3.Connection, ids: list[str]) -> dict[str, sqlite3.Ro
     return {row["id"]: row for row in rows}
 
 
-def _onto_outcome(answer: ConflictStatus, row: sqlite3.Row) -> Rebase:
-    """An open conflict's record, as the device kept it, onto the server's outcome."""
+def _onto_outcome(answer: ConflictStatus, row: sqlite3.Row) -> Resolved:
+    """An open conflict's record, as the device kept it, onto the server's outcome: the
+    record as the resolution left it (as it is now, when the server does not say) and
+    as it is now."""
     key = (row["entity"], row["record_id"])
-    return (
-        key,
-        (row["rev"], loads(row["device"])),
-        (answer["version"], answer["record"], answer["deleted"]),
-    )
+    newest = (answer["version"], answer["record"], answer["deleted"])
+    result = answer.get("result")
+    written = newest if result is None else (result["version"], result["record"], result["deleted"])
+    return key, (row["rev"], loads(row["device"])), written, newest

@@ -9,8 +9,9 @@ from fieldsync.conflicts import Status
 
 
 class Progress(Protocol):
-    """Told how a sync advances: phase `push` or `pull`, records done so far, and for
-    a pull the bytes downloaded so far (as they came over the wire, compressed)."""
+    """Told how a sync advances: phase `push`, `first_screen` (stored: the lists can
+    show it) or `pull`, records done so far, and for the last two the bytes downloaded
+    so far (as they came over the wire, compressed)."""
 
     def __call__(self, phase: str, done: int, downloaded: int = 0) -> None: ...
 
@@ -34,6 +35,7 @@ class SyncReport:
     conflicts: int = 0
     rejected: int = 0
     pulled: int = 0
+    first_screen: int = 0  # records of a first download's first screen (pulled again after)
     downloaded: int = 0  # bytes of pulled pages on the wire
     resolved_remotely: int = 0
     resynced: bool = False

@@ -196,6 +196,7 @@ class Store:
         conn.execute("DELETE FROM outbox")
         self.set_meta(conn, "cursor", "")
         self.set_meta(conn, "resync", False)
+        self.set_meta(conn, "first_screen", False)
 
     def log(self, conn: sqlite3.Connection, at: str, event: str, details: dict[str, Any]) -> None:
         """Append to the sync log."""

@@ -95,9 +95,9 @@ def resolve_conflict(
         _check_picks(entity, row, picks)
         merged = merge_fields(row["device"], current.data, picks)
     outcome = decide(situation, use, merged)
-    _write(conn, admin, entity, current, outcome)
+    written = _write(conn, admin, entity, current, outcome)
     with bulk.QueuedWrites(conn) as writes:
-        journal.settle(writes, entry.state, outcome, admin.user_id)
+        journal.settle(writes, entry.state, outcome, admin.user_id, version=written.version)
     return journal.get(conn, entry.id)
 
 
@@ -150,10 +150,11 @@ def _meet_again(
 ) -> Superseded:
     """Supersede a conflict the server changed since, and meet D with the newest version:
     a new open conflict, unless nothing is left to decide (both sides deleted the
-    record, or under field detection no overlapping change is left), which settles it."""
+    record, or under field detection no overlapping change is left), which settles it:
+    the superseded entry then keeps what that wrote as its result."""
     row = entry.row
     outcome = resolve(situation)
-    _write(conn, admin, entity, current, outcome)
+    written = _write(conn, admin, entity, current, outcome)
     change = journal.ConflictingChange(
         entity=row["entity"],
         record_id=row["record_id"],
@@ -164,9 +165,12 @@ def _meet_again(
         user_id=row["user_id"],
         device_id=row["device_id"],
     )
-    again = journal.new_entry(change, situation, outcome, now()) if outcome.is_conflict else None
+    again = None
+    if outcome.is_conflict:
+        again = journal.new_entry(change, situation, outcome, now(), written.version)
     with bulk.QueuedWrites(conn) as writes:
-        journal.supersede(writes, entry.state, admin.user_id)
+        settled = None if again is not None else (outcome, written.version)
+        journal.supersede(writes, entry.state, admin.user_id, settled=settled)
         if again is not None:
             journal.queue(writes, again)
     return Superseded(entry.id, None if again is None else again["id"])
@@ -174,11 +178,12 @@ def _meet_again(
 
 def _write(
     conn: Connection, admin: Principal, entity: Entity, current: StoredRecord, outcome: Outcome
-) -> None:
+) -> StoredRecord:
     """Write an outcome that changes the record, once it is checked as the back
-    office's own writes are (what it changes of the server's record, and the whole)."""
+    office's own writes are (what it changes of the server's record, and the whole);
+    the record as the outcome left it."""
     if not outcome.changed:
-        return
+        return current
     if outcome.result is not None:
         before = {} if current.deleted else current.data
         changed = {
@@ -191,7 +196,9 @@ def _write(
             check_record(entity, changed, outcome.result, check)
         except ValidationFailed as failure:
             raise as_api_error(failure) from None
-    records.save(conn, entity, current.id, outcome.result, actor=admin.user_id, current=current)
+    return records.save(
+        conn, entity, current.id, outcome.result, actor=admin.user_id, current=current
+    )
 
 
 def restore(

@@ -6,7 +6,12 @@ before the choice arrived and a new conflict took its place).
 
 Base, D (the device's record), S (the server's) and the result (the record as the
 resolution left it; None while open, or when it left the record deleted) are each
-stored whole, as JSON an admin can read with SQL.
+stored whole, as JSON an admin can read with SQL. `result_version` is the record's
+version the result was written under (S's when the resolution wrote nothing): a
+device's edits made while the conflict was open are based on it. A superseded entry
+has a result only when meeting D again with the newest server version left nothing
+to decide and the server wrote that meeting's outcome at once (None and no version
+when a new conflict took its place).
 """
 
 from __future__ import annotations
@@ -59,7 +64,8 @@ class JournalEntry:
 
 class EntryState(NamedTuple):
     """Where an entry stands (open, resolved or superseded, and how), as a device's sync
-    needs it: S is what a choice met."""
+    needs it: S is what a choice met; the result is what a resolution wrote, under
+    `result_version` (None while open, and for entries resolved before it was kept)."""
 
     id: str
     entity: str
@@ -70,6 +76,8 @@ class EntryState(NamedTuple):
     outcome: str
     server: dict[str, Any]
     server_version: int
+    result: dict[str, Any] | None
+    result_version: int | None
 
     @property
     def is_open(self) -> bool:
@@ -96,9 +104,10 @@ class ConflictingChange:
 
 
 def new_entry(
-    change: ConflictingChange, situation: Situation, outcome: Outcome, stamp: str
+    change: ConflictingChange, situation: Situation, outcome: Outcome, stamp: str, version: int
 ) -> dict[str, Any]:
-    """The journal row of a conflict met at `stamp` (its `id` is the conflict id)."""
+    """The journal row of a conflict met at `stamp` (its `id` is the conflict id), whose
+    outcome left the record at `version`."""
     is_open = outcome.status is Status.CONFLICT
     return {
         "id": ids.time_ordered(),  # new entries go to the end of the id index
@@ -118,6 +127,7 @@ def new_entry(
         "server_deleted": situation.server_deleted,
         "server_version": change.server_version,
         "result": None if is_open else _plain(outcome.result),
+        "result_version": None if is_open else version,
         "user_id": change.user_id,
         "device_id": change.device_id,
         "created_at": stamp,
@@ -167,14 +177,16 @@ def settle(
     entry: EntryState,
     outcome: Outcome,
     user_id: str,
+    *,
+    version: int,
     device: Mapping[str, Any] | None = None,
 ) -> None:
-    """Close an open conflict with the user's outcome (queued on `writes`); `device`: D as
-    the choice was made on it, when the device edited the record again while the
-    conflict was open (the choice kept or dropped those edits too, so the journal
-    keeps them)."""
-    result = _plain(outcome.result)
-    _close(writes, entry, user_id, device, (ConflictState.RESOLVED, outcome.status.value), result)
+    """Close an open conflict with the user's outcome (queued on `writes`), which left
+    the record at `version`; `device`: D as the choice was made on it, when the device
+    edited the record again while the conflict was open (the choice kept or dropped
+    those edits too, so the journal keeps them)."""
+    status = (ConflictState.RESOLVED, outcome.status.value)
+    _close(writes, entry, user_id, device, status, (_plain(outcome.result), version))
 
 
 def supersede(
@@ -182,10 +194,17 @@ def supersede(
     entry: EntryState,
     user_id: str,
     device: Mapping[str, Any] | None = None,
+    *,
+    settled: tuple[Outcome, int] | None = None,
 ) -> None:
-    """Close an open conflict that a newer server change overtook; `device` as in `settle`."""
+    """Close an open conflict that a newer server change overtook; `device` as in `settle`.
+
+    `settled`: when D meeting the newest server version left nothing to decide, that
+    meeting's outcome and the version it left the record at, kept as the entry's result.
+    """
     superseded = ConflictState.SUPERSEDED
-    _close(writes, entry, user_id, device, (superseded, superseded.value), None)
+    result = (None, None) if settled is None else (_plain(settled[0].result), settled[1])
+    _close(writes, entry, user_id, device, (superseded, superseded.value), result)
 
 
 def _close(
@@ -194,15 +213,16 @@ def _close(
     user_id: str,
     device: Mapping[str, Any] | None,
     status: tuple[ConflictState, str],
-    result: dict[str, Any] | None,
+    result: tuple[dict[str, Any] | None, int | None],
 ) -> None:
-    """Queue an open entry's closing."""
+    """Queue an open entry's closing with its result and the version it left."""
     row = {
         "status": status[0].value,
         "outcome": status[1],
         "resolved_at": now(),
         "resolved_by": user_id,
-        "result": result,
+        "result": result[0],
+        "result_version": result[1],
         "id": entry.id,
     }
     if device is not None:
@@ -234,12 +254,18 @@ def listing(
 def states(conn: Connection, device_id: str, ids: list[str]) -> list[EntryState]:
     """Where the given entries of `device_id` stand (others are silently left out).
 
-    Only the columns a sync needs, not the entries' four records. Looked up by id
-    alone: with the device in the query, SQLite scanned all the device's entries by
-    its index instead."""
+    Only the columns a sync needs, not base and D. Looked up by id alone: with the
+    device in the query, SQLite scanned all the device's entries by its index instead."""
     rows = bulk.select_among(conn, journal, _STATE_COLUMNS, ("id", ids))
     found = [EntryState._make(row) for row in rows]
-    return [s._replace(server=bulk.json_value(s.server)) for s in found if s.device_id == device_id]
+    return [_decoded(s) for s in found if s.device_id == device_id]
+
+
+def _decoded(state: EntryState) -> EntryState:
+    """A state with its JSON columns decoded."""
+    return state._replace(
+        server=bulk.json_value(state.server), result=bulk.json_value(state.result)
+    )
 
 
 def open_ones(
@@ -292,7 +318,9 @@ def losing_values(entry: JournalEntry) -> dict[str, Any] | None:
     if loser is None:
         return None
     names = candidates if candidates is not None else frozenset(loser)
-    result = row["result"]
+    # A superseded entry's result, if any, is what meeting D again wrote over a newer
+    # server version, not over S: S is offered whole.
+    result = row["result"] if row["status"] == ConflictState.RESOLVED else None
     if result is None:
         return dict(loser)
     return {f: loser.get(f) for f in names if loser.get(f) != result.get(f)}

@@ -78,7 +78,7 @@ def pull(
     start = position.after if position.target else 0
     difference = scopes.difference(conn, user, shifts, cursor, start, limit + 1)
     sizes = [len(orjson.dumps(c)) for c in difference[:limit]]
-    fitting = _fitting(sizes, max_bytes, at_least=1)
+    fitting = fitting_count(sizes, max_bytes, at_least=1)
     if len(difference) > fitting:
         last = int(difference[fitting - 1]["version"])
         return PulledChanges(
@@ -99,7 +99,7 @@ class Budget:
     bytes: int
 
 
-def _fitting(sizes: list[int], max_bytes: int, at_least: int) -> int:
+def fitting_count(sizes: list[int], max_bytes: int, at_least: int) -> int:
     """How many changes of these `sizes`, from the first, fit in `max_bytes` (`at_least`
     of them whatever their size)."""
     total = 0
@@ -129,7 +129,7 @@ def _changes(
     changes = _records(conn, user, everyone, owned, upto, room + 1, skip_device)
     changes += _exits(conn, user, owned, upto, room + 1)
     changes.sort(key=lambda sized: int(sized[1]["version"]))
-    fitting = _fitting([size for size, _ in changes[:room]], budget.bytes, 0 if first else 1)
+    fitting = fitting_count([size for size, _ in changes[:room]], budget.bytes, 0 if first else 1)
     page, more = [change for _, change in changes[:fitting]], len(changes) > fitting
     # A page that is not full holds every change up to `newest`, the watermark (no
     # version below it can still commit), so the cursor passes the skipped ones.

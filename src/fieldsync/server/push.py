@@ -289,7 +289,14 @@ def _resolve_open(
         outcome = decide(situation, choice, merged=situation.device)
         _check_outcome(batch, current, outcome)
         stored = _write(batch, current, outcome)
-        journal.settle(batch.writer.writes, entry, outcome, batch.user.user_id, device=chosen_on)
+        journal.settle(
+            batch.writer.writes,
+            entry,
+            outcome,
+            batch.user.user_id,
+            version=stored.version,
+            device=chosen_on,
+        )
         return _result(change, outcome.status, stored, entry.id)
     if entry.is_open:
         journal.supersede(batch.writer.writes, entry, batch.user.user_id, device=chosen_on)
@@ -341,7 +348,9 @@ def _settle(
             user_id=batch.user.user_id,
             device_id=batch.device_id,
         )
-        entry = journal.new_entry(conflicting, situation, outcome, batch.writer.stamp)
+        entry = journal.new_entry(
+            conflicting, situation, outcome, batch.writer.stamp, stored.version
+        )
         journal.queue(batch.writer.writes, entry)
         conflict_id = entry["id"]
     return _result(change, outcome.status, stored, conflict_id)

@@ -176,6 +176,7 @@ journal = sa.Table(
     sa.Column("server_deleted", sa.Boolean, nullable=False),
     sa.Column("server_version", sa.BigInteger, nullable=False),
     sa.Column("result", OPTIONAL_JSON),
+    sa.Column("result_version", sa.BigInteger),  # the version the result was written under
     sa.Column("user_id", sa.String(36), nullable=False),
     sa.Column("device_id", sa.String(100), nullable=False),
     sa.Column("created_at", Stamp, nullable=False),

@@ -7,6 +7,12 @@
 // kept beside it (`server_*`, laid over by rebase.js when present), and the next push
 // meets the server's version. A 410 `resync_required` starts a full download that keeps
 // local edits and, at its end, drops the synced records the server no longer sends.
+//
+// A first download asks for the first screen (`first=true`: the user's own records and
+// those dated today or later) beside its first page, and stores it before that page:
+// the lists draw it at once. The download brings those records again; at its end, the
+// first-screen rows it did not write again (deleted, or gone from the scope, meanwhile)
+// are dropped.
 
 import { request } from "./store.js";
 import { ResyncRequired } from "./wire.js";
@@ -38,8 +44,14 @@ const REMOTE_PAGE = { limit: 5000, max_bytes: 4 * 1024 * 1024 };
  * @returns {Promise<{received: number, projectVersion: number | null, resynced: boolean}>}
  */
 export async function pull(store, wire, options) {
+  /** @type {Promise<PageAnswer> | null} */
+  let screen = null;
+  if (await firstDownload(store)) {
+    screen = askFirstScreen(store, wire);
+    screen.catch(() => {}); // its error, if any, is met before the first page is written
+  }
   try {
-    return { ...(await pages(store, wire, options)), resynced: false };
+    return { ...(await pages(store, wire, options, screen)), resynced: false };
   } catch (error) {
     if (!(error instanceof ResyncRequired)) throw error;
     await startResync(store);
@@ -61,11 +73,77 @@ export async function startResync(store) {
 }
 
 /**
+ * True before a first download: no cursor, no first screen stored, no full download.
+ * @param {Store} store
+ */
+async function firstDownload(store) {
+  const [cursor, screen, resync] = await Promise.all(
+    ["cursor", "first_screen", "resync"].map((key) => store.getMeta(key)),
+  );
+  return !cursor && !screen && !resync;
+}
+
+// A screen's worth many times over; compressed, a fraction of a second at 2 Mbit/s.
+const FIRST_SCREEN = { limit: 2000, max_bytes: 1024 * 1024 };
+
+/**
+ * Ask for the first screen (beside the download's first page).
+ * @param {Store} store
+ * @param {Wire} wire
+ */
+async function askFirstScreen(store, wire) {
+  const device_id = await store.getMeta("device_id");
+  return wire.pull({ ...FIRST_SCREEN, cursor: "", device_id, skip_own: false, first: localDay() });
+}
+
+/**
+ * Store the first screen before the download's first page: new rows only (rows already
+ * here stay as they are), each marked `first` until a page writes it again, their keys
+ * in the meta `first_screen`.
+ * @param {Store} store
+ * @param {Page} page
+ */
+async function writeFirstScreen(store, page) {
+  await store.transaction(["records", "meta"], "readwrite", async (tx) => {
+    const records = tx.objectStore("records");
+    const here = new Set((await request(records.getAllKeys())).map((key) => keyOf(/** @type {any} */ (key))));
+    const added = page.changes.filter((c) => !c.deleted && !here.has(`${c.entity}\u0000${c.id}`));
+    for (const change of added) store.putRow(tx, Object.assign(synced(change, null), { first: true }));
+    store.putMeta(tx, "first_screen", added.map((c) => [c.entity, c.id]));
+  });
+  store.notify("sync");
+}
+
+/**
+ * At the end of the download after a first screen: drop the first-screen rows no page
+ * wrote again (deleted, or gone from the scope, meanwhile); edited ones stay.
+ * @param {Store} store
+ */
+async function dropUnsent(store) {
+  await store.transaction(["records", "meta"], "readwrite", async (tx) => {
+    const records = tx.objectStore("records");
+    const keys = /** @type {[string, string][]} */ (await request(tx.objectStore("meta").get("first_screen")));
+    const rows = await Promise.all(keys.map((key) => request(records.get(key))));
+    for (const row of rows) if (row?.first && row.state === "synced") records.delete([row.entity, row.id]);
+    store.putMeta(tx, "first_screen", null);
+  });
+  store.notify("sync");
+}
+
+/** Today on this phone's calendar, as `YYYY-MM-DD`. */
+function localDay() {
+  const now = new Date();
+  const two = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}`;
+}
+
+/**
  * @param {Store} store
  * @param {Wire} wire
  * @param {{layOver: LayOver | null, onProgress: (d: Download) => void}} options
+ * @param {Promise<PageAnswer> | null} [screen] the first screen, written before the first page
  */
-async function pages(store, wire, options) {
+async function pages(store, wire, options, screen = null) {
   const cursor = (await store.getMeta("cursor")) ?? "";
   const resync = Boolean(await store.getMeta("resync"));
   const generation = resync ? await store.getMeta("resync_generation") : null;
@@ -84,6 +162,7 @@ async function pages(store, wire, options) {
   };
   const ask = (/** @type {string} */ at) => wire.pull({ ...query, cursor: at });
   let coming = ask(cursor);
+  if (screen) await writeFirstScreen(store, await (await screen).page());
   let received = 0;
   /** @type {Page} */
   let page;
@@ -101,6 +180,7 @@ async function pages(store, wire, options) {
     coming = early && answer.cursor === page.cursor ? early : ask(page.cursor);
   }
   if (resync) await finishResync(store, generation);
+  if (await store.getMeta("first_screen")) await dropUnsent(store);
   if (full) await store.setMeta("download", null);
   return { received, projectVersion: page.project_version ?? null };
 }

@@ -16,7 +16,7 @@ import {
 } from "./changes.js";
 import { parentOf, settledHere } from "./parents.js";
 import { emptyPlan, plan, refuse, resultsOf } from "./results.js";
-import { settle } from "./rebase.js";
+import { settleResolved } from "./rebase.js";
 import { kindOf, serverBeside } from "./results.js";
 import { request } from "./store.js";
 import { Refusal, WireError, parseJSON, stringifyJSON } from "./wire.js";
@@ -35,6 +35,10 @@ export { layOver } from "./rebase.js";
  * @typedef {{results: import("./results.js").Result[]} | {tooLarge: true} |
  *   {refused: {status: number, code: string, message: string}}} Answer
  * @typedef {import("./wire.js").Wire} Wire
+ * @typedef {import("./rebase.js").ServerState} ServerState
+ * @typedef {ServerState & {id: string, status: string, result?: ServerState|null,
+ *   superseded_by?: string|null}} ConflictStatus where a conflict stands: its record on
+ *   the server now, and as a resolution left it (`result`)
  */
 
 /** The stores a push reads and writes. */
@@ -474,12 +478,12 @@ function halvesOf(batch) {
 
 /**
  * Apply the answers of `POST /v1/sync/conflicts`: a conflict a console resolved takes
- * the server's outcome (edits made since laid over it); one the server met again
- * (`superseded_by`) moves to the new id, keeping D against the newest server version,
- * undecided and marked `superseded` so the screen can explain it and ask again.
+ * the server's outcome (edits made since based on the record the resolution wrote); one
+ * the server met again (`superseded_by`) moves to the new id, keeping D against the
+ * newest server version, undecided and marked `superseded` so the screen can explain it
+ * and ask again.
  * @param {Store} store
- * @param {{id: string, status: string, version: number|null, record: any,
- *   deleted: boolean, superseded_by?: string|null}[]} statuses
+ * @param {ConflictStatus[]} statuses
  * @returns {Promise<{resolved: number, superseded: number}>}
  */
 export async function applyConflictStatus(store, statuses) {
@@ -504,19 +508,21 @@ export async function applyConflictStatus(store, statuses) {
 }
 
 /**
- * A conflict a console resolved: its record, as the device kept it, onto the outcome.
+ * A conflict a console resolved: its record, as the device kept it, onto the outcome
+ * (the record as the resolution left it; as it is now, when the server does not say).
  * @param {Store} store
  * @param {IDBTransaction} tx
  * @param {any} conflict
- * @param {{version: number|null, record: any, deleted: boolean}} answer
+ * @param {ConflictStatus} answer
  */
 async function resolvedRemotely(store, tx, conflict, answer) {
   const records = tx.objectStore("records");
   const key = [conflict.entity, conflict.record_id];
   const row = (await request(records.get(key))) ?? null;
-  const server = { version: answer.version, record: answer.record, deleted: answer.deleted };
+  const newest = { version: answer.version, record: answer.record, deleted: answer.deleted };
   const sent = { rev: conflict.rev, data: conflict.device };
-  const next = settle(conflict.entity, conflict.record_id, row, sent, server);
+  const { entity, record_id: id } = conflict;
+  const next = settleResolved(entity, id, row, sent, answer.result ?? newest, newest);
   if (next) await request(store.putRow(tx, /** @type {Row} */ (next)));
   else if (row) await request(records.delete(key));
   await request(tx.objectStore("conflicts").delete(conflict.id));

@@ -2,6 +2,9 @@
 // (as the Python device's rebase.py does). A row not edited since its values were sent
 // (the same `rev`) simply becomes the server state; otherwise the edits made since are
 // laid over the server state and stay pending, based on the server's new version.
+// A conflict a console resolved names two server states, the one its resolution wrote
+// and the newest: edits made while it was open are based on the first, so that an
+// office change made after the resolution meets them under the entity's policy.
 // Pure functions over rows: the caller reads and writes them.
 
 import { differing } from "./changes.js";
@@ -81,6 +84,32 @@ export function settle(entity, id, row, sent, server) {
     : deletedHere(entity, id, row, server.version, server.record);
   if (!row?.data) return gone;
   return rebased(row, sent, server);
+}
+
+/**
+ * What a row becomes once a console resolved its conflict (`sent`: the row as the
+ * conflict kept it): the newest server state if it was not edited since; else its edits
+ * based on the state the resolution wrote, with the newest kept beside them (a discard
+ * falls back to it). A row left with nothing to send takes the newest state.
+ * @param {string} entity
+ * @param {string} id
+ * @param {Row|null} row
+ * @param {Sent} sent
+ * @param {ServerState} resolution
+ * @param {ServerState} newest
+ * @returns {Row|null}
+ */
+export function settleResolved(entity, id, row, sent, resolution, newest) {
+  if (row && row.rev === sent.rev) return synced(entity, id, row, newest);
+  const next = settle(entity, id, row, sent, resolution);
+  if (!next || next.state === "synced") return synced(entity, id, next ?? row, newest);
+  if (newest.version === resolution.version) return next;
+  return {
+    ...next,
+    server_version: newest.version,
+    server_data: newest.record,
+    server_deleted: newest.deleted,
+  };
 }
 
 /**

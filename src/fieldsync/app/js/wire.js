@@ -139,9 +139,10 @@ export class Wire {
    * the cursor and `more` they name), so the next page can be asked for while this one's
    * body is still on its way; `page()` reads the body.
    * With `count` and no cursor (a download's first page), the answer says how many
-   * changes the whole download brings.
+   * changes the whole download brings. With `first` (the date of `today`, no cursor),
+   * it is the first screen: the user's own records and those dated today or later.
    * @param {{cursor: string, limit: number, max_bytes: number, device_id: string,
-   *   skip_own: boolean, count?: boolean}} params
+   *   skip_own: boolean, count?: boolean, first?: string}} params
    * @returns {Promise<PageAnswer>}
    */
   async pull(params) {
@@ -152,7 +153,10 @@ export class Wire {
       skip_own: String(params.skip_own),
     });
     if (params.cursor) query.set("cursor", params.cursor);
-    else if (params.count) query.set("count", "true");
+    else if (params.first) {
+      query.set("first", "true");
+      query.set("today", params.first);
+    } else if (params.count) query.set("count", "true");
     const response = await this.send("GET", `/v1/sync/pull?${query}`);
     if (!response.ok) throw await refusalOf(response);
     /** @type {PageAnswer} */

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
@@ -9,7 +10,18 @@ from fastapi import APIRouter, Query, Request, Response
 
 from fieldsync.clock import now
 from fieldsync.conflicts import ConflictState
-from fieldsync.server import activity, cursors, journal, projects, pull, push, records, users
+from fieldsync.errors import Unprocessable
+from fieldsync.server import (
+    activity,
+    cursors,
+    first_screen,
+    journal,
+    projects,
+    pull,
+    push,
+    records,
+    users,
+)
 from fieldsync.server.api.deps import JSON, Caller, Db, OrjsonRoute, settings_of
 from fieldsync.server.db import Database
 from fieldsync.server.schema import devices
@@ -24,6 +36,7 @@ from fieldsync.wire import (
     PullOut,
     PushIn,
     PushOut,
+    ResolvedRecord,
 )
 
 router = APIRouter(prefix="/v1", tags=["sync"], route_class=OrjsonRoute)
@@ -84,13 +97,27 @@ def sync_pull(
             "download brings (`total`, and `totals` per entity)"
         ),
     ] = False,
+    first: Annotated[
+        bool,
+        Query(
+            description="with no cursor: the first screen, the user's own records and those "
+            "dated `today` or later (an entity's `upcoming_field`), before the ordinary "
+            "download from the empty cursor"
+        ),
+    ] = False,
+    today: Annotated[
+        date | None, Query(description="with `first`: the device's date (default: UTC's)")
+    ] = None,
 ) -> JSON:
     """The latest state of each visible record changed after `cursor`, in commit order."""
     skip = device_id if skip_own else None
     devices_per_user = settings_of(request).devices_per_user
+    if first or today is not None:
+        _check_first_screen(first, cursor, count)
+        budget = pull.Budget(limit, max_bytes)
+        return _first_screen(db, caller, device_id, devices_per_user, today, budget, skip)
     with db.snapshot() as (conn, watermark):
-        if device_id is not None and not users.check_device(conn, caller, device_id):
-            users.check_room_for_device(conn, caller, devices_per_user)  # registered at the end
+        _check_device(conn, caller, device_id, devices_per_user)
         epoch = cursors.epoch(conn)
         project = projects.current(conn)
         position = cursors.parse(cursor, epoch)
@@ -110,6 +137,54 @@ def sync_pull(
     # The same cursor ahead of the body: a device may ask for the next page while this
     # one is still on its way.
     return JSON(body, headers={CURSOR_HEADER: after, MORE_HEADER: str(page.more).lower()})
+
+
+def _check_device(
+    conn: sa.Connection, caller: Principal, device_id: str | None, devices_per_user: int
+) -> None:
+    """403 for another user's device; 409 for a new one past the user's limit."""
+    if device_id is not None and not users.check_device(conn, caller, device_id):
+        users.check_room_for_device(conn, caller, devices_per_user)  # registered at the end
+
+
+def _check_first_screen(first: bool, cursor: str | None, count: bool) -> None:
+    if not first:
+        raise Unprocessable("today goes with first=true", code="invalid_params")
+    if cursor:
+        raise Unprocessable(
+            "first=true is for a device with no cursor yet: it has nothing to do with one",
+            code="invalid_params",
+        )
+    if count:
+        raise Unprocessable(
+            "first=true brings no totals: ask count=true on the ordinary pull",
+            code="invalid_params",
+        )
+
+
+def _first_screen(
+    db: Database,
+    caller: Principal,
+    device_id: str | None,
+    devices_per_user: int,
+    today: date | None,
+    budget: pull.Budget,
+    skip: str | None,
+) -> JSON:
+    """The first screen: a page whose cursor is the empty one (the ordinary download
+    follows, from the start), in the same scope as that download."""
+    with db.read() as conn:
+        _check_device(conn, caller, device_id, devices_per_user)
+        project = projects.current(conn)
+        day = today or datetime.now(UTC).date()
+        changes = first_screen.first_screen(conn, caller, project, day, budget, skip)
+    body: PullOut = {
+        "changes": changes,
+        "cursor": "",
+        "more": True,
+        "project_version": project.version,
+    }
+    return JSON(body, headers={CURSOR_HEADER: "", MORE_HEADER: "true"})
 
 
 def _note_pull(db: Database, caller: Principal, device_id: str, limit: int) -> None:
@@ -158,5 +233,15 @@ def _status(
         "version": current.version if current else None,
         "deleted": current.deleted if current else True,
         "record": None if current is None else current.data,
+        "result": None if current is None else _result(entry),
         "superseded_by": successors.get(_record_key(entry)) if superseded else None,
     }
+
+
+def _result(entry: journal.EntryState) -> ResolvedRecord | None:
+    """The record as a resolution left it (for a superseded conflict settled at once,
+    as meeting D again left it), when the journal knows its version."""
+    if entry.result_version is None:
+        return None
+    values = entry.result
+    return {"version": entry.result_version, "deleted": values is None, "record": values}

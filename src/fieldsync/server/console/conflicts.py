@@ -165,10 +165,13 @@ def _met_again(refusal: Superseded) -> str:
     """What the admin is told when their choice came after the server changed the record."""
     told = (
         "Not resolved: the server changed this record after the conflict opened, "
-        "so nothing was written."
+        "so your choice was not written."
     )
     if refusal.conflict_id is None:
-        return f"{told} Met again with the newest server version, nothing was left to decide."
+        return (
+            f"{told} Met again with the newest server version, nothing was left to decide: "
+            "the result is what the server wrote."
+        )
     return f"{told} Below is the conflict again with the newest server version; choose again."
 
 
