@@ -23,7 +23,6 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -383,12 +382,8 @@ _SIDES = ("base", "device", "server", "result")
 @pytest.fixture(params=BACKENDS)
 def fresh_servers(
     request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[[], AbstractContextManager[Server]]]:
-    """A new server over a new seeded database for every example, so that each one replays.
-
-    An example's PostgreSQL database is dropped in the background while the next one runs.
-    """
-    drops: list[Future[None]] = []
+) -> Callable[[], AbstractContextManager[Server]]:
+    """A new server over a new seeded database for every example, so that each one replays."""
 
     @contextmanager
     def fresh() -> Iterator[Server]:
@@ -406,12 +401,9 @@ def fresh_servers(
         finally:
             db.dispose()
             if name is not None:
-                drops.append(dropping.submit(drop_pg_database, admin, name))
+                drop_pg_database(admin, name)
 
-    with ThreadPoolExecutor(max_workers=1) as dropping:
-        yield fresh
-    for drop in drops:
-        drop.result()
+    return fresh
 
 
 def test_everything_anyone_does_converges_and_loses_nothing(
