@@ -17,7 +17,7 @@ from faults.invariants import sync_until_quiet
 from fieldsync.device import Device, pull
 from fieldsync.errors import Offline
 
-PULL = b"GET /v1/sync/pull"
+PULL = b"GET /v1/sync/pull"  # a first download's first screen, then its pages
 DESCRIPTION = "Visited on Tuesday; wants the spring catalogue and a call back. " * 30
 # Records of ~2 KB, pulled in pages of PAGE records: a first download takes four pages.
 PAGE = 100
@@ -127,8 +127,9 @@ def test_a_first_download_whose_device_is_killed_midway_resumes_from_the_last_st
     total = loaded(served)
     directory = fresh_phone(served)
     assert served.proxy is not None
-    # The last page is held back; once the device stored some pages before it, it is killed.
-    fault = served.proxy.arm("hold", PULL, after=3)
+    # The last page is held back (the first screen and three pages pass); once the device
+    # stored some pages before it, it is killed.
+    fault = served.proxy.arm("hold", PULL, after=4)
     sync = device_sync_process(directory, page_size=PAGE)
     assert fault.answered.wait(60), "the download never reached its last page"
     deadline = time.monotonic() + 60
@@ -150,7 +151,7 @@ def test_a_first_download_whose_network_goes_midway_resumes_from_the_last_stored
     total = loaded(served)
     device = Device(fresh_phone(served))
     assert served.proxy is not None
-    gone = served.proxy.arm("refuse", PULL, after=2, times=1000)
+    gone = served.proxy.arm("refuse", PULL, after=3, times=1000)  # the first screen, 2 pages
     with pytest.raises(Offline):
         device.sync()
     kept = len(device.records("account"))
