@@ -276,3 +276,23 @@ def test_a_postgresql_url_without_the_driver_names_the_extra_to_install(
     assert ran.returncode == 1
     assert "pip install 'fieldsync[postgresql]'" in ran.stderr + ran.stdout
     assert "Traceback" not in ran.stderr
+
+
+WITHOUT_THE_SERVER = (
+    "import sys; "
+    "sys.modules.update(dict.fromkeys(['sqlalchemy', 'alembic', 'argon2', 'uvicorn'])); "
+    "from fieldsync.cli.main import app; app()"
+)
+
+
+def test_device_commands_start_without_the_servers_libraries(tmp_path: Path) -> None:
+    """A phone's or a laptop's `fieldsync device …` loads no database server code."""
+    ran = subprocess.run(
+        [sys.executable, "-c", WITHOUT_THE_SERVER, "device", "sync", "--dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ran.returncode == 1
+    assert "Traceback" not in ran.stderr, ran.stderr
+    assert "is not logged in" in ran.stdout + ran.stderr

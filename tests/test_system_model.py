@@ -246,10 +246,11 @@ class SystemModel(RuleBasedStateMachine):
         for _ in range(2):
             for device in self.devices:
                 device.sync()
+        on_server = {entity: self._server_records(entity) for entity in FIELDS}
         for i, device in enumerate(self.devices):
             assert device.errors() == [], f"device {i} did not settle"
-            for entity in FIELDS:
-                expected = self._server_scope(entity, self.user_ids[USERS[i]])
+            for entity, (sync_filter, records) in on_server.items():
+                expected = _scope(records, sync_filter, self.user_ids[USERS[i]])
                 assert device.records(entity) == expected, f"device {i} diverged on {entity}"
         self._check_nothing_lost()
 
@@ -269,18 +270,17 @@ class SystemModel(RuleBasedStateMachine):
             if quiet:
                 return
 
-    def _server_scope(self, entity: str, user_id: str) -> dict[str, dict[str, Any]]:
+    def _server_records(self, entity: str) -> tuple[str, list[dict[str, Any]]]:
+        """The entity's sync filter and every one of its records on the server."""
         sync_filter = ok(self.office.get(f"/v1/admin/entities/{entity}")).json()["sync_filter"]
-        found: dict[str, dict[str, Any]] = {}
+        records: list[dict[str, Any]] = []
         offset: int | None = 0
         while offset is not None:
             params = {"limit": 1000, "offset": offset}
             page = ok(self.office.get(f"/v1/entities/{entity}/records", params=params)).json()
-            for record in page["records"]:
-                if sync_filter == "all" or (sync_filter == "owned" and record["owner"] == user_id):
-                    found[record["id"]] = record["record"]
+            records.extend(page["records"])
             offset = page["next_offset"]
-        return found
+        return sync_filter, records
 
     def _check_nothing_lost(self) -> None:
         entries = journal(self.office, limit=1000)
@@ -355,6 +355,17 @@ def _decide(device: Device, choice: str) -> None:
             device.resolve(error["id"], "merge", {entity_fields[0]: "device"})
         else:
             device.resolve(error["id"], "device" if choice == "merge" else choice)
+
+
+def _scope(
+    records: list[dict[str, Any]], sync_filter: str, user_id: str
+) -> dict[str, dict[str, Any]]:
+    """The records a user's device must hold under the entity's sync filter."""
+    return {
+        record["id"]: record["record"]
+        for record in records
+        if sync_filter == "all" or (sync_filter == "owned" and record["owner"] == user_id)
+    }
 
 
 def _journaled(entries: list[dict[str, Any]], write: Write) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -12,25 +13,29 @@ from pathlib import Path
 import httpx
 import pytest
 
+from conftest import BACKENDS, pg_database
 from faults.proxy import FaultProxy
 from fieldsync.device import Device
 from fieldsync.failpoints import VARIABLE
 from fieldsync.server.background import spawn
 from fieldsync.server.db import Database
+from fieldsync.server.settings import variable
 
 
 class Served:
     """`fieldsync serve` in a child process that tests may kill and restart."""
 
-    def __init__(self, db: Database, tmp: Path) -> None:
-        self.db, self.tmp = db, tmp
+    def __init__(self, db: Database, tmp: Path, env: dict[str, str] | None = None) -> None:
+        self.db, self.tmp, self.env = db, tmp, env or {}
         self.process: subprocess.Popen[bytes] | None = None
         self.proxy: FaultProxy | None = None
+        self.failpoint: str | None = None
 
     def start(self, failpoint: str | None = None) -> None:
         """Start the server (dying at `failpoint`, if given) behind the proxy."""
-        process, url = spawn(self.db.url, env={VARIABLE: failpoint} if failpoint else None)
-        self.process = process
+        env = {**self.env, **({VARIABLE: failpoint} if failpoint else {})}
+        process, url = spawn(self.db.url, env=env or None)
+        self.process, self.failpoint = process, failpoint
         port = int(url.rsplit(":", 1)[1])
         if self.proxy is None:
             self.proxy = FaultProxy(port)
@@ -63,6 +68,12 @@ class Served:
         """A device of alice's, logged in through the proxy."""
         return Device.login(self.tmp / name, self.url, "alice", "secret")
 
+    def close(self) -> None:
+        """Kill the server and close the proxy."""
+        self.stop()
+        if self.proxy is not None:
+            self.proxy.close()
+
 
 @pytest.fixture
 def served(backend_db: Database, tmp_path: Path) -> Iterator[Served]:
@@ -70,9 +81,52 @@ def served(backend_db: Database, tmp_path: Path) -> Iterator[Served]:
     server = Served(backend_db, tmp_path)
     server.start()
     yield server
-    server.stop()
-    if server.proxy is not None:
-        server.proxy.close()
+    server.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def module_db(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Database]:
+    """A seeded database of one backend, shared by the tests of a module."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module_db") / "server.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        db = Database(str(path))
+        yield db
+        db.dispose()
+        return
+    admin, template = request.getfixturevalue("pg_admin"), request.getfixturevalue("pg_template")
+    with pg_database(admin, template) as url:
+        db = Database(url)
+        yield db
+        db.dispose()
+
+
+@pytest.fixture(scope="module")
+def module_served(
+    module_db: Database, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Served]:
+    """One server for the tests of a module (each logs in devices of its own)."""
+    limits = {variable("devices_per_user"): "1000"}
+    server = Served(module_db, tmp_path_factory.mktemp("served"), env=limits)
+    server.start()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def shared_served(module_served: Served, tmp_path: Path) -> Iterator[Served]:
+    """The module's server for one test, its devices in the test's directory. After the
+    test no fault is armed nor answer held, and the server runs with no failpoint."""
+    module_served.tmp = tmp_path
+    yield module_served
+    assert module_served.proxy is not None
+    assert module_served.process is not None
+    module_served.proxy.reset()
+    if module_served.failpoint is not None or module_served.process.poll() is not None:
+        module_served.stop()
+        module_served.start()
 
 
 # `python -m fieldsync` with the device's pull pages of `sys.argv[1]` records.

@@ -63,6 +63,13 @@ class FaultProxy:
         """Let held answers through (to whoever is still listening)."""
         self._released.set()
 
+    def reset(self) -> None:
+        """Disarm every fault and let held answers through; a fault armed after holds again."""
+        with self._lock:
+            self.faults.clear()
+        released, self._released = self._released, threading.Event()
+        released.set()
+
     def close(self) -> None:
         """Stop accepting connections."""
         self._closed = True

@@ -11,7 +11,7 @@ import pytest
 from faults.conftest import Served, device_sync_process
 from faults.invariants import assert_invariants, offline, sync_until_quiet
 from fieldsync.device import Device
-from fieldsync.device.client import ATTEMPTS
+from fieldsync.device.retries import ATTEMPTS
 
 PUSH = b"POST /v1/sync/push"
 PULL = b"GET /v1/sync/pull"
@@ -31,9 +31,15 @@ def offline_edits(device: Device, existing: str) -> dict[str, dict[str, Any]]:
     return expected
 
 
+@pytest.fixture
+def served(shared_served: Served) -> Served:
+    """The tests here share their module's server: every record has a name of its own."""
+    return shared_served
+
+
 def prepared(served: Served, name: str = "phone") -> tuple[Device, dict[str, dict[str, Any]]]:
     device = served.device(name)
-    existing = device.create("account", {"name": f"Existing {name}"})
+    existing = device.create("account", {"name": f"Existing {name} {uuid.uuid4().hex[:6]}"})
     sync_until_quiet(device)
     expected = offline_edits(device, existing)
     device.close()  # the sync under test runs in its own process
@@ -65,8 +71,9 @@ def test_device_killed_at_a_failpoint_recovers_exactly_once(served: Served, fail
     device, expected = prepared(served)
     with served.office() as office:  # enough records for several pull pages of 7
         other = served.device("tablet")
+        tag = uuid.uuid4().hex[:6]
         for n in range(30):
-            other.create("account", {"name": f"Bulk {n}"})
+            other.create("account", {"name": f"Bulk {tag} {n}"})
         sync_until_quiet(other)
         sync = device_sync_process(device.directory, failpoint, page_size=7)
         assert sync.wait(60) == -signal.SIGKILL

@@ -14,13 +14,14 @@ import pytest
 
 from faults.conftest import Served, device_sync_process
 from faults.invariants import sync_until_quiet
-from fieldsync.device import Device
+from fieldsync.device import Device, pull
 from fieldsync.errors import Offline
 
-PULL = b"GET /v1/sync/pull"
-# Records of ~2 KB: a download of RECORDS takes four pages of the device's page bytes.
+PULL = b"GET /v1/sync/pull"  # a first download's first screen, then its pages
 DESCRIPTION = "Visited on Tuesday; wants the spring catalogue and a call back. " * 30
-RECORDS = 3500
+# Records of ~2 KB, pulled in pages of PAGE records: a first download takes four pages.
+PAGE = 100
+RECORDS = 3 * PAGE + PAGE // 2
 GIB = 1024**3
 
 
@@ -63,8 +64,9 @@ def push_headers(office: httpx.Client, coding: str) -> dict[str, str]:
     ("coding", "bomb"), [("zstd", zstd_bomb(4 * GIB)), ("gzip", gzip_bomb(2 * GIB))]
 )
 def test_a_zip_bomb_push_is_413_and_the_server_memory_stays_bounded(
-    served: Served, coding: str, bomb: bytes
+    shared_served: Served, coding: str, bomb: bytes
 ) -> None:
+    served = shared_served  # the bombs write nothing: both meet one server
     assert served.process is not None
     assert len(bomb) < 4 * 1024 * 1024
     with served.office() as office:
@@ -83,6 +85,13 @@ def test_a_zip_bomb_push_is_413_and_the_server_memory_stays_bounded(
         assert office.get("/health").status_code == 200
         records = office.get("/v1/entities/account/records").json()["records"]
         assert records == []
+
+
+@pytest.fixture
+def small_pages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process's devices pull pages of PAGE records."""
+    monkeypatch.setattr(pull, "PAGE_SIZE", PAGE)
+    monkeypatch.setattr(pull, "COMPRESSED_PAGE_SIZE", PAGE)
 
 
 def loaded(served: Served) -> int:
@@ -113,14 +122,15 @@ def stored(directory: Path) -> int:
 
 
 def test_a_first_download_whose_device_is_killed_midway_resumes_from_the_last_stored_page(
-    served: Served,
+    served: Served, small_pages: None
 ) -> None:
     total = loaded(served)
     directory = fresh_phone(served)
     assert served.proxy is not None
-    # The last page is held back; once the device stored some pages before it, it is killed.
-    fault = served.proxy.arm("hold", PULL, after=3)
-    sync = device_sync_process(directory)
+    # The last page is held back (the first screen and three pages pass); once the device
+    # stored some pages before it, it is killed.
+    fault = served.proxy.arm("hold", PULL, after=4)
+    sync = device_sync_process(directory, page_size=PAGE)
     assert fault.answered.wait(60), "the download never reached its last page"
     deadline = time.monotonic() + 60
     while stored(directory) == 0 and time.monotonic() < deadline:
@@ -136,12 +146,12 @@ def test_a_first_download_whose_device_is_killed_midway_resumes_from_the_last_st
 
 
 def test_a_first_download_whose_network_goes_midway_resumes_from_the_last_stored_page(
-    served: Served,
+    served: Served, small_pages: None
 ) -> None:
     total = loaded(served)
     device = Device(fresh_phone(served))
     assert served.proxy is not None
-    gone = served.proxy.arm("refuse", PULL, after=2, times=1000)
+    gone = served.proxy.arm("refuse", PULL, after=3, times=1000)  # the first screen, 2 pages
     with pytest.raises(Offline):
         device.sync()
     kept = len(device.records("account"))

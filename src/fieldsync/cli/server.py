@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 import yaml
@@ -15,19 +15,14 @@ import yaml
 from fieldsync.cli.common import DbOption, console, failures
 from fieldsync.errors import BadRequest, InvalidProject
 from fieldsync.project import Project, project_from_dict
-from fieldsync.server import (
-    admin,
-    cursors,
-    customization,
-    migrate,
-    password_hashes,
-    projects,
-    tombstones,
-    users,
-)
-from fieldsync.server.db import Database
 from fieldsync.server.settings import HELP, Settings, variable
-from fieldsync.server.users import Principal
+
+if TYPE_CHECKING:
+    from fieldsync.server.customization import Report
+    from fieldsync.server.db import Database
+
+# The server's modules (SQLAlchemy, Alembic, Argon2) are imported by the commands that use
+# them: `fieldsync device …` starts without them.
 
 user_app = typer.Typer(help="Manage server users.", no_args_is_help=True)
 db_app = typer.Typer(help="The server database: schema upgrades, tombstones.", no_args_is_help=True)
@@ -35,12 +30,13 @@ token_app = typer.Typer(help="Bearer tokens: sign users or devices out.", no_arg
 project_app = typer.Typer(
     help="The customization: entities, fields, On Conflict.", no_args_is_help=True
 )
-CLI_ADMIN = Principal(user_id="cli", username="cli", role="admin")
 
 
 @contextmanager
 def _database(db: str | None, *, upgrade: bool = False) -> Iterator[Database]:
     """The prepared database, closed when the command ends."""
+    from fieldsync.server.db import Database
+
     with failures():
         database = Database(db)
     try:
@@ -97,6 +93,7 @@ def serve(
     """
     import uvicorn
 
+    from fieldsync.server import password_hashes
     from fieldsync.server.asgi import serving
 
     settings = Settings(forwarded_allow_ips, devices_per_user, login_concurrency, body_timeout)
@@ -167,6 +164,8 @@ def user_add(
 
     Example: fieldsync user add alice --password 'harbour lantern'
     """
+    from fieldsync.server import users
+
     with failures(), _database(db) as database, database.write() as conn:
         users.enroll(conn, name, password, admin=is_admin)
     console.print(f"added {'admin' if is_admin else 'user'} {name}")
@@ -182,6 +181,8 @@ def user_passwd(
 
     Example: fieldsync user passwd alice
     """
+    from fieldsync.server import users
+
     with failures(), _database(db) as database, database.write() as conn:
         count = users.set_password(conn, users.find(conn, name), password)
     console.print(f"password of {name} changed; revoked {count} token{'' if count == 1 else 's'}")
@@ -197,6 +198,8 @@ def token_revoke(
 
     Example: fieldsync token revoke --user alice
     """
+    from fieldsync.server import users
+
     if (user is None) == (device is None):
         raise typer.BadParameter("give --user or --device")
     with failures(), _database(db) as database, database.write() as conn:
@@ -213,6 +216,8 @@ def project_export(file: Path, db: DbOption = None) -> None:
 
     Example: fieldsync project export project.yaml
     """
+    from fieldsync.server import projects
+
     with _database(db) as database, database.read() as conn:
         data = projects.current(conn).to_dict()
     file.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
@@ -237,6 +242,8 @@ def project_import(
 
     Example: fieldsync project import project.yaml --dry-run
     """
+    from fieldsync.server import admin
+
     if dry_run and confirm:
         raise typer.BadParameter("--dry-run and --confirm exclude each other")
     with failures():
@@ -251,8 +258,10 @@ def project_import(
     console.print(f"published project version {published.version}")
 
 
-def _show(report: customization.Report) -> None:
+def _show(report: Report) -> None:
     """A dry run's report, one line per breakage."""
+    from fieldsync.server.customization import PENDING_EDITS
+
     if not report.destructive:
         console.print("nothing stored is broken by this change; nothing was published")
         return
@@ -260,7 +269,7 @@ def _show(report: customization.Report) -> None:
     for breakage in report.breakages:
         console.print(f"  {breakage.message()}", markup=False)
     console.print(f"devices that synced: {', '.join(report.devices) or 'none'}", markup=False)
-    console.print(customization.PENDING_EDITS)
+    console.print(PENDING_EDITS)
     console.print("publish it with --confirm")
 
 
@@ -324,6 +333,10 @@ def project_set(
 
     Example: fieldsync project set account --on-conflict user_action --detection field
     """
+    from fieldsync.server import admin
+    from fieldsync.server.users import Principal
+
+    cli_admin = Principal(user_id="cli", username="cli", role="admin")
     changes = {
         "on_conflict": on_conflict,
         "conflict_detection": detection,
@@ -331,7 +344,7 @@ def project_set(
     }
     with failures(), _database(db) as database, database.write() as conn:
         changed = admin.update_entity(
-            conn, CLI_ADMIN, entity, {k: v for k, v in changes.items() if v is not None}
+            conn, cli_admin, entity, {k: v for k, v in changes.items() if v is not None}
         )
     console.print(
         f"{changed.name}: on_conflict={changed.on_conflict}, "
@@ -345,6 +358,8 @@ def db_upgrade(db: DbOption = None) -> None:
 
     Example: fieldsync db upgrade --db postgresql://fieldsync@db-host/crm
     """
+    from fieldsync.server import migrate
+
     with _database(db, upgrade=True):
         console.print(f"schema at revision {migrate.head()}")
 
@@ -360,6 +375,8 @@ def db_vacuum(
 
     Example: fieldsync db vacuum --older-than-days 90
     """
+    from fieldsync.server import tombstones
+
     with _database(db) as database, database.write() as conn:
         done = tombstones.vacuum(conn, timedelta(days=older_than_days))
     console.print(f"purged {done.purged} tombstones; cursors before {done.horizon} must resync")
@@ -371,6 +388,8 @@ def db_restored(db: DbOption = None) -> None:
 
     Example: fieldsync db restored --db postgresql://fieldsync@db-host/crm
     """
+    from fieldsync.server import cursors
+
     with _database(db) as database, database.write() as conn:
         cursors.new_epoch(conn)
     console.print("new history started: every device will re-download at its next sync")
