@@ -227,10 +227,18 @@ class SystemModel(RuleBasedStateMachine):
 
     @rule(which=picks)
     def restore(self, which: int) -> None:
+        """The admin puts a journaled side back: it overwrites what it changes, as any
+        later write does (an office edit it replaces is not lost, it was superseded)."""
         entries = journal(self.office, limit=100)
         if entries:
             entry = entries[which % len(entries)]
+            entity, record_id = entry["entity"], entry["record_id"]
+            before = self._server_values(entity, record_id)
             ok(self.office.post(f"/v1/admin/journal/{entry['id']}/restore"))
+            after, step = self._server_values(entity, record_id), next(self.steps)
+            for name in FIELDS[entity]:
+                if after.get(name) != before.get(name):
+                    self._wrote(Write(step, entity, record_id, name, after.get(name), None))
 
     @rule()
     def vacuum(self) -> None:
@@ -294,6 +302,10 @@ class SystemModel(RuleBasedStateMachine):
                 or self._overwritten_later(write)
                 or _journaled(entries, write)
             ), f"lost {write}"
+
+    def _server_values(self, entity: str, record_id: str) -> dict[str, Any]:
+        answer = ok(self.office.get(_path(entity, record_id)))
+        return (answer.json()["record"] or {}) if answer.status_code == 200 else {}
 
     def _overwritten_later(self, write: Write) -> bool:
         return any(
