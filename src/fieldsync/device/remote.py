@@ -41,8 +41,13 @@ def fetch_resolutions(store: Store, client: Client, report: SyncReport) -> None:
 def _met_again(conn: sqlite3.Connection, known: list[tuple[ConflictStatus, sqlite3.Row]]) -> None:
     """Each conflict becomes the one that took its place: the same D facing the newest
     server version, undecided (a choice made here on the older version is not applied
-    to one the user has not seen)."""
+    to one the user has not seen). A record that left the scope shows no newer version:
+    the conflict keeps the one it met, and the pull's deletion is kept beside it, as for
+    any record that leaves the scope with an unsynced edit."""
     for answer, row in known:
+        if answer["version"] is None:
+            _renamed(conn, answer, row)
+            continue
         server = dumps(answer["record"])
         new_id, version, deleted = answer["superseded_by"], answer["version"], answer["deleted"]
         conn.execute(
@@ -55,6 +60,19 @@ def _met_again(conn: sqlite3.Connection, known: list[tuple[ConflictStatus, sqlit
             "server_deleted = ? WHERE entity = ? AND id = ?",
             (new_id, version, server, deleted, row["entity"], row["record_id"]),
         )
+
+
+def _renamed(conn: sqlite3.Connection, answer: ConflictStatus, row: sqlite3.Row) -> None:
+    """A conflict under the id of the one that took its place, undecided, facing the
+    server version it met."""
+    new_id = answer["superseded_by"]
+    conn.execute(
+        "UPDATE conflicts SET id = ?, choice = NULL, picks = NULL WHERE id = ?", (new_id, row["id"])
+    )
+    conn.execute(
+        "UPDATE records SET conflict_id = ? WHERE entity = ? AND id = ?",
+        (new_id, row["entity"], row["record_id"]),
+    )
 
 
 def _kind(device: str | None, server_deleted: bool) -> str:
