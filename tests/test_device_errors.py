@@ -13,6 +13,7 @@ from helpers import (
     journal,
     office_delete,
     office_edit,
+    server_record,
     server_values,
     set_entity,
     synced_account,
@@ -465,3 +466,25 @@ def test_a_merge_takes_a_field_the_user_did_not_pick_from_the_side_that_changed_
     assert (values["city"], values["email"]) == ("Zilina", "office@example.com")
     assert (values["phone"], values["street"]) == ("777", "Gate 42")
     assert phone.get("account", record_id) == values
+
+
+def test_a_second_restore_of_the_same_entry_writes_nothing(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina", phone="200")
+    phone.sync()
+    [entry] = journal(crm)
+    assert crm.post(f"/v1/admin/journal/{entry['id']}/restore").status_code == 200
+    version = server_record(crm, record_id)["version"]
+
+    again = crm.post(f"/v1/admin/journal/{entry['id']}/restore")
+
+    assert again.status_code == 409, again.text
+    assert again.json()["error"]["code"] == "nothing_to_restore"
+    assert server_record(crm, record_id)["version"] == version
+    office_edit(crm, record_id, city="Zilina")  # the office overwrote it again: restorable
+    assert crm.post(f"/v1/admin/journal/{entry['id']}/restore").status_code == 200
+    assert server_values(crm, record_id)["city"] == "Kosice"

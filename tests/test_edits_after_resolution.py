@@ -214,3 +214,91 @@ def test_a_superseded_and_settled_conflict_keeps_what_the_server_wrote_and_its_r
     )
     assert restored.status_code == 200, restored.text
     assert server_values(crm, record_id) == entry["server"]
+
+
+def assign(crm: httpx.Client, record_id: str, owner: str) -> None:
+    given = crm.post(f"/v1/entities/account/records/{record_id}/assign", json={"owner": owner})
+    assert given.status_code == 200, given.text
+
+
+def test_a_conflict_superseded_while_its_record_is_out_of_scope_waits_for_it_to_return(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action", sync_filter="owned")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone, phone="100")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().conflicts == 1
+    [entry] = journal(crm, status="open")
+    assign(crm, record_id, "bob")
+    answer = crm.post(f"/v1/admin/conflicts/{entry['id']}/resolve", json={"use": "device"})
+    assert answer.status_code == 409, answer.text
+    new_id = answer.json()["error"]["details"]["conflict_id"]
+    assert new_id is not None
+
+    phone.sync()  # the record left alice's scope: nothing of it to see, nothing typed lost
+    phone.sync()
+
+    [conflict] = phone.errors()
+    assert conflict["id"] == new_id
+    assert conflict["device"]["city"] == "Kosice"
+    assign(crm, record_id, "alice")
+    phone.sync()
+    [conflict] = phone.errors()
+    assert conflict["id"] == new_id
+    phone.resolve(new_id, "device")
+    phone.sync()
+    # Each reassignment wrote a version the choice did not see: it is asked again.
+    [conflict] = phone.errors()
+    assert conflict["device"]["city"] == "Kosice"
+    phone.resolve(conflict["id"], "device")
+    phone.sync()
+    assert server_values(crm, record_id)["city"] == "Kosice"
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+    assert phone.errors() == []
+
+
+def test_an_edit_made_before_a_resolution_and_a_trip_out_of_scope_keeps_the_whole_record(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", sync_filter="owned")
+    phone, record_id, resolved = resolved_remotely(server, crm, {"use": "device"})
+    phone.update("account", record_id, {"phone": "300"})
+    assign(crm, record_id, "bob")
+
+    phone.sync()
+    assign(crm, record_id, "alice")
+    phone.sync()
+
+    typed = {**resolved, "phone": "300"}
+    assert phone.get("account", record_id) == typed
+    [refused] = phone.errors()  # refused while the record was bob's, as any edit would be
+    assert (refused["code"], refused["record"]) == ("no_permission", typed)
+    phone.retry("account", record_id)
+    phone.sync()
+    # As for an edit that went out of scope and came back: the versions written since meet it.
+    [conflict] = phone.errors()
+    assert (conflict["device"], conflict["server"]) == (typed, resolved)
+    phone.resolve(conflict["id"], "device")
+    phone.sync()
+    assert phone.errors() == []
+    assert server_values(crm, record_id) == {**resolved, "phone": "300"}
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+
+
+def test_a_resolved_conflict_whose_record_left_the_scope_with_nothing_typed_leaves_with_it(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", sync_filter="owned")
+    phone, record_id, resolved = resolved_remotely(server, crm, {"use": "device"})
+    assign(crm, record_id, "bob")
+
+    phone.sync()
+
+    assert phone.get("account", record_id) is None
+    assert phone.errors() == []
+    assign(crm, record_id, "alice")
+    phone.sync()
+    assert phone.get("account", record_id) == resolved
+    assert phone.unsynced() == 0

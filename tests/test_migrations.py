@@ -330,3 +330,24 @@ def test_an_entry_resolved_before_0014_has_its_result_version_where_nothing_was_
         assert _entries_before_0014(conn) == {e["id"]: e for e in entries}
         columns = {c["name"] for c in sa.inspect(conn).get_columns("journal")}
     assert "result_version" not in columns
+
+
+def test_an_entry_resolved_before_0014_whose_result_is_still_its_record_has_its_version(
+    empty_db: Database,
+) -> None:
+    """A result equal to the record as it is now is still the current state: its version
+    is the record's. A record changed since the resolution leaves it unknown (NULL)."""
+    older_database(empty_db, "0013")
+    current, changed, removed = (_journal_entry(str(uuid.uuid4())) for _ in range(3))
+    removed |= {"kind": "delete_update", "device": None, "result": None}
+    with empty_db.engine.begin() as conn:
+        bulk.insert(conn, journal_table, [current, changed, removed])
+        _store_record(conn, current["record_id"], RESULT, "u", version=7)
+        _store_record(conn, changed["record_id"], {**RESULT, "phone": "555"}, "u", version=8)
+        _store_record(conn, removed["record_id"], RESULT, "u", version=9)
+        conn.execute(sa.update(records).where(records.c.version == 9).values(deleted=True))
+    migrate.upgrade(empty_db.engine)
+    with empty_db.read() as conn:
+        query = sa.select(journal_table.c.id, journal_table.c.result_version)
+        versions = {row.id: row.result_version for row in conn.execute(query)}
+    assert versions == {current["id"]: 7, changed["id"]: None, removed["id"]: 9}

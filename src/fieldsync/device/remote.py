@@ -32,17 +32,44 @@ def fetch_resolutions(store: Store, client: Client, report: SyncReport) -> None:
         known = [(a, conflicts[a["id"]]) for a in answers if a["id"] in conflicts]
         # Superseded with nothing left open: the server's record is the outcome.
         settled = [(a, row) for a, row in known if not a.get("superseded_by")]
-        rebase_resolved(conn, [_onto_outcome(answer, row) for answer, row in settled])
+        outcomes = [(a, row) for a, row in settled if not _out_of_scope(a)]
+        rebase_resolved(conn, [_onto_outcome(answer, row) for answer, row in outcomes])
+        _left_scope(conn, [row for a, row in settled if _out_of_scope(a)])
         conn.executemany("DELETE FROM conflicts WHERE id = ?", [(a["id"],) for a, _ in settled])
         _met_again(conn, [(a, row) for a, row in known if a.get("superseded_by")])
     report.resolved_remotely += len(settled)
 
 
+def _out_of_scope(answer: ConflictStatus) -> bool:
+    """True when the record left the caller's scope: the server says nothing of it (not
+    even what the resolution wrote)."""
+    return answer["version"] is None and answer.get("result") is None
+
+
+def _left_scope(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> None:
+    """Resolved conflicts whose record left the scope. A record not edited since the
+    conflict leaves with the scope (the resolution decided its change). One edited
+    meanwhile stays as the device keeps it, unsynced beside the deletion the pull brings,
+    as any record that leaves the scope with an unsynced edit (its push is refused; Sync
+    errors offers retry once it is back, or discard)."""
+    keys = [(row["entity"], row["record_id"]) for row in rows]
+    conn.executemany(
+        "DELETE FROM records WHERE entity = ? AND id = ? AND rev = ?",
+        [(*key, row["rev"]) for key, row in zip(keys, rows, strict=True)],
+    )
+    conn.executemany("UPDATE records SET conflict_id = NULL WHERE entity = ? AND id = ?", keys)
+
+
 def _met_again(conn: sqlite3.Connection, known: list[tuple[ConflictStatus, sqlite3.Row]]) -> None:
     """Each conflict becomes the one that took its place: the same D facing the newest
     server version, undecided (a choice made here on the older version is not applied
-    to one the user has not seen)."""
+    to one the user has not seen). A record that left the scope shows no newer version:
+    the conflict keeps the one it met, and the pull's deletion is kept beside it, as for
+    any record that leaves the scope with an unsynced edit."""
     for answer, row in known:
+        if answer["version"] is None:
+            _renamed(conn, answer, row)
+            continue
         server = dumps(answer["record"])
         new_id, version, deleted = answer["superseded_by"], answer["version"], answer["deleted"]
         conn.execute(
@@ -55,6 +82,19 @@ def _met_again(conn: sqlite3.Connection, known: list[tuple[ConflictStatus, sqlit
             "server_deleted = ? WHERE entity = ? AND id = ?",
             (new_id, version, server, deleted, row["entity"], row["record_id"]),
         )
+
+
+def _renamed(conn: sqlite3.Connection, answer: ConflictStatus, row: sqlite3.Row) -> None:
+    """A conflict under the id of the one that took its place, undecided, facing the
+    server version it met."""
+    new_id = answer["superseded_by"]
+    conn.execute(
+        "UPDATE conflicts SET id = ?, choice = NULL, picks = NULL WHERE id = ?", (new_id, row["id"])
+    )
+    conn.execute(
+        "UPDATE records SET conflict_id = ? WHERE entity = ? AND id = ?",
+        (new_id, row["entity"], row["record_id"]),
+    )
 
 
 def _kind(device: str | None, server_deleted: bool) -> str:

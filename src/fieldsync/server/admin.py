@@ -219,11 +219,25 @@ def restore(
             )
         lost = {f: lost[f] for f in fields}
     row = entry.row
+    lost = _not_held(conn, row["entity"], row["record_id"], lost)
+    if not lost:
+        raise Conflict("the record holds these values already", code="nothing_to_restore")
     last = row["server"] if row["result"] is None else row["result"]
     purged = crm.Purged(last, owner_id=row["user_id"])  # should its tombstone be gone
     stored = crm.write_values(conn, admin, row["entity"], row["record_id"], lost, purged)
     journal.mark_restored(conn, entry.id, admin.user_id)
     return stored
+
+
+def _not_held(
+    conn: Connection, entity: str, record_id: str, values: dict[str, Any]
+) -> dict[str, Any]:
+    """The `values` the record does not hold now (all of them when it is deleted): a
+    restore writes no version that changes nothing, such as a second one of an entry."""
+    current = records.get(conn, entity, record_id)
+    if current is None or current.deleted:
+        return values
+    return {f: v for f, v in values.items() if current.data.get(f) != v}
 
 
 def device_counts(conn: Connection) -> dict[str, int]:

@@ -519,6 +519,10 @@ async function resolvedRemotely(store, tx, conflict, answer) {
   const records = tx.objectStore("records");
   const key = [conflict.entity, conflict.record_id];
   const row = (await request(records.get(key))) ?? null;
+  if (answer.version === null && !answer.result) {
+    await leftTheScope(store, tx, conflict, row);
+    return;
+  }
   const newest = { version: answer.version, record: answer.record, deleted: answer.deleted };
   const sent = { rev: conflict.rev, data: conflict.device };
   const { entity, record_id: id } = conflict;
@@ -529,8 +533,27 @@ async function resolvedRemotely(store, tx, conflict, answer) {
 }
 
 /**
+ * A resolved conflict whose record left the scope (the server says nothing of it, not
+ * even what the resolution wrote). A record not edited since leaves with the scope (the
+ * resolution decided its change); one edited meanwhile stays as the phone keeps it,
+ * unsynced beside the deletion the pull brings, as any record that leaves the scope
+ * with an unsynced edit (its push is refused; Sync errors offers retry or discard).
+ * @param {Store} store
+ * @param {IDBTransaction} tx
+ * @param {any} conflict
+ * @param {Row|null} row
+ */
+async function leftTheScope(store, tx, conflict, row) {
+  const records = tx.objectStore("records");
+  if (row && row.rev === conflict.rev) await request(records.delete([conflict.entity, conflict.record_id]));
+  else if (row) await request(store.putRow(tx, { ...row, conflict_id: null }));
+  await request(tx.objectStore("conflicts").delete(conflict.id));
+}
+
+/**
  * A conflict the server met again: the same D against the newest server version, under
- * the id of the conflict that took its place.
+ * the id of the conflict that took its place. A record that left the scope shows no
+ * newer version: the conflict keeps the one it met (a decision is based on it).
  * @param {Store} store
  * @param {IDBTransaction} tx
  * @param {any} conflict
@@ -539,17 +562,23 @@ async function resolvedRemotely(store, tx, conflict, answer) {
  */
 async function moved(store, tx, conflict, answer, at) {
   const id = /** @type {string} */ (answer.superseded_by);
+  const inScope = answer.version !== null;
   const server = { version: answer.version, record: answer.record, deleted: answer.deleted };
+  const facing = inScope
+    ? {
+        kind: kindOf(conflict.device, answer.deleted),
+        server: answer.record,
+        server_deleted: answer.deleted,
+        server_version: answer.version,
+      }
+    : {};
   const conflicts = tx.objectStore("conflicts");
   await request(conflicts.delete(conflict.id));
   await request(
     conflicts.put({
       ...conflict,
       id,
-      kind: kindOf(conflict.device, answer.deleted),
-      server: answer.record,
-      server_deleted: answer.deleted,
-      server_version: answer.version,
+      ...facing,
       choice: null,
       picks: null,
       decided_at: null,
@@ -558,5 +587,6 @@ async function moved(store, tx, conflict, answer, at) {
   );
   const records = tx.objectStore("records");
   const row = await request(records.get([conflict.entity, conflict.record_id]));
-  if (row) await request(store.putRow(tx, { ...row, conflict_id: id, ...serverBeside(server) }));
+  const beside = inScope ? serverBeside(server) : {};
+  if (row) await request(store.putRow(tx, { ...row, conflict_id: id, ...beside }));
 }
