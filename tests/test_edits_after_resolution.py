@@ -278,6 +278,35 @@ def test_with_no_edit_after_a_successors_resolution_the_phone_takes_the_office_e
     assert phone.unsynced() == 0
 
 
+def test_a_chain_of_superseded_conflicts_ends_in_the_resolution_of_the_last(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone, phone="100")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().conflicts == 1
+    [entry] = journal(crm, status="open")
+    conflict_id = entry["id"]
+    for city in ("Presov", "Nitra"):  # each choice comes after another office edit
+        office_edit(crm, record_id, city=city)
+        stale = crm.post(f"/v1/admin/conflicts/{conflict_id}/resolve", json={"use": "server"})
+        assert stale.status_code == 409, stale.text
+        conflict_id = stale.json()["error"]["details"]["conflict_id"]
+    answer = crm.post(f"/v1/admin/conflicts/{conflict_id}/resolve", json={"use": "server"})
+    assert answer.status_code == 200, answer.text
+    resolved = server_values(crm, record_id)
+    then_both_edit_the_phone_field(phone, crm, record_id)
+
+    assert phone.sync().resolved_remotely == 1
+
+    office = {**resolved, "city": "Nitra", "phone": "555"}
+    assert server_values(crm, record_id) == office
+    [conflict] = phone.errors()
+    assert (conflict["device"], conflict["server"]) == ({**resolved, "phone": "300"}, office)
+
+
 def assign(crm: httpx.Client, record_id: str, owner: str) -> None:
     given = crm.post(f"/v1/entities/account/records/{record_id}/assign", json={"owner": owner})
     assert given.status_code == 200, given.text
