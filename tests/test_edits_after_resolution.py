@@ -216,6 +216,97 @@ def test_a_superseded_and_settled_conflict_keeps_what_the_server_wrote_and_its_r
     assert server_values(crm, record_id) == entry["server"]
 
 
+def superseded_then_resolved_in_its_place(
+    server: Server, crm: httpx.Client
+) -> tuple[Device, str, dict[str, Any]]:
+    """A phone whose User Action conflict A (city: Kosice here, Zilina there) met an
+    admin's choice after the office edited the record again (Presov): the choice is
+    refused as stale, A is superseded by B (the phone's version meeting Presov), and the
+    admin resolves B before the phone syncs. The phone, the account's id, and the record
+    as B's resolution left it."""
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone, phone="100")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().conflicts == 1
+    [first] = journal(crm, status="open")
+    office_edit(crm, record_id, city="Presov")
+    stale = crm.post(f"/v1/admin/conflicts/{first['id']}/resolve", json={"use": "server"})
+    assert stale.status_code == 409, stale.text
+    in_its_place = stale.json()["error"]["details"]["conflict_id"]
+    assert in_its_place not in (None, first["id"])
+    answer = crm.post(f"/v1/admin/conflicts/{in_its_place}/resolve", json={"use": "server"})
+    assert answer.status_code == 200, answer.text
+    resolved = server_values(crm, record_id)
+    assert resolved["city"] == "Presov"
+    return phone, record_id, resolved
+
+
+def test_an_edit_typed_while_a_superseded_conflicts_successor_was_resolved_meets_the_office(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id, resolved = superseded_then_resolved_in_its_place(server, crm)
+    then_both_edit_the_phone_field(phone, crm, record_id)
+
+    report = phone.sync()
+
+    assert report.resolved_remotely == 1
+    office = {**resolved, "phone": "555"}
+    assert server_values(crm, record_id) == office  # not overwritten unseen
+    [conflict] = phone.errors()
+    assert (conflict["device"], conflict["server"]) == ({**resolved, "phone": "300"}, office)
+    [entry] = journal(crm, status="open")
+    assert (entry["id"], entry["base"]) == (conflict["id"], resolved)
+    phone.resolve(conflict["id"], "device")  # Use my version: the worker decides
+    phone.sync()
+    assert server_values(crm, record_id) == {**resolved, "phone": "300"}
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+
+
+def test_with_no_edit_after_a_successors_resolution_the_phone_takes_the_office_edit(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone, record_id, _ = superseded_then_resolved_in_its_place(server, crm)
+    office_edit(crm, record_id, phone="555")
+
+    assert phone.sync().resolved_remotely == 1
+
+    assert phone.errors() == []
+    assert phone.get("account", record_id) == server_values(crm, record_id)
+    assert server_values(crm, record_id)["phone"] == "555"
+    assert phone.unsynced() == 0
+
+
+def test_a_chain_of_superseded_conflicts_ends_in_the_resolution_of_the_last(
+    server: Server, crm: httpx.Client
+) -> None:
+    set_entity(crm, "account", on_conflict="user_action")
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone, phone="100")
+    phone.update("account", record_id, {"city": "Kosice"})
+    office_edit(crm, record_id, city="Zilina")
+    assert phone.sync().conflicts == 1
+    [entry] = journal(crm, status="open")
+    conflict_id = entry["id"]
+    for city in ("Presov", "Nitra"):  # each choice comes after another office edit
+        office_edit(crm, record_id, city=city)
+        stale = crm.post(f"/v1/admin/conflicts/{conflict_id}/resolve", json={"use": "server"})
+        assert stale.status_code == 409, stale.text
+        conflict_id = stale.json()["error"]["details"]["conflict_id"]
+    answer = crm.post(f"/v1/admin/conflicts/{conflict_id}/resolve", json={"use": "server"})
+    assert answer.status_code == 200, answer.text
+    resolved = server_values(crm, record_id)
+    then_both_edit_the_phone_field(phone, crm, record_id)
+
+    assert phone.sync().resolved_remotely == 1
+
+    office = {**resolved, "city": "Nitra", "phone": "555"}
+    assert server_values(crm, record_id) == office
+    [conflict] = phone.errors()
+    assert (conflict["device"], conflict["server"]) == ({**resolved, "phone": "300"}, office)
+
+
 def assign(crm: httpx.Client, record_id: str, owner: str) -> None:
     given = crm.post(f"/v1/entities/account/records/{record_id}/assign", json={"owner": owner})
     assert given.status_code == 200, given.text

@@ -248,11 +248,12 @@ class ConflictStatus(TypedDict):
     """Where one of a device's conflicts stands, and its record on the server now.
 
     `result`: for a resolved conflict, the record as the resolution left it (for one
-    superseded and settled at once, as meeting D again left it), on which the device
+    superseded and settled at once, as meeting D again left it; for one superseded by a
+    conflict since resolved, as that resolution left it), on which the device
     bases the edits it made while the conflict was open (None otherwise, when
     the record is no longer the caller's to sync, or when the server does not know the
     resolution's version). `superseded_by`: for a superseded conflict, the open conflict
-    of this device on the same record that took its place, if there is one.
+    of this device on the same record that took its place, if there is one still open.
     """
 
     id: str

@@ -285,20 +285,38 @@ def open_ones(
 def successor(conn: Connection, entry: JournalEntry) -> str | None:
     """The id of the conflict that took a superseded entry's place (the next one its
     device met on the same record), if there is one."""
-    row = entry.row
+    return _next_id(conn, entry.state)
+
+
+def _next_id(conn: Connection, entry: EntryState) -> str | None:
+    """The id of the next entry `entry`'s device met on the same record, if any."""
+    created = sa.select(journal.c.created_at).where(journal.c.id == entry.id).scalar_subquery()
     query = (
         sa.select(journal.c.id)
         .where(
-            journal.c.entity == row["entity"],
-            journal.c.record_id == row["record_id"],
-            journal.c.device_id == row["device_id"],
-            journal.c.created_at >= row["created_at"],
+            journal.c.entity == entry.entity,
+            journal.c.record_id == entry.record_id,
+            journal.c.device_id == entry.device_id,
+            journal.c.created_at >= created,
             journal.c.id != entry.id,
         )
         .order_by(journal.c.created_at, journal.c.id)
         .limit(1)
     )
     return conn.execute(query).scalar()
+
+
+def ended_in(conn: Connection, entry: EntryState) -> EntryState | None:
+    """Where a superseded entry's chain of successors ended: the first of them not
+    superseded itself (None when there is none)."""
+    seen = {entry.id}
+    while entry.status == ConflictState.SUPERSEDED:
+        next_id = _next_id(conn, entry)
+        if next_id is None or next_id in seen:
+            return None
+        seen.add(next_id)
+        [entry] = states(conn, entry.device_id, [next_id])
+    return entry
 
 
 def losing_values(entry: JournalEntry) -> dict[str, Any] | None:

@@ -205,13 +205,36 @@ def conflict_status(body: ConflictStatusIn, caller: Caller, db: Db) -> JSON:
         project = projects.current(conn)
         superseded = [_record_key(e) for e in owned if e.status == ConflictState.SUPERSEDED]
         successors = journal.open_ones(conn, body.device_id, superseded)
+        outcomes = _where_they_ended(conn, owned, successors)
     # A record that left the caller's scope reads as deleted, as a pull sends it.
     current = {
         key: stored
         for key, stored in found.items()
         if records.may_sync(caller, project.entity(stored.entity), stored)
     }
-    return JSON({"conflicts": [_status(e, current.get(_record_key(e)), successors) for e in owned]})
+    statuses = [
+        _status(outcomes.get(e.id, e), e, current.get(_record_key(e)), successors) for e in owned
+    ]
+    return JSON({"conflicts": statuses})
+
+
+def _where_they_ended(
+    conn: sa.Connection, owned: list[journal.EntryState], successors: dict[tuple[str, str], str]
+) -> dict[str, journal.EntryState]:
+    """For each superseded entry with no result of its own and nothing open in its
+    place, the resolved entry its successors ended in, by the superseded entry's id: the
+    device's edits made meanwhile are based on what that resolution wrote."""
+    ended: dict[str, journal.EntryState] = {}
+    for entry in owned:
+        if (
+            entry.status == ConflictState.SUPERSEDED
+            and entry.result_version is None
+            and _record_key(entry) not in successors
+        ):
+            last = journal.ended_in(conn, entry)
+            if last is not None and last.status == ConflictState.RESOLVED:
+                ended[entry.id] = last
+    return ended
 
 
 def _record_key(entry: journal.EntryState) -> tuple[str, str]:
@@ -219,10 +242,13 @@ def _record_key(entry: journal.EntryState) -> tuple[str, str]:
 
 
 def _status(
+    outcome: journal.EntryState,
     entry: journal.EntryState,
     current: records.StoredRecord | None,
     successors: dict[tuple[str, str], str],
 ) -> ConflictStatus:
+    """Where `entry` stands; `outcome` is the entry whose result settled it (itself, or
+    the resolved successor of a superseded one)."""
     superseded = entry.status == ConflictState.SUPERSEDED
     return {
         "id": entry.id,
@@ -233,7 +259,7 @@ def _status(
         "version": current.version if current else None,
         "deleted": current.deleted if current else True,
         "record": None if current is None else current.data,
-        "result": None if current is None else _result(entry),
+        "result": None if current is None else _result(outcome),
         "superseded_by": successors.get(_record_key(entry)) if superseded else None,
     }
 
