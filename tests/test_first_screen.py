@@ -264,6 +264,35 @@ def test_a_first_download_killed_after_the_first_screen_resumes_and_converges(
     phone.close()
 
 
+def test_a_first_screen_record_edited_offline_after_a_cut_download_stays_on_the_device(
+    server: Server, crm: httpx.Client
+) -> None:
+    visit = create(crm, "appointment", subject="Visit", start=at(date.today()))
+    for n in range(20):
+        create(crm, "account", name=f"Account {n}")
+    phone = server.device("phone", "alice")
+    phone.close()
+    sync = subprocess.run(
+        [sys.executable, "-m", "fieldsync", "device", "sync", "--dir", str(phone.directory)],
+        env={**os.environ, VARIABLE: "device.pull.first_screen"},
+        capture_output=True,
+        timeout=120,
+    )
+    assert sync.returncode == -signal.SIGKILL, sync.stderr
+    phone = Device(phone.directory)
+
+    phone.update("appointment", visit, {"location": "Harbour office"})
+    report = phone.sync()
+
+    assert report.pushed == 1
+    assert live(crm, "appointment")[visit]["location"] == "Harbour office"
+    assert phone.records("appointment") == live(crm, "appointment")
+    assert phone.records("account") == live(crm, "account")
+    assert phone.sync().pulled == 0
+    assert phone.records("appointment")[visit]["location"] == "Harbour office"
+    phone.close()
+
+
 @pytest.mark.usefixtures("others")
 def test_an_admin_chooses_which_date_makes_a_record_upcoming(
     server: Server, crm: httpx.Client
