@@ -142,6 +142,28 @@ def test_the_first_screen_is_one_page_cut_by_limit_and_bytes(
 
 
 @pytest.mark.usefixtures("others")
+def test_the_workers_own_upcoming_records_keep_their_place_soonest_first(
+    server: Server, crm: httpx.Client
+) -> None:
+    with server.client("alice") as alice:
+        own_later = create(alice, "appointment", subject="Mine, later", start=at(days(5)))
+        office_soon = create(crm, "appointment", subject="Soon", start=at(days(1)))
+        own_soonest = create(alice, "appointment", subject="Mine, today", start=at(TODAY))
+        newest = [create(alice, "contact", lastname=f"Newer {n}") for n in range(2)]
+        for n in range(10):  # the whole download: four times the first screen or more
+            create(crm, "account", name=f"More {n}")
+
+        page = first_screen(alice, limit=4)
+
+    assert keys(page) == [
+        ("appointment", own_soonest),  # upcoming, soonest first, the worker's own too
+        ("appointment", office_soon),
+        ("appointment", own_later),
+        ("contact", newest[1]),  # then the worker's own, newest first
+    ]
+
+
+@pytest.mark.usefixtures("others")
 def test_the_first_screen_counts_the_days_of_the_device(server: Server, crm: httpx.Client) -> None:
     tomorrow = create(crm, "appointment", subject="Tomorrow", start=f"{days(1)}T09:00:00+02:00")
     with server.client("alice") as alice:
