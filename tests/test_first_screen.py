@@ -327,3 +327,20 @@ def test_an_admin_chooses_which_date_makes_a_record_upcoming(
     assert refused.status_code == 422, refused.text
     assert "must name one of its date or datetime fields" in refused.json()["error"]["message"]
     assert crm.get("/v1/admin/entities/appointment").json()["upcoming_field"] == "end"
+
+
+@pytest.mark.usefixtures("others")
+def test_an_admin_clears_the_upcoming_field_with_null(server: Server, crm: httpx.Client) -> None:
+    create(crm, "appointment", subject="Tomorrow", start=at(days(1)))
+    version = crm.get("/v1/project").json()["version"]
+
+    cleared = crm.put("/v1/admin/entities/appointment", json={"upcoming_field": None})
+
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["upcoming_field"] is None
+    assert crm.get("/v1/admin/entities/appointment").json()["upcoming_field"] is None
+    assert crm.get("/v1/project").json()["version"] == version + 1
+    assert crm.put("/v1/admin/entities/appointment", json={"label": "Visit"}).status_code == 200
+    assert crm.get("/v1/admin/entities/appointment").json()["upcoming_field"] is None
+    with server.client("alice") as alice:
+        assert keys(first_screen(alice)) == []
