@@ -170,7 +170,9 @@ def test_the_first_screen_counts_the_days_of_the_device(server: Server, crm: htt
         assert keys(first_screen(alice)) == [("appointment", tomorrow)]
         assert keys(first_screen(alice, today=days(2).isoformat())) == []
         answer = alice.get("/v1/sync/pull", params={"first": "true"})  # the server's day
+        empty_cursor = alice.get("/v1/sync/pull", params={"first": "true", "cursor": ""})
     assert answer.status_code == 200, answer.text
+    assert empty_cursor.json() == answer.json()  # an empty cursor is no cursor
 
 
 def test_a_first_screen_that_is_most_of_the_download_is_sent_empty(
@@ -194,6 +196,8 @@ def test_a_first_screen_that_is_most_of_the_download_is_sent_empty(
         ({"first": "true", "count": "true"}, "invalid_params"),
         ({"today": "2030-06-15"}, "invalid_params"),
         ({"first": "true", "today": "15.6.2030"}, "invalid_request"),
+        ({"first": "true", "today": "2030-06-15T00:00:00"}, "invalid_request"),
+        ({"first": "true", "today": "2030-02-30"}, "invalid_request"),
         ({"first": "true", "limit": "0"}, "invalid_request"),
         ({"first": "maybe"}, "invalid_request"),
     ],
