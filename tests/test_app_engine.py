@@ -255,6 +255,25 @@ def test_a_download_cut_midway_resumes_after_the_last_stored_page(
     assert phone_records(phone) == server_records(server)
 
 
+def test_a_first_screen_record_edited_during_a_cut_download_stays_on_the_phone(
+    restartable_phone: Page, restartable: Restartable
+) -> None:
+    phone, server = restartable_phone, restartable.as_server()
+    accounts = seed(server.db, 12_000, user_id(server.db, "bob"))
+    give(server.db, accounts[-10:], user_id(server.db, "alice"))  # the download's last page
+    watcher = stop_after(restartable, "/v1/sync/pull", 4)
+    app_login(phone, server, "alice")  # the first screen, then the download, cut midway
+    watcher.join()
+    assert not app_sync(phone)["ok"]
+    assert 10 < store_call(phone, "countRecords", "account") < 12_000
+    # Offline, alice edits one of her own accounts the first screen brought.
+    edit(phone, "updateRecord", "account", accounts[-1], {"city": "Typed offline"})
+    restartable.start()
+    assert app_sync(phone)["ok"]
+    assert server_records(server)[accounts[-1]]["city"] == "Typed offline"
+    assert phone_records(phone) == server_records(server)
+
+
 def test_a_first_download_draws_the_first_screen_before_the_rest(
     phone: Page, server: Server
 ) -> None:

@@ -142,13 +142,37 @@ def test_the_first_screen_is_one_page_cut_by_limit_and_bytes(
 
 
 @pytest.mark.usefixtures("others")
+def test_the_workers_own_upcoming_records_keep_their_place_soonest_first(
+    server: Server, crm: httpx.Client
+) -> None:
+    with server.client("alice") as alice:
+        own_later = create(alice, "appointment", subject="Mine, later", start=at(days(5)))
+        office_soon = create(crm, "appointment", subject="Soon", start=at(days(1)))
+        own_soonest = create(alice, "appointment", subject="Mine, today", start=at(TODAY))
+        newest = [create(alice, "contact", lastname=f"Newer {n}") for n in range(2)]
+        for n in range(10):  # the whole download: four times the first screen or more
+            create(crm, "account", name=f"More {n}")
+
+        page = first_screen(alice, limit=4)
+
+    assert keys(page) == [
+        ("appointment", own_soonest),  # upcoming, soonest first, the worker's own too
+        ("appointment", office_soon),
+        ("appointment", own_later),
+        ("contact", newest[1]),  # then the worker's own, newest first
+    ]
+
+
+@pytest.mark.usefixtures("others")
 def test_the_first_screen_counts_the_days_of_the_device(server: Server, crm: httpx.Client) -> None:
     tomorrow = create(crm, "appointment", subject="Tomorrow", start=f"{days(1)}T09:00:00+02:00")
     with server.client("alice") as alice:
         assert keys(first_screen(alice)) == [("appointment", tomorrow)]
         assert keys(first_screen(alice, today=days(2).isoformat())) == []
         answer = alice.get("/v1/sync/pull", params={"first": "true"})  # the server's day
+        empty_cursor = alice.get("/v1/sync/pull", params={"first": "true", "cursor": ""})
     assert answer.status_code == 200, answer.text
+    assert empty_cursor.json() == answer.json()  # an empty cursor is no cursor
 
 
 def test_a_first_screen_that_is_most_of_the_download_is_sent_empty(
@@ -172,6 +196,8 @@ def test_a_first_screen_that_is_most_of_the_download_is_sent_empty(
         ({"first": "true", "count": "true"}, "invalid_params"),
         ({"today": "2030-06-15"}, "invalid_params"),
         ({"first": "true", "today": "15.6.2030"}, "invalid_request"),
+        ({"first": "true", "today": "2030-06-15T00:00:00"}, "invalid_request"),
+        ({"first": "true", "today": "2030-02-30"}, "invalid_request"),
         ({"first": "true", "limit": "0"}, "invalid_request"),
         ({"first": "maybe"}, "invalid_request"),
     ],
@@ -264,6 +290,35 @@ def test_a_first_download_killed_after_the_first_screen_resumes_and_converges(
     phone.close()
 
 
+def test_a_first_screen_record_edited_offline_after_a_cut_download_stays_on_the_device(
+    server: Server, crm: httpx.Client
+) -> None:
+    visit = create(crm, "appointment", subject="Visit", start=at(date.today()))
+    for n in range(20):
+        create(crm, "account", name=f"Account {n}")
+    phone = server.device("phone", "alice")
+    phone.close()
+    sync = subprocess.run(
+        [sys.executable, "-m", "fieldsync", "device", "sync", "--dir", str(phone.directory)],
+        env={**os.environ, VARIABLE: "device.pull.first_screen"},
+        capture_output=True,
+        timeout=120,
+    )
+    assert sync.returncode == -signal.SIGKILL, sync.stderr
+    phone = Device(phone.directory)
+
+    phone.update("appointment", visit, {"location": "Harbour office"})
+    report = phone.sync()
+
+    assert report.pushed == 1
+    assert live(crm, "appointment")[visit]["location"] == "Harbour office"
+    assert phone.records("appointment") == live(crm, "appointment")
+    assert phone.records("account") == live(crm, "account")
+    assert phone.sync().pulled == 0
+    assert phone.records("appointment")[visit]["location"] == "Harbour office"
+    phone.close()
+
+
 @pytest.mark.usefixtures("others")
 def test_an_admin_chooses_which_date_makes_a_record_upcoming(
     server: Server, crm: httpx.Client
@@ -276,3 +331,20 @@ def test_an_admin_chooses_which_date_makes_a_record_upcoming(
     assert refused.status_code == 422, refused.text
     assert "must name one of its date or datetime fields" in refused.json()["error"]["message"]
     assert crm.get("/v1/admin/entities/appointment").json()["upcoming_field"] == "end"
+
+
+@pytest.mark.usefixtures("others")
+def test_an_admin_clears_the_upcoming_field_with_null(server: Server, crm: httpx.Client) -> None:
+    create(crm, "appointment", subject="Tomorrow", start=at(days(1)))
+    version = crm.get("/v1/project").json()["version"]
+
+    cleared = crm.put("/v1/admin/entities/appointment", json={"upcoming_field": None})
+
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["upcoming_field"] is None
+    assert crm.get("/v1/admin/entities/appointment").json()["upcoming_field"] is None
+    assert crm.get("/v1/project").json()["version"] == version + 1
+    assert crm.put("/v1/admin/entities/appointment", json={"label": "Visit"}).status_code == 200
+    assert crm.get("/v1/admin/entities/appointment").json()["upcoming_field"] is None
+    with server.client("alice") as alice:
+        assert keys(first_screen(alice)) == []

@@ -148,7 +148,7 @@ class Pull:
             if not page.more:
                 break
             page = reader.next()
-        if store.get_meta("resync", False) or store.get_meta(first_screen.META, False):
+        if _sweeping(store):
             _finish_resync(store)
         return page.project_version
 
@@ -159,10 +159,16 @@ def _position(store: Store, compressed: bool) -> tuple[str, dict[str, Any]]:
         "limit": COMPRESSED_PAGE_SIZE if compressed else PAGE_SIZE,
         "max_bytes": COMPRESSED_PAGE_BYTES if compressed else PAGE_BYTES,
         "device_id": store.get_meta("device_id"),
-        # A full download must list every record, this device's own writes included.
-        "skip_own": None if store.get_meta("resync", False) else "true",
+        # A full download, or one after a first screen, must list every record, this
+        # device's own writes included: the rows it does not bring are dropped at its end.
+        "skip_own": None if _sweeping(store) else "true",
     }
     return store.get_meta("cursor", ""), query
+
+
+def _sweeping(store: Store) -> bool:
+    """True when the download's end drops the synced rows it did not bring."""
+    return bool(store.get_meta("resync", False) or store.get_meta(first_screen.META, False))
 
 
 def _page(body: bytes) -> Page:

@@ -59,10 +59,17 @@ def first_screen(
         return []  # none, or most of the download: it comes about as soon, and would come twice
     rows = _upcoming(conn, user, synced, today, budget.changes, skip_device)
     rows += _owned(conn, user, synced, budget.changes, skip_device)
-    unique = {(row.entity, row.id): row for row in reversed(rows)}  # an own upcoming one: once
-    chosen = list(reversed(unique.values()))[: budget.changes]
+    chosen = _once(rows)[: budget.changes]
     sizes = [pull.ENVELOPE + len(row.data) for row in chosen]
     return [_change(row) for row in chosen[: pull.fitting_count(sizes, budget.bytes, 1)]]
+
+
+def _once(rows: list[Found]) -> list[Found]:
+    """Each record once, at its first place: an own upcoming one among the upcoming."""
+    unique: dict[tuple[str, str], Found] = {}
+    for row in rows:
+        unique.setdefault((row.entity, row.id), row)
+    return list(unique.values())
 
 
 def _change(row: Found) -> PulledChange:

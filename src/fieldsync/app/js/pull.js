@@ -148,12 +148,15 @@ async function pages(store, wire, options, screen = null) {
   const resync = Boolean(await store.getMeta("resync"));
   const generation = resync ? await store.getMeta("resync_generation") : null;
   const full = resync || cursor === "";
+  // Its end drops the rows it did not bring (see `dropUnsent`, `finishResync`).
+  const sweeping = resync || Boolean(await store.getMeta("first_screen"));
   const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(new URL(wire.origin).hostname);
   const query = {
     ...(loopback ? LOOPBACK_PAGE : REMOTE_PAGE),
     device_id: await store.getMeta("device_id"),
-    // A full download lists every record, this device's own writes included.
-    skip_own: !full,
+    // A full download, or one after a first screen, lists every record, this device's
+    // own writes included: a first-screen record edited and pushed meanwhile comes again.
+    skip_own: !(full || sweeping),
     count: full, // the first page says how many changes the download brings
   };
   /** @type {Download} */

@@ -57,7 +57,7 @@ def put_entity(
     A change that breaks stored data (a field or the entity dropped, values that no
     longer fit) is refused with 409 `destructive_change` unless `confirm=true`.
     """
-    changes = body.model_dump(mode="json", exclude_none=True)
+    changes = _settings(body)
     if dry_run and confirm:
         raise Unprocessable("dry_run and confirm exclude each other", code="invalid_params")
     if dry_run:
@@ -65,6 +65,14 @@ def put_entity(
             return admin.preview_entity(conn, name, changes).to_dict()
     with db.write() as conn:
         return admin.update_entity(conn, who, name, changes, confirm=confirm).to_dict()
+
+
+def _settings(body: EntitySettingsIn) -> dict[str, Any]:
+    """The settings given; a null unsets the one setting that may be unset."""
+    changes = body.model_dump(mode="json", exclude_none=True)
+    if "upcoming_field" in body.model_fields_set and body.upcoming_field is None:
+        changes["upcoming_field"] = None  # no record is upcoming any more
+    return changes
 
 
 @router.get("/users")

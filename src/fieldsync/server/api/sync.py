@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BeforeValidator
 
 from fieldsync.clock import now
 from fieldsync.conflicts import ConflictState
@@ -41,6 +43,16 @@ from fieldsync.wire import (
 
 router = APIRouter(prefix="/v1", tags=["sync"], route_class=OrjsonRoute)
 CURSOR_HEADER, MORE_HEADER = "Fieldsync-Cursor", "Fieldsync-More"
+
+
+def _plain_day(value: object) -> object:
+    """`YYYY-MM-DD` only: a date and time is no day of the device's calendar."""
+    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("a date as YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_plain_day)]
 
 
 @router.get("/project")
@@ -106,7 +118,8 @@ def sync_pull(
         ),
     ] = False,
     today: Annotated[
-        date | None, Query(description="with `first`: the device's date (default: UTC's)")
+        Day | None,
+        Query(description="with `first`: the device's date, `YYYY-MM-DD` (default: UTC's)"),
     ] = None,
 ) -> JSON:
     """The latest state of each visible record changed after `cursor`, in commit order."""
