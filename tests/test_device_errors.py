@@ -488,3 +488,36 @@ def test_a_second_restore_of_the_same_entry_writes_nothing(
     office_edit(crm, record_id, city="Zilina")  # the office overwrote it again: restorable
     assert crm.post(f"/v1/admin/journal/{entry['id']}/restore").status_code == 200
     assert server_values(crm, record_id)["city"] == "Kosice"
+
+
+def test_discarding_a_change_to_an_entity_no_longer_synced_leaves_nothing_on_the_device(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.update("account", record_id, {"city": "Kosice"})
+    set_entity(crm, "account", sync_filter="none")  # accounts leave the phones
+    phone.sync()
+    [error] = phone.errors()
+    assert (error["code"], error["record_id"]) == ("entity_not_synced", record_id)
+    phone.discard("account", record_id)
+    phone.sync()
+    assert phone.get("account", record_id) is None
+    assert phone.records("account") == {}
+    assert phone.errors() == []
+
+
+def test_discarding_a_delete_of_an_entity_no_longer_synced_leaves_nothing_on_the_device(
+    server: Server, crm: httpx.Client
+) -> None:
+    phone = server.device("phone", "alice")
+    record_id = synced_account(phone)
+    phone.delete("account", record_id)
+    set_entity(crm, "account", sync_filter="none")  # accounts leave the phones
+    phone.sync()
+    [error] = phone.errors()
+    assert (error["code"], error["record_id"]) == ("entity_not_synced", record_id)
+    phone.discard("account", record_id)
+    phone.sync()
+    assert phone.records("account") == {}
+    assert phone.errors() == []
