@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 from fieldsync.project import Entity, Project, SyncFilter
 from fieldsync.server import pull, schema
 from fieldsync.server.users import Principal
-from fieldsync.wire import PulledChange, stored_values
+from fieldsync.wire import PulledChange
 
 # A first screen is sent when the whole download is at least this many times larger.
 SHARE = 4
@@ -61,7 +61,8 @@ def first_screen(
     rows += _owned(conn, user, synced, budget.changes, skip_device)
     chosen = _once(rows)[: budget.changes]
     sizes = [pull.ENVELOPE + len(row.data) for row in chosen]
-    return [_change(row) for row in chosen[: pull.fitting_count(sizes, budget.bytes, 1)]]
+    fitting = chosen[: pull.fitting_count(sizes, budget.bytes, 1)]
+    return [pull.pulled(row.entity, row.id, row.version, row.data)[1] for row in fitting]
 
 
 def _once(rows: list[Found]) -> list[Found]:
@@ -72,29 +73,8 @@ def _once(rows: list[Found]) -> list[Found]:
     return list(unique.values())
 
 
-def _change(row: Found) -> PulledChange:
-    return {
-        "entity": row.entity,
-        "id": row.id,
-        "version": row.version,
-        "deleted": False,
-        "record": stored_values(row.data),
-    }
-
-
-def _scope(entity: Entity, user: Principal, skip_device: str | None) -> sa.ColumnElement[bool]:
-    """The records of `entity` the ordinary pull sends `user` (see `pull._records`)."""
-    t = schema.records
-    clause = t.c.entity == entity.name
-    if entity.sync_filter is SyncFilter.OWNED:
-        clause = sa.and_(clause, t.c.owner_id == user.user_id)
-    if skip_device is not None:
-        clause = sa.and_(clause, t.c.written_by_device.is_distinct_from(skip_device))
-    return clause
-
-
 def _live(entity: Entity, user: Principal, skip_device: str | None) -> sa.ColumnElement[bool]:
-    return sa.and_(_scope(entity, user, skip_device), sa.not_(schema.records.c.deleted))
+    return sa.and_(pull.scope(entity, user, skip_device), sa.not_(schema.records.c.deleted))
 
 
 def _worth_it(
@@ -114,8 +94,8 @@ def _worth_it(
     wanted = SHARE * sum(_count(conn, part, SLICE_BOUND) for part in parts)
     if not wanted:
         return False
-    scope = sa.or_(*(_scope(entity, user, skip) for entity in entities))
-    return _count(conn, scope, wanted) >= wanted
+    download = sa.or_(*(pull.scope(entity, user, skip) for entity in entities))
+    return _count(conn, download, wanted) >= wanted
 
 
 def _count(conn: Connection, where: sa.ColumnElement[bool], bound: int) -> int:

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from fieldsync.errors import Gone
-from fieldsync.project import Project, SyncFilter
+from fieldsync.project import Entity, Project, SyncFilter
 from fieldsync.server import schema, scopes, tombstones
 from fieldsync.server.cursors import Position
 from fieldsync.server.schema import scope_exits
@@ -123,10 +123,9 @@ def _changes(
     """The usual changes after `position.version`, within what the changes `first`
     left of the page."""
     cursor, room = position.version, budget.changes
-    everyone = [e.name for e in project.entities if e.sync_filter is SyncFilter.ALL]
     owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]
     upto = (cursor, newest)
-    changes = _records(conn, user, everyone, owned, upto, room + 1, skip_device)
+    changes = _records(conn, user, project, upto, room + 1, skip_device)
     changes += _exits(conn, user, owned, upto, room + 1)
     changes.sort(key=lambda sized: int(sized[1]["version"]))
     fitting = fitting_count([size for size, _ in changes[:room]], budget.bytes, 0 if first else 1)
@@ -139,42 +138,55 @@ def _changes(
     return PulledChanges(first + page, Position(version, scope), more)
 
 
+def scope(entity: Entity, user: Principal, skip_device: str | None) -> sa.ColumnElement[bool]:
+    """The records of `entity` that `user`'s devices receive (none under `none`), less
+    those device `skip_device` wrote."""
+    t = schema.records
+    clause = t.c.entity == entity.name
+    if entity.sync_filter is SyncFilter.NONE:
+        clause = sa.false()
+    elif entity.sync_filter is SyncFilter.OWNED:
+        clause = sa.and_(clause, t.c.owner_id == user.user_id)
+    if skip_device is not None:
+        clause = sa.and_(clause, t.c.written_by_device.is_distinct_from(skip_device))
+    return clause
+
+
+def pulled(entity: str, record_id: str, version: int, data: str | None) -> Sized:
+    """A change as a pull sends it, `data` its stored JSON (None: deleted), and its size."""
+    change: PulledChange = {
+        "entity": entity,
+        "id": record_id,
+        "version": version,
+        "deleted": data is None,
+        "record": None if data is None else stored_values(data),
+    }
+    return (ENVELOPE if data is None else ENVELOPE + len(data)), change
+
+
 def _records(
     conn: Connection,
     user: Principal,
-    everyone: list[str],
-    owned: list[str],
+    project: Project,
     upto: tuple[int, int],
     limit: int,
     skip_device: str | None,
 ) -> list[Sized]:
     """The next changes, one index range per entity (an OR of scopes would sort them all)."""
     t = schema.records
-    scopes = [t.c.entity == name for name in everyone]
-    scopes += [sa.and_(t.c.owner_id == user.user_id, t.c.entity == name) for name in owned]
-    if skip_device is not None:
-        scopes = [sa.and_(s, t.c.written_by_device.is_distinct_from(skip_device)) for s in scopes]
+    synced = [e for e in project.entities if e.sync_filter is not SyncFilter.NONE]
     stored_json = sa.cast(t.c.data, sa.Text)  # passed through as it is stored, not decoded
     changes: list[Sized] = []
-    for scope in scopes:
+    for entity in synced:
         rows = conn.execute(
             sa.select(t.c.entity, t.c.id, t.c.version, t.c.deleted, stored_json)
-            .where(scope, t.c.version > upto[0], t.c.version <= upto[1])
+            .where(scope(entity, user, skip_device), t.c.version > upto[0], t.c.version <= upto[1])
             .order_by(t.c.version)
             .limit(limit)
         )
         changes += [
-            (
-                ENVELOPE if deleted else ENVELOPE + len(data),
-                {
-                    "entity": entity,
-                    "id": record_id,
-                    "version": version,
-                    "deleted": deleted,
-                    "record": None if deleted else stored_values(data),
-                },
-            )
-            for entity, record_id, version, deleted, data in rows
+            pulled(name, record_id, version, None if deleted else data)
+            for name, record_id, version, deleted, data in rows
         ]
     return changes
 
@@ -194,19 +206,7 @@ def _exits(
         .order_by(t.c.version)
         .limit(limit)
     )
-    return [
-        (
-            ENVELOPE,
-            {
-                "entity": r.entity,
-                "id": r.record_id,
-                "version": r.version,
-                "deleted": True,
-                "record": None,
-            },
-        )
-        for r in rows
-    ]
+    return [pulled(r.entity, r.record_id, r.version, None) for r in rows]
 
 
 def totals(
@@ -216,17 +216,12 @@ def totals(
     record `user` may see (deleted ones as deletions) and every record that left their
     scope. `conn` must be the pull's snapshot, so the count matches its pages."""
     t = schema.records
-    everyone = [e.name for e in project.entities if e.sync_filter is SyncFilter.ALL]
     owned = [e.name for e in project.entities if e.sync_filter is SyncFilter.OWNED]
-    scope = sa.or_(
-        t.c.entity.in_(everyone), sa.and_(t.c.owner_id == user.user_id, t.c.entity.in_(owned))
-    )
-    if skip_device is not None:
-        scope = sa.and_(scope, t.c.written_by_device.is_distinct_from(skip_device))
+    seen = sa.or_(sa.false(), *(scope(e, user, skip_device) for e in project.entities))
     counts: dict[str, int] = {}
     exits = scope_exits
     for query in (
-        sa.select(t.c.entity, sa.func.count()).where(scope, t.c.version > 0).group_by(t.c.entity),
+        sa.select(t.c.entity, sa.func.count()).where(seen, t.c.version > 0).group_by(t.c.entity),
         sa.select(exits.c.entity, sa.func.count())
         .where(exits.c.user_id == user.user_id, exits.c.version > 0, exits.c.entity.in_(owned))
         .group_by(exits.c.entity),
