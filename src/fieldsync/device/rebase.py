@@ -107,18 +107,14 @@ def _rebase_changed(conn: sqlite3.Connection, items: Sequence[Rebase]) -> None:
 def _write(conn: sqlite3.Connection, steps: list[tuple[Key, NextRow | None]]) -> None:
     """Write what each row `key` becomes: put as its step, or removed (None)."""
     conn.executemany(REMOVE, [key for key, step in steps if step is None])
+    puts = [(key, step) for key, step in steps if step is not None]
     conn.executemany(
         PUT,
         [
             (*key, version, stored(base, state), dumps(data), state)
-            for key, (version, base, data, state) in _puts(steps)
+            for key, (version, base, data, state) in puts
         ],
     )
-
-
-def _puts(steps: list[tuple[Key, NextRow | None]]) -> list[tuple[Key, NextRow]]:
-    """The steps that put a row."""
-    return [(key, step) for key, step in steps if step is not None]
 
 
 def _rows(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, tuple[int, str | None]]:

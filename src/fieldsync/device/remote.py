@@ -6,7 +6,7 @@ import sqlite3
 
 from fieldsync.conflicts import ConflictState, Kind
 from fieldsync.device.client import Client
-from fieldsync.device.rebase import Resolved, rebase_resolved
+from fieldsync.device.rebase import SETTLE_REMOVED, Resolved, rebase_resolved
 from fieldsync.device.report import SyncReport
 from fieldsync.device.store import Store, among, dumps, loads
 from fieldsync.wire import ConflictStatus, ConflictStatusOut
@@ -54,8 +54,7 @@ def _left_scope(conn: sqlite3.Connection, rows: list[sqlite3.Row]) -> None:
     errors offers retry once it is back, or discard)."""
     keys = [(row["entity"], row["record_id"]) for row in rows]
     conn.executemany(
-        "DELETE FROM records WHERE entity = ? AND id = ? AND rev = ?",
-        [(*key, row["rev"]) for key, row in zip(keys, rows, strict=True)],
+        SETTLE_REMOVED, [(*key, row["rev"]) for key, row in zip(keys, rows, strict=True)]
     )
     conn.executemany("UPDATE records SET conflict_id = NULL WHERE entity = ? AND id = ?", keys)
 
